@@ -1,0 +1,149 @@
+"""The report wire format: round trips and a typed code for every malformed input."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from nacl.public import PrivateKey
+
+from client_scan.errors import ReportFormatError, ReportLimitExceeded, SealError
+from client_scan.report_format import (
+    MAX_MESSAGES,
+    Reason,
+    Report,
+    encode_report,
+    parse_report,
+    report_to_json,
+)
+from client_scan.sealing import open_sealed_report, seal_report
+
+from .helpers import franked, keyring, report
+
+
+def _base() -> Report:
+    ring = keyring()
+    return report([franked(ring, seed="c1"), franked(ring, "the one", seed="s1")], ["s1"])
+
+
+@given(
+    comment=st.one_of(st.none(), st.text(st.characters(codec="utf-8"), max_size=1000)),
+    reason=st.sampled_from(list(Reason)),
+    attachment=st.binary(max_size=300),
+)
+def test_encode_seal_open_parse_round_trip(
+    comment: str | None, reason: Reason, attachment: bytes
+) -> None:
+    import hashlib
+
+    rep = _base()
+    rep = Report(
+        report_id=rep.report_id,
+        reporter_id=rep.reporter_id,
+        reason=reason,
+        messages=rep.messages,
+        reported=rep.reported,
+        comment=comment or None,
+        attachments={hashlib.sha256(attachment).hexdigest(): attachment},
+        device_matches=({"list_id": "demo", "distance": 3},),
+    )
+    service = PrivateKey.generate()
+    sealed = seal_report(encode_report(rep), bytes(service.public_key))
+    assert parse_report(open_sealed_report(sealed, bytes(service))) == rep
+
+
+def test_report_id_is_normalised_to_lowercase() -> None:
+    obj = report_to_json(_base())
+    obj["report_id"] = obj["report_id"].upper()
+    assert parse_report(json.dumps(obj).encode()).report_id == obj["report_id"].lower()
+
+
+def _mutated(change: Any) -> bytes:
+    obj = report_to_json(_base())
+    change(obj)
+    return json.dumps(obj).encode()
+
+
+CASES: list[tuple[str, Any, str]] = [
+    ("version 2", lambda o: o.update(v=2), "unsupported_version"),
+    ("version true", lambda o: o.update(v=True), "unsupported_version"),
+    ("report id not a uuid", lambda o: o.update(report_id="1234"), "report_invalid"),
+    ("unknown reason", lambda o: o.update(reason="annoying"), "report_invalid"),
+    ("no messages", lambda o: o.update(messages=[]), "report_invalid"),
+    (
+        "too many messages",
+        lambda o: o.update(messages=o["messages"] * (MAX_MESSAGES // 2 + 1)),
+        "too_many_messages",
+    ),
+    ("message not an object", lambda o: o["messages"].append(3), "report_invalid"),
+    ("bad base64", lambda o: o["messages"][0].update(stamp="!!!"), "report_invalid"),
+    ("unpadded base64", lambda o: o["messages"][0].update(stamp="AAA"), "report_invalid"),
+    ("timestamp string", lambda o: o["messages"][0].update(timestamp_ms="1"), "report_invalid"),
+    ("timestamp negative", lambda o: o["messages"][0].update(timestamp_ms=-1), "report_invalid"),
+    ("empty sender", lambda o: o["messages"][0].update(sender_id=""), "report_invalid"),
+    ("missing key id", lambda o: o["messages"][0].pop("key_id"), "report_invalid"),
+    ("reported empty", lambda o: o.update(reported=[]), "report_invalid"),
+    ("reported twice", lambda o: o.update(reported=o["reported"] * 2), "report_invalid"),
+    ("comment too long", lambda o: o.update(comment="x" * 1001), "comment_too_long"),
+    ("comment not text", lambda o: o.update(comment=5), "report_invalid"),
+    ("attachments a list", lambda o: o.update(attachments=[]), "report_invalid"),
+    ("attachment key upper", lambda o: o.update(attachments={"AB" * 32: ""}), "report_invalid"),
+    (
+        "too many attachments",
+        lambda o: o.update(attachments={f"{i:064x}": "" for i in range(21)}),
+        "too_many_attachments",
+    ),
+    ("device matches not objects", lambda o: o.update(device_matches=[1]), "report_invalid"),
+    (
+        "too many device matches",
+        lambda o: o.update(device_matches=[{}] * 51),
+        "too_many_device_matches",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "change", "code"), CASES, ids=[c[0] for c in CASES])
+def test_malformed_reports_get_their_code(name: str, change: Any, code: str) -> None:
+    with pytest.raises(ReportFormatError) as exc:
+        parse_report(_mutated(change))
+    assert exc.value.code == code
+    if code.startswith("too_many") or code == "comment_too_long":
+        assert isinstance(exc.value, ReportLimitExceeded)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"\xff", b"null", b"[]", b'{"v":1,"v":1}', b"{" * 50_000, b'{"v":NaN}'],
+)
+def test_garbage_is_report_invalid(data: bytes) -> None:
+    with pytest.raises(ReportFormatError):
+        parse_report(data)
+
+
+@given(st.binary(max_size=512))
+def test_random_bytes_never_escape_the_typed_error(data: bytes) -> None:
+    with contextlib.suppress(ReportFormatError):
+        parse_report(data)
+
+
+def test_oversized_payload_is_refused_before_decoding() -> None:
+    big = "A" * (200 * 1024)
+    with pytest.raises(ReportLimitExceeded):
+        parse_report(_mutated(lambda o: o["messages"][0].update(payload=big)))
+
+
+def test_sealed_report_opens_only_with_the_service_key() -> None:
+    service, other = PrivateKey.generate(), PrivateKey.generate()
+    sealed = seal_report(b"{}", bytes(service.public_key))
+    with pytest.raises(SealError):
+        open_sealed_report(sealed, bytes(other))
+    with pytest.raises(SealError):
+        open_sealed_report(sealed[:-1] + bytes([sealed[-1] ^ 1]), bytes(service))
+    with pytest.raises(SealError):
+        open_sealed_report(b"short", bytes(service))
+    assert uuid.UUID(_base().report_id)
