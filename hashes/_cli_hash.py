@@ -1,0 +1,278 @@
+"""``frankly hash PATH...``: hash image files and folders, one line of output per image.
+
+Output goes to stdout as JSON lines (default) or CSV; each bad file is reported on stderr
+(``frankly hash: PATH: ErrorName: message``) and skipped, and the exit status is 1 if any
+file failed, 0 otherwise. Folders are walked recursively in sorted order. ``--workers``
+hashes in a process pool while keeping the output in input order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from hashes.values import Algorithm
+
+PROGRESS_MIN_FILES = 20
+"""With ``--progress auto``, a bar is drawn only on a terminal and for more files than this."""
+
+_FIELDS = ("path", "format", "width", "height", "frames", "pdq_quality", "low_quality")
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    path: str
+    row: dict[str, object] | None
+    error: str | None
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add the ``hash`` subcommand to the ``frankly`` parser."""
+    parser = subparsers.add_parser(
+        "hash",
+        help="hash image files or folders (PDQ, pHash, dHash, SHA-256, MD5)",
+        description="Hash image files, or every file under the given folders. Writes one "
+        "JSON object (or CSV row) per image to stdout; bad files are reported on stderr and "
+        "skipped, and the exit status is 1 if any failed.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
+    parser.add_argument(
+        "--format",
+        choices=("jsonl", "csv"),
+        default="jsonl",
+        help="output format (default: jsonl; hashes in JSON carry their algorithm "
+        "prefix, CSV columns hold plain hex)",
+    )
+    parser.add_argument(
+        "--algorithms",
+        default=",".join(a.value for a in Algorithm),
+        help="comma-separated list among pdq, phash, dhash, sha256, md5 (default: all)",
+    )
+    parser.add_argument(
+        "--no-fast",
+        dest="fast",
+        action="store_false",
+        help="decode at full resolution and compute the bit-exact reference PDQ (slower)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes to hash with (default: 1; 0 means one per CPU)",
+    )
+    parser.add_argument(
+        "--progress",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help=f"progress bar on stderr (auto: on a terminal, for more than "
+        f"{PROGRESS_MIN_FILES} files)",
+    )
+    parser.set_defaults(func=_run)
+
+
+def _parse_algorithms(text: str) -> tuple[Algorithm, ...]:
+    from hashes.errors import HashFormatError
+
+    names = [part for part in (p.strip() for p in text.split(",")) if part]
+    if not names:
+        raise HashFormatError("no hash algorithm requested")
+    chosen: list[Algorithm] = []
+    for name in names:
+        algorithm = Algorithm.parse(name)
+        if algorithm not in chosen:
+            chosen.append(algorithm)
+    return tuple(chosen)
+
+
+def iter_files(paths: Sequence[str], errors: list[tuple[str, str]]) -> Iterator[Path]:
+    """Files named, and every regular file under folders named (sorted by path).
+
+    Paths that do not exist are appended to ``errors`` (and skipped). Symbolic links to
+    folders are not followed.
+    """
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = [
+                Path(root) / name
+                for root, _dirs, files in os.walk(path)
+                for name in files
+                if (Path(root) / name).is_file()
+            ]
+            yield from sorted(found)
+        elif path.is_file():
+            yield path
+        else:
+            errors.append((raw, "FileNotFoundError: no such file or folder"))
+
+
+def _hash_one(path: str, algorithms: tuple[Algorithm, ...], fast: bool) -> _Outcome:
+    """Read and hash one file; never raises for a bad file (it becomes the outcome)."""
+    from hashes.compute import hash_image
+    from hashes.decode import DEFAULT_LIMITS
+    from hashes.errors import HashesError
+
+    try:
+        with open(path, "rb") as handle:
+            # One byte more than the limit is enough for decode_image to refuse it.
+            data = handle.read(DEFAULT_LIMITS.max_bytes + 1)
+    except OSError as exc:
+        return _Outcome(path, None, f"{type(exc).__name__}: {exc.strerror or exc}")
+    try:
+        result = hash_image(data, algorithms, fast=fast)
+    except HashesError as exc:
+        return _Outcome(path, None, f"{type(exc).__name__}: {exc}")
+    return _Outcome(path, {"path": path, **result.to_dict()}, None)
+
+
+def _hash_one_packed(job: tuple[str, tuple[Algorithm, ...], bool]) -> _Outcome:
+    return _hash_one(*job)
+
+
+class _Writer:
+    def __init__(self, out: TextIO, fmt: str, algorithms: tuple[Algorithm, ...]) -> None:
+        self._out = out
+        self._csv: csv.DictWriter[str] | None = None
+        if fmt == "csv":
+            self._csv = csv.DictWriter(
+                out,
+                fieldnames=[*_FIELDS, *(a.value for a in algorithms)],
+                extrasaction="ignore",
+                lineterminator="\n",
+            )
+            self._csv.writeheader()
+
+    def write(self, row: dict[str, object]) -> None:
+        if self._csv is None:
+            self._out.write(json.dumps(row, separators=(",", ":")) + "\n")
+            return
+        flat = dict(row)
+        for algorithm in Algorithm:
+            text = flat.get(algorithm.value)
+            if isinstance(text, str):
+                flat[algorithm.value] = text.partition(":")[2]
+        if flat.get("pdq_quality") is None:
+            flat["pdq_quality"] = ""
+        flat["low_quality"] = "true" if flat.get("low_quality") else "false"
+        self._csv.writerow(flat)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from hashes.errors import HashFormatError
+
+    try:
+        algorithms = _parse_algorithms(args.algorithms)
+    except HashFormatError as exc:
+        print(f"frankly hash: {exc}", file=sys.stderr)
+        return 2
+    if args.workers < 0:
+        print("frankly hash: --workers must be 0 or more", file=sys.stderr)
+        return 2
+    try:
+        return hash_paths(
+            args.paths,
+            algorithms,
+            fast=args.fast,
+            fmt=args.format,
+            workers=args.workers,
+            progress=args.progress,
+            out=sys.stdout,
+            err=sys.stderr,
+        )
+    except BrokenPipeError:
+        # The reader went away (``frankly hash ... | head``): stop quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+def hash_paths(
+    paths: Sequence[str],
+    algorithms: tuple[Algorithm, ...],
+    *,
+    fast: bool = True,
+    fmt: str = "jsonl",
+    workers: int = 1,
+    progress: str = "auto",
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    """Hash every file under ``paths``, write rows to ``out`` and failures to ``err``.
+
+    Returns the exit status: 1 if any file failed or a path does not exist, else 0.
+    """
+    missing: list[tuple[str, str]] = []
+    files = [str(p) for p in iter_files(paths, missing)]
+    failed = 0
+    for raw, message in missing:
+        print(f"frankly hash: {raw}: {message}", file=err)
+        failed += 1
+    writer = _Writer(out, fmt, algorithms)
+    show = progress == "always" or (
+        progress == "auto" and err.isatty() and len(files) > PROGRESS_MIN_FILES
+    )
+    jobs = [(f, algorithms, fast) for f in files]
+    executor: Executor | None = None
+    if workers != 1 and len(files) > 1:
+        executor = ProcessPoolExecutor(max_workers=workers or None)
+    try:
+        outcomes: Iterator[_Outcome] = (
+            executor.map(_hash_one_packed, jobs, chunksize=4)
+            if executor is not None
+            else map(_hash_one_packed, jobs)
+        )
+        with _reporter(show, len(files), err) as reporter:
+            for outcome in outcomes:
+                if outcome.row is not None:
+                    writer.write(outcome.row)
+                else:
+                    failed += 1
+                    reporter.fail(outcome.path, outcome.error or "failed")
+                reporter.advance()
+    finally:
+        if executor is not None:
+            executor.shutdown(cancel_futures=True)
+    out.flush()
+    return 1 if failed else 0
+
+
+class _Reporter:
+    """Advances an optional progress bar and prints failures without tearing it."""
+
+    def __init__(self, err: TextIO, bar: Any = None, task: Any = None) -> None:
+        self._err = err
+        self._bar = bar
+        self._task = task
+
+    def advance(self) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task)
+
+    def fail(self, path: str, message: str) -> None:
+        line = f"frankly hash: {path}: {message}"
+        if self._bar is not None:
+            self._bar.console.print(line, markup=False, highlight=False)
+        else:
+            print(line, file=self._err)
+
+
+@contextlib.contextmanager
+def _reporter(enabled: bool, total: int, err: TextIO) -> Iterator[_Reporter]:
+    """A :class:`_Reporter`, with a rich progress bar on ``err`` when ``enabled``."""
+    if not enabled:
+        yield _Reporter(err)
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(file=err), transient=True) as bar:
+        yield _Reporter(err, bar, bar.add_task("hashing", total=total))

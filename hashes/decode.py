@@ -1,0 +1,333 @@
+"""Safe image decoding: untrusted bytes in, one normalised RGB picture out.
+
+Every step that can fail on hostile input raises a typed :class:`~hashes.errors.DecodeError`
+and nothing else. The limits are checked against the header before any pixel is
+decoded, so a decompression bomb costs the parse of its header only:
+
+1. size of the input (:class:`~hashes.errors.EmptyInput`, :class:`~hashes.errors.TooManyBytes`);
+2. Pillow identifies the format among :attr:`DecodeLimits.formats`
+   (:class:`~hashes.errors.UnsupportedFormat`);
+3. the declared width x height against :attr:`DecodeLimits.max_pixels`
+   (:class:`~hashes.errors.TooManyPixels`) and the frame count against
+   :attr:`DecodeLimits.max_frames` (:class:`~hashes.errors.TooManyFrames`), counted with
+   an early stop so a GIF of a million frames is refused after ``max_frames`` of them;
+4. the first frame is decoded (:class:`~hashes.errors.CorruptImage` for truncated or
+   corrupt data), turned upright by its EXIF orientation, and normalised to RGB:
+   alpha is composited on :attr:`DecodeLimits.background`, 16-bit samples keep their top
+   8 bits, every other mode goes through Pillow's own conversion.
+
+Pillow's process-global ``MAX_IMAGE_PIXELS`` is never changed. Warnings Pillow emits on
+odd files (bad EXIF, palette transparency, its own bomb warning) are captured locally and
+never reach the console. With ``draft_size`` a JPEG is decoded by libjpeg's DCT scaling
+at 1/2, 1/4 or 1/8 of its size, never below ``draft_size``: several times faster, for the
+fast hashing path.
+
+``warnings.catch_warnings`` changes the interpreter-wide warning filters while a call
+runs, so call :func:`decode_image` from one thread at a time (or use processes).
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from hashes.errors import (
+    CorruptImage,
+    EmptyInput,
+    TooManyBytes,
+    TooManyFrames,
+    TooManyPixels,
+    UnsupportedFormat,
+)
+
+__all__ = [
+    "DEFAULT_FORMATS",
+    "DEFAULT_LIMITS",
+    "DecodeLimits",
+    "DecodedImage",
+    "decode_image",
+    "to_rgb",
+]
+
+DEFAULT_FORMATS: Final = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF"})
+"""Pillow format names decoded by default. MPO is how Pillow names the multi-picture JPEGs
+that many phone cameras write; only its first picture is used."""
+
+_JPEG_FAMILY: Final = frozenset({"JPEG", "MPO"})
+_SIXTEEN_BIT: Final = frozenset({"I;16", "I;16L", "I;16B", "I;16N"})
+_WITH_ALPHA: Final = frozenset({"RGBA", "LA", "PA", "La", "RGBa"})
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeLimits:
+    """What :func:`decode_image` agrees to decode.
+
+    Defaults: 50 MiB of input, 64 Mpx (2**26 pixels: a 9000x7000 photo fits; below
+    Pillow's own bomb threshold of about 89 Mpx, which therefore never fires first), 1000
+    frames, the formats in :data:`DEFAULT_FORMATS`, a white background for transparency.
+    A ``max_pixels`` above Pillow's threshold is capped by Pillow at twice its threshold
+    (still reported as :class:`~hashes.errors.TooManyPixels`).
+
+    Raises:
+        ValueError: (on construction) a limit is not a positive integer, or the background
+            is not three 0..255 integers.
+    """
+
+    max_bytes: int = 50 * 1024 * 1024
+    max_pixels: int = 1 << 26
+    max_frames: int = 1000
+    formats: frozenset[str] = DEFAULT_FORMATS
+    background: tuple[int, int, int] = (255, 255, 255)
+
+    def __post_init__(self) -> None:
+        for name in ("max_bytes", "max_pixels", "max_frames"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if len(self.background) != 3 or not all(0 <= c <= 255 for c in self.background):
+            raise ValueError(f"background must be three 0..255 integers, got {self.background}")
+
+
+DEFAULT_LIMITS: Final = DecodeLimits()
+"""The default limits (a frozen value, shared)."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DecodedImage:
+    """A decoded, upright, RGB first frame.
+
+    ``width`` and ``height`` are those of ``image`` (after EXIF orientation, and after
+    draft scaling when asked for); ``source_width`` and ``source_height`` are the
+    full-resolution size after EXIF orientation (equal to ``width`` and ``height`` unless
+    a draft decode shrank the picture). ``format`` is Pillow's name (``"JPEG"``, ``"PNG"``...),
+    ``mode`` the file's own Pillow mode before normalisation, ``frames`` how many frames
+    the file holds. Treat ``image`` as read-only.
+    """
+
+    image: Image.Image
+    width: int
+    height: int
+    format: str
+    mode: str
+    frames: int
+    source_width: int
+    source_height: int
+
+    @property
+    def rgb(self) -> Image.Image:
+        """The picture as a Pillow image in mode ``RGB``."""
+        return self.image
+
+    def pixels(self) -> npt.NDArray[np.uint8]:
+        """The picture as an ``H x W x 3`` uint8 array (a fresh copy)."""
+        return np.array(self.image, dtype=np.uint8)
+
+
+def decode_image(
+    data: bytes,
+    limits: DecodeLimits = DEFAULT_LIMITS,
+    *,
+    draft_size: tuple[int, int] | None = None,
+) -> DecodedImage:
+    """Decode the first frame of an image file to an upright RGB picture.
+
+    Raises:
+        EmptyInput: ``data`` is empty.
+        TooManyBytes: ``data`` is longer than ``limits.max_bytes``.
+        UnsupportedFormat: not an image, or a format outside ``limits.formats``, or a
+            pixel mode that cannot be converted to RGB.
+        TooManyPixels: the header declares more than ``limits.max_pixels`` pixels.
+        TooManyFrames: the file holds more than ``limits.max_frames`` frames.
+        CorruptImage: truncated or corrupt data.
+    """
+    if len(data) == 0:
+        raise EmptyInput("the input is empty")
+    if len(data) > limits.max_bytes:
+        raise TooManyBytes(f"the input has {len(data)} bytes; the limit is {limits.max_bytes}")
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        return _decode(data, limits, draft_size)
+
+
+def _decode(data: bytes, limits: DecodeLimits, draft_size: tuple[int, int] | None) -> DecodedImage:
+    # Register every plugin first (idempotent): Pillow raises KeyError for a format whose
+    # plugin is not loaded yet, such as MPO.
+    Image.init()
+    allowed = sorted(f for f in limits.formats if f in Image.OPEN)
+    if not allowed:
+        raise UnsupportedFormat("no allowed format is known to Pillow")
+    try:
+        im = Image.open(io.BytesIO(data), formats=allowed)
+    except Image.DecompressionBombError as exc:
+        raise TooManyPixels(f"decompression bomb refused: {exc}") from exc
+    except UnidentifiedImageError as exc:
+        raise UnsupportedFormat("not an image in an allowed format") from exc
+    except Exception as exc:  # Pillow's parsers raise many types on hostile headers.
+        raise CorruptImage(f"unreadable image header: {_describe(exc)}") from exc
+    with im:
+        fmt = im.format or "unknown"
+        if fmt not in limits.formats:
+            raise UnsupportedFormat(f"format {fmt} is not allowed")
+        width, height = im.size
+        if width <= 0 or height <= 0:
+            raise CorruptImage(f"the image declares a size of {width}x{height}")
+        if width * height > limits.max_pixels:
+            raise TooManyPixels(
+                f"{width}x{height} is {width * height} pixels; the limit is {limits.max_pixels}"
+            )
+        frames = _count_frames(im, data, limits.max_frames)
+        mode = im.mode
+        try:
+            if draft_size is not None and fmt in _JPEG_FAMILY:
+                im.draft("RGB", draft_size)
+            im.load()
+            loaded_size = im.size
+            upright = ImageOps.exif_transpose(im)
+            rgb = to_rgb(upright, limits.background)
+        except UnsupportedFormat:
+            raise
+        except Image.DecompressionBombError as exc:
+            raise TooManyPixels(f"decompression bomb refused: {exc}") from exc
+        except Exception as exc:  # truncated or corrupt data: OSError, SyntaxError, ...
+            raise CorruptImage(f"corrupt image data: {_describe(exc)}") from exc
+    if rgb.size != loaded_size:  # EXIF orientation 5..8 swaps the sides
+        width, height = height, width
+    return DecodedImage(
+        image=rgb,
+        width=rgb.width,
+        height=rgb.height,
+        format=fmt,
+        mode=mode,
+        frames=frames,
+        source_width=width,
+        source_height=height,
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text[:120]}" if text else type(exc).__name__
+
+
+def _count_frames(im: Image.Image, data: bytes, max_frames: int) -> int:
+    """Frames in the file, refusing more than ``max_frames`` without reading them all.
+
+    Raises:
+        TooManyFrames: more than ``max_frames`` frames.
+        CorruptImage: the frame structure cannot be read.
+    """
+    if im.format == "GIF":
+        count = _count_gif_frames(data, max_frames + 1)
+    elif im.format == "TIFF":
+        count = _count_tiff_frames(im, max_frames + 1)
+    else:
+        # WebP, APNG and MPO declare their frame count in a header chunk.
+        try:
+            count = int(getattr(im, "n_frames", 1))
+        except Exception as exc:
+            raise CorruptImage(f"unreadable frame table: {_describe(exc)}") from exc
+    if count > max_frames:
+        raise TooManyFrames(f"more than {max_frames} frames")
+    return count
+
+
+def _count_tiff_frames(im: Image.Image, stop: int) -> int:
+    """Walk TIFF directories up to ``stop`` (seeking reads tags only, no pixel data)."""
+    count = 1
+    try:
+        try:
+            while count < stop:
+                im.seek(count)
+                count += 1
+        except EOFError:
+            pass
+        im.seek(0)
+    except Exception as exc:
+        raise CorruptImage(f"unreadable TIFF directories: {_describe(exc)}") from exc
+    return count
+
+
+def _count_gif_frames(data: bytes, stop: int) -> int:
+    """Count image descriptors in a GIF by walking its blocks; stop once ``stop`` is reached.
+
+    GIF89a layout: header (6), logical screen descriptor (7), optional global colour
+    table, then blocks: ``0x21`` extension (label, data sub-blocks), ``0x2C`` image
+    descriptor (9 bytes, optional local colour table, LZW code size, data sub-blocks),
+    ``0x3B`` trailer. A file that ends early counts the frames seen so far, as Pillow
+    decodes it.
+
+    Raises:
+        CorruptImage: the first frame cannot be found.
+    """
+    count = 0
+    try:
+        pos = 6 + 7
+        flags = data[10]
+        if flags & 0x80:
+            pos += 3 << ((flags & 7) + 1)
+        size = len(data)
+        while pos < size and count < stop:
+            introducer = data[pos]
+            if introducer == 0x3B:
+                break
+            if introducer == 0x21:
+                pos = _skip_sub_blocks(data, pos + 2)
+            elif introducer == 0x2C:
+                count += 1
+                local = data[pos + 9]
+                pos += 10
+                if local & 0x80:
+                    pos += 3 << ((local & 7) + 1)
+                pos = _skip_sub_blocks(data, pos + 1)
+            else:
+                break
+    except IndexError as exc:
+        if count:
+            return count
+        raise CorruptImage("truncated GIF") from exc
+    if count == 0:
+        raise CorruptImage("the GIF holds no image")
+    return count
+
+
+def _skip_sub_blocks(data: bytes, pos: int) -> int:
+    """Return the position after a chain of GIF data sub-blocks starting at ``pos``."""
+    while True:
+        length = data[pos]
+        pos += 1 + length
+        if length == 0:
+            return pos
+
+
+def to_rgb(im: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
+    """Normalise a decoded Pillow image of any mode to mode ``RGB``.
+
+    Alpha (``RGBA``, ``LA``, ``PA``, premultiplied, and palettes with a transparent
+    entry) is composited over ``background``. 16-bit greyscale keeps its top 8 bits.
+    ``I`` and ``F`` are taken as 0..255 intensities and clipped, as Pillow does. ``1``,
+    ``L``, ``P``, ``CMYK``, ``YCbCr``, ``LAB`` and ``HSV`` go through Pillow's conversion.
+
+    Raises:
+        UnsupportedFormat: the mode cannot be converted to RGB.
+    """
+    mode = im.mode
+    if mode == "RGB" and "transparency" not in im.info:
+        return im
+    if mode in _SIXTEEN_BIT:
+        grey = (np.asarray(im).astype(np.uint32) >> 8).astype(np.uint8)
+        return Image.fromarray(grey).convert("RGB")
+    has_alpha = mode in _WITH_ALPHA or (mode in ("P", "L", "RGB") and "transparency" in im.info)
+    try:
+        if has_alpha:
+            rgba = im.convert("RGBA")
+            base = Image.new("RGBA", rgba.size, (*background, 255))
+            return Image.alpha_composite(base, rgba).convert("RGB")
+        return im.convert("RGB")
+    except ValueError as exc:
+        raise UnsupportedFormat(f"cannot convert mode {mode} to RGB") from exc

@@ -1,0 +1,123 @@
+"""Exceptions raised by :mod:`hashes`.
+
+Every exception derives from :class:`HashesError`; subclasses are chosen by what the caller
+should do next::
+
+    HashesError
+    ├── DecodeError                the bytes are not an image we will read: skip or refuse it
+    │   ├── EmptyInput             zero bytes
+    │   ├── UnsupportedFormat      not an image, or a format outside the allowed set
+    │   ├── CorruptImage           truncated or corrupt data
+    │   └── LimitExceeded          too big to decode safely
+    │       ├── TooManyBytes
+    │       ├── TooManyPixels      includes decompression bombs, refused before allocation
+    │       └── TooManyFrames
+    ├── HashFormatError            a hash's text or bytes form is malformed
+    ├── AlgorithmMismatch          two hashes of different algorithms or lengths compared
+    ├── HashListError              a hash list cannot be trusted or used
+    │   ├── ListFormatError        bad magic, version, layout, or an entry that cannot parse
+    │   │   └── ListTruncated      the file ends early
+    │   ├── ListDigestMismatch     the content does not match its digest (altered)
+    │   ├── SignatureError
+    │   │   ├── SignatureMissing   the list carries no signature at all
+    │   │   ├── SignatureInvalid   a signature does not verify
+    │   │   ├── UnknownSigner      signed by a key the trust policy does not name
+    │   │   └── NotEnoughSignatures fewer valid trusted signatures than the policy's k
+    │   ├── ListRollback           version lower than the one already trusted
+    │   └── ChainBroken            previous_digest does not match the trusted previous version
+    └── IndexQueryError            a query the index cannot answer (wrong bit length, bad t)
+"""
+
+from __future__ import annotations
+
+
+class HashesError(Exception):
+    """Base class of every exception raised by :mod:`hashes`."""
+
+
+class DecodeError(HashesError):
+    """The input is not an image that can be decoded safely."""
+
+
+class EmptyInput(DecodeError):
+    """The input has zero bytes."""
+
+
+class UnsupportedFormat(DecodeError):
+    """The input is not an image, or its format is not allowed."""
+
+
+class CorruptImage(DecodeError):
+    """The image data is truncated or corrupt."""
+
+
+class LimitExceeded(DecodeError):
+    """The input exceeds a decoding limit."""
+
+
+class TooManyBytes(LimitExceeded):
+    """The input is larger than the maximum number of bytes."""
+
+
+class TooManyPixels(LimitExceeded):
+    """The image declares more pixels than allowed (for example a decompression bomb)."""
+
+
+class TooManyFrames(LimitExceeded):
+    """The image has more frames than allowed."""
+
+
+class HashFormatError(HashesError, ValueError):
+    """A hash's text or binary form is malformed."""
+
+
+class AlgorithmMismatch(HashesError, ValueError):
+    """Two hashes of different algorithms or bit lengths were compared."""
+
+
+class HashListError(HashesError):
+    """A hash list cannot be trusted or used."""
+
+
+class ListFormatError(HashListError):
+    """The list file does not follow the format."""
+
+
+class ListTruncated(ListFormatError):
+    """The list file ends before its declared content."""
+
+
+class ListDigestMismatch(HashListError):
+    """The list's content does not match the digest its signatures cover."""
+
+
+class SignatureError(HashListError):
+    """The list's signatures do not satisfy the trust policy."""
+
+
+class SignatureMissing(SignatureError):
+    """The list carries no signature."""
+
+
+class SignatureInvalid(SignatureError):
+    """A signature on the list does not verify."""
+
+
+class UnknownSigner(SignatureError):
+    """The list is signed by a key the trust policy does not name."""
+
+
+class NotEnoughSignatures(SignatureError):
+    """Fewer valid trusted signatures than the trust policy's threshold."""
+
+
+class ListRollback(HashListError):
+    """The list's version is lower than the version already trusted."""
+
+
+class ChainBroken(HashListError):
+    """The list's previous_digest does not match the trusted previous version."""
+
+
+class IndexQueryError(HashesError, ValueError):
+    """The index cannot answer this query (wrong bit length or threshold)."""
