@@ -1,0 +1,410 @@
+"""``frankly list``: build, sign, verify, inspect, diff, export and match against hash lists.
+
+A thin adapter over :mod:`hashes.lists` and :mod:`hashes.matching`: it reads files, the
+clock (for ``issued_at``) and the random source (for ``keygen``), and prints results.
+Exit status: 0 on success, 1 when a list is refused or an input is bad, and for
+``match`` the ``grep`` convention: 0 if any image matched, 1 if none did, 2 on error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import nacl.signing
+
+    from hashes.lists import HashList, TrustedState, TrustPolicy
+    from hashes.values import Algorithm
+
+KEY_FILE_HEADER = "frankly-list-signing-key-v1"
+DEFAULT_THRESHOLDS = {"pdq": 31, "phash": 10, "dhash": 10, "sha256": 0, "md5": 0}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
+
+
+class CliError(Exception):
+    """A problem with the command's inputs, reported on stderr without a traceback."""
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add ``frankly list ...`` to the ``frankly`` parser."""
+    parser = subparsers.add_parser(
+        "list", help="build, sign, verify and match against signed hash lists"
+    )
+    sub = parser.add_subparsers(dest="list_command", metavar="ACTION", required=True)
+
+    keygen = sub.add_parser("keygen", help="write a new Ed25519 curator signing key (0600)")
+    keygen.add_argument("key_file", type=Path, help="where to write the signing key")
+    keygen.add_argument("--force", action="store_true", help="overwrite an existing file")
+    keygen.set_defaults(func=_run(_keygen))
+
+    build = sub.add_parser("build", help="build an unsigned list from hash files or images")
+    build.add_argument("out", type=Path, help="the list file to write")
+    build.add_argument("--list-id", help="the list's id (default: that of --previous)")
+    build.add_argument("--version", type=int, help="version (default: --previous + 1, or 1)")
+    build.add_argument(
+        "--previous", type=Path, help="the previous version's file, to chain to its digest"
+    )
+    build.add_argument("--algorithm", default="pdq", help="pdq (default), phash, dhash, ...")
+    build.add_argument("--threshold", type=int, help="match threshold in bits")
+    build.add_argument("--category", default=None, help="category for --hex and --images entries")
+    build.add_argument("--hex", type=Path, action="append", default=[], help="hex-per-line file")
+    build.add_argument("--csv", type=Path, action="append", default=[], help="hash,category[,id]")
+    build.add_argument(
+        "--images", type=Path, action="append", default=[], help="an image or a folder of them"
+    )
+    build.add_argument("--issued-at-ms", type=int, help="time of issue (default: now)")
+    build.set_defaults(func=_run(_build))
+
+    sign = sub.add_parser("sign", help="add a curator signature to a list")
+    sign.add_argument("list_file", type=Path)
+    sign.add_argument("--key", type=Path, required=True, help="signing key file from keygen")
+    sign.add_argument("--out", type=Path, help="output file (default: sign in place)")
+    sign.set_defaults(func=_run(_sign))
+
+    verify = sub.add_parser("verify", help="check a list's signatures against trusted keys")
+    verify.add_argument("list_file", type=Path)
+    _add_trust_arguments(verify)
+    verify.set_defaults(func=_run(_verify))
+
+    info = sub.add_parser("info", help="show a list's header (signatures NOT verified)")
+    info.add_argument("list_file", type=Path)
+    info.set_defaults(func=_run(_info))
+
+    diff = sub.add_parser("diff", help="entries added and removed between two versions")
+    diff.add_argument("old", type=Path)
+    diff.add_argument("new", type=Path)
+    diff.set_defaults(func=_run(_diff))
+
+    export = sub.add_parser("export", help="write a list as hex-per-line or CSV")
+    export.add_argument("list_file", type=Path)
+    export.add_argument("--format", choices=["hex", "csv"], default="csv")
+    export.add_argument("--out", type=Path, help="output file (default: stdout)")
+    export.set_defaults(func=_run(_export))
+
+    match = sub.add_parser("match", help="hash images and match them against a signed list")
+    match.add_argument("images", type=Path, nargs="+", metavar="IMAGE")
+    match.add_argument("--list", dest="list_file", type=Path, required=True)
+    _add_trust_arguments(match)
+    match.add_argument("--distance", type=int, help="override the list's match threshold")
+    match.set_defaults(func=_run(_match, error_status=2))
+
+
+def _add_trust_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--trust",
+        action="append",
+        required=True,
+        metavar="PUBKEY_B64",
+        help="a trusted curator public key, base64 (repeat for several)",
+    )
+    parser.add_argument(
+        "--threshold", type=int, default=1, help="how many trusted curators must sign (k)"
+    )
+    parser.add_argument(
+        "--trusted", type=Path, help="the list version you already trust (refuses rollbacks)"
+    )
+
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _run(handler: Handler, error_status: int = 1) -> Handler:
+    """Wrap a handler so expected errors print one line on stderr and set the status."""
+
+    def wrapped(args: argparse.Namespace) -> int:
+        from hashes.errors import HashesError
+
+        try:
+            status = handler(args)
+        except HashesError as exc:
+            print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return error_status
+        except (CliError, OSError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return error_status
+        return status
+
+    return wrapped
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    import nacl.signing
+
+    key = nacl.signing.SigningKey.generate()
+    path: Path = args.key_file
+    if args.force and path.exists():
+        path.unlink()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise CliError(f"{path} exists; pass --force to replace it") from None
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(f"{KEY_FILE_HEADER}\n{base64.b64encode(bytes(key)).decode()}\n")
+    print(base64.b64encode(bytes(key.verify_key)).decode())
+    return 0
+
+
+def _read_signing_key(path: Path) -> nacl.signing.SigningKey:
+    import nacl.signing
+
+    lines = path.read_text(encoding="ascii").split()
+    if len(lines) != 2 or lines[0] != KEY_FILE_HEADER:
+        raise CliError(f"{path} is not a frankly list signing key file")
+    try:
+        seed = base64.b64decode(lines[1], validate=True)
+    except binascii.Error:
+        raise CliError(f"{path} is not a frankly list signing key file") from None
+    if len(seed) != 32:
+        raise CliError(f"{path} is not a frankly list signing key file")
+    return nacl.signing.SigningKey(seed)
+
+
+def _public_key(text: str) -> bytes:
+    try:
+        key = base64.b64decode(text, validate=True)
+    except binascii.Error:
+        raise CliError(f"--trust {text[:60]!r} is not base64") from None
+    if len(key) != 32:
+        raise CliError(f"--trust {text[:60]!r} is not a 32-byte Ed25519 public key")
+    return key
+
+
+def _policy(args: argparse.Namespace) -> TrustPolicy:
+    from hashes.lists import TrustPolicy
+
+    keys = {t: _public_key(t) for t in args.trust}
+    return TrustPolicy(curator_keys=keys, threshold=args.threshold)
+
+
+def _trusted(args: argparse.Namespace) -> TrustedState | None:
+    from hashes.lists import parse_list, trusted_state
+
+    if args.trusted is None:
+        return None
+    held, _ = parse_list(args.trusted.read_bytes())
+    return trusted_state(held)
+
+
+def _algorithm(name: str) -> Algorithm:
+    from hashes.errors import HashFormatError
+    from hashes.values import Algorithm
+
+    try:
+        return Algorithm.parse(name)
+    except HashFormatError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _image_files(paths: Sequence[Path]) -> Iterator[Path]:
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            )
+        else:
+            yield path
+
+
+def _hash_images(paths: Sequence[Path], algorithm: Algorithm) -> list[tuple[Path, bytes]]:
+    from hashes.compute import hash_image
+
+    out = []
+    for path in _image_files(paths):
+        result = hash_image(path.read_bytes(), [algorithm])
+        out.append((path, result.hashes[algorithm].digest))
+    return out
+
+
+def _build(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from hashes.lists import build_list, parse_list
+    from hashes.lists.interop import read_csv, read_hex_lines
+
+    algorithm = _algorithm(args.algorithm)
+    previous = parse_list(args.previous.read_bytes())[0] if args.previous else None
+    list_id = args.list_id or (previous.header.list_id if previous else None)
+    if not list_id:
+        raise CliError("give --list-id (or --previous to continue a list)")
+    version = args.version or (previous.header.version + 1 if previous else 1)
+    if (args.hex or args.images) and not args.category:
+        raise CliError("--hex and --images need --category")
+    threshold = args.threshold
+    if threshold is None:
+        threshold = DEFAULT_THRESHOLDS[algorithm.value]
+
+    names: list[str] = []
+    rows: list[Any] = []
+    cats: list[Any] = []
+    ids: list[str | None] = []
+    any_ids = False
+
+    def add(hashes: Any, local_names: Sequence[str], local_cats: Any, local_ids: Any) -> None:
+        nonlocal any_ids
+        remap = []
+        for name in local_names:
+            if name not in names:
+                names.append(name)
+            remap.append(names.index(name))
+        rows.append(hashes)
+        cats.append(np.asarray(remap, dtype=np.int64)[np.asarray(local_cats, dtype=np.int64)])
+        ids.extend(local_ids if local_ids is not None else [None] * len(hashes))
+        any_ids = any_ids or local_ids is not None
+
+    for path in args.hex:
+        got = read_hex_lines(path.read_text(encoding="utf-8"), algorithm, args.category)
+        add(got.hashes, got.categories, got.entry_categories, None)
+    for path in args.csv:
+        got = read_csv(path.read_text(encoding="utf-8"), algorithm)
+        add(got.hashes, got.categories, got.entry_categories, got.entry_ids)
+    if args.images:
+        hashed = _hash_images(args.images, algorithm)
+        nbytes = algorithm.bits // 8
+        arr = np.frombuffer(b"".join(d for _, d in hashed), dtype=np.uint8).reshape(-1, nbytes)
+        add(
+            arr, [args.category], np.zeros(len(hashed), dtype=np.int64), [p.name for p, _ in hashed]
+        )
+    if not rows:
+        raise CliError("nothing to build from: give --hex, --csv or --images")
+
+    issued = args.issued_at_ms if args.issued_at_ms is not None else int(time.time() * 1000)
+    hash_list = build_list(
+        list_id=list_id,
+        version=version,
+        issued_at_ms=issued,
+        algorithm=algorithm,
+        threshold=threshold,
+        categories=names,
+        hashes=np.concatenate(rows),
+        entry_categories=np.concatenate(cats),
+        entry_ids=ids if any_ids else None,
+        previous_digest=previous.digest if previous else None,
+    )
+    args.out.write_bytes(hash_list.to_bytes())
+    print(
+        f"built {list_id} v{version}: {len(hash_list)} {algorithm.value} entries, "
+        f"digest {hash_list.digest.hex()} (unsigned; run 'frankly list sign')"
+    )
+    return 0
+
+
+def _sign(args: argparse.Namespace) -> int:
+    from hashes.lists import add_signature, parse_list
+
+    key = _read_signing_key(args.key)
+    signed = add_signature(args.list_file.read_bytes(), key)
+    out: Path = args.out or args.list_file
+    out.write_bytes(signed)
+    count = len(parse_list(signed)[0].signatures)
+    public = base64.b64encode(bytes(key.verify_key)).decode()
+    print(f"signed {out} with {public} ({count} signature(s))")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from hashes.lists import load_list
+
+    hash_list = load_list(args.list_file.read_bytes(), _policy(args), _trusted(args))
+    header = hash_list.header
+    print(
+        f"OK {header.list_id} v{header.version}: {header.count} {header.algorithm.value} "
+        f"entries, digest {hash_list.digest.hex()}"
+    )
+    return 0
+
+
+def _describe(hash_list: HashList) -> list[str]:
+    import numpy as np
+
+    h = hash_list.header
+    counts = np.bincount(hash_list.categories.astype(np.int64), minlength=len(h.categories))
+    issued = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(h.issued_at_ms / 1000))
+    lines = [
+        f"list_id:         {h.list_id}",
+        f"version:         {h.version}",
+        f"issued_at:       {issued} ({h.issued_at_ms} ms)",
+        f"algorithm:       {h.algorithm.value} ({h.bits} bits)",
+        f"threshold:       {h.threshold}",
+        f"entries:         {h.count}" + (" (with ids)" if hash_list.has_entry_ids else ""),
+        f"digest:          {hash_list.digest.hex()}",
+        f"previous_digest: {h.previous_digest.hex() if h.previous_digest else '-'}",
+        "categories:",
+    ]
+    lines += [f"  {name}: {int(n)}" for name, n in zip(h.categories, counts, strict=False)]
+    return lines
+
+
+def _info(args: argparse.Namespace) -> int:
+    from hashes.lists import parse_list
+
+    hash_list, stored = parse_list(args.list_file.read_bytes())
+    lines = _describe(hash_list)
+    if stored != hash_list.digest:
+        lines.append("WARNING: the body does not match the digest in the trailer (altered)")
+    lines.append(f"signatures ({len(hash_list.signatures)}, NOT verified; use 'verify'):")
+    lines += [f"  {base64.b64encode(s.public_key).decode()}" for s in hash_list.signatures]
+    print("\n".join(lines))
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from hashes.lists import parse_list
+    from hashes.lists.diff import diff_lists
+
+    old = parse_list(args.old.read_bytes())[0]
+    new = parse_list(args.new.read_bytes())[0]
+    d = diff_lists(old, new)
+    print(
+        f"{old.header.list_id} v{old.header.version} -> {new.header.list_id} "
+        f"v{new.header.version}: {d.added.size} added, {d.removed.size} removed"
+    )
+    for sign, hl, positions in (("-", old, d.removed), ("+", new, d.added)):
+        for i in positions.tolist():
+            entry_id = hl.entry_id(i)
+            suffix = f",{entry_id}" if entry_id else ""
+            print(f"{sign} {hl.hashes[i].tobytes().hex()},{hl.category(i)}{suffix}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from hashes.lists import parse_list
+    from hashes.lists.interop import write_csv, write_hex_lines
+
+    hash_list = parse_list(args.list_file.read_bytes())[0]
+    text = write_hex_lines(hash_list) if args.format == "hex" else write_csv(hash_list)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _match(args: argparse.Namespace) -> int:
+    from hashes.lists import load_list
+    from hashes.matching import Matcher
+    from hashes.values import HashValue
+
+    hash_list = load_list(args.list_file.read_bytes(), _policy(args), _trusted(args))
+    matcher = Matcher(hash_list)
+    algorithm = hash_list.header.algorithm
+    any_match = False
+    for path, digest in _hash_images(args.images, algorithm):
+        matches = matcher.match(HashValue(algorithm, digest), args.distance)
+        any_match = any_match or bool(matches)
+        if not matches:
+            print(f"{path}: no match")
+        for m in matches:
+            entry = f" entry {m.entry_id}" if m.entry_id else ""
+            print(
+                f"{path}: MATCH {m.list_id} v{m.list_version} category {m.category} "
+                f"distance {m.distance}{entry}"
+            )
+    return 0 if any_match else 1

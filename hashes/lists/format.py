@@ -1,0 +1,548 @@
+"""The signed hash-list file format, version 1: building, encoding and parsing.
+
+A list file is ``body || trailer``. The body is everything the digest covers; the trailer
+carries the digest and the curators' signatures. The exact byte layout is documented in
+``docs/lists.md``; in short (integers big-endian)::
+
+    body    = "FRKLIST\\n" u16 format_version=1  u16 flags  lp8(algorithm) u16 bits
+              u16 threshold  u64 count  u64 version  u64 issued_at_ms  lp16(list_id)
+              lp8(previous_digest)  u16 ncategories  ncategories * lp8(category)
+              count * hash (bits/8 bytes each)
+              count * u16 category index
+              [if flags & 1: (count + 1) * u32 id offsets, then the UTF-8 id bytes]
+    trailer = "FRKSIG\\n\\0" digest (32 bytes, SHA-256 of body) u16 nsig
+              nsig * (public key 32 bytes || Ed25519 signature 64 bytes)
+
+Parsing never creates a Python object per entry: hashes, category indices and id offsets
+are ``np.frombuffer`` views of the file's bytes. Nothing here checks signatures or trust;
+:func:`hashes.lists.trust.load_list` does that on top of :func:`parse_list`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from hashes.errors import AlgorithmMismatch, ListFormatError, ListTruncated
+from hashes.values import Algorithm, HashValue
+
+__all__ = [
+    "FORMAT_VERSION",
+    "MAGIC",
+    "SIGNATURE_MAGIC",
+    "HashList",
+    "ListEntry",
+    "ListHeader",
+    "ListSignature",
+    "build_list",
+    "encode_body",
+    "encode_list",
+    "parse_list",
+]
+
+MAGIC = b"FRKLIST\n"
+SIGNATURE_MAGIC = b"FRKSIG\n\x00"
+FORMAT_VERSION = 1
+FLAG_ENTRY_IDS = 0x0001
+DIGEST_SIZE = 32
+PUBLIC_KEY_SIZE = 32
+SIGNATURE_SIZE = 64
+MAX_LIST_ID_BYTES = 255
+MAX_CATEGORY_BYTES = 255
+MAX_CATEGORIES = 65535
+MAX_ENTRY_ID_BYTES = 255
+# Every signature costs an Ed25519 verification on load; a cap keeps a hostile file from
+# making loading slow.
+MAX_SIGNATURES = 64
+_U64_MAX = 2**64 - 1
+
+_FIXED = struct.Struct(">HH")  # format_version, flags
+_NUMBERS = struct.Struct(">HHQQQ")  # bits, threshold, count, version, issued_at_ms
+
+U8Array = npt.NDArray[np.uint8]
+U16Array = npt.NDArray[np.uint16]
+U32Array = npt.NDArray[np.uint32]
+
+
+@dataclass(frozen=True, slots=True)
+class ListHeader:
+    """What a list says about itself; every field is covered by the digest.
+
+    ``categories`` is the table that entries index into. ``previous_digest`` is the digest
+    of the version this one replaces, or ``None`` for the first version of a list.
+    """
+
+    list_id: str
+    version: int
+    issued_at_ms: int
+    algorithm: Algorithm
+    bits: int
+    threshold: int
+    categories: tuple[str, ...]
+    previous_digest: bytes | None
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ListSignature:
+    """One curator's Ed25519 signature over a list digest, with the key that made it."""
+
+    public_key: bytes
+    signature: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ListEntry:
+    """One entry of a list, materialised on demand by :meth:`HashList.entry`."""
+
+    hash: HashValue
+    category: str
+    entry_id: str | None
+
+
+@dataclass(frozen=True, eq=False)
+class HashList:
+    """A parsed or freshly built list: a header and column arrays, one row per entry.
+
+    ``hashes`` is a read-only ``uint8`` array ``[count, bits // 8]`` of big-endian packed
+    hashes; ``categories`` a ``uint16`` array of indices into ``header.categories``. Entry
+    ids, when the list has them, are kept as one UTF-8 blob plus ``count + 1`` offsets, so
+    a million entries cost no million strings; read one with :meth:`entry_id`. ``digest``
+    is the SHA-256 of the canonical unsigned body. ``signatures`` are those the file
+    carried; nothing in this class says whether they are valid or trusted.
+    """
+
+    header: ListHeader
+    hashes: U8Array
+    categories: U16Array
+    digest: bytes
+    id_offsets: U32Array | None = None
+    id_blob: bytes = b""
+    signatures: tuple[ListSignature, ...] = field(default=())
+
+    def __len__(self) -> int:
+        return self.header.count
+
+    @property
+    def has_entry_ids(self) -> bool:
+        """Whether the list carries an id per entry."""
+        return self.id_offsets is not None
+
+    def entry_id(self, i: int) -> str | None:
+        """The id of entry ``i``; ``None`` when the list has no ids or this one is empty.
+
+        Raises:
+            IndexError: ``i`` is out of range.
+        """
+        self._check_index(i)
+        if self.id_offsets is None:
+            return None
+        start, end = int(self.id_offsets[i]), int(self.id_offsets[i + 1])
+        if start == end:
+            return None
+        return self.id_blob[start:end].decode("utf-8")
+
+    def category(self, i: int) -> str:
+        """The category name of entry ``i``.
+
+        Raises:
+            IndexError: ``i`` is out of range.
+        """
+        self._check_index(i)
+        return self.header.categories[int(self.categories[i])]
+
+    def entry(self, i: int) -> ListEntry:
+        """Entry ``i`` as a value object.
+
+        Raises:
+            IndexError: ``i`` is out of range.
+        """
+        self._check_index(i)
+        value = HashValue(self.header.algorithm, self.hashes[i].tobytes())
+        return ListEntry(hash=value, category=self.category(i), entry_id=self.entry_id(i))
+
+    def _check_index(self, i: int) -> None:
+        if not 0 <= i < self.header.count:
+            raise IndexError(f"entry {i} out of range for a list of {self.header.count}")
+
+    def with_signatures(self, signatures: Sequence[ListSignature]) -> HashList:
+        """A copy of this list carrying ``signatures`` instead of its own."""
+        return HashList(
+            header=self.header,
+            hashes=self.hashes,
+            categories=self.categories,
+            digest=self.digest,
+            id_offsets=self.id_offsets,
+            id_blob=self.id_blob,
+            signatures=tuple(signatures),
+        )
+
+    def to_bytes(self) -> bytes:
+        """The list file: the canonical body and a trailer with its signatures."""
+        return encode_list(self)
+
+
+def _lp8(data: bytes, what: str) -> bytes:
+    if len(data) > 255:
+        raise ListFormatError(f"{what} is longer than 255 bytes")
+    return bytes([len(data)]) + data
+
+
+def _utf8(text: str, what: str, limit: int) -> bytes:
+    if not isinstance(text, str):
+        raise ListFormatError(f"{what} must be a string")
+    data = text.encode("utf-8")
+    if len(data) > limit:
+        raise ListFormatError(f"{what} is longer than {limit} bytes")
+    return data
+
+
+def _check_u64(value: int, what: str, minimum: int = 0) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ListFormatError(f"{what} must be an integer")
+    if not minimum <= value <= _U64_MAX:
+        raise ListFormatError(f"{what} must lie in {minimum}..2**64-1, got {value}")
+
+
+def _check_header(header: ListHeader) -> None:
+    """Raise :class:`ListFormatError` if ``header`` breaks a rule of the format."""
+    if not isinstance(header.algorithm, Algorithm):
+        raise ListFormatError(f"not a hash algorithm: {header.algorithm!r}")
+    if header.bits != header.algorithm.bits:
+        raise ListFormatError(
+            f"{header.algorithm.value} hashes have {header.algorithm.bits} bits, "
+            f"the header says {header.bits}"
+        )
+    if isinstance(header.threshold, bool) or not isinstance(header.threshold, int):
+        raise ListFormatError("the threshold must be an integer")
+    if not 0 <= header.threshold <= header.bits:
+        raise ListFormatError(f"the threshold must lie in 0..{header.bits}")
+    if not header.list_id:
+        raise ListFormatError("the list id must not be empty")
+    _utf8(header.list_id, "the list id", MAX_LIST_ID_BYTES)
+    _check_u64(header.version, "the version", minimum=1)
+    _check_u64(header.issued_at_ms, "issued_at_ms")
+    _check_u64(header.count, "the entry count")
+    if header.previous_digest is not None and (
+        not isinstance(header.previous_digest, bytes) or len(header.previous_digest) != DIGEST_SIZE
+    ):
+        raise ListFormatError("previous_digest must be 32 bytes or absent")
+    if len(header.categories) > MAX_CATEGORIES:
+        raise ListFormatError(f"at most {MAX_CATEGORIES} categories")
+    if len(set(header.categories)) != len(header.categories):
+        raise ListFormatError("category names must be distinct")
+    for name in header.categories:
+        if not name:
+            raise ListFormatError("a category name must not be empty")
+        _utf8(name, "a category name", MAX_CATEGORY_BYTES)
+
+
+def _encode_header(header: ListHeader, flags: int) -> bytes:
+    parts = [
+        MAGIC,
+        _FIXED.pack(FORMAT_VERSION, flags),
+        _lp8(header.algorithm.value.encode("ascii"), "the algorithm"),
+        _NUMBERS.pack(
+            header.bits, header.threshold, header.count, header.version, header.issued_at_ms
+        ),
+    ]
+    list_id = header.list_id.encode("utf-8")
+    parts.append(struct.pack(">H", len(list_id)) + list_id)
+    parts.append(_lp8(header.previous_digest or b"", "previous_digest"))
+    parts.append(struct.pack(">H", len(header.categories)))
+    parts.extend(_lp8(c.encode("utf-8"), "a category name") for c in header.categories)
+    return b"".join(parts)
+
+
+def encode_body(hash_list: HashList) -> bytes:
+    """The canonical unsigned body of ``hash_list``: the bytes its digest covers."""
+    flags = FLAG_ENTRY_IDS if hash_list.id_offsets is not None else 0
+    parts = [
+        _encode_header(hash_list.header, flags),
+        np.ascontiguousarray(hash_list.hashes).tobytes(),
+        hash_list.categories.astype(">u2").tobytes(),
+    ]
+    if hash_list.id_offsets is not None:
+        parts.append(hash_list.id_offsets.astype(">u4").tobytes())
+        parts.append(hash_list.id_blob)
+    return b"".join(parts)
+
+
+def encode_list(hash_list: HashList) -> bytes:
+    """The complete file: body, then the trailer with digest and signatures.
+
+    Raises:
+        ListFormatError: more than ``MAX_SIGNATURES`` (64) signatures.
+    """
+    if len(hash_list.signatures) > MAX_SIGNATURES:
+        raise ListFormatError(f"a list carries at most {MAX_SIGNATURES} signatures")
+    trailer = [SIGNATURE_MAGIC, hash_list.digest, struct.pack(">H", len(hash_list.signatures))]
+    for sig in hash_list.signatures:
+        trailer.append(sig.public_key + sig.signature)
+    return encode_body(hash_list) + b"".join(trailer)
+
+
+def build_list(
+    *,
+    list_id: str,
+    version: int,
+    issued_at_ms: int,
+    algorithm: Algorithm,
+    threshold: int,
+    categories: Sequence[str],
+    hashes: npt.ArrayLike | Sequence[HashValue],
+    entry_categories: npt.ArrayLike,
+    entry_ids: Sequence[str | None] | None = None,
+    previous_digest: bytes | None = None,
+) -> HashList:
+    """Build an unsigned list from its parts; entries keep the order given.
+
+    ``hashes`` is either a ``[n, bits // 8]`` ``uint8`` array or a sequence of
+    :class:`HashValue` of ``algorithm``; ``entry_categories`` holds one index into
+    ``categories`` per entry; ``entry_ids`` (optional) one id per entry, ``None`` or ``""``
+    for an entry without one. The time of issue is a parameter: this core reads no clock.
+
+    Raises:
+        ListFormatError: a field breaks a rule of the format (empty list id, version < 1,
+            threshold outside ``0..bits``, duplicate or over-long category names, a category
+            index out of range, an entry id longer than 255 bytes, a bad previous_digest).
+        AlgorithmMismatch: a :class:`HashValue` is not of ``algorithm``.
+    """
+    if not isinstance(algorithm, Algorithm):
+        raise ListFormatError(f"not a hash algorithm: {algorithm!r}")
+    nbytes = algorithm.bits // 8
+    rows = _hash_rows(hashes, algorithm)
+    count = int(rows.shape[0])
+    cats = np.asarray(entry_categories)
+    if cats.shape != (count,):
+        raise ListFormatError(f"need one category index per entry ({count})")
+    if count and (not np.issubdtype(cats.dtype, np.integer) or cats.min() < 0):
+        raise ListFormatError("category indices must be non-negative integers")
+    if count and int(cats.max()) >= len(categories):
+        raise ListFormatError("a category index is out of range of the categories table")
+    header = ListHeader(
+        list_id=list_id,
+        version=version,
+        issued_at_ms=issued_at_ms,
+        algorithm=algorithm,
+        bits=algorithm.bits,
+        threshold=threshold,
+        categories=tuple(categories),
+        previous_digest=previous_digest,
+        count=count,
+    )
+    _check_header(header)
+    offsets, blob = _encode_ids(entry_ids, count)
+    draft = HashList(
+        header=header,
+        hashes=_readonly(rows.reshape(count, nbytes)),
+        categories=_readonly(cats.astype(np.uint16)),
+        digest=b"",
+        id_offsets=offsets,
+        id_blob=blob,
+    )
+    digest = hashlib.sha256(encode_body(draft)).digest()
+    return HashList(
+        header=header,
+        hashes=draft.hashes,
+        categories=draft.categories,
+        digest=digest,
+        id_offsets=offsets,
+        id_blob=blob,
+    )
+
+
+_T = TypeVar("_T", bound=np.generic)
+
+
+def _readonly(arr: npt.NDArray[_T]) -> npt.NDArray[_T]:
+    out = np.array(arr, copy=True)
+    out.flags.writeable = False
+    return out
+
+
+def _hash_rows(hashes: npt.ArrayLike | Sequence[HashValue], algorithm: Algorithm) -> U8Array:
+    nbytes = algorithm.bits // 8
+    if isinstance(hashes, Sequence) and not isinstance(hashes, np.ndarray):
+        values = list(hashes)
+        if values and all(isinstance(v, HashValue) for v in values):
+            for v in values:
+                if v.algorithm is not algorithm:
+                    raise AlgorithmMismatch(
+                        f"a {v.algorithm.value} hash in a {algorithm.value} list"
+                    )
+            blob = b"".join(v.digest for v in values)
+            return np.frombuffer(blob, dtype=np.uint8).reshape(len(values), nbytes)
+        if not values:
+            return np.empty((0, nbytes), dtype=np.uint8)
+    arr = np.asarray(hashes)
+    if arr.dtype != np.uint8 or arr.ndim != 2 or arr.shape[1] != nbytes:
+        raise ListFormatError(f"hashes must be a [n, {nbytes}] uint8 array for {algorithm.value}")
+    return arr
+
+
+def _encode_ids(
+    entry_ids: Sequence[str | None] | None, count: int
+) -> tuple[U32Array | None, bytes]:
+    if entry_ids is None:
+        return None, b""
+    if len(entry_ids) != count:
+        raise ListFormatError(f"need one entry id (or None) per entry ({count})")
+    encoded = [_utf8(e or "", "an entry id", MAX_ENTRY_ID_BYTES) for e in entry_ids]
+    lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=count)
+    offsets = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    if offsets[-1] >= 2**32:
+        raise ListFormatError("entry ids take more than 4 GiB")
+    out = offsets.astype(np.uint32)
+    out.flags.writeable = False
+    return out, b"".join(encoded)
+
+
+class _Reader:
+    """A cursor over the file's bytes that raises :class:`ListTruncated` at the end."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def take(self, n: int, what: str) -> bytes:
+        if n < 0 or self.pos + n > len(self.data):
+            raise ListTruncated(f"the file ends inside {what}")
+        out = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return out
+
+    def unpack(self, fmt: struct.Struct, what: str) -> tuple[int, ...]:
+        return fmt.unpack(self.take(fmt.size, what))
+
+    def lp8(self, what: str) -> bytes:
+        return self.take(self.take(1, what)[0], what)
+
+    def text(self, raw: bytes, what: str) -> str:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ListFormatError(f"{what} is not valid UTF-8") from None
+
+    def array(self, n: int, dtype: str, what: str) -> npt.NDArray[Any]:
+        size = np.dtype(dtype).itemsize * n
+        if self.pos + size > len(self.data):
+            raise ListTruncated(f"the file ends inside {what}")
+        arr = np.frombuffer(self.data, dtype=dtype, count=n, offset=self.pos)
+        self.pos += size
+        return arr
+
+
+_U16 = struct.Struct(">H")
+
+
+def parse_list(data: bytes) -> tuple[HashList, bytes]:
+    """Parse a list file without judging its signatures; return it and its stored digest.
+
+    The returned :class:`HashList` carries the digest recomputed over the body; the second
+    value is the digest the trailer claims. They differ when the body was altered, and
+    only :func:`hashes.lists.trust.load_list` decides what that means. Never use a list
+    from this function for matching without :func:`~hashes.lists.trust.load_list`.
+
+    Raises:
+        ListTruncated: the file ends before its declared content.
+        ListFormatError: bad magic, unknown format version or flags, unknown algorithm,
+            bits or threshold that do not fit the algorithm, invalid UTF-8, a category
+            index out of range, bad id offsets, more than 64 signatures, or bytes after
+            the signatures.
+    """
+    if not isinstance(data, bytes):
+        data = bytes(data)
+    r = _Reader(data)
+    magic = r.take(len(MAGIC), "the magic")
+    if magic != MAGIC:
+        raise ListFormatError("not a Frankly hash list (bad magic)")
+    fmt_version, flags = r.unpack(_FIXED, "the format version")
+    if fmt_version != FORMAT_VERSION:
+        raise ListFormatError(f"unsupported list format version {fmt_version}")
+    if flags & ~FLAG_ENTRY_IDS:
+        raise ListFormatError(f"unknown flags {flags:#06x}")
+    alg_name = r.text(r.lp8("the algorithm"), "the algorithm")
+    try:
+        algorithm = Algorithm(alg_name)
+    except ValueError:
+        raise ListFormatError(f"unknown hash algorithm {alg_name[:16]!r}") from None
+    bits, threshold, count, version, issued_at_ms = r.unpack(_NUMBERS, "the header")
+    list_id = r.text(r.take(r.unpack(_U16, "the list id")[0], "the list id"), "the list id")
+    previous = r.lp8("previous_digest")
+    ncat = r.unpack(_U16, "the categories table")[0]
+    categories = tuple(r.text(r.lp8("a category"), "a category") for _ in range(ncat))
+    header = ListHeader(
+        list_id=list_id,
+        version=version,
+        issued_at_ms=issued_at_ms,
+        algorithm=algorithm,
+        bits=bits,
+        threshold=threshold,
+        categories=categories,
+        previous_digest=previous or None,
+        count=count,
+    )
+    _check_header(header)
+    nbytes = bits // 8
+    if count * nbytes > len(data):
+        raise ListTruncated("the file ends inside the hashes")
+    hashes = r.array(count * nbytes, "u1", "the hashes").reshape(count, nbytes)
+    cats = r.array(count, ">u2", "the category indices").astype(np.uint16)
+    if count and int(cats.max()) >= ncat:
+        raise ListFormatError("a category index is out of range of the categories table")
+    cats.flags.writeable = False
+    offsets: U32Array | None = None
+    blob = b""
+    if flags & FLAG_ENTRY_IDS:
+        offsets, blob = _parse_ids(r, count)
+    body_end = r.pos
+    if r.take(len(SIGNATURE_MAGIC), "the signature block") != SIGNATURE_MAGIC:
+        raise ListFormatError("bad signature block magic")
+    stored_digest = r.take(DIGEST_SIZE, "the digest")
+    nsig = r.unpack(_U16, "the signature count")[0]
+    if nsig > MAX_SIGNATURES:
+        raise ListFormatError(f"a list carries at most {MAX_SIGNATURES} signatures")
+    sigs = []
+    for _ in range(nsig):
+        key = r.take(PUBLIC_KEY_SIZE, "a signature")
+        sigs.append(ListSignature(public_key=key, signature=r.take(SIGNATURE_SIZE, "a signature")))
+    if r.pos != len(data):
+        raise ListFormatError(f"{len(data) - r.pos} unexpected bytes after the signatures")
+    digest = hashlib.sha256(memoryview(data)[:body_end]).digest()
+    hash_list = HashList(
+        header=header,
+        hashes=hashes,  # a read-only view of ``data``
+        categories=cats,
+        digest=digest,
+        id_offsets=offsets,
+        id_blob=blob,
+        signatures=tuple(sigs),
+    )
+    return hash_list, stored_digest
+
+
+def _parse_ids(r: _Reader, count: int) -> tuple[U32Array, bytes]:
+    offsets = r.array(count + 1, ">u4", "the entry id offsets").astype(np.uint32)
+    if offsets[0] != 0 or np.any(np.diff(offsets.astype(np.int64)) < 0):
+        raise ListFormatError("entry id offsets must start at 0 and never decrease")
+    if count and int(np.diff(offsets.astype(np.int64)).max()) > MAX_ENTRY_ID_BYTES:
+        raise ListFormatError(f"an entry id is longer than {MAX_ENTRY_ID_BYTES} bytes")
+    blob = r.take(int(offsets[-1]), "the entry ids")
+    r.text(blob, "the entry ids")
+    # Each id must start on a character boundary (not a UTF-8 continuation byte), so that
+    # every slice of the valid blob is valid UTF-8 by itself.
+    starts = offsets[:-1][offsets[:-1] != offsets[1:]].astype(np.int64)
+    if starts.size:
+        raw = np.frombuffer(blob, dtype=np.uint8)
+        if np.any((raw[starts] & 0xC0) == 0x80):
+            raise ListFormatError("an entry id does not start on a UTF-8 character boundary")
+    offsets.flags.writeable = False
+    return offsets, blob
