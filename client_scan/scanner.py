@@ -1,0 +1,317 @@
+"""On-device scanning of attachments against verified, signed hash lists.
+
+DESIGN.md, "Who uses it" and "Hash lists": the client hashes attachments on the device and
+warns on matches against lists signed by trusted curators. Scanning is entirely offline:
+nothing here opens a socket, and a result leaves the device only if the user puts it in a
+report (as a device match hint, :meth:`ScanResult.hints`).
+
+The app hands in list bytes (from its own update channel). :meth:`Scanner.load_list`
+verifies them with :func:`hashes.lists.load_list` under the trust policy and against the
+:class:`~hashes.lists.TrustedState` already held for that list id (no rollback, no fork),
+then swaps the scanner's state in one assignment: a concurrent :meth:`Scanner.scan` sees
+either the old lists or the new ones, never a mix. A refused update leaves the old list
+in place and raises :class:`~client_scan.errors.ListUpdateRejected` from the
+:class:`~hashes.errors.HashListError`.
+
+The hashing and matching engines are parameters (``hasher``, ``matcher_factory``) with
+defaults from :mod:`hashes`, so the seam to them stays two small protocols.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from client_scan.errors import ListUpdateRejected
+from hashes.errors import DecodeError, HashListError
+from hashes.lists import (
+    HashList,
+    TrustedState,
+    TrustPolicy,
+    load_list,
+    parse_list,
+    trusted_state,
+)
+from hashes.values import Algorithm, HashValue
+
+__all__ = [
+    "HashOutcome",
+    "Hasher",
+    "ListMatcher",
+    "MatchLike",
+    "MatcherFactory",
+    "ScanMatch",
+    "ScanResult",
+    "Scanner",
+    "default_hasher",
+    "default_matcher_factory",
+]
+
+
+class HashOutcome(Protocol):
+    """What the scanner needs from a hashing result (``hashes.compute.HashResult``)."""
+
+    @property
+    def hashes(self) -> Mapping[Algorithm, HashValue]: ...
+
+    @property
+    def low_quality(self) -> bool: ...
+
+
+Hasher = Callable[[bytes, Sequence[Algorithm]], HashOutcome]
+"""Hash image bytes with the given perceptual algorithms; raises ``DecodeError``."""
+
+
+class MatchLike(Protocol):
+    """What the scanner needs from one match (``hashes.matching.Match``)."""
+
+    @property
+    def list_id(self) -> str: ...
+
+    @property
+    def list_version(self) -> int: ...
+
+    @property
+    def category(self) -> str: ...
+
+    @property
+    def distance(self) -> int: ...
+
+    @property
+    def entry_id(self) -> str | None: ...
+
+    @property
+    def algorithm(self) -> Algorithm: ...
+
+
+class ListMatcher(Protocol):
+    """A matcher over one list (``hashes.matching.Matcher``)."""
+
+    def match(self, value: HashValue, threshold: int | None = None) -> Sequence[MatchLike]: ...
+
+
+MatcherFactory = Callable[[HashList], ListMatcher]
+
+
+def default_hasher(data: bytes, algorithms: Sequence[Algorithm]) -> HashOutcome:
+    """Hash with :func:`hashes.compute.hash_image` (fast path, default decode limits).
+
+    Raises:
+        DecodeError: the bytes are not an image that can be decoded safely.
+    """
+    from hashes.compute import hash_image
+
+    result: HashOutcome = hash_image(data, tuple(algorithms))
+    return result
+
+
+def default_matcher_factory(hash_list: HashList) -> ListMatcher:
+    """A :class:`hashes.matching.Matcher` over ``hash_list``."""
+    from hashes.matching import Matcher
+
+    matcher: ListMatcher = Matcher(hash_list)
+    return matcher
+
+
+@dataclass(frozen=True, slots=True)
+class ScanMatch:
+    """One attachment hash within the list's threshold of a list entry."""
+
+    list_id: str
+    list_version: int
+    category: str
+    distance: int
+    algorithm: Algorithm
+    entry_id: str | None = None
+
+    def to_hint(self, sha256: str) -> dict[str, Any]:
+        """The device-match hint for a report (unverified by the service)."""
+        hint: dict[str, Any] = {
+            "sha256": sha256,
+            "list_id": self.list_id,
+            "list_version": self.list_version,
+            "category": self.category,
+            "algorithm": str(self.algorithm),
+            "distance": self.distance,
+        }
+        if self.entry_id is not None:
+            hint["entry_id"] = self.entry_id
+        return hint
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """The outcome of scanning one attachment: matches (nearest first) and whether the
+    picture had too little detail for its perceptual hash to be trusted (``low_quality``:
+    a match on it deserves less weight, and no match means less).
+
+    ``decode_error`` says why the bytes could not be hashed as a picture (not an image,
+    corrupt, over a decoding limit) when a perceptual list is loaded; the byte-hash lists
+    were still checked.
+    """
+
+    sha256: str
+    matches: tuple[ScanMatch, ...]
+    low_quality: bool
+    decode_error: str | None = None
+    hashes: Mapping[Algorithm, HashValue] = field(default_factory=dict, repr=False)
+
+    @property
+    def matched(self) -> bool:
+        return bool(self.matches)
+
+    def hints(self) -> list[dict[str, Any]]:
+        """Device-match hints for :func:`client_scan.report_builder.build_report`."""
+        return [m.to_hint(self.sha256) for m in self.matches]
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    hash_list: HashList
+    matcher: ListMatcher
+    state: TrustedState
+
+
+@dataclass(frozen=True, slots=True)
+class _State:
+    """Everything a scan reads, replaced as a whole on every update."""
+
+    lists: Mapping[str, _Loaded]
+    trusted: Mapping[str, TrustedState]
+
+
+def _byte_hashes(data: bytes) -> dict[Algorithm, HashValue]:
+    return {
+        Algorithm.SHA256: HashValue(Algorithm.SHA256, hashlib.sha256(data).digest()),
+        Algorithm.MD5: HashValue(Algorithm.MD5, hashlib.md5(data, usedforsecurity=False).digest()),
+    }
+
+
+class Scanner:
+    """Scans attachment bytes against the loaded hash lists; thread-safe.
+
+    ``trusted`` are the list states the app remembered from earlier runs (see
+    :attr:`trusted_states`), so a rollback is refused across restarts too.
+
+    Raises (on construction):
+        nothing; an invalid ``policy`` is refused by :class:`hashes.lists.TrustPolicy`.
+    """
+
+    def __init__(
+        self,
+        policy: TrustPolicy,
+        *,
+        trusted: Iterable[TrustedState] = (),
+        hasher: Hasher | None = None,
+        matcher_factory: MatcherFactory | None = None,
+    ) -> None:
+        self._policy = policy
+        self._hasher = hasher if hasher is not None else default_hasher
+        self._matcher_factory = (
+            matcher_factory if matcher_factory is not None else default_matcher_factory
+        )
+        self._write_lock = threading.Lock()
+        self._state = _State(lists={}, trusted={s.list_id: s for s in trusted})
+
+    @property
+    def trusted_states(self) -> Mapping[str, TrustedState]:
+        """The trusted state of every list id seen; persist them to refuse rollbacks after
+        a restart."""
+        return dict(self._state.trusted)
+
+    @property
+    def lists(self) -> Mapping[str, HashList]:
+        """The loaded lists by list id."""
+        return {list_id: loaded.hash_list for list_id, loaded in self._state.lists.items()}
+
+    def load_list(self, data: bytes) -> TrustedState:
+        """Verify new list bytes and, if accepted, swap them in atomically.
+
+        A list id not seen before is accepted on its signatures alone; a known one must be
+        a legitimate successor of the trusted version (or that same version again).
+
+        Raises:
+            ListUpdateRejected: the bytes are malformed, not signed by enough trusted
+                curators, a rollback, or a fork; ``__cause__`` is the ``HashListError``.
+                The lists in use are unchanged.
+        """
+        with self._write_lock:
+            state = self._state
+            try:
+                peek = _peek_list_id(data)
+                hash_list = load_list(data, self._policy, state.trusted.get(peek))
+            except HashListError as exc:
+                raise ListUpdateRejected(f"hash list update refused: {exc}") from exc
+            new_state = trusted_state(hash_list)
+            loaded = _Loaded(hash_list, self._matcher_factory(hash_list), new_state)
+            list_id = hash_list.header.list_id
+            self._state = _State(
+                lists={**state.lists, list_id: loaded},
+                trusted={**state.trusted, list_id: new_state},
+            )
+            return new_state
+
+    def scan(self, data: bytes) -> ScanResult:
+        """Hash attachment bytes on the device and match them against every loaded list.
+
+        Perceptual hashes are computed only when a loaded list uses them; byte hashes
+        (SHA-256, MD5) need no decoding. Bytes that are not a picture that can be decoded
+        safely are still checked against byte-hash lists, and the result's
+        ``decode_error`` says why the picture could not be read. No network is used.
+
+        Raises:
+            nothing for bad input (see ``decode_error``).
+        """
+        state = self._state  # one read: the whole scan uses one consistent state
+        algorithms = {loaded.hash_list.header.algorithm for loaded in state.lists.values()}
+        perceptual = sorted(a for a in algorithms if a.perceptual)
+        values: dict[Algorithm, HashValue] = {}
+        low_quality = False
+        decode_error: str | None = None
+        if perceptual:
+            try:
+                outcome = self._hasher(data, perceptual)
+            except DecodeError as exc:
+                decode_error = f"{type(exc).__name__}: {exc}"
+            else:
+                values.update({a: outcome.hashes[a] for a in perceptual if a in outcome.hashes})
+                low_quality = outcome.low_quality
+        values.update(_byte_hashes(data))
+        matches: list[ScanMatch] = []
+        for loaded in state.lists.values():
+            value = values.get(loaded.hash_list.header.algorithm)
+            if value is None:
+                continue
+            matches.extend(
+                ScanMatch(
+                    list_id=m.list_id,
+                    list_version=m.list_version,
+                    category=m.category,
+                    distance=m.distance,
+                    algorithm=m.algorithm,
+                    entry_id=m.entry_id,
+                )
+                for m in loaded.matcher.match(value)
+            )
+        matches.sort(key=lambda m: (m.distance, m.list_id, m.category, m.entry_id or ""))
+        return ScanResult(
+            sha256=values[Algorithm.SHA256].hex,
+            matches=tuple(matches),
+            low_quality=low_quality,
+            decode_error=decode_error,
+            hashes=values,
+        )
+
+
+def _peek_list_id(data: bytes) -> str:
+    """The list id the bytes claim, read before trusting them (only to pick the trusted
+    state to check against; :func:`load_list` then checks everything).
+
+    Raises:
+        HashListError: the bytes do not parse.
+    """
+    hash_list, _ = parse_list(data)
+    return hash_list.header.list_id

@@ -1,0 +1,224 @@
+"""Report building and sealing: selection of context, attachments, and seal round trips."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from nacl.public import PrivateKey
+
+from client_scan.errors import (
+    AttachmentMismatch,
+    InvalidInput,
+    NotParty,
+    RecordNotFound,
+    ReportFormatError,
+)
+from client_scan.franking import commit, encode_payload
+from client_scan.franking.message import FrankedMessage
+from client_scan.messaging import attachment_ref
+from client_scan.records import Direction, MemoryRecordStore, MessageRecord, PinnedKey
+from client_scan.report_builder import build_report, compose_report, seal, select_messages
+from client_scan.report_format import MAX_MESSAGES, Reason, parse_report
+from client_scan.sealing import open_sealed_report
+
+PICTURE = b"picture bytes" * 7
+
+
+def record(
+    i: int,
+    *,
+    sender: str = "alice",
+    recipient: str = "bob",
+    conv: str = "c1",
+    body: str | None = None,
+    attachments: tuple[bytes, ...] = (),
+) -> MessageRecord:
+    refs = [attachment_ref(a, "image/png", f"a{j}") for j, a in enumerate(attachments)]
+    payload = encode_payload(
+        body if body is not None else f"message {i}",
+        refs,
+        payload_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{conv}/{i}")),
+    )
+    fk = hashlib.sha256(f"fk{i}".encode()).digest()
+    message = FrankedMessage(
+        payload.raw, fk, commit(fk, payload.raw), bytes(32), "k1", sender, recipient, conv, 1000 + i
+    )
+    direction = Direction.RECEIVED if recipient == "bob" else Direction.SENT
+    return MessageRecord(message, payload, direction, f"relay-{i}")
+
+
+def conversation(n: int) -> list[MessageRecord]:
+    """Alternating received (from alice) and sent (by bob) messages."""
+    return [
+        record(i) if i % 2 == 0 else record(i, sender="bob", recipient="alice") for i in range(n)
+    ]
+
+
+def test_context_is_nearest_messages_both_directions_in_time_order() -> None:
+    conv = conversation(20)
+    chosen = select_messages(list(reversed(conv)), [conv[10].id], context=4)
+    assert [r.timestamp_ms - 1000 for r in chosen] == [8, 9, 10, 11, 12]
+    assert {r.direction for r in chosen} == {Direction.SENT, Direction.RECEIVED}
+    assert select_messages(conv, [conv[0].id], context=3) == tuple(conv[:4])
+    assert select_messages(conv, [conv[19].id], context=0) == (conv[19],)
+    everything = select_messages(conv, [conv[4].id], context=100)
+    assert everything == tuple(conv)
+
+
+def test_context_never_exceeds_the_report_limit() -> None:
+    conv = conversation(MAX_MESSAGES + 30)
+    chosen = select_messages(conv, [conv[0].id, conv[40].id], context=500)
+    assert len(chosen) == MAX_MESSAGES
+    assert conv[0] in chosen
+    assert conv[40] in chosen
+
+
+def test_selection_refuses_bad_requests() -> None:
+    conv = conversation(4)
+    with pytest.raises(InvalidInput):
+        select_messages(conv, [], context=1)
+    with pytest.raises(InvalidInput):
+        select_messages(conv, [conv[0].id, conv[0].id], context=1)
+    with pytest.raises(InvalidInput):
+        select_messages(conv, [conv[0].id], context=-1)
+    with pytest.raises(RecordNotFound):
+        select_messages(conv, ["nope"], context=1)
+
+
+def _build(conv: list[MessageRecord], reported: list[str], **kw: object) -> object:
+    return build_report(
+        conv,
+        reported,
+        report_id=str(uuid.uuid4()),
+        reporter_id="bob",
+        reason=Reason.HARASSMENT,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_only_received_messages_can_be_reported() -> None:
+    conv = conversation(4)
+    with pytest.raises(NotParty):
+        _build(conv, [conv[1].id])  # bob sent this one
+
+
+def test_attachments_must_belong_to_a_reported_message_and_match() -> None:
+    conv = [record(0, attachments=(PICTURE,)), record(1)]
+    digest = hashlib.sha256(PICTURE).hexdigest()
+    report = build_report(
+        conv,
+        [conv[0].id],
+        report_id=str(uuid.uuid4()),
+        reporter_id="bob",
+        reason=Reason.NCII,
+        attachments={digest: PICTURE},
+    )
+    assert report.attachments == {digest: PICTURE}
+    with pytest.raises(AttachmentMismatch):
+        _build(conv, [conv[1].id], attachments={digest: PICTURE})  # not in the reported one
+    with pytest.raises(AttachmentMismatch):
+        _build(conv, [conv[0].id], attachments={digest: PICTURE + b"!"})
+
+
+def test_wire_limits_are_checked_while_building() -> None:
+    conv = conversation(2)
+    with pytest.raises(ReportFormatError):
+        _build(conv, [conv[0].id], comment="x" * 1001)
+    with pytest.raises(ReportFormatError):
+        build_report(
+            conv, [conv[0].id], report_id="not-a-uuid", reporter_id="bob", reason=Reason.SPAM
+        )
+
+
+def test_compose_report_reads_the_store() -> None:
+    store = MemoryRecordStore()
+    for r in [record(0, attachments=(PICTURE,)), record(1, sender="bob", recipient="alice")]:
+        store.add_message(r)
+    store.add_message(record(0, conv="other"))
+    digest = hashlib.sha256(PICTURE).hexdigest()
+    store.put_attachment(digest, PICTURE)
+    first = store.conversation("c1")[0]
+    report = compose_report(
+        store,
+        [first.id],
+        reporter_id="bob",
+        reason=Reason.HARASSMENT,
+        context=5,
+        include_attachments=[digest],
+        device_matches=[{"sha256": digest, "list_id": "l", "distance": 3}],
+    )
+    assert len(report.messages) == 2
+    assert {m.conversation_id for m in report.messages} == {"c1"}
+    assert report.attachments == {digest: PICTURE}
+    assert report.device_matches == ({"sha256": digest, "list_id": "l", "distance": 3},)
+    with pytest.raises(RecordNotFound):
+        compose_report(
+            store, [first.id], reporter_id="bob", reason=Reason.SPAM, include_attachments=["0" * 64]
+        )
+
+
+SERVICE_KEY = PrivateKey(hashlib.sha256(b"service").digest())
+
+
+@given(
+    n=st.integers(min_value=1, max_value=12),
+    pick=st.integers(min_value=0, max_value=100),
+    context=st.integers(min_value=0, max_value=12),
+    reason=st.sampled_from(Reason),
+    comment=st.one_of(st.none(), st.text(min_size=1, max_size=200)),
+    body=st.text(max_size=100),
+)
+def test_build_seal_open_parse_round_trip(
+    n: int, pick: int, context: int, reason: Reason, comment: str | None, body: str
+) -> None:
+    conv = conversation(n)
+    target = (pick % ((n + 1) // 2)) * 2  # a received one
+    conv[target] = record(target, body=body, attachments=(PICTURE,))
+    digest = hashlib.sha256(PICTURE).hexdigest()
+    report = build_report(
+        conv,
+        [conv[target].id],
+        report_id=str(uuid.uuid4()),
+        reporter_id="bob",
+        reason=reason,
+        comment=comment,
+        context=context,
+        attachments={digest: PICTURE},
+        device_matches=[{"sha256": digest, "list_id": "l1", "distance": 2}],
+    )
+    sealed = seal(report, PinnedKey("rk1", bytes(SERVICE_KEY.public_key)))
+    assert sealed.report_id == report.report_id
+    assert sealed.key_id == "rk1"
+    opened = parse_report(open_sealed_report(sealed.sealed, bytes(SERVICE_KEY)))
+    assert opened == report
+    assert len(opened.messages) == min(n, context + 1)
+
+
+@given(
+    n=st.integers(min_value=1, max_value=70),
+    picks=st.sets(st.integers(min_value=0, max_value=69), min_size=1, max_size=5),
+    context=st.integers(min_value=0, max_value=80),
+)
+def test_selection_matches_a_brute_force_oracle(n: int, picks: set[int], context: int) -> None:
+    conv = conversation(n)
+    subject = sorted({p % n for p in picks})
+    chosen = select_messages(conv, [conv[i].id for i in subject], context)
+    positions = [conv.index(r) for r in chosen]
+    assert positions == sorted(positions)  # ordered by time
+    assert set(subject) <= set(positions)
+    room = min(context, MAX_MESSAGES - len(subject), n - len(subject))
+    assert len(positions) == len(subject) + room
+
+    # Oracle: every left-out message is at least as far from a reported one as every
+    # chosen context message (ties broken towards earlier messages).
+    def rank(i: int) -> tuple[int, int]:
+        return (min(abs(i - s) for s in subject), i)
+
+    others = [i for i in positions if i not in subject]
+    left_out = [i for i in range(n) if i not in positions]
+    if others and left_out:
+        assert max(rank(i) for i in others) < min(rank(i) for i in left_out)
