@@ -1,0 +1,342 @@
+"""Verified reports per second over real HTTP, beside a trivial FastAPI endpoint.
+
+    .venv/bin/python benchmarks/intake.py [--requests 300] [--image-requests 80]
+        [--concurrency 8] [--postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+
+Each server runs as its own process (``frankly serve`` for the service; uvicorn with a
+one-route FastAPI app for the baseline), so the load generator does not share its GIL.
+Reports are franked, stamped (with the service's own key file, as an embedding platform
+would) and sealed before the clock starts; the timed part is the HTTP round trip: open
+the seal, parse, verify every message, re-hash media, match banks, encrypt evidence,
+store in one transaction. Printed: requests/s, p50 and p99 latency, and the ratio of
+reports/s to the baseline's requests/s measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE_APP = """
+from fastapi import FastAPI, Request
+app = FastAPI()
+@app.post("/echo")
+async def echo(request: Request) -> dict[str, bool]:
+    await request.body()
+    return {"ok": True}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+def jpeg_of_about(target: int) -> bytes:
+    """A photo-like JPEG of about ``target`` bytes (smooth gradients plus noise)."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(7)
+    side = 256
+    while True:
+        y, x = np.mgrid[0:side, 0:side]
+        base = np.stack([x * 255 // side, y * 255 // side, (x + y) * 127 // side], axis=-1)
+        noisy = np.clip(base + rng.normal(0, 18, base.shape), 0, 255).astype(np.uint8)
+        out = io.BytesIO()
+        Image.fromarray(noisy, "RGB").save(out, "JPEG", quality=85)
+        if out.tell() >= target:
+            return out.getvalue()
+        side += 32
+
+
+def load(
+    url: str,
+    bodies: Sequence[bytes],
+    headers: dict[str, str],
+    concurrency: int,
+    expect: int,
+) -> tuple[float, list[float]]:
+    """Post every body once from ``concurrency`` threads; return (requests/s, latencies)."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    index = iter(range(len(bodies)))
+    errors: list[str] = []
+
+    def worker() -> None:
+        with httpx.Client(timeout=60.0) as client:
+            while True:
+                with lock:
+                    i = next(index, None)
+                if i is None:
+                    return
+                start = time.perf_counter()
+                r = client.post(url, content=bodies[i], headers=headers)
+                elapsed = time.perf_counter() - start
+                with lock:
+                    latencies.append(elapsed)
+                    if r.status_code != expect:
+                        errors.append(f"{r.status_code} {r.text[:200]}")
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+    if errors:
+        raise RuntimeError(f"{len(errors)} unexpected answers, e.g. {errors[0]}")
+    return len(bodies) / wall, latencies
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+class ServiceProcess:
+    """``frankly serve`` on a fresh data folder (and database), with users alice and bob."""
+
+    def __init__(self, data: Path, database_url: str | None) -> None:
+        self.data = data
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "FRANKLY_ENVIRONMENT": "development",
+            "FRANKLY_RATE_LIMIT_BURST": "100000000",
+            "FRANKLY_LOG_LEVEL": "WARNING",
+        }
+        if database_url:
+            self.env["FRANKLY_DATABASE_URL"] = database_url
+        self.tokens: dict[str, str] = {}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def cli(self, *args: str) -> str:
+        out = subprocess.run(
+            [sys.executable, "-m", "frankly", *args, "--data", str(self.data)],
+            env=self.env,
+            check=True,
+            capture_output=True,
+        )
+        return out.stdout.decode().strip()
+
+    def start(self) -> str:
+        self.cli("keys", "init")
+        for name in ("alice", "bob"):
+            self.tokens[name] = self.cli("users", "add", name)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "frankly",
+                "serve",
+                "--port",
+                str(self.port),
+                "--data",
+                str(self.data),
+            ],
+            env=self.env,
+            stderr=subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{self.port}"
+        wait_ready(url + "/healthz", self.proc)
+        return url
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+
+
+def build_reports(data: Path, count: int, picture: bytes | None) -> list[bytes]:
+    """Sealed, valid reports from bob about messages alice sent him (stamped now)."""
+    sys.path.insert(0, str(ROOT))
+    from client_scan.franking.commitment import commit, new_franking_key
+    from client_scan.franking.message import FrankedMessage
+    from client_scan.franking.payload import AttachmentRef, encode_payload
+    from client_scan.franking.stamp import stamp
+    from client_scan.report_format import Reason, Report, encode_report
+    from client_scan.sealing import seal_report
+    from report_service.keys import load_key_file
+
+    keys = load_key_file(data / "keys.json")
+    public = keys.active_sealing.public_key
+    now = time.time_ns() // 1_000_000
+    out = []
+    for i in range(count):
+        refs = []
+        attachments: dict[str, bytes] = {}
+        if picture is not None:
+            digest = hashlib.sha256(picture).hexdigest()
+            refs = [AttachmentRef("a0", digest, len(picture), "image/jpeg")]
+            attachments = {digest: picture}
+        payload = encode_payload(f"abusive message {i}", refs)
+        fk = new_franking_key()
+        c = commit(fk, payload.raw)
+        st = stamp(keys.franking, c, "alice", "bob", "alice-bob", now)
+        message = FrankedMessage(
+            payload.raw, fk, c, st.tag, st.key_id, "alice", "bob", "alice-bob", now
+        )
+        report = Report(
+            report_id=str(uuid.uuid4()),
+            reporter_id="bob",
+            reason=Reason.HARASSMENT,
+            messages=(message,),
+            reported=(payload.id,),
+            attachments=attachments,
+        )
+        out.append(seal_report(encode_report(report), public))
+    return out
+
+
+def postgres_database(admin_url: str) -> tuple[str, Callable[[], None]] | None:
+    """A fresh PostgreSQL database and its dropper, or None if unreachable."""
+    import psycopg
+
+    dsn = admin_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    try:
+        with psycopg.connect(dsn, connect_timeout=3, autocommit=True) as conn:
+            name = f"frankly_bench_{uuid.uuid4().hex[:12]}"
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError:
+        return None
+
+    def drop() -> None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return admin_url.rsplit("/", 1)[0] + "/" + name, drop
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--image-requests", type=int, default=80)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "FRANKLY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+    )
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app_file = Path(tmp) / "baseline_app.py"
+        app_file.write_text(BASELINE_APP)
+        port = free_port()
+        baseline = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "baseline_app:app",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            cwd=tmp,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}/echo"
+            wait_ready(url.replace("/echo", "/docs"), baseline)
+            base_rps, base_lat = load(url, [b"{}"] * args.requests, {}, args.concurrency, 200)
+        finally:
+            baseline.terminate()
+            baseline.wait(timeout=30)
+        print(
+            f"baseline  trivial FastAPI POST: {base_rps:8.1f} req/s  "
+            f"p50 {pct(base_lat, 0.5):6.1f} ms  p99 {pct(base_lat, 0.99):6.1f} ms"
+        )
+        picture = jpeg_of_about(150 * 1024)
+        results = []
+        backends: list[tuple[str, str | None, Callable[[], None] | None]] = [("sqlite", None, None)]
+        pg = postgres_database(args.postgres_url)
+        if pg is not None:
+            backends.append(("postgresql", pg[0], pg[1]))
+        else:
+            print("postgresql: unreachable, skipped")
+        for name, db_url, drop in backends:
+            data = Path(tmp) / f"data-{name}"
+            service = ServiceProcess(data, db_url)
+            try:
+                base = service.start()
+                headers = {
+                    "Authorization": f"Bearer {service.tokens['bob']}",
+                    "Content-Type": "application/octet-stream",
+                }
+                for label, count, pic in (
+                    ("text-only", args.requests, None),
+                    (f"{len(picture) // 1024} KB JPEG", args.image_requests, picture),
+                ):
+                    bodies = build_reports(data, count, pic)
+                    rps, lat = load(base + "/v1/reports", bodies, headers, args.concurrency, 201)
+                    results.append((name, label, rps, lat))
+                    print(
+                        f"{name:10s} {label:14s}: {rps:8.1f} reports/s  "
+                        f"p50 {pct(lat, 0.5):6.1f} ms  p99 {pct(lat, 0.99):6.1f} ms  "
+                        f"ratio to baseline {rps / base_rps:5.3f}"
+                    )
+            finally:
+                service.stop()
+                if drop is not None:
+                    drop()
+        print(
+            json.dumps(
+                {
+                    "baseline_rps": round(base_rps, 1),
+                    "results": [
+                        {
+                            "db": n,
+                            "report": lbl,
+                            "rps": round(r, 1),
+                            "p50_ms": round(pct(lt, 0.5), 1),
+                            "p99_ms": round(pct(lt, 0.99), 1),
+                            "ratio": round(r / base_rps, 3),
+                        }
+                        for n, lbl, r, lt in results
+                    ],
+                }
+            )
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

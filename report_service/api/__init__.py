@@ -1,0 +1,1 @@
+"""HTTP routers of the report service: one ``APIRouter`` per file."""

@@ -1,0 +1,90 @@
+"""``/v1/keys/report`` and ``/v1/reports``: report intake and status."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from report_service.api.deps import CurrentUser
+from report_service.api.schemas import (
+    ReportAccepted,
+    ReportKeyResponse,
+    ReportStatus,
+    error_responses,
+)
+from report_service.errors import UnsupportedMediaType
+from report_service.intake import Intake
+from report_service.storage.reports import report_status
+
+router = APIRouter(tags=["reports"])
+
+SEALED_CONTENT_TYPE = "application/octet-stream"
+
+
+@router.get(
+    "/v1/keys/report",
+    response_model=ReportKeyResponse,
+    summary="The report-sealing public key",
+    description="X25519 public key (base64) and its id; clients seal reports to it and "
+    "may pin it by id. No authentication.",
+)
+async def report_key(request: Request) -> ReportKeyResponse:
+    key = request.app.state.keys.active_sealing
+    return ReportKeyResponse(
+        key_id=key.kid, public_key=base64.b64encode(key.public_key).decode("ascii")
+    )
+
+
+@router.post(
+    "/v1/reports",
+    status_code=201,
+    response_model=ReportAccepted,
+    summary="Submit a sealed report",
+    description="The body is the report JSON sealed with crypto_box_seal to the key of "
+    "GET /v1/keys/report, sent as application/octet-stream. 201 the first time; the same "
+    "report_id again answers 200 with the first answer and stores nothing new. Every "
+    "verification failure is a 422 naming the code and the failing message.",
+    responses={
+        200: {"model": ReportAccepted, "description": "A repeat of a stored report"},
+        **error_responses(400, 401, 409, 413, 415, 422, 429),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {SEALED_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def submit_report(request: Request, user: CurrentUser) -> JSONResponse:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != SEALED_CONTENT_TYPE:
+        raise UnsupportedMediaType(f"send the sealed report as {SEALED_CONTENT_TYPE}")
+    state = request.app.state
+    state.rate_limiter.check(user, state.clock())
+    sealed = await request.body()  # BodyLimitMiddleware cuts it off at the limit
+    intake: Intake = state.intake
+    answer = await run_in_threadpool(intake.submit, user, sealed)
+    return JSONResponse(dict(answer.body), status_code=answer.status)
+
+
+@router.get(
+    "/v1/reports/{report_id}",
+    response_model=ReportStatus,
+    response_model_exclude_none=True,
+    summary="Status and outcome of one's own report",
+    description="Answers the reporter only; anyone else gets 404, so that the existence "
+    "of a report does not leak.",
+    responses=error_responses(401, 404),
+)
+async def get_report(
+    report_id: Annotated[str, Path(max_length=64)], user: CurrentUser, request: Request
+) -> ReportStatus:
+    def load() -> ReportStatus:
+        with request.app.state.session_factory() as session:
+            return ReportStatus(**report_status(session, report_id.lower(), user))
+
+    return await run_in_threadpool(load)

@@ -1,0 +1,155 @@
+"""The service's application factory.
+
+``create_app(settings)`` builds everything when called, nothing at import time: it
+upgrades the database schema, loads the key file and the hash banks, and wires the
+routers. Tests pass their own key material, clock and randomness.
+
+What :mod:`report_service.review` (and any other router) finds on ``app.state``:
+
+============== ==================================================================
+``settings``   :class:`report_service.settings.Settings`
+``engine``     the SQLAlchemy :class:`~sqlalchemy.Engine`
+``session_factory``  ``sessionmaker[Session]`` (``expire_on_commit=False``)
+``keys``       :class:`report_service.keys.KeyMaterial`: franking keyring, sealing
+               keys, evidence master keys (unwrap with
+               :func:`report_service.storage.evidence.read_evidence`), curator key
+``banks``      :class:`report_service.banks.HashBanks` (``add_entry`` banks a hash)
+``clock``      ``() -> int``: milliseconds since the epoch
+``random``     ``(n) -> bytes``: randomness for keys and nonces
+``metrics``    :class:`report_service.observability.Metrics` (own registry)
+``review``     :class:`report_service.review.service.ReviewService` (its router is
+               mounted by :func:`report_service.review.api.install`)
+``intake``, ``relay``, ``rate_limiter``: the services behind this package's routers
+============== ==================================================================
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from report_service.keys import KeyMaterial, load_key_file
+from report_service.settings import Settings
+
+API_DESCRIPTION = """\
+Frankly's report service: a reference relay that stamps messages (message franking),
+verified intake of sealed abuse reports, encrypted evidence, hash-bank matching and the
+moderator review API. Errors are always `{"error": {"code", "message", "message_index"?}}`.
+"""
+
+RELAY_BODY_OVERHEAD = 4096
+
+
+def wall_clock_ms() -> int:
+    """Milliseconds since the epoch from the system clock."""
+    return time.time_ns() // 1_000_000
+
+
+def create_app(
+    settings: Settings,
+    *,
+    keys: KeyMaterial | None = None,
+    clock: Callable[[], int] | None = None,
+    random: Callable[[int], bytes] | None = None,
+    engine: Engine | None = None,
+    migrate: bool = True,
+) -> FastAPI:
+    """Build the service.
+
+    Raises:
+        KeyFileError: ``keys`` is not given and the key file is missing or unsafe.
+        ConfigError: the database URL is unsupported.
+        StorageError: the schema cannot be migrated.
+        BankError: a stored hash list no longer passes the trust policy.
+    """
+    from report_service.api import ops, relay, reports
+    from report_service.banks import HashBanks
+    from report_service.body_limit import BodyLimitMiddleware
+    from report_service.http_errors import CatchAllMiddleware, install_error_handlers
+    from report_service.intake import Intake
+    from report_service.observability import Metrics, RequestContextMiddleware
+    from report_service.ratelimit import RateLimiter
+    from report_service.relay import Relay
+    from report_service.review.api import install as install_review
+    from report_service.review.evidence_access import MasterKeyEvidence
+    from report_service.review.service import ReviewService
+    from report_service.storage.engine import make_engine, make_session_factory
+    from report_service.storage.migrate import upgrade_engine
+
+    material = keys if keys is not None else load_key_file(settings.resolved_key_file)
+    now = clock if clock is not None else wall_clock_ms
+    rand = random if random is not None else os.urandom
+    if engine is None:
+        if settings.database_url is None:
+            settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        engine = make_engine(settings.resolved_database_url)
+    if migrate:
+        upgrade_engine(engine)
+    sessions = make_session_factory(engine)
+    metrics = Metrics()
+    banks = HashBanks(sessions, material.curator).load()
+
+    app = FastAPI(
+        title="Frankly report service",
+        version="1",
+        description=API_DESCRIPTION,
+        openapi_tags=[
+            {"name": "relay", "description": "Reference relay: stamp, queue, deliver."},
+            {"name": "reports", "description": "Sealed report intake and status."},
+            {"name": "operations", "description": "Health, readiness, metrics."},
+        ],
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = sessions
+    app.state.keys = material
+    app.state.banks = banks
+    app.state.clock = now
+    app.state.random = rand
+    app.state.metrics = metrics
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.state.intake = Intake(
+        keys=material,
+        banks=banks,
+        session_factory=sessions,
+        metrics=metrics,
+        clock=now,
+        random=rand,
+        max_messages=settings.max_messages,
+        max_attachments=settings.max_attachments,
+        child_safety_categories=settings.child_safety_categories,
+    )
+    app.state.relay = Relay(
+        keyring=lambda: material.franking,
+        session_factory=sessions,
+        clock=now,
+        ttl_ms=settings.relay_ttl_ms,
+        max_ciphertext_bytes=settings.relay_max_ciphertext_bytes,
+        max_batch=settings.relay_max_batch,
+    )
+
+    install_error_handlers(app)
+    app.include_router(ops.router)
+    app.include_router(relay.router)
+    app.include_router(reports.router)
+    review = ReviewService(
+        sessions, now, MasterKeyEvidence(lambda kid: material.master_key(kid).key), banks
+    )
+    install_review(app, review)
+
+    relay_limit = settings.relay_max_ciphertext_bytes * 4 // 3 + RELAY_BODY_OVERHEAD
+
+    def limit_for(path: str) -> int:
+        if path.startswith("/v1/relay"):
+            return relay_limit
+        return settings.max_body_bytes
+
+    # Outermost last: request ids and access logs, then the body limit, then the catch-all.
+    app.add_middleware(CatchAllMiddleware)
+    app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    return app

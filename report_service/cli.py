@@ -1,0 +1,15 @@
+"""``frankly`` subcommands contributed by :mod:`report_service`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from report_service import _cli_service
+from report_service.review import cli as review_cli
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add this package's subcommands to the ``frankly`` parser."""
+    _cli_service.register(subparsers)
+    review_cli.register(subparsers)

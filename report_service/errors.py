@@ -1,0 +1,123 @@
+"""Exceptions raised by :mod:`report_service`.
+
+Every exception derives from :class:`ServiceError`; subclasses are chosen by what the
+caller (usually the HTTP layer, which maps them to status codes in one place,
+:mod:`report_service.http_errors`) should do next::
+
+    ServiceError
+    ├── ConfigError                settings or the key file are unusable: fix and restart
+    │   ├── PlaceholderSecret      a placeholder secret outside development
+    │   └── KeyFileError           the key file is missing, malformed or has loose permissions
+    ├── StorageError               the database is unreachable or its schema is out of date
+    ├── DuplicateReport            (internal) the report id is already stored: answer the first
+                                   outcome instead
+    ├── AuthError                  no or unknown bearer token (401)
+    ├── NotFound                   no such resource for this caller (404, never 403)
+    ├── Conflict                   the resource already exists (409), e.g. a user name
+    ├── RequestRejected            a request is refused for good (4xx with ``code``)
+    │   ├── BodyTooLarge           413 body_too_large
+    │   ├── UnsupportedMediaType   415 unsupported_media_type
+    │   ├── ReporterMismatch       422 reporter_mismatch
+    │   └── InvalidRequest         400/422 with its own code
+    ├── RateLimited                429 with ``retry_after_s``
+    ├── EvidenceDestroyed          the wrapped data key of a report was deleted
+    └── BankError                  a hash bank cannot be loaded or updated
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class ServiceError(Exception):
+    """Base class of every exception raised by :mod:`report_service`."""
+
+
+class ConfigError(ServiceError):
+    """Settings or key material are unusable."""
+
+
+class PlaceholderSecret(ConfigError, ValueError):
+    """A secret still holds a placeholder value outside the development environment."""
+
+
+class KeyFileError(ConfigError):
+    """The key file is missing, malformed, or readable by others."""
+
+
+class StorageError(ServiceError):
+    """The database is unreachable or its schema is out of date."""
+
+
+class DuplicateReport(ServiceError):
+    """The report id is already stored; the caller answers with the first outcome."""
+
+
+class AuthError(ServiceError):
+    """The request carries no bearer token or an unknown one."""
+
+
+class NotFound(ServiceError, LookupError):
+    """No such resource for this caller (reported as 404 so that existence does not leak)."""
+
+
+class Conflict(ServiceError):
+    """The resource already exists."""
+
+
+class RequestRejected(ServiceError):
+    """A request is refused for good; ``code`` is machine-readable, ``status`` the HTTP status."""
+
+    code: str = "invalid_request"
+    status: int = 400
+
+    def __init__(self, detail: str, *, code: str | None = None, status: int | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+
+
+class BodyTooLarge(RequestRejected):
+    """The request body exceeds the configured limit."""
+
+    code = "body_too_large"
+    status = 413
+
+
+class UnsupportedMediaType(RequestRejected):
+    """The request body has the wrong content type."""
+
+    code = "unsupported_media_type"
+    status = 415
+
+
+class ReporterMismatch(RequestRejected):
+    """The report's reporter_id is not the authenticated user."""
+
+    code = "reporter_mismatch"
+    status = 422
+
+
+class InvalidRequest(RequestRejected):
+    """A malformed request (bad JSON, bad base64, unknown recipient)."""
+
+
+class RateLimited(ServiceError):
+    """The caller exceeded its rate limit; retry after ``retry_after_s`` seconds."""
+
+    code: ClassVar[str] = "rate_limited"
+
+    def __init__(self, retry_after_s: float) -> None:
+        super().__init__(f"rate limit exceeded; retry after {retry_after_s:.0f} s")
+        self.retry_after_s = retry_after_s
+
+
+class EvidenceDestroyed(ServiceError):
+    """The evidence of a report cannot be decrypted: its wrapped data key was deleted."""
+
+
+class BankError(ServiceError):
+    """A hash bank cannot be loaded or updated."""

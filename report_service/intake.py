@@ -1,0 +1,297 @@
+"""Report intake: open, parse, verify, re-hash media, encrypt evidence, store.
+
+:func:`build_record` is pure (time, randomness and the hashing results are inputs);
+:class:`Intake` is the thin service around it that the HTTP router calls. Order of the
+checks (each failure is an exception mapped to HTTP in :mod:`report_service.http_errors`,
+and nothing is stored):
+
+1. the seal opens with a sealing key (active first, then retired ones for reports in
+   flight) -> ``seal_invalid``;
+2. the JSON parses within the format's and the service's limits -> ``report_invalid``,
+   ``too_many_messages``...;
+3. ``reporter_id`` is the authenticated user -> ``reporter_mismatch``;
+4. a report id already stored answers with the first outcome (200), only to its reporter;
+5. every message verifies (DESIGN.md error table) -> 422 with ``message_index``;
+6. media is hashed from the verified bytes and matched against the banks;
+7. one transaction stores the report, its encrypted evidence and facts, and merges it
+   into review items; a concurrent duplicate loses on the primary key and gets the first
+   outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from client_scan.errors import ReportLimitExceeded, SealError
+from client_scan.franking.verify_report import VerifiedReport, verify_report
+from client_scan.report_format import Report, message_to_json, parse_report
+from client_scan.sealing import open_sealed_report
+from report_service.banks import BankHit, HashBanks, MediaFacts
+from report_service.errors import Conflict, DuplicateReport, ReporterMismatch
+from report_service.evidence import seal_blob, wrap_data_key
+from report_service.keys import KeyMaterial
+from report_service.observability import Metrics
+from report_service.storage.reports import (
+    ItemFacts,
+    ReportRecord,
+    first_response,
+    store_report,
+)
+
+RandomBytes = Callable[[int], bytes]
+KIND_MESSAGE = "message"
+KIND_PAYLOAD = "payload"
+KIND_ATTACHMENT = "attachment"
+KIND_COMMENT = "comment"
+KIND_DEVICE_MATCHES = "device_matches"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An HTTP status and JSON body for the reporter."""
+
+    status: int
+    body: Mapping[str, Any]
+
+
+def open_report(sealed: bytes, keys: KeyMaterial) -> bytes:
+    """Open a sealed report with the active sealing key, then with retired ones.
+
+    Raises:
+        SealError: no sealing key opens it.
+    """
+    ordered = [keys.active_sealing, *(k for k in keys.sealing if k.kid != keys.sealing_active)]
+    for key in ordered:
+        try:
+            return open_sealed_report(sealed, key.private_key)
+        except SealError:
+            continue
+    raise SealError("report is not sealed to this service's key, or was altered")
+
+
+def check_limits(report: Report, max_messages: int, max_attachments: int) -> None:
+    """Apply the service's own limits (at most the format's).
+
+    Raises:
+        ReportLimitExceeded: ``too_many_messages`` or ``too_many_attachments``.
+    """
+    if len(report.messages) > max_messages:
+        raise ReportLimitExceeded(
+            f"at most {max_messages} messages per report", code="too_many_messages"
+        )
+    if len(report.attachments) > max_attachments:
+        raise ReportLimitExceeded(
+            f"at most {max_attachments} attachments per report", code="too_many_attachments"
+        )
+
+
+def received_answer(report_id: str) -> dict[str, Any]:
+    """The first answer to a stored report."""
+    return {"report_id": report_id, "status": "received"}
+
+
+def build_record(
+    verified: VerifiedReport,
+    media: Mapping[str, tuple[MediaFacts, list[BankHit]]],
+    *,
+    now_ms: int,
+    master_kid: str,
+    master_key: bytes,
+    random: RandomBytes,
+    child_safety_categories: frozenset[str],
+) -> ReportRecord:
+    """Everything to store for a verified report, with its evidence encrypted under a
+    fresh data key wrapped by the master key. Pure: ``random`` supplies keys and nonces."""
+    rid = verified.report_id
+    data_key = random(32)
+
+    def blob(kind: str, ref: str, plaintext: bytes) -> dict[str, Any]:
+        sealed = seal_blob(data_key, rid, kind, ref, plaintext, random(24))
+        return {"report_id": rid, "kind": kind, "ref": ref, "ciphertext": sealed}
+
+    blobs = [
+        blob(KIND_MESSAGE, str(v.index), json.dumps(message_to_json(v.message)).encode())
+        for v in verified.messages
+    ]
+    blobs += [blob(KIND_PAYLOAD, v.payload.id, v.payload.raw) for v in verified.messages]
+    blobs += [blob(KIND_ATTACHMENT, digest, data) for digest, data in verified.attachments.items()]
+    if verified.comment:
+        blobs.append(blob(KIND_COMMENT, "", verified.comment.encode("utf-8")))
+    if verified.device_matches:
+        hints = [dict(m) for m in verified.device_matches]
+        blobs.append(blob(KIND_DEVICE_MATCHES, "", json.dumps(hints, default=str).encode()))
+
+    messages = [
+        {
+            "report_id": rid,
+            "position": v.index,
+            "sender_id": v.message.sender_id,
+            "recipient_id": v.message.recipient_id,
+            "conversation_id": v.message.conversation_id,
+            "timestamp_ms": v.message.timestamp_ms,
+            "commitment": v.message.commitment.hex(),
+            "key_id": v.message.key_id,
+            "payload_id": v.payload.id,
+            "reported": v.reported,
+        }
+        for v in verified.messages
+    ]
+    media_rows = []
+    match_rows = []
+    for digest, (facts, hits) in media.items():
+        media_rows.append(
+            {
+                "report_id": rid,
+                "sha256": digest,
+                "size": facts.size,
+                "mime": facts.mime,
+                "pdq": facts.pdq,
+                "pdq_quality": facts.pdq_quality,
+                "phash": facts.phash,
+                "decode_error": facts.decode_error,
+            }
+        )
+        match_rows += [
+            {
+                "report_id": rid,
+                "sha256": digest,
+                "list_id": h.list_id,
+                "list_version": h.list_version,
+                "algorithm": h.algorithm,
+                "category": h.category,
+                "severity": h.severity,
+                "distance": h.distance,
+                "entry_id": h.entry_id,
+            }
+            for h in hits
+        ]
+    items = []
+    for v in verified.reported_messages:
+        hits = [h for ref in v.payload.attachments for h in media.get(ref.sha256, (None, []))[1]]
+        items.append(
+            ItemFacts(
+                commitment=v.message.commitment.hex(),
+                conversation_id=v.message.conversation_id,
+                sender_id=v.message.sender_id,
+                max_bank_severity=max((h.severity for h in hits), default=0),
+                bank_categories=frozenset(h.category for h in hits),
+                child_safety_set=child_safety_categories,
+            )
+        )
+    return ReportRecord(
+        report={
+            "report_id": rid,
+            "reporter_id": verified.reporter_id,
+            "reason": str(verified.reason),
+            "conversation_id": verified.conversation_id,
+            "status": "received",
+            "first_response": json.dumps(received_answer(rid)),
+            "message_count": len(verified.messages),
+            "attachment_count": len(verified.attachments),
+            "received_at": now_ms,
+        },
+        evidence_key={
+            "report_id": rid,
+            "master_key_id": master_kid,
+            "wrapped_key": wrap_data_key(master_key, master_kid, rid, data_key, random(24)),
+            "destroyed_at": None,
+        },
+        blobs=tuple(blobs),
+        messages=tuple(messages),
+        media=tuple(media_rows),
+        matches=tuple(match_rows),
+        items=tuple(items),
+    )
+
+
+class Intake:
+    """The report intake service behind ``POST /v1/reports``."""
+
+    def __init__(
+        self,
+        *,
+        keys: KeyMaterial,
+        banks: HashBanks,
+        session_factory: Callable[[], Session],
+        metrics: Metrics,
+        clock: Callable[[], int],
+        random: RandomBytes,
+        max_messages: int,
+        max_attachments: int,
+        child_safety_categories: frozenset[str],
+    ) -> None:
+        self.keys = keys
+        self.banks = banks
+        self.sessions = session_factory
+        self.metrics = metrics
+        self.clock = clock
+        self.random = random
+        self.max_messages = max_messages
+        self.max_attachments = max_attachments
+        self.child_safety_categories = child_safety_categories
+
+    def _repeat(self, session: Session, report_id: str, user_id: str) -> Answer | None:
+        stored = first_response(session, report_id)
+        if stored is None:
+            return None
+        reporter, body = stored
+        if reporter != user_id:
+            raise Conflict("this report_id is already taken")
+        self.metrics.reports_duplicate.inc()
+        return Answer(200, body)
+
+    def submit(self, user_id: str, sealed: bytes) -> Answer:
+        """Verify and store a sealed report from ``user_id``.
+
+        Raises:
+            SealError, ReportFormatError, ReportLimitExceeded, ReporterMismatch,
+            FrankingError (any code of the design's table), Conflict: see the module
+            docstring; nothing is stored.
+        """
+        now_ms = self.clock()
+        start = time.perf_counter()
+        report = parse_report(open_report(sealed, self.keys))
+        check_limits(report, self.max_messages, self.max_attachments)
+        if report.reporter_id != user_id:
+            raise ReporterMismatch("reporter_id is not the authenticated user")
+        with self.sessions() as session:
+            repeat = self._repeat(session, report.report_id, user_id)
+        if repeat is not None:
+            return repeat
+        verified = verify_report(report, user_id, self.keys.franking, now_ms)
+        self.metrics.verification_seconds.observe(time.perf_counter() - start)
+        refs = {
+            ref.sha256: ref.mime
+            for v in verified.reported_messages
+            for ref in v.payload.attachments
+        }
+        media = {
+            digest: self.banks.examine(data, refs.get(digest, "application/octet-stream"))
+            for digest, data in verified.attachments.items()
+        }
+        master = self.keys.active_master
+        record = build_record(
+            verified,
+            media,
+            now_ms=now_ms,
+            master_kid=master.kid,
+            master_key=master.key,
+            random=self.random,
+            child_safety_categories=self.child_safety_categories,
+        )
+        with self.sessions() as session:
+            try:
+                store_report(session, record, now_ms)
+            except DuplicateReport:
+                repeat = self._repeat(session, report.report_id, user_id)
+                if repeat is None:  # pragma: no cover - the row was just seen
+                    raise
+                return repeat
+        self.metrics.reports_accepted.inc()
+        return Answer(201, received_answer(report.report_id))

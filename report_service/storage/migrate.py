@@ -1,0 +1,63 @@
+"""Programmatic Alembic upgrades: no alembic.ini is needed at run time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+from report_service.errors import StorageError
+from report_service.storage.engine import make_engine
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config() -> Config:
+    """An Alembic configuration pointing at the packaged migrations."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def upgrade_engine(engine: Engine, revision: str = "heads") -> None:
+    """Upgrade the database behind ``engine`` to ``revision`` (default: every head).
+
+    Raises:
+        StorageError: the database is unreachable or a migration fails.
+    """
+    cfg = alembic_config()
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    except Exception as exc:
+        raise StorageError(f"database migration failed: {type(exc).__name__}") from exc
+
+
+def upgrade_database(url: str, revision: str = "heads") -> None:
+    """Create or upgrade the schema of the database at ``url``.
+
+    Raises:
+        ConfigError: the URL names an unsupported backend.
+        StorageError: the database is unreachable or a migration fails.
+    """
+    engine = make_engine(url)
+    try:
+        upgrade_engine(engine, revision)
+    finally:
+        engine.dispose()
+
+
+def current_revisions(engine: Engine) -> set[str]:
+    """The revisions the database is at (empty for a fresh database)."""
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads())
+
+
+def head_revisions() -> set[str]:
+    """The head revisions of the packaged migrations."""
+    return set(ScriptDirectory.from_config(alembic_config()).get_heads())

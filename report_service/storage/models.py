@@ -1,0 +1,213 @@
+"""Tables of the report service (migration ``0001``).
+
+Times are integer milliseconds since the epoch (the service clock). Digests and
+commitments are lowercase hex. Message text, attachments and the reporter's comment are
+never stored in the clear: they live in :class:`EvidenceBlob` rows encrypted under a
+per-report data key, itself wrapped by the master key in :class:`EvidenceKey`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from report_service.storage.base import Base
+
+ID = String(128)
+HEX64 = String(64)
+
+
+class User(Base):
+    """A reporter / relay user. Only the SHA-256 of the bearer token is stored."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class RelayMessage(Base):
+    """A ciphertext waiting for its recipient; deleted on delivery or after its TTL."""
+
+    __tablename__ = "relay_queue"
+
+    message_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    recipient_id: Mapped[str] = mapped_column(ID, index=True)
+    sender_id: Mapped[str] = mapped_column(ID)
+    conversation_id: Mapped[str] = mapped_column(ID)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    commitment: Mapped[bytes] = mapped_column(LargeBinary(32))
+    stamp: Mapped[bytes] = mapped_column(LargeBinary(32))
+    key_id: Mapped[str] = mapped_column(String(64))
+    timestamp_ms: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class Report(Base):
+    """A verified report. The primary key on ``report_id`` is the idempotency guarantee."""
+
+    __tablename__ = "reports"
+
+    report_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reporter_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    conversation_id: Mapped[str] = mapped_column(ID)
+    status: Mapped[str] = mapped_column(String(16))
+    first_response: Mapped[str] = mapped_column(Text)
+    message_count: Mapped[int] = mapped_column(Integer)
+    attachment_count: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class EvidenceKey(Base):
+    """A report's data key wrapped by the master key; ``wrapped_key`` NULL = destroyed."""
+
+    __tablename__ = "evidence_keys"
+
+    report_id: Mapped[str] = mapped_column(
+        ForeignKey("reports.report_id", ondelete="CASCADE"), primary_key=True
+    )
+    master_key_id: Mapped[str] = mapped_column(String(64))
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    destroyed_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class EvidenceBlob(Base):
+    """One encrypted piece of evidence: ``kind`` is payload | attachment | comment |
+    device_matches; ``ref`` the payload id or attachment sha256 ("" for the others)."""
+
+    __tablename__ = "evidence_blobs"
+    __table_args__ = (UniqueConstraint("report_id", "kind", "ref"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_id: Mapped[str] = mapped_column(
+        ForeignKey("reports.report_id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    ref: Mapped[str] = mapped_column(String(128))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ReportMessage(Base):
+    """The verified facts about one message of a report (its text is evidence)."""
+
+    __tablename__ = "report_messages"
+    __table_args__ = (UniqueConstraint("report_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_id: Mapped[str] = mapped_column(
+        ForeignKey("reports.report_id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    sender_id: Mapped[str] = mapped_column(ID)
+    recipient_id: Mapped[str] = mapped_column(ID)
+    conversation_id: Mapped[str] = mapped_column(ID)
+    timestamp_ms: Mapped[int] = mapped_column(BigInteger)
+    commitment: Mapped[str] = mapped_column(HEX64, index=True)
+    key_id: Mapped[str] = mapped_column(String(64))
+    payload_id: Mapped[str] = mapped_column(ID)
+    reported: Mapped[bool] = mapped_column(Boolean)
+
+
+class Media(Base):
+    """An attachment of a reported message as hashed by the service from verified bytes."""
+
+    __tablename__ = "media"
+    __table_args__ = (UniqueConstraint("report_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_id: Mapped[str] = mapped_column(
+        ForeignKey("reports.report_id", ondelete="CASCADE"), index=True
+    )
+    sha256: Mapped[str] = mapped_column(HEX64, index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mime: Mapped[str] = mapped_column(String(127))
+    pdq: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    pdq_quality: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    phash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decode_error: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class BankMatch(Base):
+    """A match of a report's media against one of the service's hash banks."""
+
+    __tablename__ = "bank_matches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_id: Mapped[str] = mapped_column(
+        ForeignKey("reports.report_id", ondelete="CASCADE"), index=True
+    )
+    sha256: Mapped[str] = mapped_column(HEX64)
+    list_id: Mapped[str] = mapped_column(String(128))
+    list_version: Mapped[int] = mapped_column(Integer)
+    algorithm: Mapped[str] = mapped_column(String(32))
+    category: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[int] = mapped_column(Integer)
+    distance: Mapped[int] = mapped_column(Integer)
+    entry_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+
+class ReviewItem(Base):
+    """One item per reported message commitment; reports about it merge into it.
+
+    ``status``: open | claimed | decided. ``queue``: child_safety | general. ``outcome`` is
+    written by :mod:`report_service.review` when decided.
+    """
+
+    __tablename__ = "review_items"
+    __table_args__ = (
+        Index("ix_review_items_queue_status_priority", "queue", "status", "priority"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    commitment: Mapped[str] = mapped_column(HEX64, unique=True)
+    conversation_id: Mapped[str] = mapped_column(ID)
+    sender_id: Mapped[str] = mapped_column(ID)
+    reason: Mapped[str] = mapped_column(String(32))
+    reporter_count: Mapped[int] = mapped_column(Integer)
+    max_bank_severity: Mapped[int] = mapped_column(Integer)
+    child_safety: Mapped[bool] = mapped_column(Boolean)
+    queue: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReportItem(Base):
+    """Which reports are about which review item."""
+
+    __tablename__ = "report_items"
+
+    report_id: Mapped[str] = mapped_column(
+        ForeignKey("reports.report_id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("review_items.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class HashListVersion(Base):
+    """A signed hash-list version held by the service's banks (the exact signed bytes)."""
+
+    __tablename__ = "hash_lists"
+    __table_args__ = (UniqueConstraint("list_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    list_id: Mapped[str] = mapped_column(String(128), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(HEX64)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,185 @@
+"""Report storage: one transaction per verified report, merged into review items.
+
+The primary key on ``reports.report_id`` makes a report idempotent even under concurrent
+duplicate submission: the second insert fails, and the caller answers with the first
+outcome. Review items are unique by commitment; a race creating the same new item is
+retried.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from report_service.errors import DuplicateReport, NotFound
+from report_service.priority import is_child_safety, priority, queue_for
+from report_service.storage.models import (
+    BankMatch,
+    EvidenceBlob,
+    EvidenceKey,
+    Media,
+    Report,
+    ReportItem,
+    ReportMessage,
+    ReviewItem,
+)
+
+STATUS_RECEIVED = "received"
+STATUS_DECIDED = "decided"
+ITEM_OPEN = "open"
+ITEM_DECIDED = "decided"
+_RETRIES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFacts:
+    """What a report says about one reported message (one review item)."""
+
+    commitment: str
+    conversation_id: str
+    sender_id: str
+    max_bank_severity: int
+    bank_categories: frozenset[str]
+    child_safety_set: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ReportRecord:
+    """Everything stored for one verified report, as column values (evidence already
+    encrypted). Rows are built from it afresh for each transaction attempt."""
+
+    report: Mapping[str, Any]
+    evidence_key: Mapping[str, Any]
+    blobs: tuple[Mapping[str, Any], ...]
+    messages: tuple[Mapping[str, Any], ...]
+    media: tuple[Mapping[str, Any], ...]
+    matches: tuple[Mapping[str, Any], ...]
+    items: tuple[ItemFacts, ...]
+
+
+def first_response(session: Session, report_id: str) -> tuple[str, dict[str, Any]] | None:
+    """``(reporter_id, first answer)`` of a stored report, or ``None`` if unknown."""
+    row = session.execute(
+        select(Report.reporter_id, Report.first_response).where(Report.report_id == report_id)
+    ).first()
+    if row is None:
+        return None
+    return row[0], json.loads(row[1])
+
+
+def _merge_item(session: Session, facts: ItemFacts, report: Report, now_ms: int) -> int:
+    item = session.scalars(
+        select(ReviewItem).where(ReviewItem.commitment == facts.commitment).with_for_update()
+    ).first()
+    child_safety = is_child_safety(report.reason, facts.bank_categories, facts.child_safety_set)
+    if item is None:
+        queue = queue_for(child_safety)
+        item = ReviewItem(
+            commitment=facts.commitment,
+            conversation_id=facts.conversation_id,
+            sender_id=facts.sender_id,
+            reason=report.reason,
+            reporter_count=1,
+            max_bank_severity=facts.max_bank_severity,
+            child_safety=child_safety,
+            queue=queue,
+            priority=priority(report.reason, facts.max_bank_severity, 1),
+            status=ITEM_OPEN,
+            outcome=None,
+            created_at=now_ms,
+            updated_at=now_ms,
+        )
+        session.add(item)
+        session.flush()
+        return item.id
+    same_reporter = session.scalar(
+        select(
+            exists()
+            .where(ReportItem.item_id == item.id)
+            .where(ReportItem.report_id == Report.report_id)
+            .where(Report.reporter_id == report.reporter_id)
+        )
+    )
+    if not same_reporter:
+        item.reporter_count += 1
+    item.max_bank_severity = max(item.max_bank_severity, facts.max_bank_severity)
+    if child_safety and not item.child_safety:
+        item.child_safety = True
+        if item.status != ITEM_DECIDED:
+            item.queue = queue_for(True)
+    item.priority = priority(item.reason, item.max_bank_severity, item.reporter_count)
+    item.updated_at = now_ms
+    return item.id
+
+
+def _store_once(session: Session, record: ReportRecord, now_ms: int) -> None:
+    report = Report(**record.report)
+    session.add(report)
+    session.flush()  # the report_id primary key is the idempotency check
+    session.add(EvidenceKey(**record.evidence_key))
+    session.add_all(EvidenceBlob(**b) for b in record.blobs)
+    session.add_all(ReportMessage(**m) for m in record.messages)
+    session.add_all(Media(**m) for m in record.media)
+    session.add_all(BankMatch(**m) for m in record.matches)
+    # A fixed lock order (by commitment) keeps two reports about the same messages from
+    # deadlocking on PostgreSQL.
+    ordered = sorted(record.items, key=lambda f: f.commitment)
+    item_ids = {_merge_item(session, facts, report, now_ms) for facts in ordered}
+    session.add_all(ReportItem(report_id=report.report_id, item_id=i) for i in sorted(item_ids))
+    session.commit()
+
+
+def store_report(session: Session, record: ReportRecord, now_ms: int) -> None:
+    """Store a verified report, its evidence and facts, and merge it into review items,
+    all in one transaction.
+
+    Raises:
+        DuplicateReport: a report with this id is already stored (nothing was written).
+        IntegrityError: a constraint still fails after retries (a bug, not bad input).
+    """
+    report_id = record.report["report_id"]
+    for attempt in range(_RETRIES):
+        try:
+            _store_once(session, record, now_ms)
+            return
+        except IntegrityError:
+            session.rollback()
+            if session.get(Report, report_id) is not None:
+                raise DuplicateReport(report_id) from None
+            if attempt == _RETRIES - 1:
+                raise
+
+
+def report_status(session: Session, report_id: str, reporter_id: str) -> dict[str, Any]:
+    """``{report_id, status, outcome?}`` for the reporter of ``report_id``.
+
+    ``status`` is ``decided`` once every review item of the report is decided, and
+    ``received`` before; ``outcome`` is the decision of the report's highest-priority item.
+
+    Raises:
+        NotFound: no such report, or it belongs to someone else (the same answer, so that
+            the existence of others' reports does not leak).
+    """
+    report = session.get(Report, report_id)
+    if report is None or report.reporter_id != reporter_id:
+        raise NotFound("no such report")
+    items = list(
+        session.scalars(
+            select(ReviewItem)
+            .join(ReportItem, ReportItem.item_id == ReviewItem.id)
+            .where(ReportItem.report_id == report_id)
+            .order_by(ReviewItem.priority.desc(), ReviewItem.id)
+        )
+    )
+    answer: dict[str, Any] = {"report_id": report_id, "status": STATUS_RECEIVED}
+    if items and all(i.status == ITEM_DECIDED for i in items):
+        answer["status"] = STATUS_DECIDED
+        if items[0].outcome is not None:
+            answer["outcome"] = items[0].outcome
+    return answer

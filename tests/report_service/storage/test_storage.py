@@ -1,0 +1,242 @@
+"""Storage on SQLite and PostgreSQL: users, relay queue, reports, evidence, idempotency."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from client_scan.franking.verify_report import verify_report
+from report_service.errors import Conflict, DuplicateReport, EvidenceDestroyed, NotFound
+from report_service.intake import build_record
+from report_service.keys import KeyMaterial
+from report_service.storage.engine import make_engine, make_session_factory
+from report_service.storage.evidence import destroy_evidence, list_evidence, read_evidence
+from report_service.storage.migrate import upgrade_database
+from report_service.storage.models import (
+    EvidenceBlob,
+    RelayMessage,
+    Report,
+    ReviewItem,
+)
+from report_service.storage.relay import enqueue, purge_expired, take_inbox
+from report_service.storage.reports import (
+    ReportRecord,
+    report_status,
+    store_report,
+)
+from report_service.storage.users import add_user, list_users, user_by_token_hash
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    upgrade_database(database_url)
+    engine = make_engine(database_url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+NOW = 1_767_225_660_000  # the conftest clock's start
+
+
+def record_for(
+    franker: Any, reporter: str = "bob", text: str = "hello"
+) -> tuple[Any, ReportRecord]:
+    """A verified report from ``reporter`` (``franker`` is the conftest fixture)."""
+    assert franker.clock() == NOW
+    material: KeyMaterial = franker.keys
+    report = franker.report(reporter, [franker.frank("alice", reporter, text)], comment="my words")
+    verified = verify_report(report, reporter, material.franking, NOW)
+    master = material.active_master
+    return report, build_record(
+        verified,
+        {},
+        now_ms=NOW,
+        master_kid=master.kid,
+        master_key=master.key,
+        random=os.urandom,
+        child_safety_categories=frozenset(),
+    )
+
+
+def add_users(sessions: sessionmaker[Session], *names: str) -> None:
+    for i, name in enumerate(names):
+        with sessions() as s:
+            add_user(s, name, bytes([i]) * 32, NOW)
+
+
+def test_users(sessions: sessionmaker[Session]) -> None:
+    add_users(sessions, "bob", "alice")
+    with sessions() as s:
+        assert [u.id for u in list_users(s)] == ["alice", "bob"]
+        user = user_by_token_hash(s, bytes([1]) * 32)
+        assert user is not None
+        assert user.id == "alice"
+        assert user_by_token_hash(s, b"\xff" * 32) is None
+        with pytest.raises(Conflict):
+            add_user(s, "bob", b"\xee" * 32, NOW)
+
+
+def test_relay_queue(sessions: sessionmaker[Session]) -> None:
+    def msg(i: int, recipient: str, expires: int) -> RelayMessage:
+        return RelayMessage(
+            message_id=str(uuid.uuid4()),
+            recipient_id=recipient,
+            sender_id="alice",
+            conversation_id="c",
+            ciphertext=b"x" * i,
+            commitment=bytes(32),
+            stamp=bytes(32),
+            key_id="k",
+            timestamp_ms=NOW + i,
+            expires_at=expires,
+        )
+
+    with sessions() as s:
+        for i in range(3):
+            enqueue(s, msg(i, "bob", NOW + 1000))
+        enqueue(s, msg(9, "carol", NOW + 10))
+    with sessions() as s:
+        got = take_inbox(s, "bob", NOW, limit=2)
+        assert [len(m.ciphertext) for m in got] == [0, 1]
+        assert [len(m.ciphertext) for m in take_inbox(s, "bob", NOW, limit=5)] == [2]
+        assert take_inbox(s, "bob", NOW, limit=5) == []
+        assert purge_expired(s, NOW + 10) == 1
+        assert s.scalar(select(func.count()).select_from(RelayMessage)) == 0
+
+
+def test_report_is_stored_once_and_evidence_is_encrypted(
+    sessions: sessionmaker[Session], franker: Any
+) -> None:
+    add_users(sessions, "alice", "bob")
+    report, record = record_for(franker, text="the secret words")
+    with sessions() as s:
+        store_report(s, record, NOW)
+    with sessions() as s, pytest.raises(DuplicateReport):
+        store_report(s, record, NOW)
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Report)) == 1
+        assert s.scalar(select(func.count()).select_from(ReviewItem)) == 1
+        for blob in s.scalars(select(EvidenceBlob)):
+            assert b"the secret words" not in blob.ciphertext
+            assert b"my words" not in blob.ciphertext
+        kinds = list_evidence(s, report.report_id)
+        assert ("comment", "") in kinds
+        assert read_evidence(s, franker.keys, report.report_id, "comment") == b"my words"
+        message = json.loads(read_evidence(s, franker.keys, report.report_id, "message", "0"))
+        assert message["sender_id"] == "alice"
+        assert report_status(s, report.report_id, "bob")["status"] == "received"
+        with pytest.raises(NotFound):
+            report_status(s, report.report_id, "alice")
+
+
+def test_destroying_the_wrapped_key_makes_evidence_unrecoverable(
+    sessions: sessionmaker[Session], franker: Any
+) -> None:
+    add_users(sessions, "alice", "bob")
+    report, record = record_for(franker)
+    with sessions() as s:
+        store_report(s, record, NOW)
+        destroy_evidence(s, report.report_id, NOW + 1)
+    with sessions() as s:
+        with pytest.raises(EvidenceDestroyed):
+            read_evidence(s, franker.keys, report.report_id, "comment")
+        # Even someone holding every blob and the master key cannot open them: the data
+        # key existed only wrapped, and the wrapped copy is gone.
+        from report_service.evidence import open_blob
+
+        blob = s.scalars(select(EvidenceBlob).where(EvidenceBlob.kind == "comment")).one()
+        for guess in (franker.keys.active_master.key, bytes(32)):
+            with pytest.raises(EvidenceDestroyed):
+                open_blob(guess, report.report_id, "comment", "", blob.ciphertext)
+
+
+def test_concurrent_duplicates_store_one_report(
+    sessions: sessionmaker[Session], franker: Any
+) -> None:
+    add_users(sessions, "alice", "bob")
+    _, record = record_for(franker)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def worker() -> None:
+        barrier.wait()
+        with sessions() as s:
+            try:
+                store_report(s, record, NOW)
+                outcomes.append("stored")
+            except DuplicateReport:
+                outcomes.append("duplicate")
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["duplicate"] * 3 + ["stored"]
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Report)) == 1
+
+
+def test_concurrent_reports_about_one_message_merge(
+    sessions: sessionmaker[Session], franker: Any
+) -> None:
+    from dataclasses import replace
+
+    from client_scan.franking.stamp import stamp
+
+    reporters = ["r0", "r1", "r2", "r3"]
+    add_users(sessions, "alice", *reporters)
+    h = franker
+    material: KeyMaterial = franker.keys
+    original = h.frank("alice", "r0", "group message", conversation="group")
+    records = []
+    for r in reporters:
+        copy = replace(
+            original,
+            recipient_id=r,
+            stamp=stamp(
+                material.franking, original.commitment, "alice", r, "group", original.timestamp_ms
+            ).tag,
+        )
+        report = h.report(r, [copy])
+        verified = verify_report(report, r, material.franking, NOW)
+        master = material.active_master
+        records.append(
+            build_record(
+                verified,
+                {},
+                now_ms=NOW,
+                master_kid=master.kid,
+                master_key=master.key,
+                random=os.urandom,
+                child_safety_categories=frozenset(),
+            )
+        )
+    barrier = threading.Barrier(len(records))
+    errors: list[BaseException] = []
+
+    def worker(rec: object) -> None:
+        barrier.wait()
+        try:
+            with sessions() as s:
+                store_report(s, rec, NOW)  # type: ignore[arg-type]
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(r,)) for r in records]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with sessions() as s:
+        item = s.scalars(select(ReviewItem)).one()
+        assert item.reporter_count == len(reporters)
