@@ -1,0 +1,1 @@
+"""Moderator review: queues, claims, media, decisions and the hash-chained audit log."""

@@ -1,0 +1,190 @@
+"""``frankly moderators add|revoke|list`` and ``frankly audit verify|show``.
+
+They act on the data folder (``--data DIR``, default ``./frankly-data`` or the settings),
+whose database is found by :func:`report_service.settings.load_settings`; the schema is
+created or upgraded first, so they work on a fresh folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from report_service.review.service import ReviewService
+
+CLI_ACTOR = "cli"
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add ``moderators`` and ``audit`` to the ``frankly`` parser."""
+    mods = subparsers.add_parser("moderators", help="manage moderator accounts and roles")
+    msub = mods.add_subparsers(dest="moderators_command", metavar="ACTION", required=True)
+
+    add = msub.add_parser("add", help="create an account and print its bearer token once")
+    add.add_argument("name")
+    add.add_argument(
+        "--role",
+        required=True,
+        choices=["moderator", "child_safety", "lead", "auditor", "admin"],
+        help="moderator: general queue; child_safety: both queues; lead: view any, reopen; "
+        "auditor: the audit log; admin: accounts and the audit log",
+    )
+    _data(add)
+    add.set_defaults(func=_add)
+
+    revoke = msub.add_parser("revoke", help="revoke an account (its token stops working)")
+    revoke.add_argument("name")
+    _data(revoke)
+    revoke.set_defaults(func=_revoke)
+
+    lst = msub.add_parser("list", help="list accounts (never tokens)")
+    _data(lst)
+    lst.set_defaults(func=_list)
+
+    audit = subparsers.add_parser("audit", help="the hash-chained audit log")
+    asub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    verify = asub.add_parser(
+        "verify", help="recompute the chain; exit 1 and name the first broken position"
+    )
+    verify.add_argument(
+        "--expect-head",
+        metavar="HASH",
+        help="also require this head hash (one you published earlier)",
+    )
+    _data(verify)
+    verify.set_defaults(func=_verify)
+
+    show = asub.add_parser("show", help="print entries as JSON lines")
+    show.add_argument("--actor")
+    show.add_argument("--action")
+    show.add_argument("--item", type=int)
+    show.add_argument("--after", type=int, default=0)
+    show.add_argument("--limit", type=int, default=100)
+    _data(show)
+    show.set_defaults(func=_show)
+
+
+def _data(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", default=None, help="data folder (default: ./frankly-data)")
+
+
+@contextmanager
+def _service(args: argparse.Namespace) -> Iterator[ReviewService]:
+    """A review service on the data folder's database (no evidence access); the engine
+    is disposed on exit."""
+    import time
+    from pathlib import Path
+
+    from sqlalchemy.orm import Session
+
+    from report_service.errors import EvidenceDestroyed
+    from report_service.review.service import ReviewService
+    from report_service.settings import load_settings
+    from report_service.storage.engine import make_engine, make_session_factory
+    from report_service.storage.migrate import upgrade_engine
+
+    class _NoEvidence:
+        def read(self, session: Session, report_id: str, kind: str, ref: str) -> bytes | None:
+            raise EvidenceDestroyed("the command line does not read evidence")
+
+    settings = load_settings(None if args.data is None else Path(args.data))
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        upgrade_engine(engine)
+        yield ReviewService(
+            make_session_factory(engine), lambda: time.time_ns() // 1_000_000, _NoEvidence()
+        )
+    finally:
+        engine.dispose()
+
+
+def _run(args: argparse.Namespace, action: Any) -> int:
+    from report_service.errors import ServiceError
+
+    try:
+        with _service(args) as service:
+            result: int = action(service)
+    except ServiceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return result
+
+
+def _add(args: argparse.Namespace) -> int:
+    def act(service: ReviewService) -> int:
+        created = service.add_moderator(CLI_ACTOR, args.name, args.role)
+        print(
+            f"created {created.name} ({created.role}); its bearer token, shown once:",
+            file=sys.stderr,
+        )
+        print(created.token)
+        return 0
+
+    return _run(args, act)
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    def act(service: ReviewService) -> int:
+        service.revoke_moderator(CLI_ACTOR, args.name)
+        print(f"revoked {args.name}")
+        return 0
+
+    return _run(args, act)
+
+
+def _list(args: argparse.Namespace) -> int:
+    def act(service: ReviewService) -> int:
+        for m in service.list_moderators().moderators:
+            state = "active" if m.revoked_at is None else f"revoked at {m.revoked_at}"
+            print(f"{m.name}\t{m.role}\t{state}")
+        return 0
+
+    return _run(args, act)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    def act(service: ReviewService) -> int:
+        result = service.audit_verify()
+        if not result.ok:
+            print(
+                f"BROKEN at position {result.first_broken}: {result.problem} "
+                f"({result.entries} entries read, head seq {result.head_seq})",
+                file=sys.stderr,
+            )
+            return 1
+        if args.expect_head and args.expect_head != result.head_hash:
+            print(
+                f"BROKEN: head {result.head_hash} is not the expected {args.expect_head}",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"ok: {result.entries} entries, head seq {result.head_seq} hash {result.head_hash}")
+        return 0
+
+    return _run(args, act)
+
+
+def _show(args: argparse.Namespace) -> int:
+    from report_service.review.store import AuditFilter
+
+    def act(service: ReviewService) -> int:
+        page = service.audit_entries(
+            AuditFilter(
+                actor=args.actor,
+                action=args.action,
+                item_id=args.item,
+                after_seq=args.after,
+                limit=args.limit,
+            )
+        )
+        for e in page.entries:
+            print(e.model_dump_json())
+        return 0
+
+    return _run(args, act)

@@ -1,0 +1,208 @@
+"""The item view: verified facts apart from reporters' words, transcript, history."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from report_service.errors import EvidenceDestroyed
+from report_service.review import store
+from report_service.review.evidence_access import EvidenceReader
+from report_service.review.leases import Lease
+from report_service.review.roles import Permission, Role, allows
+from report_service.review.schemas import (
+    AttachmentOut,
+    BankMatchOut,
+    ItemDetailOut,
+    MessageOut,
+    OtherItemOut,
+    ReporterClaimOut,
+    VerifiedOut,
+)
+from report_service.review.views import decision_out, lease_out, summary
+from report_service.storage.models import ReportMessage, ReviewItem
+
+
+def build_detail(
+    session: Session,
+    evidence: EvidenceReader,
+    role: Role,
+    item: ReviewItem,
+    lease: Lease | None,
+    now: int,
+) -> ItemDetailOut:
+    """Assemble the item view: verified facts, transcript, reporters' claims, history.
+
+    Evidence that no longer decrypts is shown as ``None`` and flagged; nothing raises
+    for it.
+    """
+    reports = store.reports_of(session, item.id)
+    report_ids = [r.report_id for r in reports]
+    rows = store.messages_of(session, report_ids)
+    destroyed = False
+    by_commitment: dict[str, list[ReportMessage]] = {}
+    for r in rows:
+        by_commitment.setdefault(r.commitment, []).append(r)
+    transcript: list[MessageOut] = []
+    subject: MessageOut | None = None
+    for commitment, group in by_commitment.items():
+        payload: dict[str, Any] | None = None
+        for r in group:
+            try:
+                payload = _payload(session, evidence, r.report_id, r.payload_id)
+            except EvidenceDestroyed:
+                destroyed = True
+                continue
+            if payload is not None:
+                break
+        first = group[0]
+        msg = MessageOut(
+            commitment=commitment,
+            sender_id=first.sender_id,
+            recipient_ids=sorted({r.recipient_id for r in group}),
+            conversation_id=first.conversation_id,
+            timestamp_ms=first.timestamp_ms,
+            subject=commitment == item.commitment,
+            reported=any(r.reported for r in group),
+            text=_text(payload),
+            attachments=_attachments(payload),
+        )
+        transcript.append(msg)
+        if msg.subject:
+            subject = msg
+    if subject is None:
+        subject = MessageOut(
+            commitment=item.commitment,
+            sender_id=item.sender_id,
+            recipient_ids=[],
+            conversation_id=item.conversation_id,
+            timestamp_ms=item.created_at,
+            subject=True,
+            reported=True,
+            text=None,
+            attachments=[],
+        )
+    committed = {a.get("sha256") for a in subject.attachments}
+    media_rows = [m for m in store.media_of(session, report_ids) if m.sha256 in committed]
+    matches = store.matches_of(session, report_ids)
+    attachments: dict[str, AttachmentOut] = {}
+    for m in media_rows:
+        if m.sha256 in attachments:
+            continue
+        base = f"/v1/review/items/{item.id}/media/{m.sha256}"
+        seen: set[tuple[str, int, str | None]] = set()
+        hits = []
+        for b in matches:
+            key = (b.list_id, b.list_version, b.entry_id)
+            if b.sha256 == m.sha256 and key not in seen:
+                seen.add(key)
+                hits.append(
+                    BankMatchOut(
+                        list_id=b.list_id,
+                        list_version=b.list_version,
+                        algorithm=b.algorithm,
+                        category=b.category,
+                        severity=b.severity,
+                        distance=b.distance,
+                        entry_id=b.entry_id,
+                    )
+                )
+        attachments[m.sha256] = AttachmentOut(
+            sha256=m.sha256,
+            size=m.size,
+            mime=m.mime,
+            pdq=m.pdq,
+            pdq_quality=m.pdq_quality,
+            decode_error=m.decode_error,
+            bank_matches=hits,
+            thumbnail_url=base,
+            reveal_url=base + "/reveal",
+        )
+    claims = []
+    for rep in reports:
+        try:
+            comment = evidence.read(session, rep.report_id, "comment", "")
+            hints = evidence.read(session, rep.report_id, "device_matches", "")
+        except EvidenceDestroyed:
+            destroyed = True
+            comment = hints = None
+        claims.append(
+            ReporterClaimOut(
+                report_id=rep.report_id,
+                reporter_id=rep.reporter_id,
+                reason=rep.reason,
+                received_at=rep.received_at,
+                comment=None if comment is None else comment.decode("utf-8", "replace"),
+                device_matches=_json_or_none(hints),
+            )
+        )
+    cs = allows(role, Permission.CHILD_SAFETY)
+    others = store.other_items_of_sender(session, item.sender_id, item.id, include_child_safety=cs)
+    return ItemDetailOut(
+        item=summary(item, now),
+        lease=None if lease is None or not lease.active(now) else lease_out(lease),
+        verified=VerifiedOut(message=subject, attachments=list(attachments.values())),
+        transcript=transcript,
+        reporter_claims=claims,
+        other_items_about_sender=[
+            OtherItemOut(
+                id=o.id,
+                reason=o.reason,
+                status=o.status,
+                outcome=o.outcome,
+                reporter_count=o.reporter_count,
+                created_at=o.created_at,
+            )
+            for o in others
+        ],
+        decisions_about_sender=[
+            decision_out(d)
+            for d in store.decisions_about_sender(session, item.sender_id, include_child_safety=cs)
+            if d.item_id != item.id
+        ],
+        decisions=[decision_out(d) for d in store.decisions_of(session, item.id)],
+        evidence_destroyed=destroyed,
+    )
+
+
+def _payload(
+    session: Session, evidence: EvidenceReader, report_id: str, payload_id: str
+) -> dict[str, Any] | None:
+    raw = evidence.read(session, report_id, "payload", payload_id)
+    if raw is None:
+        return None
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        return None
+    return obj if isinstance(obj, dict) else None
+
+    # ------------------------------------------------------------------ media
+
+
+def _text(payload: dict[str, Any] | None) -> str | None:
+    if payload is None:
+        return None
+    body = payload.get("body")
+    return body if isinstance(body, str) else None
+
+
+def _attachments(payload: dict[str, Any] | None) -> list[dict[str, Any]]:
+    if payload is None:
+        return []
+    raw = payload.get("attachments")
+    if not isinstance(raw, list):
+        return []
+    keep = ("id", "sha256", "size", "mime")
+    return [{k: a[k] for k in keep if k in a} for a in raw if isinstance(a, dict)]
+
+
+def _json_or_none(raw: bytes | None) -> Any:
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace")

@@ -1,0 +1,53 @@
+"""Wellness-first media (pure): blurred, grayscale, small thumbnails.
+
+A moderator first sees every image as a grayscale thumbnail no larger than
+:data:`THUMB_SIDE` pixels, blurred with a Gaussian of radius ``side / 10`` (at least
+:data:`MIN_BLUR_RADIUS`): enough to judge layout and whether to look closer, not enough to
+see detail. The original is released only through an audited reveal with a stated reason.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+from PIL import Image, ImageFilter, ImageOps
+
+from report_service.review.errors import MediaUndecodable
+
+THUMB_SIDE = 256
+MIN_BLUR_RADIUS = 8.0
+MAX_PIXELS = 40_000_000
+MAX_BYTES = 50 * 1024 * 1024
+ALLOWED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP")
+
+
+def blurred_thumbnail(data: bytes, *, side: int = THUMB_SIDE) -> bytes:
+    """A PNG: ``data`` decoded, grayscale, downscaled to at most ``side`` px, blurred.
+
+    Raises:
+        MediaUndecodable: empty, too large, not an allowed image format, or corrupt.
+    """
+    if not data:
+        raise MediaUndecodable("the medium is empty")
+    if len(data) > MAX_BYTES:
+        raise MediaUndecodable("the medium is too large to render")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as im:
+                width, height = im.size
+                if width * height > MAX_PIXELS or width <= 0 or height <= 0:
+                    raise MediaUndecodable("the image has too many pixels")
+                im.draft("L", (side, side))
+                gray = ImageOps.exif_transpose(im).convert("L")
+    except MediaUndecodable:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise MediaUndecodable("the medium is not a decodable image") from exc
+    gray.thumbnail((side, side), Image.Resampling.LANCZOS)
+    radius = max(MIN_BLUR_RADIUS, max(gray.size) / 10)
+    blurred = gray.filter(ImageFilter.GaussianBlur(radius))
+    out = io.BytesIO()
+    blurred.save(out, format="PNG", optimize=False)
+    return out.getvalue()

@@ -1,0 +1,420 @@
+"""Request and response models of the review API (input and output kept apart)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from report_service.review.decisions import MAX_NOTE_CHARS, MAX_REASON_CHARS, MIN_REASON_CHARS
+
+DecisionName = Literal[
+    "no_violation",
+    "warn_sender",
+    "restrict_sender",
+    "suspend_sender",
+    "escalate_child_safety",
+    "escalate_legal",
+]
+RoleName = Literal["moderator", "child_safety", "lead", "auditor", "admin"]
+QueueName = Literal["child_safety", "general"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------------------- inputs
+
+
+class ClaimIn(_In):
+    """Optional lease length for a claim."""
+
+    lease_ms: int | None = Field(
+        default=None, description="Lease length in ms (30 s to 1 h; default 10 minutes)."
+    )
+
+
+class ReasonIn(_In):
+    """A stated reason, required to reveal an original or reopen a decision."""
+
+    reason: str = Field(
+        min_length=MIN_REASON_CHARS,
+        max_length=MAX_REASON_CHARS,
+        description="Why this is needed; written to the audit log.",
+        examples=["blurred view is ambiguous; need to confirm nudity"],
+    )
+
+
+class DecisionIn(_In):
+    """A decision about the held item."""
+
+    decision: DecisionName = Field(description="One of the fixed taxonomy.")
+    policy: str = Field(
+        description="Policy identifier the decision applies (a-z 0-9 _ . - /, at most 64).",
+        examples=["harassment/1.2"],
+    )
+    note: str = Field(default="", max_length=MAX_NOTE_CHARS, description="Moderator's note.")
+    bank_media: bool = Field(
+        default=False,
+        description="For a violation: add the PDQ hashes of the item's images to the "
+        "service's hash bank (a new signed list version).",
+    )
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "decision": "suspend_sender",
+                    "policy": "ncii/2.0",
+                    "note": "matches known NCII; sender has prior warnings",
+                    "bank_media": True,
+                }
+            ]
+        },
+    )
+
+
+class ModeratorIn(_In):
+    """A new moderator account."""
+
+    name: str = Field(min_length=1, max_length=64, examples=["alice"])
+    role: RoleName
+
+
+# ---------------------------------------------------------------------------- outputs
+
+
+class MeOut(_Out):
+    """The authenticated moderator."""
+
+    name: str
+    role: RoleName
+    queues: list[QueueName] = Field(description="Queues this role may see and claim from.")
+
+
+class QueueOut(_Out):
+    """One queue's state."""
+
+    queue: QueueName
+    depth: int = Field(description="Items waiting to be claimed (open, or lease expired).")
+    claimed: int = Field(description="Items under a live lease.")
+    oldest_age_ms: int | None = Field(description="Age of the oldest waiting item.")
+    top_priority: int | None = Field(description="Highest stored priority waiting.")
+
+
+class QueuesOut(_Out):
+    """Every queue the caller may see."""
+
+    queues: list[QueueOut]
+
+    model_config = ConfigDict(
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "queues": [
+                        {
+                            "queue": "general",
+                            "depth": 3,
+                            "claimed": 1,
+                            "oldest_age_ms": 5_400_000,
+                            "top_priority": 90,
+                        }
+                    ]
+                }
+            ]
+        },
+    )
+
+
+class LeaseOut(_Out):
+    """An exclusive lease on an item."""
+
+    item_id: int
+    moderator: str
+    claimed_at: int
+    expires_at: int
+
+
+class ItemSummaryOut(_Out):
+    """An item's state, without its content."""
+
+    id: int
+    queue: QueueName
+    status: Literal["open", "claimed", "decided"]
+    outcome: str | None
+    reason: str
+    reporter_count: int
+    max_bank_severity: int
+    priority: int
+    effective_priority: float = Field(description="priority plus ageing (see docs/review.md).")
+    created_at: int
+    updated_at: int
+
+
+class ClaimOut(_Out):
+    """A claimed item and its lease."""
+
+    item: ItemSummaryOut
+    lease: LeaseOut
+    taken_over_from: str | None = Field(
+        default=None, description="Whose expired lease this claim replaced."
+    )
+
+    model_config = ConfigDict(
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "item": {
+                        "id": 1,
+                        "queue": "general",
+                        "status": "claimed",
+                        "outcome": None,
+                        "reason": "ncii",
+                        "reporter_count": 1,
+                        "max_bank_severity": 0,
+                        "priority": 85,
+                        "effective_priority": 85.012,
+                        "created_at": 1795385992732,
+                        "updated_at": 1795385994179,
+                    },
+                    "lease": {
+                        "item_id": 1,
+                        "moderator": "mia",
+                        "claimed_at": 1795385994179,
+                        "expires_at": 1795386594179,
+                    },
+                    "taken_over_from": None,
+                }
+            ]
+        },
+    )
+
+
+class BankMatchOut(_Out):
+    """A match of an attachment against a hash bank (computed by the service)."""
+
+    list_id: str
+    list_version: int
+    algorithm: str
+    category: str
+    severity: int
+    distance: int
+    entry_id: str | None
+
+
+class AttachmentOut(_Out):
+    """Verified attachment metadata (hashes computed by the service from the bytes)."""
+
+    sha256: str
+    size: int
+    mime: str
+    pdq: str | None
+    pdq_quality: int | None
+    decode_error: str | None
+    bank_matches: list[BankMatchOut]
+    thumbnail_url: str = Field(description="Blurred grayscale thumbnail (audited view).")
+    reveal_url: str = Field(description="POST with a reason to see the original (audited).")
+
+
+class MessageOut(_Out):
+    """A franked message whose metadata and text the service verified."""
+
+    commitment: str
+    sender_id: str
+    recipient_ids: list[str]
+    conversation_id: str
+    timestamp_ms: int
+    subject: bool = Field(description="Whether this is the message the item is about.")
+    reported: bool = Field(description="Whether a reporter marked it as reported.")
+    text: str | None = Field(description="Decrypted body; null if the evidence was destroyed.")
+    attachments: list[dict[str, Any]] = Field(
+        description="Attachment descriptors committed in the payload (id, sha256, size, mime)."
+    )
+
+
+class VerifiedOut(_Out):
+    """Facts the service verified cryptographically (franking commitment and stamp)."""
+
+    message: MessageOut
+    attachments: list[AttachmentOut]
+
+
+class ReporterClaimOut(_Out):
+    """What one reporter says; none of it is verified."""
+
+    report_id: str
+    reporter_id: str
+    reason: str
+    received_at: int
+    comment: str | None
+    device_matches: Any | None = Field(description="On-device match hints (unverified).")
+
+
+class OtherItemOut(_Out):
+    """Another item about the same sender."""
+
+    id: int
+    reason: str
+    status: str
+    outcome: str | None
+    reporter_count: int
+    created_at: int
+
+
+class DecisionOut(_Out):
+    """A recorded decision."""
+
+    id: int
+    item_id: int
+    moderator: str
+    decision: DecisionName
+    policy: str
+    note: str
+    banked: int = Field(description="How many hashes were banked from this decision.")
+    decided_at: int
+    reopened_at: int | None
+    reopened_by: str | None
+    reopen_reason: str | None
+
+
+class ItemDetailOut(_Out):
+    """Everything a moderator needs to decide, verified facts apart from claims."""
+
+    item: ItemSummaryOut
+    lease: LeaseOut | None
+    verified: VerifiedOut
+    transcript: list[MessageOut] = Field(description="Context messages in time order.")
+    reporter_claims: list[ReporterClaimOut] = Field(
+        description="What reporters say (comments, device hints): unverified."
+    )
+    other_items_about_sender: list[OtherItemOut]
+    decisions_about_sender: list[DecisionOut]
+    decisions: list[DecisionOut] = Field(description="Decisions about this item, oldest first.")
+    evidence_destroyed: bool
+
+
+class DecideOut(_Out):
+    """The outcome of a decision."""
+
+    item: ItemSummaryOut
+    decision: DecisionOut
+    banked: BankOut | None
+
+
+class BankOut(_Out):
+    """Hashes added to the service's bank."""
+
+    list_id: str
+    list_version: int
+    hashes: list[str] = Field(description="PDQ hashes added (hex).")
+
+
+class ReleasedOut(_Out):
+    """An item handed back to its queue."""
+
+    item: ItemSummaryOut
+
+
+class ClaimsOut(_Out):
+    """The caller's live claims, soonest expiry first."""
+
+    claims: list[ClaimOut]
+
+
+class AuditEntryOut(_Out):
+    """One audit entry, with the fields its hash covers (see docs/review.md)."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "seq": 6,
+                    "at_ms": 1795385998000,
+                    "actor": "mia",
+                    "action": "media_reveal",
+                    "item_id": 1,
+                    "detail": {"reason": "confirm this is the reporter", "sha256": "3721..."},
+                    "prev_hash": "9c1f...",
+                    "entry_hash": "0b7e...",
+                }
+            ]
+        },
+    )
+
+    seq: int
+    at_ms: int
+    actor: str
+    action: str
+    item_id: int | None
+    detail: dict[str, Any]
+    prev_hash: str
+    entry_hash: str
+
+
+class AuditPageOut(_Out):
+    """A page of audit entries; pass ``next_after`` as ``after`` for the next page."""
+
+    entries: list[AuditEntryOut]
+    next_after: int | None
+
+
+class AuditVerifyOut(_Out):
+    """The result of verifying the whole chain."""
+
+    ok: bool
+    entries: int = Field(description="Entries stored.")
+    head_seq: int = Field(description="The recorded chain head's position.")
+    head_hash: str = Field(description="The recorded head hash: publish it, check it later.")
+    first_broken: int | None = Field(description="First broken 1-based position, if any.")
+    problem: str | None
+
+    model_config = ConfigDict(
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "ok": False,
+                    "entries": 8,
+                    "head_seq": 8,
+                    "head_hash": "5616421492c50beef359510077ee6354962a0df5bc09760857d6dc013652dda9",
+                    "first_broken": 6,
+                    "problem": "entry hash does not match its contents",
+                }
+            ]
+        },
+    )
+
+
+class ModeratorOut(_Out):
+    """A moderator account (never its token)."""
+
+    name: str
+    role: RoleName
+    created_at: int
+    revoked_at: int | None
+
+
+class ModeratorCreatedOut(_Out):
+    """A new account and its bearer token, shown once."""
+
+    name: str
+    role: RoleName
+    token: str
+
+
+class ModeratorsOut(_Out):
+    """Every moderator account."""
+
+    moderators: list[ModeratorOut]
+
+
+DecideOut.model_rebuild()

@@ -1,0 +1,715 @@
+"""The review service: one function per API call, each one transaction.
+
+Callers (the router, the CLI) authenticate first, then call one method with the
+:class:`Actor`. Authorisation is decided here, from :mod:`report_service.review.roles`:
+a missing permission is :class:`Forbidden` (403); a child-safety item seen by any other
+role is :class:`NotFound` (404), exactly as if it did not exist. Every claim, release,
+view, media view, reveal, decision, reopen, banking and account change is appended to the
+audit chain in the same transaction as the change it records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from hashes.values import Algorithm, HashValue
+from report_service import tokens
+from report_service.errors import AuthError, RequestRejected
+from report_service.review import decisions as taxonomy
+from report_service.review import media as media_core
+from report_service.review import store
+from report_service.review.audit import verify_chain
+from report_service.review.detail import build_detail
+from report_service.review.errors import (
+    AuditChainBroken,
+    Forbidden,
+    InvalidInput,
+    InvalidState,
+    LeaseLost,
+    LeaseRequired,
+    NotFound,
+)
+from report_service.review.evidence_access import EvidenceReader
+from report_service.review.leases import DEFAULT_LEASE_MS, Lease, lease_duration
+from report_service.review.models import DecisionRow, Moderator
+from report_service.review.priority import QUEUES
+from report_service.review.roles import Permission, Role, allows, may_see_item, visible_queues
+from report_service.review.schemas import (
+    AuditPageOut,
+    AuditVerifyOut,
+    BankOut,
+    ClaimOut,
+    ClaimsOut,
+    DecideOut,
+    ItemDetailOut,
+    LeaseOut,
+    MeOut,
+    ModeratorCreatedOut,
+    ModeratorOut,
+    ModeratorsOut,
+    QueueOut,
+    QueuesOut,
+    ReleasedOut,
+)
+from report_service.review.views import (
+    audit_out,
+    decision_out,
+    lease_out,
+    moderator_out,
+    summary,
+)
+from report_service.storage.models import Media, ReviewItem
+
+CLAIM_RETRIES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """An authenticated moderator."""
+
+    name: str
+    role: Role
+
+
+class ListHeaderLike(Protocol):
+    """What the review package needs from a banked list version."""
+
+    @property
+    def list_id(self) -> str: ...
+
+    @property
+    def version(self) -> int: ...
+
+
+class Banker(Protocol):
+    """The service's hash banks (:class:`report_service.banks.HashBanks`)."""
+
+    def add_entry(
+        self, value: HashValue, category: str, entry_id: str | None, now_ms: int
+    ) -> ListHeaderLike:
+        """Bank one hash as a new signed list version."""
+        ...
+
+
+class BankUnavailable(RequestRejected):
+    """No hash bank is configured, so media cannot be banked."""
+
+    code = "bank_unavailable"
+    status = 503
+
+
+@dataclass(frozen=True, slots=True)
+class Medium:
+    """Bytes to send back for a media request."""
+
+    data: bytes
+    mime: str
+
+
+class ReviewService:
+    """Moderator review over the service's database.
+
+    ``clock`` returns milliseconds since the epoch; ``evidence`` decrypts report evidence;
+    ``banker`` (optional) banks confirmed media.
+    """
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        clock: Callable[[], int],
+        evidence: EvidenceReader,
+        banker: Banker | None = None,
+        *,
+        default_lease_ms: int = DEFAULT_LEASE_MS,
+    ) -> None:
+        self._sessions = session_factory
+        self._clock = clock
+        self._evidence = evidence
+        self._banker = banker
+        self._lease_ms = default_lease_ms
+
+    # ------------------------------------------------------------------ accounts
+
+    def authenticate(self, token: str | None) -> Actor:
+        """The moderator owning bearer ``token``.
+
+        Raises:
+            AuthError: no token, or not the token of an active moderator.
+        """
+        if not token:
+            raise AuthError("a moderator bearer token is required")
+        with self._sessions() as session:
+            try:
+                mod = store.moderator_by_token_hash(session, tokens.hash_token(token))
+            except NotFound:
+                raise AuthError("unknown or revoked moderator token") from None
+            return Actor(mod.name, Role.parse(mod.role))
+
+    def add_moderator(self, actor: str, name: str, role: str) -> ModeratorCreatedOut:
+        """Create an account; the token is returned once and stored only hashed.
+
+        Raises:
+            InvalidInput: bad role; InvalidRequest: bad name; ModeratorExists: name taken.
+        """
+        parsed = Role.parse(role)
+        tokens.check_user_name(name)
+        token = tokens.new_token()
+        now = self._clock()
+        with self._sessions.begin() as session:
+            store.add_moderator(session, name, parsed.value, tokens.hash_token(token), now)
+            store.append_audit(
+                session,
+                at_ms=now,
+                actor=actor,
+                action="moderator_add",
+                item_id=None,
+                detail={"name": name, "role": parsed.value},
+            )
+        return ModeratorCreatedOut(name=name, role=parsed.value, token=token)
+
+    def revoke_moderator(self, actor: str, name: str) -> ModeratorOut:
+        """Revoke an account (its token stops working; its leases end).
+
+        Raises:
+            NotFound: no active moderator of that name.
+        """
+        now = self._clock()
+        with self._sessions.begin() as session:
+            store.revoke_moderator(session, name, now)
+            store.append_audit(
+                session,
+                at_ms=now,
+                actor=actor,
+                action="moderator_revoke",
+                item_id=None,
+                detail={"name": name},
+            )
+            mod = session.get(Moderator, name)
+            if mod is None:
+                raise NotFound(f"no moderator {name!r}")
+            return moderator_out(mod)
+
+    def list_moderators(self) -> ModeratorsOut:
+        """Every account (never a token)."""
+        with self._sessions() as session:
+            return ModeratorsOut(
+                moderators=[moderator_out(m) for m in store.list_moderators(session)]
+            )
+
+    def me(self, actor: Actor) -> MeOut:
+        """Who the caller is and which queues it sees."""
+        return MeOut(
+            name=actor.name, role=actor.role.value, queues=list(visible_queues(actor.role))
+        )
+
+    # ------------------------------------------------------------------ admin via API
+
+    def admin_list(self, actor: Actor) -> ModeratorsOut:
+        """List accounts (admin).
+
+        Raises:
+            Forbidden: not an admin.
+        """
+        _need(actor, Permission.MANAGE_MODERATORS)
+        return self.list_moderators()
+
+    def admin_add(self, actor: Actor, name: str, role: str) -> ModeratorCreatedOut:
+        """Create an account (admin).
+
+        Raises:
+            Forbidden: not an admin; see :meth:`add_moderator`.
+        """
+        _need(actor, Permission.MANAGE_MODERATORS)
+        return self.add_moderator(actor.name, name, role)
+
+    def admin_revoke(self, actor: Actor, name: str) -> ModeratorOut:
+        """Revoke an account (admin).
+
+        Raises:
+            Forbidden: not an admin; NotFound: no such active account.
+        """
+        _need(actor, Permission.MANAGE_MODERATORS)
+        return self.revoke_moderator(actor.name, name)
+
+    # ------------------------------------------------------------------ queues and leases
+
+    def queues(self, actor: Actor) -> QueuesOut:
+        """Depth and age of each queue the caller may see.
+
+        Raises:
+            Forbidden: the role reviews nothing.
+        """
+        _need(actor, Permission.REVIEW)
+        now = self._clock()
+        out = []
+        with self._sessions() as session:
+            for q in visible_queues(actor.role):
+                s = store.queue_stats(session, q, now)
+                out.append(
+                    QueueOut(
+                        queue=q,
+                        depth=s.depth,
+                        claimed=s.claimed,
+                        oldest_age_ms=None
+                        if s.oldest_created_at is None
+                        else max(0, now - s.oldest_created_at),
+                        top_priority=s.top_priority,
+                    )
+                )
+        return QueuesOut(queues=out)
+
+    def claim(self, actor: Actor, queue: str, lease_ms: int | None = None) -> ClaimOut:
+        """Claim the next item of ``queue`` under an exclusive lease.
+
+        Raises:
+            Forbidden: the role may not claim from this queue.
+            NotFound: no such queue.
+            InvalidInput: a lease length out of range.
+            QueueEmpty: nothing to claim.
+        """
+        _need(actor, Permission.REVIEW)
+        if queue not in QUEUES:
+            raise NotFound("no such queue")
+        if queue not in visible_queues(actor.role):
+            raise Forbidden(f"the {actor.role.value} role may not claim from {queue}")
+        duration = lease_duration(lease_ms) if lease_ms is not None else self._lease_ms
+        for _ in range(CLAIM_RETRIES - 1):
+            try:
+                return self._claim_once(actor, queue, duration)
+            except IntegrityError:  # a concurrent claimer won the lease row; try again
+                continue
+        return self._claim_once(actor, queue, duration)
+
+    def _claim_once(self, actor: Actor, queue: str, duration: int) -> ClaimOut:
+        now = self._clock()
+        with self._sessions.begin() as session:
+            item, lease, taken = store.claim_next(session, queue, actor.name, now, duration)
+            store.append_audit(
+                session,
+                at_ms=now,
+                actor=actor.name,
+                action="claim",
+                item_id=item.id,
+                detail={"queue": queue, "expires_at": lease.expires_at, "taken_over_from": taken},
+            )
+            return ClaimOut(item=summary(item, now), lease=lease_out(lease), taken_over_from=taken)
+
+    def my_claims(self, actor: Actor) -> ClaimsOut:
+        """The items the caller holds under a live lease.
+
+        Raises:
+            Forbidden: the role reviews nothing.
+        """
+        _need(actor, Permission.REVIEW)
+        now = self._clock()
+        with self._sessions() as session:
+            out = []
+            for lease in sorted(
+                store.leases_of(session, actor.name, now), key=lambda x: x.expires_at
+            ):
+                item = store.get_item(session, lease.item_id)
+                if may_see_item(actor.role, child_safety=item.child_safety):
+                    out.append(ClaimOut(item=summary(item, now), lease=lease_out(lease)))
+        return ClaimsOut(claims=out)
+
+    def heartbeat(self, actor: Actor, item_id: int, lease_ms: int | None = None) -> LeaseOut:
+        """Extend the caller's live lease on an item.
+
+        Raises:
+            Forbidden, NotFound: as for every item call.
+            LeaseLost: the caller holds no live lease on it.
+        """
+        duration = lease_duration(lease_ms) if lease_ms is not None else self._lease_ms
+        now = self._clock()
+        with self._sessions.begin() as session:
+            self._item(session, actor, item_id)
+            lease = store.extend_lease(session, item_id, actor.name, now, duration)
+            if lease is None:
+                raise LeaseLost("you hold no live lease on this item; claim again")
+            return lease_out(lease)
+
+    def release(self, actor: Actor, item_id: int) -> ReleasedOut:
+        """Hand a held item back to its queue.
+
+        Raises:
+            Forbidden, NotFound: as for every item call.
+            LeaseLost: the caller holds no live lease on it.
+        """
+        now = self._clock()
+        with self._sessions.begin() as session:
+            item = self._item(session, actor, item_id, lock=True)
+            lease = store.get_lease(session, item_id)
+            if lease is None or not lease.held_by(actor.name, now) or item.status != "claimed":
+                raise LeaseLost("you hold no live lease on this item")
+            store.drop_lease(session, item, status="open", now_ms=now)
+            store.append_audit(
+                session, at_ms=now, actor=actor.name, action="release", item_id=item_id, detail={}
+            )
+            return ReleasedOut(item=summary(item, now))
+
+    # ------------------------------------------------------------------ item detail
+
+    def item_detail(self, actor: Actor, item_id: int) -> ItemDetailOut:
+        """Everything about an item; needs the lease (or the lead role). Audited.
+
+        Raises:
+            Forbidden, NotFound: as for every item call.
+            LeaseRequired: neither the lease holder nor a lead.
+        """
+        now = self._clock()
+        with self._sessions.begin() as session:
+            item = self._item(session, actor, item_id)
+            lease = self._need_lease(session, actor, item, now, lead_may=True)
+            detail = build_detail(session, self._evidence, actor.role, item, lease, now)
+            store.append_audit(
+                session,
+                at_ms=now,
+                actor=actor.name,
+                action="item_view",
+                item_id=item_id,
+                detail={"with_lease": lease is not None and lease.held_by(actor.name, now)},
+            )
+            return detail
+
+    def thumbnail(self, actor: Actor, item_id: int, sha256: str) -> Medium:
+        """A blurred grayscale PNG thumbnail of an item's image. Audited.
+
+        Raises:
+            Forbidden, NotFound, LeaseRequired: as for the item detail; NotFound also for
+                a medium not attached to the item's subject.
+            MediaUndecodable: the image cannot be decoded safely.
+            EvidenceDestroyed: the evidence was destroyed.
+        """
+        now = self._clock()
+        with self._sessions.begin() as session:
+            item = self._item(session, actor, item_id)
+            self._need_lease(session, actor, item, now, lead_may=True)
+            data, _mime = self._original(session, item, sha256)
+            png = media_core.blurred_thumbnail(data)
+            store.append_audit(
+                session,
+                at_ms=now,
+                actor=actor.name,
+                action="media_view",
+                item_id=item_id,
+                detail={"sha256": sha256, "form": "blurred_thumbnail"},
+            )
+            return Medium(png, "image/png")
+
+    def reveal(self, actor: Actor, item_id: int, sha256: str, reason: str) -> Medium:
+        """The original bytes of an item's medium, for a stated reason. Audited.
+
+        Raises:
+            InvalidInput: the reason is too short or too long.
+            Forbidden, NotFound, LeaseRequired, EvidenceDestroyed: as for :meth:`thumbnail`.
+        """
+        text = taxonomy.check_reason(reason)
+        now = self._clock()
+        with self._sessions.begin() as session:
+            item = self._item(session, actor, item_id)
+            self._need_lease(session, actor, item, now, lead_may=True)
+            data, mime = self._original(session, item, sha256)
+            store.append_audit(
+                session,
+                at_ms=now,
+                actor=actor.name,
+                action="media_reveal",
+                item_id=item_id,
+                detail={"sha256": sha256, "reason": text},
+            )
+            return Medium(data, mime)
+
+    def _subject_media(self, session: Session, item: ReviewItem) -> list[Media]:
+        report_ids = [r.report_id for r in store.reports_of(session, item.id)]
+        subject_reports = {
+            m.report_id
+            for m in store.messages_of(session, report_ids)
+            if m.commitment == item.commitment
+        }
+        return [m for m in store.media_of(session, report_ids) if m.report_id in subject_reports]
+
+    def _original(self, session: Session, item: ReviewItem, sha256: str) -> tuple[bytes, str]:
+        for m in self._subject_media(session, item):
+            if m.sha256 != sha256:
+                continue
+            data = self._evidence.read(session, m.report_id, "attachment", sha256)
+            if data is not None:
+                return data, _safe_mime(m.mime)
+        raise NotFound("no such medium on this item")
+
+    # ------------------------------------------------------------------ decisions
+
+    def decide(
+        self,
+        actor: Actor,
+        item_id: int,
+        decision: str,
+        policy: str,
+        note: str,
+        *,
+        bank_media: bool = False,
+    ) -> DecideOut:
+        """Record a decision on the held item; the lease ends. Audited.
+
+        Raises:
+            Forbidden, NotFound: as for every item call.
+            InvalidInput: bad decision, policy or note; banking a non-violation;
+                escalating a child-safety item to child safety.
+            LeaseRequired: the caller does not hold the item's live lease.
+            BankUnavailable, BankError: banking was asked for and failed (the decision
+                stands; retry with ``POST /items/{id}/bank``).
+        """
+        choice = taxonomy.Decision.parse(decision)
+        taxonomy.check_policy(policy)
+        taxonomy.check_note(note)
+        if bank_media and not choice.violation:
+            raise InvalidInput("only a violation's media can be banked")
+        if bank_media and self._banker is None:
+            raise BankUnavailable("no hash bank is configured")
+        now = self._clock()
+        with self._sessions.begin() as session:
+            item = self._item(session, actor, item_id, lock=True)
+            lease = store.get_lease(session, item_id)
+            if lease is None or not lease.held_by(actor.name, now) or item.status != "claimed":
+                raise LeaseRequired("claim the item (or renew your lease) before deciding")
+            if choice is taxonomy.Decision.ESCALATE_CHILD_SAFETY and item.child_safety:
+                raise InvalidInput("the item is already in the child-safety queue")
+            effect = taxonomy.effect(choice)
+            row = store.add_decision(
+                session,
+                DecisionRow(
+                    item_id=item.id,
+                    sender_id=item.sender_id,
+                    moderator=actor.name,
+                    decision=choice.value,
+                    policy=policy,
+                    note=note,
+                    banked=0,
+                    decided_at=now,
+                ),
+            )
+            store.drop_lease(session, item, status=effect.status, now_ms=now)
+            item.outcome = effect.outcome
+            if effect.queue is not None:
+                item.queue = effect.queue
+            if effect.child_safety is not None:
+                item.child_safety = effect.child_safety
+            session.flush()
+            store.append_audit(
+                session,
+                at_ms=now,
+                actor=actor.name,
+                action="decide",
+                item_id=item.id,
+                detail={
+                    "decision_id": row.id,
+                    "decision": choice.value,
+                    "policy": policy,
+                    "note_chars": len(note),
+                    "queue": item.queue,
+                },
+            )
+            item_out = summary(item, now)
+            decided = decision_out(row)
+        banked = self._bank(actor, item_id) if bank_media else None
+        if banked is not None:
+            with self._sessions() as session:
+                fresh = session.get(DecisionRow, decided.id)
+                if fresh is not None:
+                    decided = decision_out(fresh)
+        return DecideOut(item=item_out, decision=decided, banked=banked)
+
+    def reopen(self, actor: Actor, item_id: int, reason: str) -> ReleasedOut:
+        """Reopen a decided item (a lead; for child-safety items, which leads never see,
+        the child_safety role): its decision is marked reopened, the item goes back to
+        its queue and the reporter sees no outcome until the next decision.
+
+        Raises:
+            Forbidden: neither a lead nor (for a child-safety item) child_safety.
+            NotFound: no such item for this role.
+            InvalidInput: the reason is too short. InvalidState: the item is not decided.
+        """
+        lead = allows(actor.role, Permission.REOPEN)
+        if not lead and not allows(actor.role, Permission.CHILD_SAFETY):
+            raise Forbidden(f"the {actor.role.value} role may not reopen decisions")
+        text = taxonomy.check_reason(reason)
+        now = self._clock()
+        with self._sessions.begin() as session:
+            item = self._item(session, actor, item_id, lock=True)
+            if not lead and not item.child_safety:
+                raise Forbidden("only a lead reopens general items")
+            if item.status != "decided":
+                raise InvalidState("only a decided item can be reopened")
+            current = store.current_decision(session, item_id)
+            if current is not None:
+                current.reopened_at = now
+                current.reopened_by = actor.name
+                current.reopen_reason = text
+            item.status = "open"
+            item.outcome = None
+            item.updated_at = now
+            session.flush()
+            store.append_audit(
+                session,
+                at_ms=now,
+                actor=actor.name,
+                action="reopen",
+                item_id=item_id,
+                detail={"reason": text, "decision_id": None if current is None else current.id},
+            )
+            return ReleasedOut(item=summary(item, now))
+
+    def bank(self, actor: Actor, item_id: int) -> BankOut:
+        """Bank the PDQ hashes of a decided violation's images. Audited.
+
+        Raises:
+            Forbidden, NotFound: as for every item call.
+            InvalidState: the item's standing decision is not a violation, or it has no
+                image with a PDQ hash.
+            BankUnavailable: no bank is configured. BankError: the bank refused.
+        """
+        self._check_visible(actor, item_id)
+        return self._bank(actor, item_id)
+
+    def _check_visible(self, actor: Actor, item_id: int) -> None:
+        with self._sessions() as session:
+            self._item(session, actor, item_id)
+
+    def _bank(self, actor: Actor, item_id: int) -> BankOut:
+        with self._sessions() as session:
+            item = self._item(session, actor, item_id)
+            current = store.current_decision(session, item_id)
+            if current is None or not taxonomy.Decision.parse(current.decision).violation:
+                raise InvalidState("only a confirmed violation's media can be banked")
+            pdqs = sorted(
+                {m.pdq: m.sha256 for m in self._subject_media(session, item) if m.pdq}.items()
+            )
+            category = item.reason
+            decision_id = current.id
+        if not pdqs:
+            raise InvalidState("the item has no image with a PDQ hash")
+        if self._banker is None:
+            raise BankUnavailable("no hash bank is configured")
+        list_id = ""
+        version = 0
+        for pdq, sha in pdqs:
+            header = self._banker.add_entry(
+                HashValue.from_hex(Algorithm.PDQ, pdq),
+                category,
+                f"review-{item_id}-{sha[:16]}",
+                self._clock(),
+            )
+            list_id, version = header.list_id, header.version
+        now = self._clock()
+        with self._sessions.begin() as session:
+            row = session.get(DecisionRow, decision_id, with_for_update=True)
+            if row is not None:
+                row.banked += len(pdqs)
+            store.append_audit(
+                session,
+                at_ms=now,
+                actor=actor.name,
+                action="bank_media",
+                item_id=item_id,
+                detail={
+                    "list_id": list_id,
+                    "list_version": version,
+                    "pdq": [p for p, _ in pdqs],
+                    "sha256": [s for _, s in pdqs],
+                },
+            )
+        return BankOut(list_id=list_id, list_version=version, hashes=[p for p, _ in pdqs])
+
+    # ------------------------------------------------------------------ audit
+
+    def audit_page(self, actor: Actor, f: store.AuditFilter) -> AuditPageOut:
+        """A filtered page of the audit log (auditor, admin).
+
+        Raises:
+            Forbidden: the role may not read the audit log.
+        """
+        _need(actor, Permission.READ_AUDIT)
+        return self.audit_entries(f)
+
+    def audit_entries(self, f: store.AuditFilter) -> AuditPageOut:
+        """A filtered page of the audit log, without an actor (the command line)."""
+        with self._sessions() as session:
+            entries = store.query_audit(session, f)
+        nxt = entries[-1].seq if len(entries) == f.limit else None
+        return AuditPageOut(entries=[audit_out(e) for e in entries], next_after=nxt)
+
+    def audit_verify(self, actor: Actor | None = None) -> AuditVerifyOut:
+        """Verify the whole chain against its recorded head (``actor`` None: the CLI).
+
+        Raises:
+            Forbidden: the role may not read the audit log.
+        """
+        if actor is not None:
+            _need(actor, Permission.READ_AUDIT)
+        with self._sessions() as session:
+            head = store.audit_head(session)
+            count = store.audit_count(session)
+            try:
+                verify_chain(store.iter_audit(session), head)
+            except AuditChainBroken as exc:
+                return AuditVerifyOut(
+                    ok=False,
+                    entries=count,
+                    head_seq=head.seq,
+                    head_hash=head.hash,
+                    first_broken=exc.position,
+                    problem=exc.problem,
+                )
+        return AuditVerifyOut(
+            ok=True,
+            entries=count,
+            head_seq=head.seq,
+            head_hash=head.hash,
+            first_broken=None,
+            problem=None,
+        )
+
+    # ------------------------------------------------------------------ helpers
+
+    def _item(
+        self, session: Session, actor: Actor, item_id: int, *, lock: bool = False
+    ) -> ReviewItem:
+        _need(actor, Permission.REVIEW)
+        try:
+            item = store.get_item(session, item_id, lock=lock)
+        except NotFound:
+            raise NotFound("no such item") from None
+        if not may_see_item(actor.role, child_safety=item.child_safety):
+            raise NotFound("no such item")
+        return item
+
+    def _need_lease(
+        self, session: Session, actor: Actor, item: ReviewItem, now: int, *, lead_may: bool
+    ) -> Lease | None:
+        lease = store.get_lease(session, item.id)
+        if lease is not None and lease.held_by(actor.name, now):
+            return lease
+        if lead_may and allows(actor.role, Permission.VIEW_ANY):
+            return lease
+        raise LeaseRequired("claim the item first (POST /v1/review/queues/{queue}/claim)")
+
+
+def _need(actor: Actor, permission: Permission) -> None:
+    if not allows(actor.role, permission):
+        raise Forbidden(f"the {actor.role.value} role may not do this")
+
+
+SAFE_MIME_TYPES = frozenset(
+    {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "video/mp4"}
+)
+
+
+def _safe_mime(mime: str) -> str:
+    """The reporter-supplied type if it is a plain media type, else octet-stream: an
+    original is never served as HTML, SVG or script."""
+    return mime if mime.lower() in SAFE_MIME_TYPES else "application/octet-stream"

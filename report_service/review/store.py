@@ -1,0 +1,479 @@
+"""SQL for the review package: moderators, leases, items, decisions and the audit chain.
+
+Every function takes an open :class:`~sqlalchemy.orm.Session` inside a transaction begun
+by the caller (:mod:`report_service.review.service`); nothing here commits.
+
+Concurrency. On SQLite every transaction starts with ``BEGIN IMMEDIATE`` (see
+:mod:`report_service.storage.engine`), so writers are serialised by the database lock. On
+PostgreSQL a claim selects its candidate with ``SELECT ... FOR UPDATE OF review_items SKIP
+LOCKED``, so concurrent claimers pass over each other's rows, and then re-checks its
+condition in a conditional ``UPDATE`` (rowcount 1 or retry); the primary key of
+``review_leases`` (one lease per item) is the last line of defence. Audit appends lock the
+single ``audit_head`` row with ``SELECT ... FOR UPDATE``, so the chain never forks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import BigInteger, and_, cast, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from report_service.review.audit import AuditEntry, ChainHead, canonical_json, next_entry
+from report_service.review.errors import ModeratorExists, NotFound, QueueEmpty
+from report_service.review.leases import Lease
+from report_service.review.models import AuditHeadRow, AuditRow, DecisionRow, LeaseRow, Moderator
+from report_service.review.priority import MS_PER_POINT
+from report_service.storage.models import (
+    BankMatch,
+    EvidenceBlob,
+    Media,
+    Report,
+    ReportItem,
+    ReportMessage,
+    ReviewItem,
+)
+
+HEAD_ID = 1
+
+
+# ---------------------------------------------------------------------------- moderators
+
+
+def add_moderator(session: Session, name: str, role: str, token_hash: bytes, now_ms: int) -> None:
+    """Insert a moderator.
+
+    Raises:
+        ModeratorExists: the name is taken (revoked accounts keep their name).
+    """
+    if session.get(Moderator, name) is not None:
+        raise ModeratorExists(f"moderator {name!r} already exists")
+    session.add(Moderator(name=name, role=role, token_hash=token_hash, created_at=now_ms))
+    session.flush()
+
+
+def revoke_moderator(session: Session, name: str, now_ms: int) -> None:
+    """Mark a moderator revoked and drop its leases.
+
+    Raises:
+        NotFound: no such moderator, or already revoked.
+    """
+    mod = session.get(Moderator, name, with_for_update=True)
+    if mod is None or mod.revoked_at is not None:
+        raise NotFound(f"no active moderator {name!r}")
+    mod.revoked_at = now_ms
+    session.execute(delete(LeaseRow).where(LeaseRow.moderator == name))
+    session.flush()
+
+
+def list_moderators(session: Session) -> list[Moderator]:
+    """Every moderator account, by name."""
+    return list(session.scalars(select(Moderator).order_by(Moderator.name)))
+
+
+def moderator_by_token_hash(session: Session, token_hash: bytes) -> Moderator:
+    """The active moderator whose token hashes to ``token_hash``.
+
+    Raises:
+        NotFound: no active moderator has that token.
+    """
+    mod = session.scalars(select(Moderator).where(Moderator.token_hash == token_hash)).first()
+    if mod is None or mod.revoked_at is not None:
+        raise NotFound("no such token")
+    return mod
+
+
+# ---------------------------------------------------------------------------- audit chain
+
+
+def _entry(row: AuditRow) -> AuditEntry:
+    return AuditEntry(
+        seq=row.seq,
+        at_ms=row.at_ms,
+        actor=row.actor,
+        action=row.action,
+        item_id=row.item_id,
+        detail=json.loads(row.detail),
+        prev_hash=row.prev_hash,
+        entry_hash=row.entry_hash,
+    )
+
+
+def append_audit(
+    session: Session,
+    *,
+    at_ms: int,
+    actor: str,
+    action: str,
+    item_id: int | None,
+    detail: dict[str, Any],
+) -> AuditEntry:
+    """Append one entry to the chain, under the chain-head lock.
+
+    Raises:
+        InvalidInput: ``detail`` is not canonical-JSON encodable.
+    """
+    head = session.scalars(
+        select(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID).with_for_update()
+    ).first()
+    if head is None:  # a database created without the migration's seed row
+        head = AuditHeadRow(id=HEAD_ID, seq=0, hash="0" * 64)
+        session.add(head)
+        session.flush()
+    entry = next_entry(
+        ChainHead(head.seq, head.hash),
+        at_ms=at_ms,
+        actor=actor,
+        action=action,
+        item_id=item_id,
+        detail=detail,
+    )
+    session.add(
+        AuditRow(
+            seq=entry.seq,
+            at_ms=entry.at_ms,
+            actor=entry.actor,
+            action=entry.action,
+            item_id=entry.item_id,
+            detail=canonical_json(dict(entry.detail)).decode(),
+            prev_hash=entry.prev_hash,
+            entry_hash=entry.entry_hash,
+        )
+    )
+    head.seq = entry.seq
+    head.hash = entry.entry_hash
+    session.flush()
+    return entry
+
+
+def audit_head(session: Session) -> ChainHead:
+    """The recorded chain head (seq 0 and GENESIS when the log is empty)."""
+    row = session.get(AuditHeadRow, HEAD_ID)
+    return ChainHead(0, "0" * 64) if row is None else ChainHead(row.seq, row.hash)
+
+
+def audit_count(session: Session) -> int:
+    """How many entries are stored."""
+    return int(session.execute(select(func.count()).select_from(AuditRow)).scalar_one())
+
+
+def iter_audit(session: Session, batch: int = 1000) -> Iterator[AuditEntry]:
+    """Every stored entry in ``seq`` order, read in batches."""
+    after: int | None = None
+    while True:
+        q = select(AuditRow).order_by(AuditRow.seq).limit(batch)
+        if after is not None:
+            q = q.where(AuditRow.seq > after)
+        rows = list(session.scalars(q))
+        if not rows:
+            return
+        for row in rows:
+            yield _entry(row)
+        after = rows[-1].seq
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Filters of an audit query; ``after_seq`` pages forward."""
+
+    actor: str | None = None
+    action: str | None = None
+    item_id: int | None = None
+    since_ms: int | None = None
+    until_ms: int | None = None
+    after_seq: int = 0
+    limit: int = 100
+
+
+def query_audit(session: Session, f: AuditFilter) -> list[AuditEntry]:
+    """Entries matching ``f`` in ``seq`` order, at most ``f.limit``."""
+    q = select(AuditRow).where(AuditRow.seq > f.after_seq)
+    if f.actor is not None:
+        q = q.where(AuditRow.actor == f.actor)
+    if f.action is not None:
+        q = q.where(AuditRow.action == f.action)
+    if f.item_id is not None:
+        q = q.where(AuditRow.item_id == f.item_id)
+    if f.since_ms is not None:
+        q = q.where(AuditRow.at_ms >= f.since_ms)
+    if f.until_ms is not None:
+        q = q.where(AuditRow.at_ms < f.until_ms)
+    return [_entry(r) for r in session.scalars(q.order_by(AuditRow.seq).limit(f.limit))]
+
+
+# ---------------------------------------------------------------------------- items, leases
+
+
+def _lease(row: LeaseRow | None) -> Lease | None:
+    if row is None:
+        return None
+    return Lease(row.item_id, row.moderator, row.claimed_at, row.expires_at)
+
+
+def get_item(session: Session, item_id: int, *, lock: bool = False) -> ReviewItem:
+    """The review item ``item_id`` (row-locked when ``lock``).
+
+    Raises:
+        NotFound: no such item.
+    """
+    q = select(ReviewItem).where(ReviewItem.id == item_id)
+    if lock:
+        q = q.with_for_update(of=ReviewItem)
+    item = session.scalars(q).first()
+    if item is None:
+        raise NotFound("no such item")
+    return item
+
+
+def get_lease(session: Session, item_id: int) -> Lease | None:
+    """The lease row of an item (possibly expired), if any."""
+    return _lease(session.get(LeaseRow, item_id))
+
+
+def _claimable(queue: str, now_ms: int) -> Any:
+    return and_(
+        ReviewItem.queue == queue,
+        or_(
+            ReviewItem.status == "open",
+            and_(
+                ReviewItem.status == "claimed",
+                or_(LeaseRow.item_id.is_(None), LeaseRow.expires_at <= now_ms),
+            ),
+        ),
+    )
+
+
+def claim_next(
+    session: Session, queue: str, moderator: str, now_ms: int, duration_ms: int
+) -> tuple[ReviewItem, Lease, str | None]:
+    """Claim the first claimable item of ``queue``; return it, its new lease and the name
+    of the moderator whose expired lease was taken over (if any).
+
+    Raises:
+        QueueEmpty: nothing is claimable.
+        IntegrityError: a concurrent claimer won the item (the caller retries).
+    """
+    order = (cast(ReviewItem.priority, BigInteger) * MS_PER_POINT - ReviewItem.created_at).desc()
+    for _ in range(20):
+        row = session.execute(
+            select(ReviewItem.id, ReviewItem.status, LeaseRow.moderator)
+            .outerjoin(LeaseRow, LeaseRow.item_id == ReviewItem.id)
+            .where(_claimable(queue, now_ms))
+            .order_by(order, ReviewItem.id)
+            .limit(1)
+            .with_for_update(of=ReviewItem, skip_locked=True)
+        ).first()
+        if row is None:
+            raise QueueEmpty(f"the {queue} queue has nothing to claim")
+        item_id, status, previous = row
+        # Conditional re-check: only an open item, or a claimed one whose lease is gone.
+        session.execute(
+            delete(LeaseRow).where(LeaseRow.item_id == item_id, LeaseRow.expires_at <= now_ms)
+        )
+        still_leased = session.get(LeaseRow, item_id)
+        if still_leased is not None:
+            session.expunge(still_leased)
+            continue
+        result = session.execute(
+            update(ReviewItem)
+            .where(ReviewItem.id == item_id, ReviewItem.status.in_(("open", "claimed")))
+            .where(ReviewItem.queue == queue)
+            .values(status="claimed", updated_at=now_ms)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            continue
+        lease = LeaseRow(
+            item_id=item_id, moderator=moderator, claimed_at=now_ms, expires_at=now_ms + duration_ms
+        )
+        session.add(lease)
+        session.flush()
+        item = session.get(ReviewItem, item_id, populate_existing=True)
+        if item is None:  # deleted under us; cannot happen while the row is locked
+            continue
+        taken_over = previous if status == "claimed" else None
+        found = _lease(lease)
+        if found is None:
+            continue
+        return item, found, taken_over
+    raise QueueEmpty(f"the {queue} queue has nothing to claim right now; retry")
+
+
+def extend_lease(
+    session: Session, item_id: int, moderator: str, now_ms: int, duration_ms: int
+) -> Lease | None:
+    """Extend ``moderator``'s live lease; ``None`` when it holds none."""
+    result = session.execute(
+        update(LeaseRow)
+        .where(
+            LeaseRow.item_id == item_id,
+            LeaseRow.moderator == moderator,
+            LeaseRow.expires_at > now_ms,
+        )
+        .values(expires_at=now_ms + duration_ms)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        return None
+    row = session.get(LeaseRow, item_id, populate_existing=True)
+    return _lease(row)
+
+
+def drop_lease(session: Session, item: ReviewItem, *, status: str, now_ms: int) -> None:
+    """Remove an item's lease and set its status (``open`` on release)."""
+    session.execute(delete(LeaseRow).where(LeaseRow.item_id == item.id))
+    item.status = status
+    item.updated_at = now_ms
+    session.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    """Depth and age of one queue at a moment."""
+
+    queue: str
+    depth: int
+    claimed: int
+    oldest_created_at: int | None
+    top_priority: int | None
+
+
+def queue_stats(session: Session, queue: str, now_ms: int) -> QueueStats:
+    """Claimable depth, live claims and oldest claimable item of ``queue``."""
+    depth, oldest, top = session.execute(
+        select(func.count(), func.min(ReviewItem.created_at), func.max(ReviewItem.priority))
+        .select_from(ReviewItem)
+        .outerjoin(LeaseRow, LeaseRow.item_id == ReviewItem.id)
+        .where(_claimable(queue, now_ms))
+    ).one()
+    claimed = session.execute(
+        select(func.count())
+        .select_from(ReviewItem)
+        .join(LeaseRow, LeaseRow.item_id == ReviewItem.id)
+        .where(ReviewItem.queue == queue, LeaseRow.expires_at > now_ms)
+    ).scalar_one()
+    return QueueStats(queue, int(depth), int(claimed), oldest, top)
+
+
+def leases_of(session: Session, moderator: str, now_ms: int) -> list[Lease]:
+    """The live leases held by ``moderator``."""
+    rows = session.scalars(
+        select(LeaseRow)
+        .where(LeaseRow.moderator == moderator, LeaseRow.expires_at > now_ms)
+        .order_by(LeaseRow.item_id)
+    )
+    return [lease for r in rows if (lease := _lease(r)) is not None]
+
+
+# ---------------------------------------------------------------------------- item facts
+
+
+def reports_of(session: Session, item_id: int) -> list[Report]:
+    """The reports merged into an item, oldest first."""
+    return list(
+        session.scalars(
+            select(Report)
+            .join(ReportItem, ReportItem.report_id == Report.report_id)
+            .where(ReportItem.item_id == item_id)
+            .order_by(Report.received_at, Report.report_id)
+        )
+    )
+
+
+def messages_of(session: Session, report_ids: Sequence[str]) -> list[ReportMessage]:
+    """Verified message facts of the reports, in time order."""
+    if not report_ids:
+        return []
+    return list(
+        session.scalars(
+            select(ReportMessage)
+            .where(ReportMessage.report_id.in_(report_ids))
+            .order_by(ReportMessage.timestamp_ms, ReportMessage.position, ReportMessage.id)
+        )
+    )
+
+
+def media_of(session: Session, report_ids: Sequence[str]) -> list[Media]:
+    """Media rows (service-computed hashes) of the reports."""
+    if not report_ids:
+        return []
+    return list(
+        session.scalars(
+            select(Media).where(Media.report_id.in_(report_ids)).order_by(Media.sha256, Media.id)
+        )
+    )
+
+
+def matches_of(session: Session, report_ids: Sequence[str]) -> list[BankMatch]:
+    """Bank matches of the reports' media."""
+    if not report_ids:
+        return []
+    return list(
+        session.scalars(
+            select(BankMatch)
+            .where(BankMatch.report_id.in_(report_ids))
+            .order_by(BankMatch.sha256, BankMatch.severity.desc(), BankMatch.id)
+        )
+    )
+
+
+def evidence_blob(session: Session, report_id: str, kind: str, ref: str) -> EvidenceBlob | None:
+    """One encrypted evidence blob, if stored."""
+    return session.scalars(
+        select(EvidenceBlob).where(
+            EvidenceBlob.report_id == report_id, EvidenceBlob.kind == kind, EvidenceBlob.ref == ref
+        )
+    ).first()
+
+
+def other_items_of_sender(
+    session: Session, sender_id: str, exclude_item: int, *, include_child_safety: bool
+) -> list[ReviewItem]:
+    """Other items about the same sender, newest first (at most 50)."""
+    q = select(ReviewItem).where(ReviewItem.sender_id == sender_id, ReviewItem.id != exclude_item)
+    if not include_child_safety:
+        q = q.where(ReviewItem.child_safety.is_(False))
+    return list(session.scalars(q.order_by(ReviewItem.created_at.desc()).limit(50)))
+
+
+def decisions_about_sender(
+    session: Session, sender_id: str, *, include_child_safety: bool
+) -> list[DecisionRow]:
+    """Decisions about a sender's items, newest first (at most 50)."""
+    q = (
+        select(DecisionRow)
+        .join(ReviewItem, ReviewItem.id == DecisionRow.item_id)
+        .where(DecisionRow.sender_id == sender_id)
+    )
+    if not include_child_safety:
+        q = q.where(ReviewItem.child_safety.is_(False))
+    return list(session.scalars(q.order_by(DecisionRow.decided_at.desc()).limit(50)))
+
+
+def decisions_of(session: Session, item_id: int) -> list[DecisionRow]:
+    """Decisions about an item, oldest first."""
+    return list(
+        session.scalars(
+            select(DecisionRow).where(DecisionRow.item_id == item_id).order_by(DecisionRow.id)
+        )
+    )
+
+
+def add_decision(session: Session, row: DecisionRow) -> DecisionRow:
+    """Insert a decision row."""
+    session.add(row)
+    session.flush()
+    return row
+
+
+def current_decision(session: Session, item_id: int) -> DecisionRow | None:
+    """The latest decision about an item that has not been reopened."""
+    return session.scalars(
+        select(DecisionRow)
+        .where(DecisionRow.item_id == item_id, DecisionRow.reopened_at.is_(None))
+        .order_by(DecisionRow.id.desc())
+        .limit(1)
+    ).first()
