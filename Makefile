@@ -1,0 +1,47 @@
+# Two commands set everything up on a fresh machine: `make test` and `make demo`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: test lint typecheck pytest demo demo-franking bench install clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## make test: create .venv, install, run ruff, mypy --strict and the whole test suite
+test: lint typecheck pytest
+
+## make demo: the main job, on the embedded SQLite default
+demo: $(STAMP)
+	$(BIN)/frankly demo
+
+## make demo-franking: the franking protocol alone, no service
+demo-franking: $(STAMP)
+	$(BIN)/frankly demo --franking
+
+## make bench: every benchmark, with the reference implementations installed
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python benchmarks/franking.py
+	$(BIN)/python benchmarks/hashing.py
+	$(BIN)/python benchmarks/robustness.py
+	$(BIN)/python benchmarks/matching.py
+	$(BIN)/python benchmarks/intake.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

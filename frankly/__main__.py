@@ -1,0 +1,3 @@
+from frankly.cli import main
+
+raise SystemExit(main())

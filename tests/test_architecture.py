@@ -1,0 +1,116 @@
+"""The layering of DESIGN.md, checked on the source: report_service -> client_scan -> hashes,
+never back; pure cores without I/O libraries; no import-time side effects."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+
+
+def _modules(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _top(names: set[str]) -> set[str]:
+    return {n.split(".")[0] for n in names}
+
+
+FORBIDDEN = {
+    # the pure hashing library and the client must never reach up the stack
+    "hashes": {"client_scan", "report_service", "frankly", "fastapi", "sqlalchemy", "httpx"},
+    # the embedded client: no web framework, no ORM, no service code
+    "client_scan": {"report_service", "frankly", "fastapi", "sqlalchemy", "alembic", "uvicorn"},
+}
+
+PURE_CORES = ["client_scan/franking"]
+IO_MODULES = {"socket", "sqlite3", "httpx", "urllib", "http", "requests", "sqlalchemy"}
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_dependency_direction(package: str) -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(_top(_imports(path)) & FORBIDDEN[package])
+        for path in _modules(package)
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+@pytest.mark.parametrize("core", PURE_CORES)
+def test_pure_cores_do_no_io(core: str) -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(_top(_imports(path)) & IO_MODULES)
+        for path in sorted((ROOT / core).rglob("*.py"))
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_importing_every_module_has_no_side_effects(tmp_path: Path) -> None:
+    modules = [
+        ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for package in ("frankly", "hashes", "client_scan", "report_service")
+        for path in _modules(package)
+        if "migrations" not in path.parts and path.name != "__main__.py"
+    ]
+    script = f"""
+import importlib, json, os, socket, threading
+def refuse(*a, **k):
+    raise AssertionError("network access at import time")
+socket.socket.connect = refuse
+socket.create_connection = refuse
+before = threading.active_count()
+for name in {modules!r}:
+    importlib.import_module(name)
+threads = threading.active_count() - before
+print(json.dumps({{"files": sorted(os.listdir(".")), "threads": threads}}))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result == {"files": [], "threads": 0}
+
+
+def test_every_module_imports_first_without_a_cycle() -> None:
+    # An import cycle only shows when one of its modules is imported first, so every module
+    # is imported on its own, with the project's modules forgotten before each one.
+    modules = [
+        ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for package in ("frankly", "hashes", "client_scan", "report_service")
+        for path in _modules(package)
+        if "migrations" not in path.parts and path.name != "__main__.py"
+    ]
+    script = f"""
+import importlib, sys
+OURS = ("frankly", "hashes", "client_scan", "report_service")
+failed = []
+for name in {modules!r}:
+    for loaded in [m for m in sys.modules if m.split(".")[0] in OURS]:
+        del sys.modules[loaded]
+    try:
+        importlib.import_module(name)
+    except Exception as exc:
+        failed.append(f"{{name}}: {{exc}}")
+print("\\n".join(failed))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == ""
