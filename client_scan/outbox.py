@@ -20,11 +20,8 @@ from __future__ import annotations
 
 import enum
 import random
-import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,9 +32,9 @@ from client_scan.errors import (
     SubmissionDeferred,
     SubmissionError,
 )
-from client_scan.records import open_sqlite
 from client_scan.report_format import normalise_report_id
 from client_scan.service_client import ServiceClient
+from client_scan.sqlite_file import SqliteFile
 
 __all__ = [
     "FlushResult",
@@ -146,40 +143,14 @@ def _entry(row: tuple[object, ...]) -> OutboxEntry:
     )
 
 
-class Outbox:
+class Outbox(SqliteFile):
     """Sealed reports kept in an SQLite file until the service has them.
 
     Use as a context manager or call :meth:`close`.
     """
 
     def __init__(self, path: str | Path) -> None:
-        self._conn = open_sqlite(path)
-        self._lock = threading.Lock()
-        with self._lock:
-            self._conn.executescript(_SCHEMA)
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Cursor]:
-        with self._lock:
-            cur = self._conn.cursor()
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                yield cur
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            cur.execute("COMMIT")
-
-    def close(self) -> None:
-        """Close the database connection."""
-        with self._lock:
-            self._conn.close()
-
-    def __enter__(self) -> Outbox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__(path, _SCHEMA)
 
     def enqueue(self, report_id: str, sealed: bytes, now: float) -> OutboxEntry:
         """Keep a sealed report, due at once. Enqueueing the same report id again returns

@@ -14,10 +14,7 @@ in the app's private storage; nothing here logs or prints them.
 from __future__ import annotations
 
 import enum
-import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -25,6 +22,7 @@ from typing import Protocol
 from client_scan.errors import InvalidInput, RecordNotFound
 from client_scan.franking.message import FrankedMessage
 from client_scan.franking.payload import Payload, parse_payload
+from client_scan.sqlite_file import SqliteFile, open_sqlite
 
 __all__ = [
     "Direction",
@@ -262,49 +260,14 @@ def _row_to_record(row: tuple[object, ...]) -> MessageRecord:
     )
 
 
-def open_sqlite(path: str | Path) -> sqlite3.Connection:
-    """Open an SQLite file for the client: autocommit mode (explicit transactions), WAL,
-    full synchronous writes, so that a committed row survives a crash."""
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    return conn
-
-
-class SqliteRecordStore:
+class SqliteRecordStore(SqliteFile):
     """A :class:`RecordStore` in one SQLite file (stdlib :mod:`sqlite3`).
 
     Use as a context manager or call :meth:`close`.
     """
 
     def __init__(self, path: str | Path) -> None:
-        self._conn = open_sqlite(path)
-        self._lock = threading.Lock()
-        with self._lock:
-            self._conn.executescript(_SCHEMA)
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Cursor]:
-        with self._lock:
-            cur = self._conn.cursor()
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                yield cur
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            cur.execute("COMMIT")
-
-    def close(self) -> None:
-        """Close the database connection."""
-        with self._lock:
-            self._conn.close()
-
-    def __enter__(self) -> SqliteRecordStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__(path, _SCHEMA)
 
     def add_message(self, record: MessageRecord) -> None:
         m = record.message
