@@ -17,18 +17,24 @@ decoded, so a decompression bomb costs the parse of its header only:
    8 bits, every other mode goes through Pillow's own conversion.
 
 Pillow's process-global ``MAX_IMAGE_PIXELS`` is never changed. Warnings Pillow emits on
-odd files (bad EXIF, palette transparency, its own bomb warning) are captured locally and
-never reach the console. With ``draft_size`` a JPEG is decoded by libjpeg's DCT scaling
+odd files (bad EXIF, palette transparency, its own bomb warning) are ignored and never
+reach the console. With ``draft_size`` a JPEG is decoded by libjpeg's DCT scaling
 at 1/2, 1/4 or 1/8 of its size, never below ``draft_size``: several times faster, for the
 fast hashing path.
 
-``warnings.catch_warnings`` changes the interpreter-wide warning filters while a call
-runs, so call :func:`decode_image` from one thread at a time (or use processes).
+:func:`decode_image` is safe to call from many threads at once (the service re-hashes
+media in a thread pool). Python's warning filters are interpreter-wide and
+``warnings.catch_warnings`` is not thread-safe: two overlapping calls would each restore
+the other's filters and could leave them changed for good. So concurrent decodes share
+one quiet window (:class:`_PillowWarningsIgnored`), opened by the first and closed by the
+last; while it is open, warnings attributed to Pillow or to this module are ignored in
+every thread, and all other warnings behave as before.
 """
 
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 from dataclasses import dataclass
 from typing import Final
@@ -150,9 +156,42 @@ def decode_image(
         raise EmptyInput("the input is empty")
     if len(data) > limits.max_bytes:
         raise TooManyBytes(f"the input has {len(data)} bytes; the limit is {limits.max_bytes}")
-    with warnings.catch_warnings(record=True):
-        warnings.simplefilter("always")
+    with _PILLOW_WARNINGS_IGNORED:
         return _decode(data, limits, draft_size)
+
+
+class _PillowWarningsIgnored:
+    """A reference-counted ``warnings.catch_warnings`` shared by concurrent decodes.
+
+    The first thread in saves the interpreter's filters and adds ignore rules for Pillow's
+    modules and this one; the last thread out restores them. Entering and leaving hold a
+    lock, the decoding in between does not.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._saved: warnings.catch_warnings[None] | None = None
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._users == 0:
+                saved = warnings.catch_warnings()
+                saved.__enter__()
+                warnings.filterwarnings("ignore", module="PIL")
+                warnings.filterwarnings("ignore", module=r"hashes\.decode$")
+                self._saved = saved
+            self._users += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0 and self._saved is not None:
+                self._saved.__exit__(None, None, None)
+                self._saved = None
+
+
+_PILLOW_WARNINGS_IGNORED: Final = _PillowWarningsIgnored()
 
 
 def _decode(data: bytes, limits: DecodeLimits, draft_size: tuple[int, int] | None) -> DecodedImage:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import io
 import struct
+import threading
 import tracemalloc
+import warnings
 import zlib
 
 import numpy as np
@@ -163,12 +165,46 @@ def test_alpha_is_composited_on_the_background(fmt: str) -> None:
 
 
 def test_palette_transparency_is_composited_without_warnings() -> None:
-    im = Image.new("P", (8, 8), 1)
-    im.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
-    im.info["transparency"] = 1
-    data = encode(im, "PNG", transparency=1)
+    data = _warning_png()
     # filterwarnings=error would turn any escaping Pillow warning into a failure here.
     assert tuple(decode_image(data).pixels()[0, 0]) == (255, 255, 255)
+
+
+def _warning_png() -> bytes:
+    # A palette PNG with transparency: converting it makes Pillow warn.
+    im = Image.new("P", (8, 8), 1)
+    im.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+    return encode(im, "PNG", transparency=1)
+
+
+def test_concurrent_decodes_leave_the_warning_filters_as_they_were() -> None:
+    # The service decodes in a thread pool. warnings.catch_warnings per call is not
+    # thread-safe: overlapping calls restore each other's filters and leave them changed.
+    data = _warning_png()
+    before = list(warnings.filters)
+    show_before = warnings.showwarning
+    start = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        start.wait()
+        try:
+            for _ in range(40):
+                assert tuple(decode_image(data).pixels()[0, 0]) == (255, 255, 255)
+        except BaseException as exc:  # reported below, in the test's own thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert warnings.filters == before
+    assert warnings.showwarning is show_before
+    # The test's own warnings still follow pytest's filterwarnings=error.
+    with pytest.raises(UserWarning):
+        warnings.warn("not Pillow's", UserWarning, stacklevel=1)
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"])
