@@ -74,6 +74,57 @@ def _ensure_user(sessions: Any, name: str, now_ms: int) -> str:
     return token
 
 
+def _show_forgeries(console: Any, client: Any, report: Any, pinned: Any) -> bool:
+    """Submit tampered copies of bob's report; print the service's refusal codes.
+
+    Returns whether every forgery was refused with the code the design names.
+    """
+    import dataclasses
+    import uuid
+
+    from rich.table import Table
+
+    from client_scan.errors import ReportRejected
+    from client_scan.franking.payload import encode_payload, parse_payload
+    from client_scan.report_builder import seal
+
+    honest = report.messages[0]
+    opened = parse_payload(honest.payload)
+    forged_text = encode_payload("have a nice day", opened.attachments, payload_id=opened.id)
+    forgeries = {
+        "bob rewrites alice's text": (
+            dataclasses.replace(honest, payload=forged_text.raw),
+            "commitment_mismatch",
+        ),
+        "bob blames carol instead of alice": (
+            dataclasses.replace(honest, sender_id="carol"),
+            "stamp_invalid",
+        ),
+        "bob shifts its time by 1 ms": (
+            dataclasses.replace(honest, timestamp_ms=honest.timestamp_ms - 1),
+            "stamp_invalid",
+        ),
+    }
+    table = Table(title="8. tampered reports the service refuses (nothing stored)")
+    table.add_column("what was changed")
+    table.add_column("answer", style="bold")
+    all_refused = True
+    for what, (message, expected) in forgeries.items():
+        forged = dataclasses.replace(
+            report, report_id=str(uuid.uuid4()), messages=(message, *report.messages[1:])
+        )
+        try:
+            client.submit_report(seal(forged, pinned).sealed)
+            answer, refused = "[red]accepted!", False
+        except ReportRejected as exc:
+            answer = f"{exc.status} {exc.code} (message {exc.message_index})"
+            refused = exc.code == expected
+        all_refused = all_refused and refused
+        table.add_row(what, answer if refused else f"[red]{answer}, expected {expected}")
+    console.print(table)
+    return all_refused
+
+
 def run(data_dir: Path | None) -> int:
     """Run the demo; return the exit status (0 when every step did what it should)."""
     with contextlib.ExitStack() as stack:
@@ -214,6 +265,7 @@ def _run(data_dir: Path) -> int:
                 f"status: {status.status}"
             )
             ok = ok and first.created and not again.created
+            ok = _show_forgeries(console, bob_http, report, pinned) and ok
 
     with sessions() as session:
         item = session.scalars(

@@ -14,6 +14,9 @@ def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     assert "On-device warning" in out
     assert "bank match" in out
+    assert "422 commitment_mismatch (message 0)" in out
+    assert out.count("422 stamp_invalid (message 0)") == 2
+    assert "accepted!" not in out
     assert "demo complete" in out
     # A second run on the same folder reuses keys, users and the banked picture.
     assert run(tmp_path / "data") == 0
