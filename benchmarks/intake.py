@@ -19,7 +19,6 @@ import hashlib
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,36 +30,11 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._support import baseline_server, free_port, wait_ready
+
 ROOT = Path(__file__).resolve().parent.parent
-BASELINE_APP = """
-from fastapi import FastAPI, Request
-app = FastAPI()
-@app.post("/echo")
-async def echo(request: Request) -> dict[str, bool]:
-    await request.body()
-    return {"ok": True}
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=1.0).status_code < 500:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("server did not start")
 
 
 def jpeg_of_about(target: int) -> bytes:
@@ -255,31 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
-        app_file = Path(tmp) / "baseline_app.py"
-        app_file.write_text(BASELINE_APP)
-        port = free_port()
-        baseline = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "baseline_app:app",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
-            cwd=tmp,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}/echo"
-            wait_ready(url.replace("/echo", "/docs"), baseline)
+        with baseline_server() as url:
             base_rps, base_lat = load(url, [b"{}"] * args.requests, {}, args.concurrency, 200)
-        finally:
-            baseline.terminate()
-            baseline.wait(timeout=30)
         print(
             f"baseline  trivial FastAPI POST: {base_rps:8.1f} req/s  "
             f"p50 {pct(base_lat, 0.5):6.1f} ms  p99 {pct(base_lat, 0.99):6.1f} ms"

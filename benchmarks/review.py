@@ -1,0 +1,397 @@
+"""Moderator throughput over real HTTP: concurrent claim-next + decide, beside a trivial
+FastAPI endpoint driven by the same client threads in the same run.
+
+    .venv/bin/python benchmarks/review.py [--items 400] [--moderators 16]
+        [--postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+
+For SQLite, and for PostgreSQL when ``--postgres-url`` answers (a fresh database is
+created for the run and dropped afterwards; ``--postgres-url ''`` skips it):
+
+1. ``frankly serve`` runs in a subprocess on a fresh data folder (``ServiceProcess`` of
+   ``benchmarks/intake.py``), so the client threads do not share its GIL.
+2. ``--items`` review items are made through the real intake path: sealed, franked,
+   stamped text reports from bob about messages alice sent him, posted to
+   ``POST /v1/reports`` (``build_reports`` of ``benchmarks/intake.py``); one item each.
+3. ``--moderators`` threads, each with its own account (created over
+   ``POST /v1/review/moderators``) and HTTP connection, loop
+   ``POST /v1/review/queues/general/claim`` + ``POST /v1/review/items/{id}/decision``
+   until the queue answers ``queue_empty``. Timed: the whole drain.
+4. Correctness, checked and printed: no item was handed to two claims, every item was
+   claimed and decided exactly once (by the client's count and by the audit log's
+   ``claim`` and ``decide`` entries), the queue ends empty, and the audit chain verifies
+   with the expected number of entries.
+5. ``frankly audit verify`` over the resulting log, timed as a command (best of five),
+   beside ``frankly audit show --limit 1`` (the same interpreter start, settings, schema
+   check and database open, one entry read instead of the chain walk); and
+   ``GET /v1/audit/verify`` beside ``GET /v1/review/me`` (the same server and token
+   check, no chain walk; best of nine), from whose difference entries/s is estimated.
+   Each pair is timed interleaved.
+
+Ratios: moderator requests/s (claims, including each thread's final empty claim, plus
+decisions) over the baseline's requests/s, the baseline being the one-route FastAPI app of
+``benchmarks/_support.py`` posted to ``2 * --items`` times from ``--moderators`` threads;
+for the audit rows, baseline time / measured time. Ratios, not absolute numbers, because
+machines are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._support import baseline_server
+from benchmarks.intake import ServiceProcess, build_reports, load, pct, postgres_database
+
+DECISIONS = ("no_violation", "warn_sender", "restrict_sender", "suspend_sender", "escalate_legal")
+
+
+@dataclass
+class Drain:
+    """What the moderator threads did."""
+
+    wall_s: float = 0.0
+    claimed: dict[str, list[int]] = field(default_factory=dict)
+    decided: dict[int, str] = field(default_factory=dict)
+    claim_lat: list[float] = field(default_factory=list)
+    decide_lat: list[float] = field(default_factory=list)
+    requests: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def drain(base: str, tokens: dict[str, str]) -> Drain:
+    """Every moderator claims and decides until the general queue is empty."""
+    out = Drain()
+    lock = threading.Lock()
+    choice = itertools.count()
+
+    def moderator(name: str, token: str) -> None:
+        mine: list[int] = []
+        try:
+            work(token, mine)
+        except Exception as exc:  # recorded and raised after the drain, not lost in a thread
+            with lock:
+                out.errors.append(f"{name}: {exc!r}")
+        with lock:
+            out.claimed[name] = mine
+
+    def work(token: str, mine: list[int]) -> None:
+        with httpx.Client(base_url=base, headers=auth(token), timeout=60.0) as client:
+            while True:
+                start = time.perf_counter()
+                r = client.post("/v1/review/queues/general/claim")
+                claim_s = time.perf_counter() - start
+                if r.status_code == 404 and r.json()["error"]["code"] == "queue_empty":
+                    with lock:
+                        out.requests += 1
+                    break
+                if r.status_code != 200:
+                    with lock:
+                        out.errors.append(f"claim {r.status_code} {r.text[:200]}")
+                    break
+                item = int(r.json()["item"]["id"])
+                mine.append(item)
+                with lock:
+                    decision = DECISIONS[next(choice) % len(DECISIONS)]
+                body = {"decision": decision, "policy": "harassment/1.2", "note": "bench"}
+                start = time.perf_counter()
+                d = client.post(f"/v1/review/items/{item}/decision", json=body)
+                decide_s = time.perf_counter() - start
+                with lock:
+                    out.requests += 2
+                    out.claim_lat.append(claim_s)
+                    out.decide_lat.append(decide_s)
+                    ok = d.status_code == 200 and d.json()["item"]["status"] == "decided"
+                    if not ok or d.json()["item"]["outcome"] != decision:
+                        out.errors.append(f"decide {item}: {d.status_code} {d.text[:200]}")
+                    elif item in out.decided:
+                        out.errors.append(f"item {item} decided twice")
+                    else:
+                        out.decided[item] = decision
+
+    threads = [threading.Thread(target=moderator, args=pair) for pair in tokens.items()]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out.wall_s = time.perf_counter() - start
+    return out
+
+
+def audit_actions(base: str, token: str) -> list[dict[str, Any]]:
+    """Every audit entry, paged through ``GET /v1/audit``."""
+    entries: list[dict[str, Any]] = []
+    after = 0
+    with httpx.Client(base_url=base, headers=auth(token), timeout=60.0) as client:
+        while True:
+            page = client.get("/v1/audit", params={"after": after, "limit": 1000}).json()
+            entries.extend(page["entries"])
+            if page["next_after"] is None:
+                return entries
+            after = page["next_after"]
+
+
+def best_of(n: int, measured: Callable[[], object], floor: Callable[[], object]) -> list[float]:
+    """The shortest of ``n`` timed calls of each, interleaved (so a burst of load from
+    other jobs hits both alike), in seconds."""
+    best = [float("inf"), float("inf")]
+    for _ in range(n):
+        for i, fn in enumerate((measured, floor)):
+            start = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - start)
+    return best
+
+
+def check(ok: bool, what: str) -> str:
+    """``what``, marked; raise if it does not hold (the run's figures would mean nothing)."""
+    if not ok:
+        raise RuntimeError(f"correctness check failed: {what}")
+    return f"ok  {what}"
+
+
+@dataclass
+class Result:
+    db: str
+    items: int
+    moderators: int
+    drain: Drain
+    intake_rps: float
+    cli_verify_s: float
+    cli_floor_s: float
+    http_verify_s: float
+    http_floor_s: float
+    entries: int
+    checks: list[str]
+
+
+def run_backend(name: str, data: Path, db_url: str | None, items: int, moderators: int) -> Result:
+    service = ServiceProcess(data, db_url)
+    try:
+        base = service.start()
+        admin = service.cli("moderators", "add", "bench-admin", "--role", "admin")
+        tokens: dict[str, str] = {}
+        with httpx.Client(base_url=base, headers=auth(admin), timeout=60.0) as client:
+            for who, role in [(f"mod-{i:02d}", "moderator") for i in range(moderators)] + [
+                ("bench-auditor", "auditor")
+            ]:
+                r = client.post("/v1/review/moderators", json={"name": who, "role": role})
+                r.raise_for_status()
+                tokens[who] = r.json()["token"]
+        auditor = tokens.pop("bench-auditor")
+
+        headers = {**auth(service.tokens["bob"]), "Content-Type": "application/octet-stream"}
+        bodies = build_reports(data, items, None)
+        intake_rps, _ = load(base + "/v1/reports", bodies, headers, moderators, 201)
+        with httpx.Client(base_url=base, timeout=60.0) as client:
+            queues = client.get("/v1/review/queues", headers=auth(next(iter(tokens.values()))))
+            general = {q["queue"]: q for q in queues.json()["queues"]}["general"]
+            before = client.get("/v1/audit/verify", headers=auth(auditor)).json()
+        checks = [check(general["depth"] == items, f"{items} items waiting after intake")]
+
+        result = drain(base, tokens)
+        if result.errors:
+            raise RuntimeError(f"{len(result.errors)} bad answers, e.g. {result.errors[0]}")
+
+        claimed = [i for mine in result.claimed.values() for i in mine]
+        checks.append(check(len(claimed) == len(set(claimed)), "no item handed to two claims"))
+        checks.append(
+            check(
+                len(set(claimed)) == items and set(result.decided) == set(claimed),
+                f"every one of the {items} items claimed and decided once (client count)",
+            )
+        )
+        entries = audit_actions(base, auditor)
+        per_action = {
+            action: Counter(e["item_id"] for e in entries if e["action"] == action)
+            for action in ("claim", "decide")
+        }
+        checks.append(
+            check(
+                all(set(c) == set(claimed) and set(c.values()) == {1} for c in per_action.values()),
+                "audit log: exactly one claim and one decide entry per item",
+            )
+        )
+        holders = {i: who for who, mine in result.claimed.items() for i in mine}
+        checks.append(
+            check(
+                all(
+                    holders[e["item_id"]] == e["actor"]
+                    for e in entries
+                    if e["action"] in ("claim", "decide")
+                ),
+                "audit log: each item claimed and decided by the same moderator",
+            )
+        )
+        with httpx.Client(base_url=base, timeout=60.0) as client:
+            mod = auth(next(iter(tokens.values())))
+            queues = client.get("/v1/review/queues", headers=mod).json()["queues"]
+            general = {q["queue"]: q for q in queues}["general"]
+            checks.append(
+                check(
+                    general["depth"] == 0 and general["claimed"] == 0,
+                    "general queue empty, no live claims",
+                )
+            )
+            verify = client.get("/v1/audit/verify", headers=auth(auditor)).json()
+            expected = before["entries"] + 2 * items
+            checks.append(
+                check(
+                    verify["ok"] and verify["entries"] == expected,
+                    f"audit chain verifies: {verify['entries']} entries "
+                    f"({before['entries']} account + {items} claim + {items} decide)",
+                )
+            )
+            http_verify, http_floor = best_of(
+                9,
+                lambda: client.get("/v1/audit/verify", headers=auth(auditor)),
+                lambda: client.get("/v1/review/me", headers=auth(auditor)),
+            )
+
+        out = service.cli("audit", "verify")
+        checks.append(
+            check(out.startswith(f"ok: {expected} entries"), f"`frankly audit verify`: {out[:40]}…")
+        )
+        cli_verify, cli_floor = best_of(
+            5,
+            lambda: service.cli("audit", "verify"),
+            lambda: service.cli("audit", "show", "--limit", "1"),
+        )
+        return Result(
+            name,
+            items,
+            moderators,
+            result,
+            intake_rps,
+            cli_verify,
+            cli_floor,
+            http_verify,
+            http_floor,
+            expected,
+            checks,
+        )
+    finally:
+        service.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--items", type=int, default=400, help="review items to drain")
+    parser.add_argument("--moderators", type=int, default=16, help="concurrent moderators")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "FRANKLY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+        help="server to create a scratch database on; '' for SQLite only",
+    )
+    args = parser.parse_args(argv)
+
+    with baseline_server() as url:
+        base_rps, base_lat = load(url, [b"{}"] * (2 * args.items), {}, args.moderators, 200)
+    print(
+        f"baseline  trivial FastAPI POST, {args.moderators} threads: {base_rps:8.1f} req/s  "
+        f"p50 {pct(base_lat, 0.5):6.1f} ms  p99 {pct(base_lat, 0.99):6.1f} ms"
+    )
+
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        backends: list[tuple[str, str | None, Callable[[], None] | None]] = [("sqlite", None, None)]
+        pg = postgres_database(args.postgres_url) if args.postgres_url else None
+        if pg is not None:
+            backends.append(("postgresql", pg[0], pg[1]))
+        else:
+            print("postgresql: not asked for or unreachable, skipped")
+        for name, db_url, drop in backends:
+            try:
+                r = run_backend(
+                    name, Path(tmp) / f"data-{name}", db_url, args.items, args.moderators
+                )
+            finally:
+                if drop is not None:
+                    drop()
+            results.append(r)
+            print(f"\n{name}: intake made the items at {r.intake_rps:.1f} reports/s")
+            for line in r.checks:
+                print(f"  {line}")
+
+    print(
+        "\n| database | moderators | items | items/s | requests/s | claim p50 / p99 "
+        "| decide p50 / p99 | ratio to trivial endpoint |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        f"| (baseline) trivial FastAPI POST | {args.moderators} | | | {base_rps:.0f} "
+        f"| {pct(base_lat, 0.5):.1f} / {pct(base_lat, 0.99):.1f} ms | | 1 |"
+    )
+    for r in results:
+        d = r.drain
+        rps = d.requests / d.wall_s
+        print(
+            f"| {r.db} | {r.moderators} | {r.items} | {r.items / d.wall_s:.0f} | {rps:.0f} "
+            f"| {pct(d.claim_lat, 0.5):.1f} / {pct(d.claim_lat, 0.99):.1f} ms "
+            f"| {pct(d.decide_lat, 0.5):.1f} / {pct(d.decide_lat, 0.99):.1f} ms "
+            f"| {rps / base_rps:.2f} |"
+        )
+    print("\n| database | audit entries | check | time | baseline | baseline time | ratio |")
+    print("| --- | ---: | --- | ---: | --- | ---: | ---: |")
+    for r in results:
+        per_entry = r.http_verify_s - r.http_floor_s
+        rate = f" (about {r.entries / per_entry:,.0f} entries/s)" if per_entry > 0 else ""
+        print(
+            f"| {r.db} | {r.entries} | `frankly audit verify` | {r.cli_verify_s * 1000:.0f} ms "
+            f"| `frankly audit show --limit 1` | {r.cli_floor_s * 1000:.0f} ms "
+            f"| {r.cli_floor_s / r.cli_verify_s:.2f} |"
+        )
+        print(
+            f"| {r.db} | {r.entries} | `GET /v1/audit/verify`{rate} "
+            f"| {r.http_verify_s * 1000:.1f} ms | `GET /v1/review/me` "
+            f"| {r.http_floor_s * 1000:.1f} ms | {r.http_floor_s / r.http_verify_s:.2f} |"
+        )
+    print(
+        json.dumps(
+            {
+                "baseline_rps": round(base_rps, 1),
+                "results": [
+                    {
+                        "db": r.db,
+                        "items": r.items,
+                        "moderators": r.moderators,
+                        "items_per_s": round(r.items / r.drain.wall_s, 1),
+                        "requests_per_s": round(r.drain.requests / r.drain.wall_s, 1),
+                        "ratio": round(r.drain.requests / r.drain.wall_s / base_rps, 3),
+                        "audit_entries": r.entries,
+                        "cli_verify_ms": round(r.cli_verify_s * 1000, 1),
+                        "cli_floor_ms": round(r.cli_floor_s * 1000, 1),
+                        "http_verify_ms": round(r.http_verify_s * 1000, 2),
+                        "http_floor_ms": round(r.http_floor_s * 1000, 2),
+                    }
+                    for r in results
+                ],
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
