@@ -42,6 +42,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/robustness.py
 	$(BIN)/python benchmarks/matching.py
 	$(BIN)/python benchmarks/intake.py
+	$(BIN)/python benchmarks/client.py
+	$(BIN)/python benchmarks/review.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
