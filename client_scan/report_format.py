@@ -30,11 +30,14 @@ MAX_MESSAGES = 50
 MAX_ATTACHMENTS = 20
 MAX_DEVICE_MATCHES = 50
 MAX_COMMENT_CHARS = 1000
-MAX_ID_CHARS = 256
+# Ids are stored by the service (as the relay and the payload bound them): at most 128
+# characters, no control characters.
+MAX_ID_CHARS = 128
 # Bounds memory before any cryptography; verification enforces the 64 KiB payload limit.
 MAX_ENCODED_PAYLOAD_BYTES = 128 * 1024
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_CONTROL = re.compile(r"[\x00-\x1f]")
 
 
 class Reason(enum.StrEnum):
@@ -96,6 +99,13 @@ def _text(value: object, what: str, *, max_chars: int = MAX_ID_CHARS) -> str:
     return value
 
 
+def _id(value: object, what: str) -> str:
+    text = _text(value, what)
+    if _CONTROL.search(text):
+        raise ReportFormatError(f"{what} must not contain control characters")
+    return text
+
+
 def _int(value: object, what: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
         raise ReportFormatError(f"{what} must be a non-negative integer")
@@ -145,10 +155,10 @@ def message_from_json(obj: object, index: int) -> FrankedMessage:
         franking_key=_unb64(obj.get("franking_key"), f"{where}.franking_key", 64),
         commitment=_unb64(obj.get("commitment"), f"{where}.commitment", 64),
         stamp=_unb64(obj.get("stamp"), f"{where}.stamp", 64),
-        key_id=_text(obj.get("key_id"), f"{where}.key_id"),
-        sender_id=_text(obj.get("sender_id"), f"{where}.sender_id"),
-        recipient_id=_text(obj.get("recipient_id"), f"{where}.recipient_id"),
-        conversation_id=_text(obj.get("conversation_id"), f"{where}.conversation_id"),
+        key_id=_id(obj.get("key_id"), f"{where}.key_id"),
+        sender_id=_id(obj.get("sender_id"), f"{where}.sender_id"),
+        recipient_id=_id(obj.get("recipient_id"), f"{where}.recipient_id"),
+        conversation_id=_id(obj.get("conversation_id"), f"{where}.conversation_id"),
         timestamp_ms=_int(obj.get("timestamp_ms"), f"{where}.timestamp_ms"),
     )
 
@@ -210,7 +220,7 @@ def parse_report(data: bytes) -> Report:
     if version != REPORT_VERSION or isinstance(version, bool):
         raise ReportFormatError("report version must be 1", code="unsupported_version")
     report_id = normalise_report_id(obj.get("report_id"))
-    reporter_id = _text(obj.get("reporter_id"), "reporter_id")
+    reporter_id = _id(obj.get("reporter_id"), "reporter_id")
     raw_reason = obj.get("reason")
     try:
         reason = Reason(raw_reason if isinstance(raw_reason, str) else "")
@@ -239,7 +249,7 @@ def parse_report(data: bytes) -> Report:
         raise ReportFormatError("reported must be a non-empty list of payload ids")
     if len(raw_reported) > len(messages):
         raise ReportFormatError("reported names more messages than the report holds")
-    reported = tuple(_text(r, "reported[]") for r in raw_reported)
+    reported = tuple(_id(r, "reported[]") for r in raw_reported)
     if len(set(reported)) != len(reported):
         raise ReportFormatError("reported lists a payload id twice")
     raw_attachments = obj.get("attachments", {})

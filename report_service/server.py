@@ -32,7 +32,9 @@ class BackgroundServer:
         Raises:
             ServiceError: the server did not start in time.
         """
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose protocol
+        # says TCP, and without it every answer waits for a delayed ACK (about 40 ms).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self._host, 0))
         port = sock.getsockname()[1]

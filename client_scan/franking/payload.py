@@ -29,6 +29,7 @@ MAX_MIME_CHARS = 127
 MAX_ATTACHMENT_SIZE = 2**53 - 1  # the largest integer every JSON parser keeps exactly
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_CONTROL = re.compile(r"[\x00-\x1f]")
 _MIME = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*")
 
 
@@ -82,6 +83,18 @@ class Payload:
 def _check_id(value: object, what: str) -> None:
     if not isinstance(value, str) or not 1 <= len(value) <= MAX_ID_CHARS:
         raise PayloadInvalid(f"{what} must be a string of 1 to {MAX_ID_CHARS} characters")
+    # The service stores the payload id (a database cannot hold NUL or a lone surrogate):
+    # a message whose id it could not store could not be reported, so it is never shown.
+    if _CONTROL.search(value) or _unencodable(value):
+        raise PayloadInvalid(f"{what} must be valid text without control characters")
+
+
+def _unencodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def encode_payload(

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from client_scan.errors import ReportFormatError
+from client_scan.report_format import normalise_report_id
 from report_service.api.deps import CurrentUser
 from report_service.api.schemas import (
     ReportAccepted,
@@ -16,7 +18,7 @@ from report_service.api.schemas import (
     ReportStatus,
     error_responses,
 )
-from report_service.errors import UnsupportedMediaType
+from report_service.errors import NotFound, UnsupportedMediaType
 from report_service.intake import Intake
 from report_service.storage.reports import report_status
 
@@ -83,8 +85,15 @@ async def submit_report(request: Request, user: CurrentUser) -> JSONResponse:
 async def get_report(
     report_id: Annotated[str, Path(max_length=64)], user: CurrentUser, request: Request
 ) -> ReportStatus:
+    try:
+        # Stored ids are canonical UUIDs; anything else (a NUL character, which PostgreSQL
+        # refuses to compare) names no report: the same 404 as someone else's report.
+        canonical = normalise_report_id(report_id)
+    except ReportFormatError:
+        raise NotFound("no such report") from None
+
     def load() -> ReportStatus:
         with request.app.state.session_factory() as session:
-            return ReportStatus(**report_status(session, report_id.lower(), user))
+            return ReportStatus(**report_status(session, canonical, user))
 
     return await run_in_threadpool(load)

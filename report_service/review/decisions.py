@@ -88,10 +88,12 @@ def check_note(note: str) -> str:
     """Validate a decision note.
 
     Raises:
-        InvalidInput: longer than :data:`MAX_NOTE_CHARS`.
+        InvalidInput: longer than :data:`MAX_NOTE_CHARS`, or holds a NUL character.
     """
     if len(note) > MAX_NOTE_CHARS:
         raise InvalidInput(f"note longer than {MAX_NOTE_CHARS} characters")
+    if "\x00" in note:  # PostgreSQL text cannot hold it
+        raise InvalidInput("note must not contain NUL characters")
     return note
 
 
@@ -99,12 +101,14 @@ def check_reason(reason: str) -> str:
     """Validate a stated reason (for a reveal or a reopen); returns it stripped.
 
     Raises:
-        InvalidInput: fewer than :data:`MIN_REASON_CHARS` non-blank characters or longer
-            than :data:`MAX_REASON_CHARS`.
+        InvalidInput: fewer than :data:`MIN_REASON_CHARS` non-blank characters, longer
+            than :data:`MAX_REASON_CHARS`, or holds a NUL character.
     """
     text = reason.strip()
     if len(text) < MIN_REASON_CHARS:
         raise InvalidInput(f"state a reason of at least {MIN_REASON_CHARS} characters")
     if len(text) > MAX_REASON_CHARS:
         raise InvalidInput(f"reason longer than {MAX_REASON_CHARS} characters")
+    if "\x00" in text:  # PostgreSQL text cannot hold it
+        raise InvalidInput("reason must not contain NUL characters")
     return text

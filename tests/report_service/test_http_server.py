@@ -1,4 +1,5 @@
-"""Real uvicorn on a loopback port: concurrent duplicates, and ``frankly serve`` itself."""
+"""Real uvicorn on a loopback port (the ``live_url`` fixture): concurrent duplicates, and
+``frankly serve`` itself."""
 
 from __future__ import annotations
 
@@ -11,34 +12,33 @@ from pathlib import Path
 
 import httpx
 
-from report_service.server import BackgroundServer
-
 from .conftest import Service
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_concurrent_duplicate_submissions_store_one_report(service: Service) -> None:
+def test_concurrent_duplicate_submissions_store_one_report(
+    service: Service, live_url: str
+) -> None:
     report = service.report("bob", [service.frank("alice", "bob")])
     sealed = service.seal(report)
     headers = {**service.auth("bob"), "Content-Type": "application/octet-stream"}
     statuses: list[int] = []
     bodies: list[object] = []
-    with BackgroundServer(service.app) as url:
-        barrier = threading.Barrier(6)
+    barrier = threading.Barrier(6)
 
-        def post() -> None:
-            with httpx.Client(base_url=url, timeout=30) as client:
-                barrier.wait()
-                r = client.post("/v1/reports", content=sealed, headers=headers)
-                statuses.append(r.status_code)
-                bodies.append(r.json())
+    def post() -> None:
+        with httpx.Client(base_url=live_url, timeout=30) as client:
+            barrier.wait()
+            r = client.post("/v1/reports", content=sealed, headers=headers)
+            statuses.append(r.status_code)
+            bodies.append(r.json())
 
-        threads = [threading.Thread(target=post) for _ in range(6)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+    threads = [threading.Thread(target=post) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     assert sorted(statuses) == [200] * 5 + [201]
     assert all(b == {"report_id": report.report_id, "status": "received"} for b in bodies)
     with service.app.state.session_factory() as session:

@@ -51,6 +51,9 @@ def test_exactly_64_kib_is_allowed_and_one_more_byte_is_not() -> None:
         b'{"v":true,"id":"p","body":"a"}',
         b'{"v":2,"id":"p","body":"a"}',
         b'{"v":1,"id":"","body":"a"}',
+        b'{"v":1,"id":"p\\u0000","body":"a"}',  # the service could not store these ids
+        b'{"v":1,"id":"\\ud800","body":"a"}',
+        b'{"v":1,"id":"a\\nb","body":"a"}',
         b'{"v":1,"id":"p","body":7}',
         b'{"v":1,"id":"p","body":"a","attachments":{}}',
         b'{"v":1,"id":"p","body":"a","attachments":[1]}',

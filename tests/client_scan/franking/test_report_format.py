@@ -86,6 +86,13 @@ CASES: list[tuple[str, Any, str]] = [
     ("timestamp string", lambda o: o["messages"][0].update(timestamp_ms="1"), "report_invalid"),
     ("timestamp negative", lambda o: o["messages"][0].update(timestamp_ms=-1), "report_invalid"),
     ("empty sender", lambda o: o["messages"][0].update(sender_id=""), "report_invalid"),
+    ("NUL in sender", lambda o: o["messages"][0].update(sender_id="a\x00"), "report_invalid"),
+    (
+        "long conversation id",
+        lambda o: o["messages"][0].update(conversation_id="c" * 129),
+        "report_invalid",
+    ),
+    ("control in reported", lambda o: o.update(reported=["a\tb"]), "report_invalid"),
     ("missing key id", lambda o: o["messages"][0].pop("key_id"), "report_invalid"),
     ("reported empty", lambda o: o.update(reported=[]), "report_invalid"),
     ("reported twice", lambda o: o.update(reported=o["reported"] * 2), "report_invalid"),
