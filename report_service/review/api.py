@@ -54,6 +54,10 @@ ITEM_ERRORS: dict[int | str, dict[str, Any]] = {
     404: _err("No such item, or a child-safety item seen by another role.", "not_found"),
     409: _err("The call needs the caller's live lease on the item.", "lease_required"),
 }
+DESTROYED = _err(
+    "The evidence holding this medium was destroyed (`frankly evidence destroy` or `purge`).",
+    "evidence_destroyed",
+)
 
 
 def install(app: FastAPI, service: ReviewService) -> None:
@@ -90,7 +94,13 @@ def get_actor(
 
 
 Caller = Annotated[Actor, Depends(get_actor)]
-ItemId = Annotated[int, Path(ge=1, description="Review item id.")]
+# Bounds stop what the database would refuse (an error, not an answer): item ids are
+# 32-bit INTEGER on PostgreSQL, times and sequence numbers 64-bit, and PostgreSQL text
+# holds no NUL character.
+MAX_ITEM_ID = 2**31 - 1
+MIN_INT64, MAX_INT64 = -(2**63), 2**63 - 1
+NO_CONTROL = r"^[^\x00-\x1f]*$"
+ItemId = Annotated[int, Path(ge=1, le=MAX_ITEM_ID, description="Review item id.")]
 Sha256 = Annotated[str, Path(pattern="^[0-9a-f]{64}$", description="Attachment SHA-256 (hex).")]
 QueueParam = Annotated[str, Path(description="`general` or `child_safety`.")]
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
@@ -186,6 +196,7 @@ def item_detail(service: Service, actor: Caller, item_id: ItemId) -> schemas.Ite
     responses={
         200: {"content": {"image/png": {}}, "description": "Blurred grayscale PNG."},
         **ITEM_ERRORS,
+        410: DESTROYED,
         422: _err("The medium cannot be decoded safely.", "media_undecodable"),
     },
     tags=["review"],
@@ -203,6 +214,7 @@ def thumbnail(service: Service, actor: Caller, item_id: ItemId, sha256: Sha256) 
     responses={
         200: {"content": {"application/octet-stream": {}}, "description": "Original bytes."},
         **ITEM_ERRORS,
+        410: DESTROYED,
         422: _err("The reason is missing or too short.", "invalid_request"),
     },
     tags=["review"],
@@ -294,7 +306,11 @@ def add_moderator(
     responses={**AUTH_ERRORS, 404: _err("No active account of that name.", "not_found")},
     tags=["accounts"],
 )
-def revoke_moderator(service: Service, actor: Caller, name: str) -> schemas.ModeratorOut:
+def revoke_moderator(
+    service: Service,
+    actor: Caller,
+    name: Annotated[str, Path(min_length=1, max_length=64, pattern=NO_CONTROL)],
+) -> schemas.ModeratorOut:
     """Revoke an account (admin): its token stops working at once and its leases end.
     Audited (`moderator_revoke`)."""
     return service.admin_revoke(actor, name)
@@ -304,12 +320,22 @@ def revoke_moderator(service: Service, actor: Caller, name: str) -> schemas.Mode
 def audit(
     service: Service,
     actor: Caller,
-    actor_name: Annotated[str | None, Query(alias="actor")] = None,
-    action: Annotated[str | None, Query()] = None,
-    item: Annotated[int | None, Query(ge=1)] = None,
-    since: Annotated[int | None, Query(description="From this time (ms), inclusive.")] = None,
-    until: Annotated[int | None, Query(description="Up to this time (ms), exclusive.")] = None,
-    after: Annotated[int, Query(ge=0, description="Entries after this seq (paging).")] = 0,
+    actor_name: Annotated[
+        str | None, Query(alias="actor", max_length=64, pattern=NO_CONTROL)
+    ] = None,
+    action: Annotated[str | None, Query(max_length=32, pattern=NO_CONTROL)] = None,
+    item: Annotated[int | None, Query(ge=1, le=MAX_ITEM_ID)] = None,
+    since: Annotated[
+        int | None,
+        Query(ge=MIN_INT64, le=MAX_INT64, description="From this time (ms), inclusive."),
+    ] = None,
+    until: Annotated[
+        int | None,
+        Query(ge=MIN_INT64, le=MAX_INT64, description="Up to this time (ms), exclusive."),
+    ] = None,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_INT64, description="Entries after this seq (paging).")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> schemas.AuditPageOut:
     """Audit entries in chain order, filtered by actor, action, item and time; page with

@@ -93,7 +93,7 @@ def _service(args: argparse.Namespace) -> Iterator[ReviewService]:
 
     settings = load_settings(None if args.data is None else Path(args.data))
     if settings.database_url is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
     try:
         upgrade_engine(engine)

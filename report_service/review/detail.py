@@ -36,17 +36,21 @@ def build_detail(
     """Assemble the item view: verified facts, transcript, reporters' claims, history.
 
     Evidence that no longer decrypts is shown as ``None`` and flagged; nothing raises
-    for it.
+    for it. The verified facts stay: message metadata, and the attachments' service-made
+    hashes and bank matches (each flagged ``evidence_destroyed`` when no report about the
+    item still holds its original).
     """
     reports = store.reports_of(session, item.id)
     report_ids = [r.report_id for r in reports]
     rows = store.messages_of(session, report_ids)
-    destroyed = False
+    gone = store.destroyed_reports(session, report_ids)
+    destroyed = bool(gone)
     by_commitment: dict[str, list[ReportMessage]] = {}
     for r in rows:
         by_commitment.setdefault(r.commitment, []).append(r)
     transcript: list[MessageOut] = []
     subject: MessageOut | None = None
+    subject_open = False
     for commitment, group in by_commitment.items():
         payload: dict[str, Any] | None = None
         for r in group:
@@ -72,6 +76,7 @@ def build_detail(
         transcript.append(msg)
         if msg.subject:
             subject = msg
+            subject_open = payload is not None
     if subject is None:
         subject = MessageOut(
             commitment=item.commitment,
@@ -84,8 +89,24 @@ def build_detail(
             text=None,
             attachments=[],
         )
+    all_media = store.media_of(session, report_ids)
+    # Media rows belong to a report's reported messages; the subject's are those of the
+    # reports that reported it.
+    reported_by: dict[str, set[str]] = {}
+    for r in rows:
+        if r.reported:
+            reported_by.setdefault(r.report_id, set()).add(r.commitment)
+    subject_reports = {rid for rid, cs in reported_by.items() if item.commitment in cs}
     committed = {a.get("sha256") for a in subject.attachments}
-    media_rows = [m for m in store.media_of(session, report_ids) if m.sha256 in committed]
+    if not subject_open:
+        # The payload that lists the attachments is destroyed: take the media of the
+        # reports that reported this message alone (so cannot be another message's).
+        only = {rid for rid in subject_reports if reported_by[rid] == {item.commitment}}
+        committed = {m.sha256 for m in all_media if m.report_id in only}
+    media_rows = [m for m in all_media if m.sha256 in committed]
+    available = {
+        m.sha256 for m in all_media if m.report_id in subject_reports and m.report_id not in gone
+    }
     matches = store.matches_of(session, report_ids)
     attachments: dict[str, AttachmentOut] = {}
     for m in media_rows:
@@ -119,6 +140,7 @@ def build_detail(
             bank_matches=hits,
             thumbnail_url=base,
             reveal_url=base + "/reveal",
+            evidence_destroyed=m.sha256 not in available,
         )
     claims = []
     for rep in reports:

@@ -222,6 +222,10 @@ class AttachmentOut(_Out):
     bank_matches: list[BankMatchOut]
     thumbnail_url: str = Field(description="Blurred grayscale thumbnail (audited view).")
     reveal_url: str = Field(description="POST with a reason to see the original (audited).")
+    evidence_destroyed: bool = Field(
+        description="The original was destroyed: both URLs answer 410 `evidence_destroyed`; "
+        "the hashes and bank matches stay."
+    )
 
 
 class MessageOut(_Out):

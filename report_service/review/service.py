@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hashes.values import Algorithm, HashValue
 from report_service import tokens
-from report_service.errors import AuthError, RequestRejected
+from report_service.errors import AuthError, EvidenceDestroyed, RequestRejected
 from report_service.review import decisions as taxonomy
 from report_service.review import media as media_core
 from report_service.review import store
@@ -434,12 +434,25 @@ class ReviewService:
         return [m for m in store.media_of(session, report_ids) if m.report_id in subject_reports]
 
     def _original(self, session: Session, item: ReviewItem, sha256: str) -> tuple[bytes, str]:
+        """The medium from the first report about the item that still holds it.
+
+        Raises:
+            NotFound: no report about the item's subject carries the medium.
+            EvidenceDestroyed: every report that carried it had its evidence destroyed.
+        """
+        destroyed = False
         for m in self._subject_media(session, item):
             if m.sha256 != sha256:
                 continue
-            data = self._evidence.read(session, m.report_id, "attachment", sha256)
+            try:
+                data = self._evidence.read(session, m.report_id, "attachment", sha256)
+            except EvidenceDestroyed:
+                destroyed = True
+                continue
             if data is not None:
                 return data, _safe_mime(m.mime)
+        if destroyed:
+            raise EvidenceDestroyed("the original of this medium was destroyed")
         raise NotFound("no such medium on this item")
 
     # ------------------------------------------------------------------ decisions

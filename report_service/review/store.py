@@ -30,6 +30,7 @@ from report_service.review.priority import MS_PER_POINT
 from report_service.storage.models import (
     BankMatch,
     EvidenceBlob,
+    EvidenceKey,
     Media,
     Report,
     ReportItem,
@@ -477,3 +478,77 @@ def current_decision(session: Session, item_id: int) -> DecisionRow | None:
         .order_by(DecisionRow.id.desc())
         .limit(1)
     ).first()
+
+
+# ---------------------------------------------------------------------------- evidence
+
+
+def destroyed_reports(session: Session, report_ids: Sequence[str]) -> set[str]:
+    """The reports among ``report_ids`` whose evidence was destroyed (wrapped key gone)."""
+    if not report_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(EvidenceKey.report_id).where(
+                EvidenceKey.report_id.in_(report_ids), EvidenceKey.wrapped_key.is_(None)
+            )
+        )
+    )
+
+
+def items_of_report(session: Session, report_id: str, *, lock: bool = False) -> list[ReviewItem]:
+    """The review items a report is about, by id (row-locked, in that order, when
+    ``lock``)."""
+    q = (
+        select(ReviewItem)
+        .join(ReportItem, ReportItem.item_id == ReviewItem.id)
+        .where(ReportItem.report_id == report_id)
+        .order_by(ReviewItem.id)
+    )
+    if lock:
+        q = q.with_for_update(of=ReviewItem)
+    return list(session.scalars(q))
+
+
+def leased_items(session: Session, item_ids: Sequence[int], now_ms: int) -> set[int]:
+    """The items among ``item_ids`` under a live lease."""
+    if not item_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(LeaseRow.item_id).where(
+                LeaseRow.item_id.in_(item_ids), LeaseRow.expires_at > now_ms
+            )
+        )
+    )
+
+
+def live_evidence_reports(
+    session: Session, received_before: int, after: str, limit: int
+) -> list[tuple[str, int]]:
+    """``(report_id, received_at)`` of reports received before ``received_before`` whose
+    evidence still exists, by report id after ``after`` (keyset paging), at most ``limit``."""
+    rows = session.execute(
+        select(Report.report_id, Report.received_at)
+        .join(EvidenceKey, EvidenceKey.report_id == Report.report_id)
+        .where(
+            EvidenceKey.wrapped_key.is_not(None),
+            Report.received_at < received_before,
+            Report.report_id > after,
+        )
+        .order_by(Report.report_id)
+        .limit(limit)
+    ).all()
+    return [(r, t) for r, t in rows]
+
+
+def count_live_evidence_since(session: Session, received_since: int) -> int:
+    """How many reports received at or after ``received_since`` still have evidence."""
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(Report)
+            .join(EvidenceKey, EvidenceKey.report_id == Report.report_id)
+            .where(EvidenceKey.wrapped_key.is_not(None), Report.received_at >= received_since)
+        ).scalar_one()
+    )

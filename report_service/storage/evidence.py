@@ -8,7 +8,7 @@ the design, with payload and franking key, enough to re-verify it), ``payload``/
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from report_service.errors import EvidenceDestroyed, NotFound
@@ -64,16 +64,64 @@ def list_evidence(session: Session, report_id: str) -> list[tuple[str, str]]:
     return [(k, r) for k, r in rows]
 
 
-def destroy_evidence(session: Session, report_id: str, now_ms: int) -> None:
-    """Delete the wrapped data key of a report (commits). The ciphertexts may stay: they
-    can no longer be decrypted by anyone.
+def shred_data_key(session: Session, report_id: str, now_ms: int) -> None:
+    """Delete the wrapped data key of ``report_id`` in the caller's transaction (no commit).
+
+    The ``evidence_keys`` row is locked first (``SELECT ... FOR UPDATE`` on PostgreSQL; the
+    ``BEGIN IMMEDIATE`` write lock on SQLite), so of two concurrent destroyers exactly one
+    succeeds. On SQLite the connection's ``secure_delete`` is switched on first, so that the
+    page that held the wrapped key is rewritten with the freed bytes zeroed instead of
+    leaving them in free space (:func:`checkpoint_wal` then moves that page out of the WAL).
 
     Raises:
         NotFound: no such report.
+        EvidenceDestroyed: the report's evidence was already destroyed.
     """
-    row = session.get(EvidenceKey, report_id)
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("PRAGMA secure_delete=ON"))
+    row = session.get(EvidenceKey, report_id, with_for_update=True)
     if row is None:
-        raise NotFound("no such report")
+        raise NotFound(f"no report {report_id!r}")
+    if row.wrapped_key is None:
+        raise EvidenceDestroyed(
+            f"the evidence of report {report_id} was already destroyed (at {row.destroyed_at} ms)"
+        )
     row.wrapped_key = None
     row.destroyed_at = now_ms
+    session.flush()
+
+
+def destroy_evidence(session: Session, report_id: str, now_ms: int) -> None:
+    """Delete the wrapped data key of a report (commits). The ciphertexts may stay: they
+    can no longer be decrypted by anyone. Nothing is audited: operators use
+    ``frankly evidence destroy`` (:mod:`report_service.review.destruction`), which is.
+
+    Raises:
+        NotFound: no such report.
+        EvidenceDestroyed: it was already destroyed.
+    """
+    shred_data_key(session, report_id, now_ms)
     session.commit()
+
+
+def checkpoint_wal(engine: Engine) -> bool:
+    """On SQLite, copy the write-ahead log into the database file and truncate it, so that
+    old page images holding a destroyed wrapped key are overwritten. Returns ``False`` when
+    readers kept the checkpoint from completing (run it again later), ``True`` when it
+    completed or the database is not SQLite.
+
+    PostgreSQL keeps the old row version until ``VACUUM`` and in its WAL and backups; see
+    docs/operations.md, "Data lifecycle".
+    """
+    if engine.dialect.name != "sqlite":
+        return True
+    raw = engine.raw_connection()  # autocommit on our SQLite connections: no BEGIN here
+    try:
+        cursor = raw.cursor()
+        try:
+            busy, _log, _done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            cursor.close()
+    finally:
+        raw.close()
+    return int(busy) == 0

@@ -1,0 +1,175 @@
+"""``frankly evidence destroy|purge``: crypto-shred report evidence, audited.
+
+Both act on the data folder (``--data DIR``, default ``./frankly-data`` or the settings),
+whose database is found by :func:`report_service.settings.load_settings`. They need no
+key file: destroying deletes a wrapped key, it never decrypts anything. Output names
+reports, items and audit positions only; never content or key material. Exit status 0 on
+success, 2 with ``error: ...`` on stderr when nothing was destroyed because of an error
+(unknown report, already destroyed, bad reason or name, database unreachable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from report_service.review.destruction import EvidenceDestroyer
+
+CLI_ACTOR = "cli"
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add ``evidence`` to the ``frankly`` parser."""
+    ev = subparsers.add_parser("evidence", help="destroy report evidence (crypto-shredding)")
+    esub = ev.add_subparsers(dest="evidence_command", metavar="ACTION", required=True)
+
+    destroy = esub.add_parser(
+        "destroy",
+        help="destroy one report's evidence now (e.g. a legal or data-protection request)",
+        description="Delete the report's wrapped data key: its message text, attachments, "
+        "comment and device hints can never be decrypted again. The verified facts stay. "
+        "Works whatever the state of the report's items, legal hold included. Audited "
+        "(evidence_destroy) with --by and --reason.",
+    )
+    destroy.add_argument("report_id", metavar="REPORT_ID")
+    _common(destroy)
+    destroy.set_defaults(func=_destroy)
+
+    purge = esub.add_parser(
+        "purge",
+        help="destroy the evidence of reports decided more than N days ago",
+        description="Destroy the evidence of every report whose items are all decided "
+        "and unclaimed, whose decisions and arrival are more than N days old, and whose "
+        "items were never escalated to legal or child safety (legal hold: never purged). "
+        "Each report is audited (evidence_destroy).",
+    )
+    purge.add_argument(
+        "--decided-before-days",
+        type=int,
+        required=True,
+        metavar="N",
+        help="retention period in days (at least 1)",
+    )
+    purge.add_argument(
+        "--dry-run", action="store_true", help="list what would be destroyed; change nothing"
+    )
+    _common(purge)
+    purge.set_defaults(func=_purge)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--reason",
+        required=True,
+        metavar="TEXT",
+        help="why (10 to 1000 characters, e.g. a ticket reference); written to the audit log",
+    )
+    parser.add_argument(
+        "--by",
+        default=CLI_ACTOR,
+        metavar="NAME",
+        help=f"who is destroying, for the audit log (default: {CLI_ACTOR})",
+    )
+    parser.add_argument(
+        "--data", default=None, metavar="DIR", help="data folder (default: ./frankly-data)"
+    )
+
+
+@contextmanager
+def _destroyer(args: argparse.Namespace) -> Iterator[EvidenceDestroyer]:
+    """A destroyer on the data folder's database (schema upgraded first); the engine is
+    disposed on exit."""
+    import time
+    from pathlib import Path
+
+    from report_service.review.destruction import EvidenceDestroyer
+    from report_service.settings import load_settings
+    from report_service.storage.engine import make_engine, make_session_factory
+    from report_service.storage.migrate import upgrade_engine
+
+    settings = load_settings(None if args.data is None else Path(args.data))
+    if settings.database_url is None:
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        upgrade_engine(engine)
+        yield EvidenceDestroyer(make_session_factory(engine), lambda: time.time_ns() // 1_000_000)
+    finally:
+        engine.dispose()
+
+
+def _run(args: argparse.Namespace, action: Any) -> int:
+    from report_service.errors import ServiceError
+
+    try:
+        with _destroyer(args) as destroyer:
+            result: int = action(destroyer)
+    except ServiceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return result
+
+
+def _when(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _items(ids: tuple[int, ...]) -> str:
+    return ", ".join(str(i) for i in ids) or "none"
+
+
+def _scrub_note(scrubbed: bool) -> None:
+    if not scrubbed:
+        print(
+            "note: another process is reading the SQLite database, so its write-ahead log "
+            "was not checkpointed; old pages are overwritten at the next checkpoint",
+            file=sys.stderr,
+        )
+
+
+def _destroy(args: argparse.Namespace) -> int:
+    def act(destroyer: EvidenceDestroyer) -> int:
+        done = destroyer.destroy(args.report_id, actor=args.by, reason=args.reason)
+        print(
+            f"destroyed the evidence of report {done.report_id} (items: {_items(done.item_ids)}; "
+            f"audit entry {done.audit_seq})"
+        )
+        _scrub_note(done.scrubbed)
+        return 0
+
+    return _run(args, act)
+
+
+def _purge(args: argparse.Namespace) -> int:
+    from report_service.review.retention import Verdict
+
+    def act(destroyer: EvidenceDestroyer) -> int:
+        result = destroyer.purge(
+            decided_before_days=args.decided_before_days,
+            actor=args.by,
+            reason=args.reason,
+            dry_run=args.dry_run,
+        )
+        for d in result.destroyed:
+            print(
+                f"destroyed {d.report_id} (items: {_items(d.item_ids)}; audit entry {d.audit_seq})"
+            )
+        for report_id in result.would_destroy:
+            print(f"would destroy {report_id}")
+        count = len(result.would_destroy) if result.dry_run else len(result.destroyed)
+        kept = ", ".join(
+            f"{result.kept.get(v, 0)} {v.value}" for v in Verdict if v is not Verdict.DESTROY
+        )
+        verb = "would destroy" if result.dry_run else "destroyed"
+        print(
+            f"{verb} {count}; kept {kept} (cutoff {_when(result.cutoff_ms)}, {result.cutoff_ms} ms)"
+        )
+        _scrub_note(result.scrubbed)
+        return 0
+
+    return _run(args, act)
