@@ -144,30 +144,16 @@ def _keys_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sessions(settings: Any) -> Any:
-    from report_service.storage.engine import make_engine, make_session_factory
-    from report_service.storage.migrate import upgrade_engine
-
-    if settings.database_url is None:
-        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url)
-    upgrade_engine(engine)
-    return engine, make_session_factory(engine)
-
-
 def _users_add(args: argparse.Namespace) -> int:
+    from report_service.storage.migrate import open_database
     from report_service.storage.users import add_user
     from report_service.tokens import check_user_name, hash_token, new_token
 
     try:
         name = check_user_name(args.name)
-        engine, sessions = _sessions(_settings(args))
         token = new_token()
-        try:
-            with sessions() as session:
-                add_user(session, name, hash_token(token), _now_ms())
-        finally:
-            engine.dispose()
+        with open_database(_settings(args)) as sessions, sessions() as session:
+            add_user(session, name, hash_token(token), _now_ms())
     except ServiceError as exc:
         return _fail(exc)
     print(f"user {name} added; their bearer token (shown once):", file=sys.stderr)
@@ -176,15 +162,12 @@ def _users_add(args: argparse.Namespace) -> int:
 
 
 def _users_list(args: argparse.Namespace) -> int:
+    from report_service.storage.migrate import open_database
     from report_service.storage.users import list_users
 
     try:
-        engine, sessions = _sessions(_settings(args))
-        try:
-            with sessions() as session:
-                users = list_users(session)
-        finally:
-            engine.dispose()
+        with open_database(_settings(args)) as sessions, sessions() as session:
+            users = list_users(session)
     except ServiceError as exc:
         return _fail(exc)
     for user in users:

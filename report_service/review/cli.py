@@ -84,24 +84,15 @@ def _service(args: argparse.Namespace) -> Iterator[ReviewService]:
     from report_service.errors import EvidenceDestroyed
     from report_service.review.service import ReviewService
     from report_service.settings import load_settings
-    from report_service.storage.engine import make_engine, make_session_factory
-    from report_service.storage.migrate import upgrade_engine
+    from report_service.storage.migrate import open_database
 
     class _NoEvidence:
         def read(self, session: Session, report_id: str, kind: str, ref: str) -> bytes | None:
             raise EvidenceDestroyed("the command line does not read evidence")
 
     settings = load_settings(None if args.data is None else Path(args.data))
-    if settings.database_url is None:
-        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url)
-    try:
-        upgrade_engine(engine)
-        yield ReviewService(
-            make_session_factory(engine), lambda: time.time_ns() // 1_000_000, _NoEvidence()
-        )
-    finally:
-        engine.dispose()
+    with open_database(settings) as sessions:
+        yield ReviewService(sessions, lambda: time.time_ns() // 1_000_000, _NoEvidence())
 
 
 def _run(args: argparse.Namespace, action: Any) -> int:

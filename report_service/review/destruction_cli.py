@@ -89,18 +89,11 @@ def _destroyer(args: argparse.Namespace) -> Iterator[EvidenceDestroyer]:
 
     from report_service.review.destruction import EvidenceDestroyer
     from report_service.settings import load_settings
-    from report_service.storage.engine import make_engine, make_session_factory
-    from report_service.storage.migrate import upgrade_engine
+    from report_service.storage.migrate import open_database
 
     settings = load_settings(None if args.data is None else Path(args.data))
-    if settings.database_url is None:
-        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url)
-    try:
-        upgrade_engine(engine)
-        yield EvidenceDestroyer(make_session_factory(engine), lambda: time.time_ns() // 1_000_000)
-    finally:
-        engine.dispose()
+    with open_database(settings) as sessions:
+        yield EvidenceDestroyer(sessions, lambda: time.time_ns() // 1_000_000)
 
 
 def _run(args: argparse.Namespace, action: Any) -> int:

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from report_service.errors import StorageError
-from report_service.storage.engine import make_engine
+from report_service.storage.engine import make_engine, make_session_factory
+
+if TYPE_CHECKING:
+    from report_service.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -48,6 +55,28 @@ def upgrade_database(url: str, revision: str = "heads") -> None:
     engine = make_engine(url)
     try:
         upgrade_engine(engine, revision)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def open_database(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the settings' database, upgraded to the newest schema first, for a
+    command-line action; the engine is disposed on exit.
+
+    The embedded SQLite default lives in the data folder, which is created (mode 0700)
+    when missing.
+
+    Raises:
+        ConfigError: the URL names an unsupported backend.
+        StorageError: the database is unreachable or a migration fails.
+    """
+    if settings.database_url is None:
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        upgrade_engine(engine)
+        yield make_session_factory(engine)
     finally:
         engine.dispose()
 
