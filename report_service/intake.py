@@ -171,6 +171,19 @@ def build_record(
             }
             for h in hits
         ]
+    # Which reported message committed which medium: every included attachment hashes to a
+    # digest committed in at least one reported message (``attachment_mismatch``
+    # otherwise), and the same bytes may be attached to several of them.
+    media_messages = tuple(
+        sorted(
+            {
+                (ref.sha256, v.message.commitment.hex())
+                for v in verified.reported_messages
+                for ref in v.payload.attachments
+                if ref.sha256 in media
+            }
+        )
+    )
     items = []
     for v in verified.reported_messages:
         hits = [h for ref in v.payload.attachments for h in media.get(ref.sha256, (None, []))[1]]
@@ -205,6 +218,7 @@ def build_record(
         blobs=tuple(blobs),
         messages=tuple(messages),
         media=tuple(media_rows),
+        media_messages=media_messages,
         matches=tuple(match_rows),
         items=tuple(items),
     )

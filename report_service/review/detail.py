@@ -38,7 +38,9 @@ def build_detail(
     Evidence that no longer decrypts is shown as ``None`` and flagged; nothing raises
     for it. The verified facts stay: message metadata, and the attachments' service-made
     hashes and bank matches (each flagged ``evidence_destroyed`` when no report about the
-    item still holds its original).
+    item still holds its original). The attachments are the media linked at intake to the
+    item's own commitment (:func:`store.media_of_message`), whether or not the payload that
+    lists them can still be decrypted.
     """
     reports = store.reports_of(session, item.id)
     report_ids = [r.report_id for r in reports]
@@ -50,7 +52,6 @@ def build_detail(
         by_commitment.setdefault(r.commitment, []).append(r)
     transcript: list[MessageOut] = []
     subject: MessageOut | None = None
-    subject_open = False
     for commitment, group in by_commitment.items():
         payload: dict[str, Any] | None = None
         for r in group:
@@ -76,7 +77,6 @@ def build_detail(
         transcript.append(msg)
         if msg.subject:
             subject = msg
-            subject_open = payload is not None
     if subject is None:
         subject = MessageOut(
             commitment=item.commitment,
@@ -89,25 +89,13 @@ def build_detail(
             text=None,
             attachments=[],
         )
-    all_media = store.media_of(session, report_ids)
-    # Media rows belong to a report's reported messages; the subject's are those of the
-    # reports that reported it.
-    reported_by: dict[str, set[str]] = {}
-    for r in rows:
-        if r.reported:
-            reported_by.setdefault(r.report_id, set()).add(r.commitment)
-    subject_reports = {rid for rid, cs in reported_by.items() if item.commitment in cs}
-    committed = {a.get("sha256") for a in subject.attachments}
-    if not subject_open:
-        # The payload that lists the attachments is destroyed: take the media of the
-        # reports that reported this message alone (so cannot be another message's).
-        only = {rid for rid in subject_reports if reported_by[rid] == {item.commitment}}
-        committed = {m.sha256 for m in all_media if m.report_id in only}
-    media_rows = [m for m in all_media if m.sha256 in committed]
-    available = {
-        m.sha256 for m in all_media if m.report_id in subject_reports and m.report_id not in gone
-    }
-    matches = store.matches_of(session, report_ids)
+    # Only the media that intake linked to this item's commitment: a report about several
+    # messages holds the media of all of them, and another message's attachments (perhaps
+    # routed to the child-safety queue) must never appear on this item.
+    media_rows = store.media_of_message(session, item)
+    available = {m.sha256 for m in media_rows if m.report_id not in gone}
+    held = {(m.report_id, m.sha256) for m in media_rows}
+    matches = [b for b in store.matches_of(session, report_ids) if (b.report_id, b.sha256) in held]
     attachments: dict[str, AttachmentOut] = {}
     for m in media_rows:
         if m.sha256 in attachments:

@@ -63,7 +63,7 @@ from report_service.review.views import (
     moderator_out,
     summary,
 )
-from report_service.storage.models import Media, ReviewItem
+from report_service.storage.models import ReviewItem
 
 CLAIM_RETRIES = 5
 
@@ -424,24 +424,16 @@ class ReviewService:
             )
             return Medium(data, mime)
 
-    def _subject_media(self, session: Session, item: ReviewItem) -> list[Media]:
-        report_ids = [r.report_id for r in store.reports_of(session, item.id)]
-        subject_reports = {
-            m.report_id
-            for m in store.messages_of(session, report_ids)
-            if m.commitment == item.commitment
-        }
-        return [m for m in store.media_of(session, report_ids) if m.report_id in subject_reports]
-
     def _original(self, session: Session, item: ReviewItem, sha256: str) -> tuple[bytes, str]:
-        """The medium from the first report about the item that still holds it.
+        """The medium from the first report about the item that still holds it, among the
+        media linked to the item's own message (never another reported message's).
 
         Raises:
-            NotFound: no report about the item's subject carries the medium.
+            NotFound: no report about the item's message carries the medium for it.
             EvidenceDestroyed: every report that carried it had its evidence destroyed.
         """
         destroyed = False
-        for m in self._subject_media(session, item):
+        for m in store.media_of_message(session, item):
             if m.sha256 != sha256:
                 continue
             try:
@@ -600,7 +592,7 @@ class ReviewService:
             if current is None or not taxonomy.Decision.parse(current.decision).violation:
                 raise InvalidState("only a confirmed violation's media can be banked")
             pdqs = sorted(
-                {m.pdq: m.sha256 for m in self._subject_media(session, item) if m.pdq}.items()
+                {m.pdq: m.sha256 for m in store.media_of_message(session, item) if m.pdq}.items()
             )
             category = item.reason
             decision_id = current.id

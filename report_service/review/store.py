@@ -32,6 +32,7 @@ from report_service.storage.models import (
     EvidenceBlob,
     EvidenceKey,
     Media,
+    MediaMessage,
     Report,
     ReportItem,
     ReportMessage,
@@ -397,13 +398,21 @@ def messages_of(session: Session, report_ids: Sequence[str]) -> list[ReportMessa
     )
 
 
-def media_of(session: Session, report_ids: Sequence[str]) -> list[Media]:
-    """Media rows (service-computed hashes) of the reports."""
-    if not report_ids:
-        return []
+def media_of_message(session: Session, item: ReviewItem) -> list[Media]:
+    """The media rows (service-computed hashes) of an item's message: those of the reports
+    merged into the item that intake linked to the item's commitment, by digest then id.
+
+    A report about several reported messages holds the media of all of them; only the
+    ``media_messages`` links say which message committed which medium. Media without a
+    link (older multi-message reports, see migration ``0003``) belong to no item.
+    """
     return list(
         session.scalars(
-            select(Media).where(Media.report_id.in_(report_ids)).order_by(Media.sha256, Media.id)
+            select(Media)
+            .join(MediaMessage, MediaMessage.media_id == Media.id)
+            .join(ReportItem, ReportItem.report_id == Media.report_id)
+            .where(ReportItem.item_id == item.id, MediaMessage.commitment == item.commitment)
+            .order_by(Media.sha256, Media.id)
         )
     )
 

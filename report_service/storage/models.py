@@ -1,4 +1,4 @@
-"""Tables of the report service (migration ``0001``).
+"""Tables of the report service (migration ``0001``; ``media_messages``: ``0003``).
 
 Times are integer milliseconds since the epoch (the service clock). Digests and
 commitments are lowercase hex. Message text, attachments and the reporter's comment are
@@ -137,6 +137,24 @@ class Media(Base):
     pdq_quality: Mapped[int | None] = mapped_column(Integer, nullable=True)
     phash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decode_error: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class MediaMessage(Base):
+    """Which reported message (by commitment) committed a stored medium (migration ``0003``).
+
+    Written at intake from the verified payloads: a medium is linked to every reported
+    message of its report whose payload commits to its digest (the same bytes may be
+    attached to two reported messages). A review item shows, serves and banks only the
+    media linked to its own commitment, never the other reported messages' media of the
+    same report.
+    """
+
+    __tablename__ = "media_messages"
+
+    media_id: Mapped[int] = mapped_column(
+        ForeignKey("media.id", ondelete="CASCADE"), primary_key=True
+    )
+    commitment: Mapped[str] = mapped_column(HEX64, primary_key=True, index=True)
 
 
 class BankMatch(Base):

@@ -24,6 +24,7 @@ from report_service.storage.models import (
     EvidenceBlob,
     EvidenceKey,
     Media,
+    MediaMessage,
     Report,
     ReportItem,
     ReportMessage,
@@ -59,6 +60,7 @@ class ReportRecord:
     blobs: tuple[Mapping[str, Any], ...]
     messages: tuple[Mapping[str, Any], ...]
     media: tuple[Mapping[str, Any], ...]
+    media_messages: tuple[tuple[str, str], ...]  # (sha256, commitment of a reported message)
     matches: tuple[Mapping[str, Any], ...]
     items: tuple[ItemFacts, ...]
 
@@ -125,7 +127,14 @@ def _store_once(session: Session, record: ReportRecord, now_ms: int) -> None:
     session.add(EvidenceKey(**record.evidence_key))
     session.add_all(EvidenceBlob(**b) for b in record.blobs)
     session.add_all(ReportMessage(**m) for m in record.messages)
-    session.add_all(Media(**m) for m in record.media)
+    media = [Media(**m) for m in record.media]
+    session.add_all(media)
+    session.flush()  # the media ids, for their links to the reported messages
+    media_ids = {m.sha256: m.id for m in media}
+    session.add_all(
+        MediaMessage(media_id=media_ids[sha256], commitment=commitment)
+        for sha256, commitment in record.media_messages
+    )
     session.add_all(BankMatch(**m) for m in record.matches)
     # A fixed lock order (by commitment) keeps two reports about the same messages from
     # deadlocking on PostgreSQL.

@@ -29,6 +29,7 @@ from report_service.storage.models import (
     EvidenceBlob,
     EvidenceKey,
     Media,
+    MediaMessage,
     Report,
     ReportItem,
     ReportMessage,
@@ -198,16 +199,17 @@ def seed_item(
             session.add(blob("device_matches", "", b'[{"category": "harassment"}]'))
             for a in attachments:
                 session.add(blob("attachment", a.sha256, a.data))
-                session.add(
-                    Media(
-                        report_id=report_id,
-                        sha256=a.sha256,
-                        size=len(a.data),
-                        mime=a.mime,
-                        pdq=a.pdq,
-                        pdq_quality=100 if a.pdq else None,
-                    )
+                medium = Media(
+                    report_id=report_id,
+                    sha256=a.sha256,
+                    size=len(a.data),
+                    mime=a.mime,
+                    pdq=a.pdq,
+                    pdq_quality=100 if a.pdq else None,
                 )
+                session.add(medium)
+                session.flush()
+                session.add(MediaMessage(media_id=medium.id, commitment=commitment))
                 if a.bank is not None:
                     session.add(
                         BankMatch(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import MetaData, inspect, text
 
 import report_service.storage.models  # noqa: F401  (registers the tables)
 from report_service.storage.base import Base
@@ -25,7 +25,14 @@ def test_upgrade_creates_the_declared_schema(database_url: str) -> None:
         ours = [d for d in diff if not (isinstance(d, tuple) and d[0].startswith("remove_"))]
         assert ours == []
         names = set(inspect(engine).get_table_names())
-        assert {"users", "reports", "review_items", "report_items", "evidence_keys"} <= names
+        assert {
+            "users",
+            "reports",
+            "review_items",
+            "report_items",
+            "evidence_keys",
+            "media_messages",
+        } <= names
     finally:
         engine.dispose()
 
@@ -47,5 +54,73 @@ def test_sqlite_runs_in_wal_with_foreign_keys(sqlite_url: str) -> None:
         with engine.connect() as conn:
             assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
             assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+    finally:
+        engine.dispose()
+
+
+def test_0003_links_existing_media_only_where_the_report_had_one_reported_message(
+    database_url: str,
+) -> None:
+    """The backfill of ``media_messages``: a report with one reported message gets its
+    media linked to it; the media of a report about two messages stay unlinked (shown on
+    neither item), since a migration cannot read which payload committed which digest."""
+    upgrade_database(database_url, "0002")
+    engine = make_engine(database_url)
+    meta = MetaData()
+    meta.reflect(engine, only=["users", "reports", "report_messages", "media"])
+    users, reports, messages, media = (
+        meta.tables[n] for n in ("users", "reports", "report_messages", "media")
+    )
+
+    def report(rid: str, reported: list[str], context: list[str], shas: list[str]) -> None:
+        conn.execute(
+            reports.insert().values(
+                report_id=rid,
+                reporter_id="bob",
+                reason="harassment",
+                conversation_id="c",
+                status="received",
+                first_response="{}",
+                message_count=len(reported) + len(context),
+                attachment_count=len(shas),
+                received_at=1,
+            )
+        )
+        for pos, (commitment, is_reported) in enumerate(
+            [(c, True) for c in reported] + [(c, False) for c in context]
+        ):
+            conn.execute(
+                messages.insert().values(
+                    report_id=rid,
+                    position=pos,
+                    sender_id="alice",
+                    recipient_id="bob",
+                    conversation_id="c",
+                    timestamp_ms=pos,
+                    commitment=commitment,
+                    key_id="k",
+                    payload_id=f"{rid}-{pos}",
+                    reported=is_reported,
+                )
+            )
+        for sha in shas:
+            conn.execute(media.insert().values(report_id=rid, sha256=sha, size=1, mime="image/png"))
+
+    try:
+        with engine.begin() as conn:
+            conn.execute(users.insert().values(id="bob", token_hash=b"\x01" * 32, created_at=1))
+            report("one", ["c1"], ["c0"], ["a" * 64, "b" * 64])
+            report("two", ["c2", "c3"], [], ["d" * 64])
+            report("none", ["c4"], [], [])
+        upgrade_database(database_url)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT m.report_id, m.sha256, l.commitment FROM media_messages l "
+                    "JOIN media m ON m.id = l.media_id ORDER BY m.sha256"
+                )
+            ).all()
+        assert [tuple(r) for r in rows] == [("one", "a" * 64, "c1"), ("one", "b" * 64, "c1")]
+        assert current_revisions(engine) == head_revisions()
     finally:
         engine.dispose()
