@@ -12,6 +12,12 @@ escalate_legal           yes          decided; outcome ``escalate_legal``
 =======================  ===========  =====================================================
 
 Only a violation's media may be banked (``bank_media``).
+
+A report from a new reporter about a decided item (:mod:`report_service.review.requeue`)
+sends it back to its queue only when its standing decision is ``no_violation``
+(:func:`requeues_on_new_report`): a cleared message reported again by someone else deserves
+another look, while after a violation the platform has already acted and the new reporter
+is shown that outcome.
 """
 
 from __future__ import annotations
@@ -71,6 +77,12 @@ def effect(decision: Decision) -> Effect:
     if decision is Decision.ESCALATE_CHILD_SAFETY:
         return Effect(status="open", outcome=None, queue="child_safety", child_safety=True)
     return Effect(status="decided", outcome=decision.value, queue=None, child_safety=None)
+
+
+def requeues_on_new_report(decision: Decision) -> bool:
+    """Whether a new reporter's report sends an item decided ``decision`` back to its
+    queue: only after ``no_violation`` (see the module docstring)."""
+    return decision is Decision.NO_VIOLATION
 
 
 def check_policy(policy: str) -> str:

@@ -41,7 +41,8 @@ class LeaseRow(Base):
 
 
 class DecisionRow(Base):
-    """A decision about an item; a lead's reopen marks it superseded."""
+    """A decision about an item; a lead's reopen, or a requeue by a new report after
+    ``no_violation`` (:mod:`report_service.review.requeue`), marks it superseded."""
 
     __tablename__ = "review_decisions"
 

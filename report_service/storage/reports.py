@@ -4,6 +4,10 @@ The primary key on ``reports.report_id`` makes a report idempotent even under co
 duplicate submission: the second insert fails, and the caller answers with the first
 outcome. Review items are unique by commitment; a race creating the same new item is
 retried.
+
+A new reporter's report about a decided item goes through the review policy of
+:mod:`report_service.review.requeue` in the same transaction (back to the queue after
+``no_violation``, with its audit entry; otherwise the item stays decided).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from report_service.errors import DuplicateReport, NotFound
 from report_service.priority import is_child_safety, priority, queue_for
+from report_service.review.requeue import Requeue, audit_requeues, requeue_if_cleared
 from report_service.storage.models import (
     BankMatch,
     EvidenceBlob,
@@ -75,7 +80,11 @@ def first_response(session: Session, report_id: str) -> tuple[str, dict[str, Any
     return row[0], json.loads(row[1])
 
 
-def _merge_item(session: Session, facts: ItemFacts, report: Report, now_ms: int) -> int:
+def _merge_item(
+    session: Session, facts: ItemFacts, report: Report, now_ms: int
+) -> tuple[int, Requeue | None]:
+    """Create the item about ``facts.commitment`` or merge the report into it; return its
+    id and, when the merge sent a decided item back to its queue, what to audit."""
     item = session.scalars(
         select(ReviewItem).where(ReviewItem.commitment == facts.commitment).with_for_update()
     ).first()
@@ -99,7 +108,7 @@ def _merge_item(session: Session, facts: ItemFacts, report: Report, now_ms: int)
         )
         session.add(item)
         session.flush()
-        return item.id
+        return item.id, None
     same_reporter = session.scalar(
         select(
             exists()
@@ -117,7 +126,10 @@ def _merge_item(session: Session, facts: ItemFacts, report: Report, now_ms: int)
             item.queue = queue_for(True)
     item.priority = priority(item.reason, item.max_bank_severity, item.reporter_count)
     item.updated_at = now_ms
-    return item.id
+    # A new reporter about a decided item: the review policy decides whether it goes back
+    # to its queue (after no_violation) or stays decided (after a violation).
+    requeued = None if same_reporter else requeue_if_cleared(session, item, now_ms)
+    return item.id, requeued
 
 
 def _store_once(session: Session, record: ReportRecord, now_ms: int) -> None:
@@ -139,8 +151,12 @@ def _store_once(session: Session, record: ReportRecord, now_ms: int) -> None:
     # A fixed lock order (by commitment) keeps two reports about the same messages from
     # deadlocking on PostgreSQL.
     ordered = sorted(record.items, key=lambda f: f.commitment)
-    item_ids = {_merge_item(session, facts, report, now_ms) for facts in ordered}
+    merged = [_merge_item(session, facts, report, now_ms) for facts in ordered]
+    item_ids = {item_id for item_id, _ in merged}
     session.add_all(ReportItem(report_id=report.report_id, item_id=i) for i in sorted(item_ids))
+    # Audited only now, with every item locked: the audit head is locked after the items,
+    # in the same order as moderators' calls take them.
+    audit_requeues(session, [r for _, r in merged if r is not None], report.report_id, now_ms)
     session.commit()
 
 
@@ -169,7 +185,8 @@ def report_status(session: Session, report_id: str, reporter_id: str) -> dict[st
     """``{report_id, status, outcome?}`` for the reporter of ``report_id``.
 
     ``status`` is ``decided`` once every review item of the report is decided, and
-    ``received`` before; ``outcome`` is the decision of the report's highest-priority item.
+    ``received`` before (also again once a later report sent an item back to review);
+    ``outcome`` is the decision of the report's highest-priority item.
 
     Raises:
         NotFound: no such report, or it belongs to someone else (the same answer, so that

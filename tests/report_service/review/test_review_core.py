@@ -184,6 +184,11 @@ def test_decisions() -> None:
     assert decisions.check_reason("  need to confirm nudity  ") == "need to confirm nudity"
 
 
+def test_only_no_violation_is_requeued_by_a_new_report() -> None:
+    requeued = {d for d in decisions.Decision if decisions.requeues_on_new_report(d)}
+    assert requeued == {decisions.Decision.NO_VIOLATION}
+
+
 def _noisy_rgb(width: int, height: int) -> bytes:
     import numpy as np
 

@@ -1,0 +1,95 @@
+"""New reports about decided items: which go back to review (policy applied at intake).
+
+Reports about the same message merge into one review item (DESIGN.md, "Review"). When a
+report from a reporter not yet counted on the item arrives after the item was decided:
+
+- standing decision ``no_violation``: the item goes back to its queue (status ``open``,
+  no outcome, the child-safety queue if the item is child-safety by then; intake has
+  already recomputed its priority with the new reporter count). The decision is kept in
+  the item's history, marked reopened by :data:`SYSTEM_ACTOR` with :data:`REASON`, and
+  one ``item_requeue`` entry goes to the audit chain. Every reporter of the item, the new
+  one included, sees the report in review (``received``, no outcome) until the next
+  decision.
+- a violation (warn, restrict, suspend, escalate to legal): the item stays decided and
+  the new reporter sees that outcome at once; the platform has already acted.
+
+A report while the item is open or claimed only counts the reporter, as before. Another
+report from a reporter already counted never requeues: otherwise one person could force
+a cleared message back to review again and again, while each distinct reporter (only a
+recipient of the message can report it) can do so once.
+
+Intake calls :func:`requeue_if_cleared` from
+:func:`report_service.storage.reports.store_report` under the item's row lock, and
+:func:`audit_requeues` once every item of the report is locked, all in the report's
+transaction, so the change and its audit entry commit together and the lock order (items,
+then the audit head) is the one moderators' calls use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from report_service.priority import queue_for
+from report_service.review import store
+from report_service.review.decisions import Decision, requeues_on_new_report
+from report_service.storage.models import ReviewItem
+
+SYSTEM_ACTOR = "system:intake"  # ':' is not allowed in account names, so no one else
+ACTION = "item_requeue"
+REASON = "new report after no_violation"
+
+
+@dataclass(frozen=True, slots=True)
+class Requeue:
+    """An item sent back to its queue by a new report, for the audit entry."""
+
+    item_id: int
+    decision_id: int
+    queue: str
+    priority: int
+    reporter_count: int
+
+
+def requeue_if_cleared(session: Session, item: ReviewItem, now_ms: int) -> Requeue | None:
+    """Send a decided ``item`` back to its queue if its standing decision allows it (see
+    the module docstring); ``None`` when it stays as it is. The caller holds the item's
+    row lock and has just counted a new reporter on it."""
+    if item.status != "decided":
+        return None
+    current = store.current_decision(session, item.id)
+    if current is None or not requeues_on_new_report(Decision(current.decision)):
+        return None
+    current.reopened_at = now_ms
+    current.reopened_by = SYSTEM_ACTOR
+    current.reopen_reason = REASON
+    item.status = "open"
+    item.outcome = None
+    item.queue = queue_for(item.child_safety)
+    item.updated_at = now_ms
+    session.flush()
+    return Requeue(item.id, current.id, item.queue, item.priority, item.reporter_count)
+
+
+def audit_requeues(
+    session: Session, requeues: Iterable[Requeue], report_id: str, now_ms: int
+) -> None:
+    """Append one ``item_requeue`` entry per requeued item, in the caller's transaction."""
+    for r in requeues:
+        store.append_audit(
+            session,
+            at_ms=now_ms,
+            actor=SYSTEM_ACTOR,
+            action=ACTION,
+            item_id=r.item_id,
+            detail={
+                "reason": REASON,
+                "decision_id": r.decision_id,
+                "report_id": report_id,
+                "queue": r.queue,
+                "priority": r.priority,
+                "reporter_count": r.reporter_count,
+            },
+        )
