@@ -160,7 +160,7 @@ class ReportStatus(BaseModel):
                 {
                     "report_id": "5b0f8e0a-9c4e-4b8e-8f3e-2d6f1c1b7a10",
                     "status": "decided",
-                    "outcome": "violation_removed",
+                    "outcome": "suspend_sender",
                 }
             ]
         }

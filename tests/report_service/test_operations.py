@@ -127,6 +127,11 @@ def test_openapi_is_complete_with_examples(sqlite_service: Service) -> None:
         "ErrorResponse",
     ):
         assert schemas[name].get("examples"), name
+    # Examples are read by client authors: their values must be real ones.
+    from report_service.review.decisions import Decision
+
+    for example in schemas["ReportStatus"]["examples"]:
+        assert Decision(example["outcome"])
 
 
 def test_database_outage_is_503_not_500(sqlite_service: Service) -> None:
