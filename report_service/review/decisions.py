@@ -13,11 +13,13 @@ escalate_legal           yes          decided; outcome ``escalate_legal``
 
 Only a violation's media may be banked (``bank_media``).
 
-A report from a new reporter about a decided item (:mod:`report_service.review.requeue`)
-sends it back to its queue only when its standing decision is ``no_violation``
-(:func:`requeues_on_new_report`): a cleared message reported again by someone else deserves
-another look, while after a violation the platform has already acted and the new reporter
-is shown that outcome.
+A new report about a decided item (:mod:`report_service.review.requeue`) sends it back to
+review (:func:`requeue_reason`) when it makes the item a child-safety item for the first
+time, whatever the standing decision: a general moderator's decision is not the child-safety
+team's; or when it comes from a new reporter and the standing decision is
+``no_violation``: a cleared message reported again by someone else deserves another look.
+After a violation the platform has already acted, and the new reporter is shown that
+outcome.
 """
 
 from __future__ import annotations
@@ -79,10 +81,24 @@ def effect(decision: Decision) -> Effect:
     return Effect(status="decided", outcome=decision.value, queue=None, child_safety=None)
 
 
-def requeues_on_new_report(decision: Decision) -> bool:
-    """Whether a new reporter's report sends an item decided ``decision`` back to its
-    queue: only after ``no_violation`` (see the module docstring)."""
-    return decision is Decision.NO_VIOLATION
+REQUEUE_CLEARED = "new report after no_violation"
+REQUEUE_CHILD_SAFETY = "new child-safety report after a general decision"
+
+
+def requeue_reason(
+    decision: Decision, *, new_reporter: bool, became_child_safety: bool
+) -> str | None:
+    """Why a new report sends an item decided ``decision`` back to review, or ``None`` when
+    it stays decided (see the module docstring).
+
+    ``new_reporter``: the report's reporter was not yet counted on the item.
+    ``became_child_safety``: the report made the item a child-safety item.
+    """
+    if became_child_safety:
+        return REQUEUE_CHILD_SAFETY
+    if new_reporter and decision is Decision.NO_VIOLATION:
+        return REQUEUE_CLEARED
+    return None
 
 
 def check_policy(policy: str) -> str:

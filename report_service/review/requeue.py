@@ -1,24 +1,30 @@
 """New reports about decided items: which go back to review (policy applied at intake).
 
 Reports about the same message merge into one review item (DESIGN.md, "Review"). When a
-report from a reporter not yet counted on the item arrives after the item was decided:
+report arrives after the item was decided, it goes back to review
+(:func:`~report_service.review.decisions.requeue_reason`) if:
 
-- standing decision ``no_violation``: the item goes back to its queue (status ``open``,
-  no outcome, the child-safety queue if the item is child-safety by then; intake has
-  already recomputed its priority with the new reporter count). The decision is kept in
-  the item's history, marked reopened by :data:`SYSTEM_ACTOR` with :data:`REASON`, and
-  one ``item_requeue`` entry goes to the audit chain. Every reporter of the item, the new
-  one included, sees the report in review (``received``, no outcome) until the next
-  decision.
-- a violation (warn, restrict, suspend, escalate to legal): the item stays decided and
-  the new reporter sees that outcome at once; the platform has already acted.
+- the report makes the item a child-safety item for the first time, whatever the standing
+  decision: a general moderator's decision is not the child-safety team's. It goes to the
+  child-safety queue. A reporter already counted can trigger this too, but only once: the
+  flag never goes back.
+- the report comes from a reporter not yet counted on the item and the standing decision
+  is ``no_violation``: a cleared message reported by someone else deserves another look.
+  Another report from a reporter already counted does not requeue: otherwise one person
+  could force a cleared message back to review again and again, while each distinct
+  reporter (only a recipient of the message can report it) can do so once.
 
-A report while the item is open or claimed only counts the reporter, as before. Another
-report from a reporter already counted never requeues: otherwise one person could force
-a cleared message back to review again and again, while each distinct reporter (only a
-recipient of the message can report it) can do so once.
+Otherwise, after a violation (warn, restrict, suspend, escalate to legal), the item stays
+decided and the new reporter sees that outcome at once; the platform has already acted.
 
-Intake calls :func:`requeue_if_cleared` from
+Sent back, the item is ``open`` with no outcome in the queue its child-safety flag names
+(intake has already recomputed its priority with the new reporter count). The decision is
+kept in the item's history, marked reopened by :data:`SYSTEM_ACTOR` with the reason, and
+one ``item_requeue`` entry goes to the audit chain. Every reporter of the item sees the
+report in review (``received``, no outcome) until the next decision. A report while the
+item is open or claimed only counts the reporter.
+
+Intake calls :func:`requeue_if_due` from
 :func:`report_service.storage.reports.store_report` under the item's row lock, and
 :func:`audit_requeues` once every item of the report is locked, all in the report's
 transaction, so the change and its audit entry commit together and the lock order (items,
@@ -34,12 +40,11 @@ from sqlalchemy.orm import Session
 
 from report_service.priority import queue_for
 from report_service.review import store
-from report_service.review.decisions import Decision, requeues_on_new_report
+from report_service.review.decisions import Decision, requeue_reason
 from report_service.storage.models import ReviewItem
 
 SYSTEM_ACTOR = "system:intake"  # ':' is not allowed in account names, so no one else
 ACTION = "item_requeue"
-REASON = "new report after no_violation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,29 +53,45 @@ class Requeue:
 
     item_id: int
     decision_id: int
+    reason: str
     queue: str
     priority: int
     reporter_count: int
 
 
-def requeue_if_cleared(session: Session, item: ReviewItem, now_ms: int) -> Requeue | None:
-    """Send a decided ``item`` back to its queue if its standing decision allows it (see
-    the module docstring); ``None`` when it stays as it is. The caller holds the item's
-    row lock and has just counted a new reporter on it."""
+def requeue_if_due(
+    session: Session,
+    item: ReviewItem,
+    now_ms: int,
+    *,
+    new_reporter: bool,
+    became_child_safety: bool,
+) -> Requeue | None:
+    """Send a decided ``item`` back to its queue if the new report calls for it (see the
+    module docstring and :func:`~report_service.review.decisions.requeue_reason`); ``None``
+    when it stays as it is. The caller holds the item's row lock and has merged the new
+    report into it."""
     if item.status != "decided":
         return None
     current = store.current_decision(session, item.id)
-    if current is None or not requeues_on_new_report(Decision(current.decision)):
+    if current is None:
+        return None
+    reason = requeue_reason(
+        Decision(current.decision),
+        new_reporter=new_reporter,
+        became_child_safety=became_child_safety,
+    )
+    if reason is None:
         return None
     current.reopened_at = now_ms
     current.reopened_by = SYSTEM_ACTOR
-    current.reopen_reason = REASON
+    current.reopen_reason = reason
     item.status = "open"
     item.outcome = None
     item.queue = queue_for(item.child_safety)
     item.updated_at = now_ms
     session.flush()
-    return Requeue(item.id, current.id, item.queue, item.priority, item.reporter_count)
+    return Requeue(item.id, current.id, reason, item.queue, item.priority, item.reporter_count)
 
 
 def audit_requeues(
@@ -85,7 +106,7 @@ def audit_requeues(
             action=ACTION,
             item_id=r.item_id,
             detail={
-                "reason": REASON,
+                "reason": r.reason,
                 "decision_id": r.decision_id,
                 "report_id": report_id,
                 "queue": r.queue,

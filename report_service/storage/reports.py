@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from report_service.errors import DuplicateReport, NotFound
 from report_service.priority import is_child_safety, priority, queue_for
-from report_service.review.requeue import Requeue, audit_requeues, requeue_if_cleared
+from report_service.review.requeue import Requeue, audit_requeues, requeue_if_due
 from report_service.storage.models import (
     BankMatch,
     EvidenceBlob,
@@ -120,15 +120,22 @@ def _merge_item(
     if not same_reporter:
         item.reporter_count += 1
     item.max_bank_severity = max(item.max_bank_severity, facts.max_bank_severity)
-    if child_safety and not item.child_safety:
+    became_child_safety = child_safety and not item.child_safety
+    if became_child_safety:
         item.child_safety = True
         if item.status != ITEM_DECIDED:
             item.queue = queue_for(True)
     item.priority = priority(item.reason, item.max_bank_severity, item.reporter_count)
     item.updated_at = now_ms
-    # A new reporter about a decided item: the review policy decides whether it goes back
-    # to its queue (after no_violation) or stays decided (after a violation).
-    requeued = None if same_reporter else requeue_if_cleared(session, item, now_ms)
+    # A new report about a decided item: the review policy decides whether it goes back to
+    # review (it became child-safety, or a new reporter after no_violation) or stays decided.
+    requeued = requeue_if_due(
+        session,
+        item,
+        now_ms,
+        new_reporter=not same_reporter,
+        became_child_safety=became_child_safety,
+    )
     return item.id, requeued
 
 

@@ -184,9 +184,19 @@ def test_decisions() -> None:
     assert decisions.check_reason("  need to confirm nudity  ") == "need to confirm nudity"
 
 
-def test_only_no_violation_is_requeued_by_a_new_report() -> None:
-    requeued = {d for d in decisions.Decision if decisions.requeues_on_new_report(d)}
-    assert requeued == {decisions.Decision.NO_VIOLATION}
+def test_which_new_reports_requeue_a_decided_item() -> None:
+    def requeued(new_reporter: bool, became_child_safety: bool) -> set[decisions.Decision]:
+        return {
+            d
+            for d in decisions.Decision
+            if decisions.requeue_reason(
+                d, new_reporter=new_reporter, became_child_safety=became_child_safety
+            )
+        }
+
+    assert requeued(True, False) == {decisions.Decision.NO_VIOLATION}
+    assert requeued(False, False) == set()
+    assert requeued(True, True) == requeued(False, True) == set(decisions.Decision)
 
 
 def _noisy_rgb(width: int, height: int) -> bytes:

@@ -3,8 +3,9 @@ service (``create_app``: real intake, real review API), on SQLite and PostgreSQL
 
 Policy (docs/review.md, "New reports about decided items"): after ``no_violation`` a new
 reporter's report sends the item back to its queue, audited as ``item_requeue`` by the
-system; after a violation the item stays decided and the new reporter sees the outcome;
-while the item is claimed the report only counts the reporter.
+system; after a violation the item stays decided and the new reporter sees the outcome,
+unless the report makes it a child-safety item; while the item is claimed the report only
+counts the reporter.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from client_scan.franking.message import FrankedMessage
 from client_scan.franking.stamp import stamp
 from client_scan.report_format import Reason
 from report_service.priority import priority
-from report_service.review.requeue import REASON, SYSTEM_ACTOR
+from report_service.review.decisions import REQUEUE_CHILD_SAFETY, REQUEUE_CLEARED
+from report_service.review.requeue import SYSTEM_ACTOR
 
 POLICY = "harassment/1.2"
 
@@ -115,7 +117,7 @@ def test_a_new_report_after_no_violation_sends_the_item_back_to_review(service: 
     requeue = entries[-1]
     assert requeue["actor"] == SYSTEM_ACTOR
     assert requeue["detail"] == {
-        "reason": REASON,
+        "reason": REQUEUE_CLEARED,
         "decision_id": entries[1]["detail"]["decision_id"],
         "report_id": carol_report,
         "queue": "general",
@@ -131,7 +133,7 @@ def test_a_new_report_after_no_violation_sends_the_item_back_to_review(service: 
     detail = service.client.get(f"/v1/review/items/{item}", headers=mod).json()
     [earlier] = detail["decisions"]
     assert earlier["decision"] == "no_violation"
-    assert (earlier["reopened_by"], earlier["reopen_reason"]) == (SYSTEM_ACTOR, REASON)
+    assert (earlier["reopened_by"], earlier["reopen_reason"]) == (SYSTEM_ACTOR, REQUEUE_CLEARED)
     assert sorted(c["reporter_id"] for c in detail["reporter_claims"]) == ["bob", "bob", "carol"]
     r = service.client.post(
         f"/v1/review/items/{item}/decision",
@@ -219,3 +221,31 @@ def test_a_child_safety_report_after_no_violation_requeues_to_child_safety(
     assert (claim["item"]["id"], claim["item"]["queue"]) == (item, "child_safety")
     [entry] = [e for e in _audit(service, acc["auditor"], item) if e["action"] == "item_requeue"]
     assert entry["detail"]["queue"] == "child_safety"
+
+
+@pytest.mark.parametrize("decision", ["warn_sender", "no_violation"])
+def test_a_first_child_safety_report_after_a_general_decision_goes_to_child_safety(
+    service: Any, decision: str
+) -> None:
+    # A general moderator's decision is not the child-safety team's: even after a
+    # violation, and even from a reporter already counted, the item goes to them once.
+    acc = _accounts(service)
+    mod, cs = acc["moderator"], acc["child_safety"]
+    message = service.frank("alice", "bob", "how old are you")
+    _report(service, "bob", message)
+    item = _decide(service, mod, decision)
+    again = _report(service, "bob", message, Reason.CHILD_SAFETY)
+    assert _status(service, "bob", again) == {"report_id": again, "status": "received"}
+    claim = service.client.post("/v1/review/queues/child_safety/claim", headers=cs).json()
+    assert (claim["item"]["id"], claim["item"]["queue"]) == (item, "child_safety")
+    [entry] = [e for e in _audit(service, acc["auditor"], item) if e["action"] == "item_requeue"]
+    assert entry["detail"]["reason"] == REQUEUE_CHILD_SAFETY
+    # Decided by child safety, another child-safety report does not requeue it again.
+    r = service.client.post(
+        f"/v1/review/items/{item}/decision",
+        headers=cs,
+        json={"decision": "suspend_sender", "policy": POLICY},
+    )
+    assert r.status_code == 200, r.text
+    third = _report(service, "bob", message, Reason.CHILD_SAFETY)
+    assert _status(service, "bob", third)["outcome"] == "suspend_sender"
