@@ -194,7 +194,8 @@ class Scanner:
     """Scans attachment bytes against the loaded hash lists; thread-safe.
 
     ``trusted`` are the list states the app remembered from earlier runs (see
-    :attr:`trusted_states`), so a rollback is refused across restarts too.
+    :attr:`trusted_states`; that mapping, or its values), so a rollback is refused across
+    restarts too.
 
     Raises (on construction):
         nothing; an invalid ``policy`` is refused by :class:`hashes.lists.TrustPolicy`.
@@ -204,7 +205,7 @@ class Scanner:
         self,
         policy: TrustPolicy,
         *,
-        trusted: Iterable[TrustedState] = (),
+        trusted: Mapping[str, TrustedState] | Iterable[TrustedState] = (),
         hasher: Hasher | None = None,
         matcher_factory: MatcherFactory | None = None,
     ) -> None:
@@ -214,7 +215,8 @@ class Scanner:
             matcher_factory if matcher_factory is not None else default_matcher_factory
         )
         self._write_lock = threading.Lock()
-        self._state = _State(lists={}, trusted={s.list_id: s for s in trusted})
+        states = trusted.values() if isinstance(trusted, Mapping) else trusted
+        self._state = _State(lists={}, trusted={s.list_id: s for s in states})
 
     @property
     def trusted_states(self) -> Mapping[str, TrustedState]:

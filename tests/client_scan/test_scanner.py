@@ -181,6 +181,18 @@ def test_rollback_is_refused_after_a_restart() -> None:
     assert restarted.lists == {}
 
 
+def test_the_saved_trusted_states_mapping_restarts_a_scanner() -> None:
+    """docs/client.md saves ``scanner.trusted_states`` (a mapping) and passes it back."""
+    first = Scanner(POLICY, hasher=fake_hasher)
+    first.load_list(sha_list())
+    first.load_list(sha_list(version=2, previous=first.lists["sha-list"].digest))
+    saved_states = first.trusted_states
+    restarted = Scanner(POLICY, hasher=fake_hasher, trusted=saved_states)
+    assert restarted.trusted_states == saved_states
+    with pytest.raises(ListUpdateRejected):
+        restarted.load_list(sha_list(version=1))
+
+
 def test_readers_never_see_a_half_updated_state() -> None:
     """While one thread swaps list versions, every scan sees one whole version: the
     match's version always equals the version whose entry count it saw."""
