@@ -225,12 +225,17 @@ class HashBanks:
         """Bank one hash: build, sign (service curator key) and store the next version of
         the service's list for ``value``'s algorithm, and match against it from now on.
 
+        Idempotent: when the list already holds ``value`` under ``category``, nothing is
+        built and the held version's header is returned (see :meth:`holds`).
+
         Raises:
             BankError: the value's algorithm differs from the list's, or the list cannot
                 be built (bad category or entry id).
         """
         with self._lock:
             held = self._lists.get(list_id)
+            if held is not None and _holds(held, value, category):
+                return held.header
             try:
                 new = _next_version(held, list_id, value, category, entry_id, now_ms, threshold)
                 data = sign_list(new, self._curator.signing_key)
@@ -241,6 +246,11 @@ class HashBanks:
                 raise BankError(f"cannot add to list {list_id!r}: {exc}") from exc
             self._store(accepted, data, now_ms)
             return accepted.header
+
+    def holds(self, value: HashValue, category: str, list_id: str = SERVICE_LIST_ID) -> bool:
+        """Whether ``list_id`` already holds exactly ``value`` under ``category``."""
+        held = self._lists.get(list_id)
+        return held is not None and _holds(held, value, category)
 
     def export(self, list_id: str = SERVICE_LIST_ID) -> bytes:
         """The signed bytes of the newest version of ``list_id``.
@@ -275,6 +285,16 @@ class HashBanks:
         lists = {**self._lists, header.list_id: accepted}
         self._lists = lists
         self._matchers = tuple(Matcher(h) for h in lists.values())
+
+
+def _holds(held: HashList, value: HashValue, category: str) -> bool:
+    header = held.header
+    if header.algorithm is not value.algorithm or category not in header.categories:
+        return False
+    row = np.frombuffer(value.digest, dtype=np.uint8)
+    same = np.all(held.hashes == row, axis=1)
+    wanted = header.categories.index(category)
+    return bool(np.any(same & (held.categories == wanted)))
 
 
 def _next_version(

@@ -92,7 +92,11 @@ class Banker(Protocol):
     def add_entry(
         self, value: HashValue, category: str, entry_id: str | None, now_ms: int
     ) -> ListHeaderLike:
-        """Bank one hash as a new signed list version."""
+        """Bank one hash as a new signed list version (nothing new if already held)."""
+        ...
+
+    def holds(self, value: HashValue, category: str) -> bool:
+        """Whether the bank already holds ``value`` under ``category``."""
         ...
 
 
@@ -602,19 +606,20 @@ class ReviewService:
             raise BankUnavailable("no hash bank is configured")
         list_id = ""
         version = 0
+        added = 0
         for pdq, sha in pdqs:
+            value = HashValue.from_hex(Algorithm.PDQ, pdq)
+            # Banking again (a retry, or after a reopen) must not grow the list with copies.
+            added += not self._banker.holds(value, category)
             header = self._banker.add_entry(
-                HashValue.from_hex(Algorithm.PDQ, pdq),
-                category,
-                f"review-{item_id}-{sha[:16]}",
-                self._clock(),
+                value, category, f"review-{item_id}-{sha[:16]}", self._clock()
             )
             list_id, version = header.list_id, header.version
         now = self._clock()
         with self._sessions.begin() as session:
             row = session.get(DecisionRow, decision_id, with_for_update=True)
             if row is not None:
-                row.banked += len(pdqs)
+                row.banked += added
             store.append_audit(
                 session,
                 at_ms=now,
@@ -626,6 +631,7 @@ class ReviewService:
                     "list_version": version,
                     "pdq": [p for p, _ in pdqs],
                     "sha256": [s for _, s in pdqs],
+                    "added": added,
                 },
             )
         return BankOut(list_id=list_id, list_version=version, hashes=[p for p, _ in pdqs])

@@ -69,6 +69,19 @@ def test_untrusted_or_rolled_back_lists_are_refused(sqlite_service: Service) -> 
         banks.import_list(old, 3)
 
 
+def test_banking_the_same_hash_again_changes_nothing(service: Service) -> None:
+    banks: HashBanks = service.app.state.banks
+    value = pdq_of(demo_image())
+    assert not banks.holds(value, "csam")
+    v1 = banks.add_entry(value, "csam", "e1", 1)
+    assert banks.holds(value, "csam")
+    assert banks.add_entry(value, "csam", "e1-again", 2) == v1
+    assert len(banks.lists[SERVICE_LIST_ID]) == 1
+    # The same hash under another category is a new entry.
+    assert not banks.holds(value, "ncii")
+    assert banks.add_entry(value, "ncii", "e2", 3).version == 2
+
+
 def test_intake_rehashes_media_and_routes_child_safety(service: Service) -> None:
     banks: HashBanks = service.app.state.banks
     banks.add_entry(pdq_of(demo_image()), "csam", "known-1", 1)

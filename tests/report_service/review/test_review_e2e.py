@@ -71,6 +71,11 @@ def test_report_to_banked_decision(service: Any) -> None:
     assert body["banked"]["hashes"] == [att["pdq"]]
     assert body["banked"]["list_version"] >= 1
     assert body["decision"]["banked"] == 1
+    # Banking again (a retry) adds no copy and no new list version.
+    again_banked = service.client.post(f"/v1/review/items/{item}/bank", headers=mod)
+    assert again_banked.status_code == 200, again_banked.text
+    assert again_banked.json()["list_version"] == body["banked"]["list_version"]
+    assert len(service.app.state.banks.lists[body["banked"]["list_id"]]) == 1
     status = service.client.get(f"/v1/reports/{report.report_id}", headers=service.auth("bob"))
     assert status.json() == {
         "report_id": report.report_id,
@@ -96,5 +101,7 @@ def test_report_to_banked_decision(service: Any) -> None:
         "media_reveal",
         "decide",
         "bank_media",
+        "bank_media",
     ]
+    assert [e["detail"]["added"] for e in log["entries"][-2:]] == [1, 0]
     assert service.client.get("/v1/audit/verify", headers=aud).json()["ok"] is True
