@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     verify.add_argument(
         "--expect-head",
         metavar="HASH",
-        help="also require this head hash (one you published earlier)",
+        help="also require this hash, a head you published earlier, to be in the chain",
     )
     _data(verify)
     verify.set_defaults(func=_verify)
@@ -149,13 +149,18 @@ def _verify(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-        if args.expect_head and args.expect_head != result.head_hash:
-            print(
-                f"BROKEN: head {result.head_hash} is not the expected {args.expect_head}",
-                file=sys.stderr,
-            )
-            return 1
         print(f"ok: {result.entries} entries, head seq {result.head_seq} hash {result.head_hash}")
+        if args.expect_head:
+            seq = service.audit_position(args.expect_head)
+            if seq is None:
+                print(
+                    f"BROKEN: the published head {args.expect_head} is not in the chain "
+                    "(the log was rewritten or truncated since)",
+                    file=sys.stderr,
+                )
+                return 1
+            grown = result.head_seq - seq
+            print(f"ok: the published head is entry {seq}; {grown} entries appended since")
         return 0
 
     return _run(args, act)

@@ -685,6 +685,16 @@ class ReviewService:
             problem=None,
         )
 
+    def audit_position(self, entry_hash: str) -> int | None:
+        """Where an entry hash published earlier stands in the log (the command line).
+
+        In a chain that verifies, finding it at ``seq`` N proves entries 1..N are the ones
+        that were published; entries after N were appended since. ``None``: it is no longer
+        in the log, which was rewritten or truncated.
+        """
+        with self._sessions() as session:
+            return store.audit_seq_of(session, entry_hash.strip().lower())
+
     # ------------------------------------------------------------------ helpers
 
     def _item(

@@ -157,6 +157,12 @@ def audit_head(session: Session) -> ChainHead:
     return ChainHead(0, "0" * 64) if row is None else ChainHead(row.seq, row.hash)
 
 
+def audit_seq_of(session: Session, entry_hash: str) -> int | None:
+    """The ``seq`` of the entry whose hash is ``entry_hash``, or ``None``."""
+    seq = session.scalar(select(AuditRow.seq).where(AuditRow.entry_hash == entry_hash).limit(1))
+    return None if seq is None else int(seq)
+
+
 def audit_count(session: Session) -> int:
     """How many entries are stored."""
     return int(session.execute(select(func.count()).select_from(AuditRow)).scalar_one())

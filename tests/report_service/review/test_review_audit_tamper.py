@@ -193,4 +193,24 @@ def test_a_rewritten_chain_is_caught_by_the_published_head(
     assert main(["audit", "verify", "--data", data]) == 0
     capsys.readouterr()
     assert main(["audit", "verify", "--data", data, "--expect-head", published]) == 1
-    assert "is not the expected" in capsys.readouterr().err
+    assert "is not in the chain" in capsys.readouterr().err
+
+
+def test_a_published_head_still_verifies_after_the_log_grew(
+    env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Auditors publish the head daily; the log keeps growing in between, and that is no
+    alarm: the published entry must still be in the chain at its place."""
+    _fill(env)
+    monkeypatch.setenv("FRANKLY_DATABASE_URL", env.url)
+    data = str(tmp_path / "data")
+    assert main(["audit", "verify", "--data", data]) == 0
+    published = capsys.readouterr().out.split()[-1]
+    actor = Actor("moderator-1", Role.MODERATOR)
+    claim = env.service.claim(actor, "general")
+    env.service.release(actor, claim.item.id)
+    assert main(["audit", "verify", "--data", data, "--expect-head", published.upper()]) == 0
+    out = capsys.readouterr().out
+    assert f"the published head is entry {ENTRIES}; 2 entries appended since" in out
+    assert main(["audit", "verify", "--data", data, "--expect-head", "0" * 64]) == 1
+    assert "is not in the chain" in capsys.readouterr().err
