@@ -29,9 +29,11 @@ from pathlib import Path
 
 import imagehash
 import numpy as np
-import skimage
 from PIL import Image, ImageOps
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._photos import PHOTOS, SKIMAGE_DATA
 from hashes.compute import hash_image
 from hashes.decode import decode_image
 from hashes.pdq import pdq_hash, pdq_hash_fast
@@ -39,26 +41,6 @@ from hashes.values import Algorithm, HashValue
 
 ROOT = Path(__file__).resolve().parents[1]
 VECTORS = ROOT / "tests" / "data" / "pdq"
-SKIMAGE_DATA = Path(skimage.__file__).resolve().parent / "data"
-# Real photographs shipped inside scikit-image (no download). motorcycle_right is left
-# out: it is the other half of a stereo pair with motorcycle_left.
-PHOTOS = (
-    "astronaut.png",
-    "camera.png",
-    "chelsea.png",
-    "coffee.png",
-    "coins.png",
-    "hubble_deep_field.jpg",
-    "ihc.png",
-    "moon.png",
-    "motorcycle_left.png",
-    "retina.jpg",
-    "rocket.jpg",
-    "page.png",
-    "brick.png",
-    "grass.png",
-    "gravel.png",
-)
 FAST = (Algorithm.PDQ, Algorithm.PHASH, Algorithm.DHASH, Algorithm.SHA256)
 
 

@@ -23,30 +23,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import skimage
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._photos import PHOTOS, SKIMAGE_DATA
 from hashes.compute import hash_image
 from hashes.values import Algorithm, HashValue
 
-SKIMAGE_DATA = Path(skimage.__file__).resolve().parent / "data"
-PHOTOS = (
-    "astronaut.png",
-    "camera.png",
-    "chelsea.png",
-    "coffee.png",
-    "coins.png",
-    "hubble_deep_field.jpg",
-    "ihc.png",
-    "moon.png",
-    "motorcycle_left.png",
-    "retina.jpg",
-    "rocket.jpg",
-    "page.png",
-    "brick.png",
-    "grass.png",
-    "gravel.png",
-)
 # Reported apart: fine repetitive texture and a scanned text page, whose detail sits at or
 # below PDQ's 64x64 resolution; they are where perceptual hashes are weakest.
 TEXTURES = frozenset({"page.png", "brick.png", "grass.png", "gravel.png"})
