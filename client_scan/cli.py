@@ -46,7 +46,18 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     init = sub.add_parser("init", help="remember the service URL, your user id and token")
     init.add_argument("--url", required=True, help="service base URL, e.g. http://127.0.0.1:8000")
     init.add_argument("--user", required=True, help="your user id (the name given to users add)")
-    init.add_argument("--token", required=True, help="your bearer token (from users add)")
+    given = init.add_mutually_exclusive_group(required=True)
+    given.add_argument(
+        "--token",
+        metavar="TOKEN",
+        help="your bearer token (from users add); one that starts with '-' works too, "
+        "but --token-file keeps it out of your shell history",
+    )
+    given.add_argument(
+        "--token-file",
+        metavar="PATH",
+        help="read the bearer token from this file's first line ('-': standard input)",
+    )
     init.set_defaults(func=_wrap(_init))
 
     key = sub.add_parser("session-key", help="print a new random demo session key (base64)")
@@ -123,16 +134,47 @@ def _wrap(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
     return run
 
 
+def iso_utc(ms: int) -> str:
+    """Milliseconds since the epoch as ISO 8601 in UTC, e.g. ``2026-12-03T09:41:07.123Z``."""
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
 def _config_path(args: argparse.Namespace) -> Path:
     home: Path = args.home
     return home / CONFIG_FILE
 
 
+def read_token(source: str) -> str:
+    """The token on the first line of the file ``source`` (``-``: standard input).
+
+    Raises:
+        CliError: the file cannot be read, or its first line is empty.
+    """
+    try:
+        if source == "-":
+            text = sys.stdin.readline()
+        else:
+            with open(source, encoding="utf-8") as f:
+                text = f.readline()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read the token from {source}: {exc}") from None
+    token = text.strip()
+    if not token:
+        where = "standard input" if source == "-" else source
+        raise CliError(f"no token in {where} (expected it on the first line)")
+    return token
+
+
 def _init(args: argparse.Namespace) -> int:
+    token = args.token if args.token is not None else read_token(args.token_file)
+    if not token.strip():
+        raise CliError("--token is empty")
     home: Path = args.home
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = _config_path(args)
-    config = {"base_url": args.url, "user_id": args.user, "token": args.token}
+    config = {"base_url": args.url, "user_id": args.user, "token": token}
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(config, f)
@@ -188,7 +230,10 @@ def _send(args: argparse.Namespace) -> int:
     ]
     with _open(args) as client:
         record = client.send(key, args.recipient, args.conversation, args.body, attachments)
-    print(f"sent {record.id} at {record.timestamp_ms} (relay id {record.relay_message_id})")
+    print(
+        f"sent {record.id} at {iso_utc(record.timestamp_ms)} "
+        f"(t={record.timestamp_ms} ms, relay id {record.relay_message_id})"
+    )
     for ref in record.payload.attachments:
         print(f"  attachment {ref.id} sha256 {ref.sha256} ({ref.size} bytes)")
     return 0
@@ -221,7 +266,7 @@ def _messages(args: argparse.Namespace) -> int:
     for r in records:
         m = r.message
         print(
-            f"{r.id} {r.direction:<8} {m.sender_id}->{m.recipient_id} t={m.timestamp_ms} "
+            f"{r.id} {r.direction:<8} {m.sender_id}->{m.recipient_id} {iso_utc(m.timestamp_ms)} "
             f"{r.payload.body!r}"
         )
     return 0

@@ -50,7 +50,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     build.add_argument("--list-id", help="the list's id (default: that of --previous)")
     build.add_argument("--version", type=int, help="version (default: --previous + 1, or 1)")
     build.add_argument(
-        "--previous", type=Path, help="the previous version's file, to chain to its digest"
+        "--previous",
+        type=Path,
+        help="the previous version's file, to chain to its digest; its entries are NOT "
+        "carried forward (export them with `list export` and pass them with --csv)",
     )
     build.add_argument("--algorithm", default="pdq", help="pdq (default), phash, dhash, ...")
     build.add_argument("--threshold", type=int, help="match threshold in bits")
@@ -155,15 +158,24 @@ def _keygen(args: argparse.Namespace) -> int:
 def _read_signing_key(path: Path) -> nacl.signing.SigningKey:
     import nacl.signing
 
-    lines = path.read_text(encoding="ascii").split()
+    not_a_key = CliError(
+        f"{path} is not a frankly list signing key file (one made by `frankly list keygen`)"
+    )
+    data = path.read_bytes()
+    if len(data) > 1024:
+        raise not_a_key
+    try:
+        lines = data.decode("ascii").split()
+    except UnicodeDecodeError:
+        raise not_a_key from None
     if len(lines) != 2 or lines[0] != KEY_FILE_HEADER:
-        raise CliError(f"{path} is not a frankly list signing key file")
+        raise not_a_key
     try:
         seed = base64.b64decode(lines[1], validate=True)
     except binascii.Error:
-        raise CliError(f"{path} is not a frankly list signing key file") from None
+        raise not_a_key from None
     if len(seed) != 32:
-        raise CliError(f"{path} is not a frankly list signing key file")
+        raise not_a_key
     return nacl.signing.SigningKey(seed)
 
 
@@ -217,7 +229,13 @@ def _hash_images(paths: Sequence[Path], algorithm: Algorithm) -> list[tuple[Path
     from hashes.compute import hash_image
 
     out = []
-    for path in _image_files(paths):
+    files = list(_image_files(paths))
+    if not files:
+        shown = ", ".join(str(p) for p in paths)
+        raise CliError(
+            f"no images found in {shown} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})"
+        )
+    for path in files:
         result = hash_image(path.read_bytes(), [algorithm])
         out.append((path, result.hashes[algorithm].digest))
     return out
@@ -274,6 +292,8 @@ def _build(args: argparse.Namespace) -> int:
         )
     if not rows:
         raise CliError("nothing to build from: give --hex, --csv or --images")
+    if sum(len(r) for r in rows) == 0:
+        raise CliError("the inputs hold no entries: refusing to build an empty list")
 
     issued = args.issued_at_ms if args.issued_at_ms is not None else int(time.time() * 1000)
     hash_list = build_list(
@@ -293,6 +313,12 @@ def _build(args: argparse.Namespace) -> int:
         f"built {list_id} v{version}: {len(hash_list)} {algorithm.value} entries, "
         f"digest {hash_list.digest.hex()} (unsigned; run 'frankly list sign')"
     )
+    if previous is not None:
+        print(
+            f"note: a version holds only the entries given; none of the {len(previous)} "
+            f"entries of v{previous.header.version} were carried forward (to keep them, "
+            "`frankly list export` it to CSV and pass that file with --csv)"
+        )
     return 0
 
 

@@ -75,9 +75,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help=f"who is destroying, for the audit log (default: {CLI_ACTOR})",
     )
-    parser.add_argument(
-        "--data", default=None, metavar="DIR", help="data folder (default: ./frankly-data)"
-    )
+    from report_service._cli_service import DATA_HELP
+
+    parser.add_argument("--data", default=None, metavar="DIR", help=DATA_HELP)
 
 
 @contextmanager

@@ -12,6 +12,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from report_service.errors import StorageError
@@ -42,7 +44,47 @@ def upgrade_engine(engine: Engine, revision: str = "heads") -> None:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
     except Exception as exc:
-        raise StorageError(f"database migration failed: {type(exc).__name__}") from exc
+        raise StorageError(
+            f"database migration failed on {describe_database(engine.url)}: {describe_failure(exc)}"
+        ) from exc
+
+
+def describe_database(url: URL) -> str:
+    """The database, host and port of ``url`` for a message, the password hidden."""
+    shown = url.render_as_string(hide_password=True)
+    if url.get_backend_name() == "sqlite":
+        return shown
+    port = url.port or (5432 if url.get_backend_name() == "postgresql" else None)
+    return f"{shown} (database {url.database!r} on host {url.host or 'localhost'}, port {port})"
+
+
+_KNOWN_FAILURES = (
+    ('database "', "no such database"),
+    ('role "', "no such user (role)"),
+    ("password authentication failed", "authentication failed (wrong user or password)"),
+    ("no password supplied", "authentication failed (the server wants a password)"),
+    ("connection refused", "connection refused (is the server running and listening there?)"),
+    ("failed to resolve host", "the host name cannot be resolved"),
+    ("could not translate host name", "the host name cannot be resolved"),
+    ("timeout", "the connection timed out"),
+    ("unable to open database file", "the SQLite file cannot be opened or created"),
+    ("file is not a database", "the file is not an SQLite database"),
+    ("database is locked", "the SQLite database is locked by another process"),
+    ("readonly database", "the SQLite file is read-only"),
+)
+
+
+def describe_failure(exc: BaseException) -> str:
+    """What went wrong, in words: the driver's own words for the failures an operator
+    meets (no such database, connection refused, authentication), else the error type."""
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+    text = str(cause)
+    lower = text.lower()
+    for needle, meaning in _KNOWN_FAILURES:
+        if needle in lower and (not needle.endswith('"') or "does not exist" in lower):
+            detail = text.split("FATAL:")[-1].strip().splitlines()[0] if text else ""
+            return f"{meaning}: {detail}" if detail else meaning
+    return type(cause).__name__
 
 
 def upgrade_database(url: str, revision: str = "heads") -> None:
