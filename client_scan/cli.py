@@ -127,6 +127,8 @@ def _wrap(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
             print(f"error: refused: {exc.code}{where}: {exc.message}", file=sys.stderr)
         except ClientScanError as exc:
             print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        except BrokenPipeError:
+            raise  # the reader went away: frankly.cli.main stops quietly
         except (CliError, OSError) as exc:
             print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -130,6 +130,8 @@ def _run(handler: Handler, error_status: int = 1) -> Handler:
         except HashesError as exc:
             print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
             return error_status
+        except BrokenPipeError:
+            raise  # the reader went away: frankly.cli.main stops quietly
         except (CliError, OSError, ValueError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return error_status
