@@ -39,7 +39,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "client", help="the client library from a terminal: send, receive, scan, report"
     )
     client.add_argument(
-        "--home", type=Path, default=DEFAULT_HOME, help="client state folder (./frankly-client)"
+        "--home",
+        type=Path,
+        default=DEFAULT_HOME,
+        metavar="DIR",
+        help="client state folder (default: ./frankly-client)",
     )
     sub = client.add_subparsers(dest="client_command", metavar="ACTION", required=True)
 
@@ -64,41 +68,64 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     key.set_defaults(func=_wrap(_session_key))
 
     send = sub.add_parser("send", help="frank and send a message through the relay")
-    send.add_argument("recipient")
-    send.add_argument("body")
-    send.add_argument("--conversation", required=True)
-    send.add_argument("--session-key", required=True, help="shared demo key, base64")
-    send.add_argument("--attach", type=Path, action="append", default=[], help="a file to attach")
+    send.add_argument("recipient", help="the recipient's user id")
+    send.add_argument("body", help="the message text")
+    send.add_argument("--conversation", required=True, metavar="ID", help="conversation id")
+    send.add_argument(
+        "--session-key", required=True, metavar="KEY_B64", help="shared demo key, base64"
+    )
+    send.add_argument(
+        "--attach",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a file to attach (repeat for several)",
+    )
     send.set_defaults(func=_wrap(_send))
 
     inbox = sub.add_parser("inbox", help="fetch, verify and keep incoming messages")
-    inbox.add_argument("--session-key", required=True, help="shared demo key, base64")
+    inbox.add_argument(
+        "--session-key", required=True, metavar="KEY_B64", help="shared demo key, base64"
+    )
     inbox.set_defaults(func=_wrap(_inbox))
 
     messages = sub.add_parser("messages", help="list the local records of a conversation")
-    messages.add_argument("conversation")
+    messages.add_argument("conversation", help="conversation id")
     messages.set_defaults(func=_wrap(_messages))
 
     accept = sub.add_parser("accept", help="check a downloaded attachment and keep it")
-    accept.add_argument("message_id")
-    accept.add_argument("attachment_id")
-    accept.add_argument("file", type=Path)
+    accept.add_argument("message_id", help="the message id inbox printed")
+    accept.add_argument("attachment_id", help="the attachment id inbox printed")
+    accept.add_argument("file", type=Path, help="the downloaded attachment's bytes")
     accept.set_defaults(func=_wrap(_accept))
 
     scan = sub.add_parser("scan", help="scan files on this device against signed hash lists")
-    scan.add_argument("files", type=Path, nargs="+", metavar="FILE")
-    scan.add_argument("--list", dest="lists", type=Path, action="append", required=True)
+    scan.add_argument("files", type=Path, nargs="+", metavar="FILE", help="files to scan")
+    scan.add_argument(
+        "--list",
+        dest="lists",
+        type=Path,
+        action="append",
+        required=True,
+        metavar="LIST_FILE",
+        help="a signed hash list (repeat for several)",
+    )
     scan.add_argument(
         "--trust", action="append", required=True, metavar="PUBKEY_B64", help="curator key"
     )
-    scan.add_argument("--threshold", type=int, default=1, help="curators that must sign (k)")
+    scan.add_argument(
+        "--threshold", type=int, default=1, metavar="K", help="curators that must sign (1)"
+    )
     scan.set_defaults(func=_wrap(_scan))
 
     report = sub.add_parser("report", help="report received message(s) to the service")
-    report.add_argument("message_ids", nargs="+", metavar="MESSAGE_ID")
+    report.add_argument("message_ids", nargs="+", metavar="MESSAGE_ID", help="messages to report")
     report.add_argument("--reason", required=True, help="child_safety, harassment, spam, ...")
-    report.add_argument("--comment")
-    report.add_argument("--context", type=int, default=10, help="context messages (10)")
+    report.add_argument("--comment", metavar="TEXT", help="your own words (unverified)")
+    report.add_argument(
+        "--context", type=int, default=10, metavar="N", help="context messages (default 10)"
+    )
     report.add_argument(
         "--include", action="append", default=[], metavar="SHA256", help="attachment to include"
     )
@@ -110,7 +137,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     outbox.set_defaults(func=_wrap(_outbox))
 
     status = sub.add_parser("status", help="a report's status and outcome")
-    status.add_argument("report_id")
+    status.add_argument("report_id", help="the report id report printed")
     status.set_defaults(func=_wrap(_status))
 
 
@@ -118,13 +145,15 @@ def _wrap(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
     """Expected errors print one line on stderr (never a secret) and exit with status 1."""
 
     def run(args: argparse.Namespace) -> int:
-        from client_scan.errors import ClientScanError, ReportRejected
+        from client_scan.errors import ClientScanError, ReportRejected, SubmissionDeferred
 
         try:
             return handler(args)
         except ReportRejected as exc:
             where = "" if exc.message_index is None else f" (message {exc.message_index})"
             print(f"error: refused: {exc.code}{where}: {exc.message}", file=sys.stderr)
+        except SubmissionDeferred as exc:
+            print(f"error: {exc.detail}", file=sys.stderr)
         except ClientScanError as exc:
             print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         except BrokenPipeError:

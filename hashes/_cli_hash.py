@@ -55,6 +55,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument(
         "--algorithms",
+        metavar="LIST",
         default=",".join(a.value for a in Algorithm),
         help="comma-separated list among pdq, phash, dhash, sha256, md5 (default: all)",
     )
@@ -68,6 +69,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--workers",
         type=int,
         default=1,
+        metavar="N",
         help="processes to hash with (default: 1; 0 means one per CPU)",
     )
     parser.add_argument(

@@ -104,12 +104,16 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         sock = _listen(args.host, args.port)
     except OSError as exc:
+        import errno
+
         reason = exc.strerror or str(exc)
-        print(
-            f"error: cannot listen on {args.host}:{args.port}: {reason} "
-            "(is another service using that port? choose another with --port)",
-            file=sys.stderr,
-        )
+        hint = {
+            errno.EADDRINUSE: " (another program is using that port: stop it, or choose "
+            "another with --port)",
+            errno.EACCES: " (ports below 1024 need privileges: choose one above 1024)",
+            errno.EADDRNOTAVAIL: " (this machine has no such address: try 127.0.0.1 or 0.0.0.0)",
+        }.get(exc.errno or 0, "")
+        print(f"error: cannot listen on {args.host}:{args.port}: {reason}{hint}", file=sys.stderr)
         return EXIT_CANNOT_LISTEN
     with sock:
         try:

@@ -210,3 +210,50 @@ def test_list_build_previous_does_not_carry_entries_and_the_documented_recipe_do
     kept = parse_list(v2b.read_bytes())[0]
     assert len(kept) == 6
     assert {h.tobytes() for h in old.hashes} <= {h.tobytes() for h in kept.hashes}
+
+
+def test_audit_show_limits_are_usage_errors_not_tracebacks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for bad in ("0", "-1", "1001", "ten"):
+        with pytest.raises(SystemExit) as exc:
+            main(["audit", "show", "--limit", bad, "--data", str(tmp_path)])
+        assert exc.value.code == 2
+        assert "--limit" in capsys.readouterr().err
+
+
+def test_client_commands_name_an_unreachable_service_plainly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    home = ["client", "--home", str(tmp_path)]
+    url = f"http://127.0.0.1:{closed}"
+    assert main([*home, "init", "--url", url, "--user", "a", "--token", "t" * 43]) == 0
+    capsys.readouterr()
+    assert main([*home, "status", str(uuid.uuid4())]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: service unreachable")
+    assert "SubmissionDeferred" not in err
+
+
+def test_every_option_has_help_and_data_is_described_alike() -> None:
+    import argparse
+
+    from frankly.cli import build_parser
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> list[str]:
+        missing = []
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    missing += walk(sub, f"{path} {name}")
+            elif action.help is None and not isinstance(action, argparse._HelpAction):
+                missing.append(f"{path} {'/'.join(action.option_strings) or action.dest}")
+            elif "--data" in action.option_strings:
+                assert action.metavar == "DIR", path
+                assert "FRANKLY_DATA_DIR" in str(action.help) or path == "frankly demo", path
+        return missing
+
+    assert walk(build_parser(), "frankly") == []

@@ -17,6 +17,24 @@ if TYPE_CHECKING:
     from report_service.review.service import ReviewService
 
 CLI_ACTOR = "cli"
+MAX_AUDIT_LIMIT = 1000
+
+
+def _limit(text: str) -> int:
+    value = _non_negative(text)
+    if not 1 <= value <= MAX_AUDIT_LIMIT:
+        raise argparse.ArgumentTypeError(f"{value} is not 1 to {MAX_AUDIT_LIMIT}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -25,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     msub = mods.add_subparsers(dest="moderators_command", metavar="ACTION", required=True)
 
     add = msub.add_parser("add", help="create an account and print its bearer token once")
-    add.add_argument("name")
+    add.add_argument("name", help="account name (1 to 64 letters, digits, _ . @ -)")
     add.add_argument(
         "--role",
         required=True,
@@ -37,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     add.set_defaults(func=_add, needs_key_file=True)
 
     revoke = msub.add_parser("revoke", help="revoke an account (its token stops working)")
-    revoke.add_argument("name")
+    revoke.add_argument("name", help="the account to revoke")
     _data(revoke)
     revoke.set_defaults(func=_revoke)
 
@@ -67,10 +85,18 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     show.add_argument("--item", type=int, metavar="ID", help="only entries about this item")
     show.add_argument(
-        "--after", type=int, default=0, metavar="SEQ", help="entries after this seq (default 0)"
+        "--after",
+        type=_non_negative,
+        default=0,
+        metavar="SEQ",
+        help="entries after this seq (default 0)",
     )
     show.add_argument(
-        "--limit", type=int, default=100, metavar="N", help="at most N entries (default 100)"
+        "--limit",
+        type=_limit,
+        default=100,
+        metavar="N",
+        help=f"at most N entries, 1 to {MAX_AUDIT_LIMIT} (default 100)",
     )
     _data(show)
     show.set_defaults(func=_show)

@@ -36,7 +36,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "Works whatever the state of the report's items, legal hold included. Audited "
         "(evidence_destroy) with --by and --reason.",
     )
-    destroy.add_argument("report_id", metavar="REPORT_ID")
+    destroy.add_argument(
+        "report_id", metavar="REPORT_ID", help="the report id the reporter's client printed"
+    )
     _common(destroy)
     destroy.set_defaults(func=_destroy)
 
