@@ -68,8 +68,10 @@ VALUE_OPTIONS_STARTING_WITH_DASH = frozenset({"--token"})
 """Options whose value may start with ``-`` (a base64url token does about 1 time in 64)."""
 
 
-def join_dash_values(argv: Sequence[str]) -> list[str]:
-    """Rewrite ``--token -abc`` as ``--token=-abc``.
+def join_dash_values(
+    argv: Sequence[str], options: frozenset[str] = VALUE_OPTIONS_STARTING_WITH_DASH
+) -> list[str]:
+    """Rewrite ``--token -abc`` as ``--token=-abc`` for each option in ``options``.
 
     argparse takes a value that starts with ``-`` for an option and fails with ``expected
     one argument``; the ``=`` form is always read as the value.
@@ -78,7 +80,7 @@ def join_dash_values(argv: Sequence[str]) -> list[str]:
     i = 0
     while i < len(argv):
         arg = argv[i]
-        if arg in VALUE_OPTIONS_STARTING_WITH_DASH and i + 1 < len(argv):
+        if arg in options and i + 1 < len(argv):
             out.append(f"{arg}={argv[i + 1]}")
             i += 2
             continue

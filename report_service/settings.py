@@ -20,6 +20,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 from sqlalchemy.engine import make_url
@@ -175,6 +176,8 @@ def load_settings(
             if isinstance(cause, ConfigError):
                 raise cause from None
         raise ConfigError(f"invalid settings: {_describe(exc)}") from None
+    except SettingsError as exc:  # a complex value (a list) that is not JSON
+        raise ConfigError(f"invalid settings: {exc} (write lists as JSON)") from None
     return settings
 
 

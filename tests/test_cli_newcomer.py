@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from frankly import __version__
-from frankly.cli import join_dash_values, main
+from frankly.cli import main
 
 DASH_TOKEN = "-mYEx0Ab_c9QlR3tZp5wKqHn8uVdF2sJe7LyG4iOo1M"  # base64url, 43 characters
 
@@ -78,6 +78,8 @@ def test_client_init_reads_the_token_from_a_file_or_stdin(tmp_path: Path) -> Non
 
 
 def test_only_token_options_are_joined() -> None:
+    from frankly.cli import join_dash_values
+
     assert join_dash_values(["--token", "-x", "--comment", "-y"]) == [
         "--token=-x",
         "--comment",

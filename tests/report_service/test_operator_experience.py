@@ -97,6 +97,14 @@ def test_an_out_of_range_setting_names_the_key(
         load_settings(tmp_path)
 
 
+def test_a_list_setting_that_is_not_json_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_env: None
+) -> None:
+    monkeypatch.setenv("FRANKLY_CHILD_SAFETY_CATEGORIES", "csam")
+    with pytest.raises(ConfigError, match="child_safety_categories"):
+        load_settings(tmp_path)
+
+
 def test_a_weak_metrics_token_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_env: None
 ) -> None:
