@@ -336,7 +336,7 @@ def _users_list(args: argparse.Namespace) -> int:
     from report_service.storage.users import list_users
 
     try:
-        with open_database(_settings(args)) as sessions, sessions() as session:
+        with open_database(_settings(args), create=False) as sessions, sessions() as session:
             users = list_users(session)
     except ServiceError as exc:
         return _fail(exc)

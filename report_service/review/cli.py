@@ -127,11 +127,12 @@ def _service(args: argparse.Namespace) -> Iterator[ReviewService]:
             raise EvidenceDestroyed("the command line does not read evidence")
 
     settings = load_settings(None if args.data is None else Path(args.data))
-    if getattr(args, "needs_key_file", False):
+    creates = getattr(args, "needs_key_file", False)  # adding an account may start a database
+    if creates:
         from report_service._cli_service import require_key_file
 
         require_key_file(settings)
-    with open_database(settings) as sessions:
+    with open_database(settings, create=creates) as sessions:
         yield ReviewService(sessions, lambda: time.time_ns() // 1_000_000, _NoEvidence())
 
 

@@ -94,7 +94,7 @@ def _destroyer(args: argparse.Namespace) -> Iterator[EvidenceDestroyer]:
     from report_service.storage.migrate import open_database
 
     settings = load_settings(None if args.data is None else Path(args.data))
-    with open_database(settings) as sessions:
+    with open_database(settings, create=False) as sessions:
         yield EvidenceDestroyer(sessions, lambda: time.time_ns() // 1_000_000)
 
 

@@ -102,18 +102,28 @@ def upgrade_database(url: str, revision: str = "heads") -> None:
 
 
 @contextmanager
-def open_database(settings: Settings) -> Iterator[sessionmaker[Session]]:
+def open_database(settings: Settings, *, create: bool = True) -> Iterator[sessionmaker[Session]]:
     """Sessions on the settings' database, upgraded to the newest schema first, for a
     command-line action; the engine is disposed on exit.
 
     The embedded SQLite default lives in the data folder, which is created (mode 0700)
-    when missing.
+    when missing; with ``create=False`` (commands that only read or change what exists)
+    a missing SQLite file is refused instead of quietly created empty.
 
     Raises:
         ConfigError: the URL names an unsupported backend.
-        StorageError: the database is unreachable or a migration fails.
+        StorageError: the database is unreachable or a migration fails, or (``create``
+            false) the data folder holds no database.
     """
     if settings.database_url is None:
+        from report_service.settings import DB_FILE_NAME
+
+        db_file = settings.data_dir / DB_FILE_NAME
+        if not create and not db_file.exists():
+            raise StorageError(
+                f"no database at {db_file}: is {settings.data_dir} the service's data folder? "
+                "Give --data DIR (or FRANKLY_DATA_DIR, or FRANKLY_DATABASE_URL)"
+            )
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
     try:

@@ -409,3 +409,37 @@ def test_time_helpers_print_utc() -> None:
 
     assert iso_utc(1_767_225_600_000) == "2026-01-01T00:00:00Z"
     assert client_iso(1_767_225_600_123) == "2026-01-01T00:00:00.123Z"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["users", "list"],
+        ["moderators", "list"],
+        ["moderators", "revoke", "mia"],
+        ["audit", "verify"],
+        ["audit", "show"],
+        ["evidence", "destroy", "0b9d7c52-3c1e-4f0a-9a55-0c6f1f6f2b10", "--reason", "a request 1"],
+    ],
+    ids=lambda argv: " ".join(argv[:2]),
+)
+def test_reading_a_folder_without_a_database_does_not_create_one(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], clean_env: None
+) -> None:
+    wrong = tmp_path / "typo"
+    assert main([*argv, "--data", str(wrong)]) == 2
+    assert "no database at" in capsys.readouterr().err
+    assert not wrong.exists()
+
+
+def test_moderators_list_prints_iso_times(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], clean_env: None
+) -> None:
+    data = ["--data", str(tmp_path / "data")]
+    assert main(["keys", "init", *data]) == 0
+    assert main(["moderators", "add", "mia", "--role", "moderator", *data]) == 0
+    assert main(["moderators", "revoke", "mia", *data]) == 0
+    capsys.readouterr()
+    assert main(["moderators", "list", *data]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"mia\tmoderator\trevoked at " + ISO_UTC.pattern, out)
