@@ -131,7 +131,9 @@ def _serve(args: argparse.Namespace) -> int:
                 "listen": f"http://{args.host}:{args.port}",
             },
         )
-        config = uvicorn.Config(app, access_log=False, log_config=None)
+        config = uvicorn.Config(
+            app, host=args.host, port=args.port, access_log=False, log_config=None
+        )
         uvicorn.Server(config).run(sockets=[sock])
     return 0
 
