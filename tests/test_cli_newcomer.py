@@ -90,7 +90,7 @@ def test_only_token_options_are_joined() -> None:
 # -- a closed pipe ----------------------------------------------------------------------
 
 
-@pytest.mark.skipif(shutil.which("head") is None, reason="needs head")
+@pytest.mark.skipif(shutil.which("head") is None or shutil.which("bash") is None, reason="sh")
 def test_outbox_flush_into_head_stops_quietly(tmp_path: Path) -> None:
     from client_scan.outbox import Outbox
 
