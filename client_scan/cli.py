@@ -39,55 +39,93 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "client", help="the client library from a terminal: send, receive, scan, report"
     )
     client.add_argument(
-        "--home", type=Path, default=DEFAULT_HOME, help="client state folder (./frankly-client)"
+        "--home",
+        type=Path,
+        default=DEFAULT_HOME,
+        metavar="DIR",
+        help="client state folder (default: ./frankly-client)",
     )
     sub = client.add_subparsers(dest="client_command", metavar="ACTION", required=True)
 
     init = sub.add_parser("init", help="remember the service URL, your user id and token")
     init.add_argument("--url", required=True, help="service base URL, e.g. http://127.0.0.1:8000")
     init.add_argument("--user", required=True, help="your user id (the name given to users add)")
-    init.add_argument("--token", required=True, help="your bearer token (from users add)")
+    given = init.add_mutually_exclusive_group(required=True)
+    given.add_argument(
+        "--token",
+        metavar="TOKEN",
+        help="your bearer token (from users add); one that starts with '-' works too, "
+        "but --token-file keeps it out of your shell history",
+    )
+    given.add_argument(
+        "--token-file",
+        metavar="PATH",
+        help="read the bearer token from this file's first line ('-': standard input)",
+    )
     init.set_defaults(func=_wrap(_init))
 
     key = sub.add_parser("session-key", help="print a new random demo session key (base64)")
     key.set_defaults(func=_wrap(_session_key))
 
     send = sub.add_parser("send", help="frank and send a message through the relay")
-    send.add_argument("recipient")
-    send.add_argument("body")
-    send.add_argument("--conversation", required=True)
-    send.add_argument("--session-key", required=True, help="shared demo key, base64")
-    send.add_argument("--attach", type=Path, action="append", default=[], help="a file to attach")
+    send.add_argument("recipient", help="the recipient's user id")
+    send.add_argument("body", help="the message text")
+    send.add_argument("--conversation", required=True, metavar="ID", help="conversation id")
+    send.add_argument(
+        "--session-key", required=True, metavar="KEY_B64", help="shared demo key, base64"
+    )
+    send.add_argument(
+        "--attach",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a file to attach (repeat for several)",
+    )
     send.set_defaults(func=_wrap(_send))
 
     inbox = sub.add_parser("inbox", help="fetch, verify and keep incoming messages")
-    inbox.add_argument("--session-key", required=True, help="shared demo key, base64")
+    inbox.add_argument(
+        "--session-key", required=True, metavar="KEY_B64", help="shared demo key, base64"
+    )
     inbox.set_defaults(func=_wrap(_inbox))
 
     messages = sub.add_parser("messages", help="list the local records of a conversation")
-    messages.add_argument("conversation")
+    messages.add_argument("conversation", help="conversation id")
     messages.set_defaults(func=_wrap(_messages))
 
     accept = sub.add_parser("accept", help="check a downloaded attachment and keep it")
-    accept.add_argument("message_id")
-    accept.add_argument("attachment_id")
-    accept.add_argument("file", type=Path)
+    accept.add_argument("message_id", help="the message id inbox printed")
+    accept.add_argument("attachment_id", help="the attachment id inbox printed")
+    accept.add_argument("file", type=Path, help="the downloaded attachment's bytes")
     accept.set_defaults(func=_wrap(_accept))
 
     scan = sub.add_parser("scan", help="scan files on this device against signed hash lists")
-    scan.add_argument("files", type=Path, nargs="+", metavar="FILE")
-    scan.add_argument("--list", dest="lists", type=Path, action="append", required=True)
+    scan.add_argument("files", type=Path, nargs="+", metavar="FILE", help="files to scan")
+    scan.add_argument(
+        "--list",
+        dest="lists",
+        type=Path,
+        action="append",
+        required=True,
+        metavar="LIST_FILE",
+        help="a signed hash list (repeat for several)",
+    )
     scan.add_argument(
         "--trust", action="append", required=True, metavar="PUBKEY_B64", help="curator key"
     )
-    scan.add_argument("--threshold", type=int, default=1, help="curators that must sign (k)")
+    scan.add_argument(
+        "--threshold", type=int, default=1, metavar="K", help="curators that must sign (1)"
+    )
     scan.set_defaults(func=_wrap(_scan))
 
     report = sub.add_parser("report", help="report received message(s) to the service")
-    report.add_argument("message_ids", nargs="+", metavar="MESSAGE_ID")
+    report.add_argument("message_ids", nargs="+", metavar="MESSAGE_ID", help="messages to report")
     report.add_argument("--reason", required=True, help="child_safety, harassment, spam, ...")
-    report.add_argument("--comment")
-    report.add_argument("--context", type=int, default=10, help="context messages (10)")
+    report.add_argument("--comment", metavar="TEXT", help="your own words (unverified)")
+    report.add_argument(
+        "--context", type=int, default=10, metavar="N", help="context messages (default 10)"
+    )
     report.add_argument(
         "--include", action="append", default=[], metavar="SHA256", help="attachment to include"
     )
@@ -99,7 +137,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     outbox.set_defaults(func=_wrap(_outbox))
 
     status = sub.add_parser("status", help="a report's status and outcome")
-    status.add_argument("report_id")
+    status.add_argument("report_id", help="the report id report printed")
     status.set_defaults(func=_wrap(_status))
 
 
@@ -107,15 +145,19 @@ def _wrap(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
     """Expected errors print one line on stderr (never a secret) and exit with status 1."""
 
     def run(args: argparse.Namespace) -> int:
-        from client_scan.errors import ClientScanError, ReportRejected
+        from client_scan.errors import ClientScanError, ReportRejected, SubmissionDeferred
 
         try:
             return handler(args)
         except ReportRejected as exc:
             where = "" if exc.message_index is None else f" (message {exc.message_index})"
             print(f"error: refused: {exc.code}{where}: {exc.message}", file=sys.stderr)
+        except SubmissionDeferred as exc:
+            print(f"error: {exc.detail}", file=sys.stderr)
         except ClientScanError as exc:
             print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        except BrokenPipeError:
+            raise  # the reader went away: frankly.cli.main stops quietly
         except (CliError, OSError) as exc:
             print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -123,16 +165,47 @@ def _wrap(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
     return run
 
 
+def iso_utc(ms: int) -> str:
+    """Milliseconds since the epoch as ISO 8601 in UTC, e.g. ``2026-12-03T09:41:07.123Z``."""
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
 def _config_path(args: argparse.Namespace) -> Path:
     home: Path = args.home
     return home / CONFIG_FILE
 
 
+def read_token(source: str) -> str:
+    """The token on the first line of the file ``source`` (``-``: standard input).
+
+    Raises:
+        CliError: the file cannot be read, or its first line is empty.
+    """
+    try:
+        if source == "-":
+            text = sys.stdin.readline()
+        else:
+            with open(source, encoding="utf-8") as f:
+                text = f.readline()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read the token from {source}: {exc}") from None
+    token = text.strip()
+    if not token:
+        where = "standard input" if source == "-" else source
+        raise CliError(f"no token in {where} (expected it on the first line)")
+    return token
+
+
 def _init(args: argparse.Namespace) -> int:
+    token = args.token if args.token is not None else read_token(args.token_file)
+    if not token.strip():
+        raise CliError("--token is empty")
     home: Path = args.home
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = _config_path(args)
-    config = {"base_url": args.url, "user_id": args.user, "token": args.token}
+    config = {"base_url": args.url, "user_id": args.user, "token": token}
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(config, f)
@@ -188,7 +261,10 @@ def _send(args: argparse.Namespace) -> int:
     ]
     with _open(args) as client:
         record = client.send(key, args.recipient, args.conversation, args.body, attachments)
-    print(f"sent {record.id} at {record.timestamp_ms} (relay id {record.relay_message_id})")
+    print(
+        f"sent {record.id} at {iso_utc(record.timestamp_ms)} "
+        f"(t={record.timestamp_ms} ms, relay id {record.relay_message_id})"
+    )
     for ref in record.payload.attachments:
         print(f"  attachment {ref.id} sha256 {ref.sha256} ({ref.size} bytes)")
     return 0
@@ -221,7 +297,7 @@ def _messages(args: argparse.Namespace) -> int:
     for r in records:
         m = r.message
         print(
-            f"{r.id} {r.direction:<8} {m.sender_id}->{m.recipient_id} t={m.timestamp_ms} "
+            f"{r.id} {r.direction:<8} {m.sender_id}->{m.recipient_id} {iso_utc(m.timestamp_ms)} "
             f"{r.payload.body!r}"
         )
     return 0

@@ -57,7 +57,7 @@ class FranklyClient:
         retry_policy: RetryPolicy | None = None,
     ) -> None:
         folder = Path(data_dir)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.user_id = user_id
         self._owned_store = store is None
         self.store: RecordStore = (

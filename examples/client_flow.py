@@ -38,12 +38,16 @@ def main(argv: list[str] | None = None, *, transport: httpx.BaseTransport | None
     """Run the flow; ``transport`` replaces the network (tests pass the app's transport)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", required=True, help="service base URL")
-    parser.add_argument("--alice-token", required=True)
-    parser.add_argument("--bob-token", required=True)
+    parser.add_argument("--alice-token", required=True, help="alice's bearer token")
+    parser.add_argument("--bob-token", required=True, help="bob's bearer token")
     parser.add_argument("--alice", default="alice", help="alice's user id (alice)")
     parser.add_argument("--bob", default="bob", help="bob's user id (bob)")
     parser.add_argument("--data", type=Path, help="client state folder (default: temporary)")
-    args = parser.parse_args(argv)
+    from frankly.cli import join_dash_values
+
+    # a token may start with "-": read "--alice-token -abc" as "--alice-token=-abc"
+    tokens = frozenset({"--alice-token", "--bob-token"})
+    args = parser.parse_args(join_dash_values(sys.argv[1:] if argv is None else argv, tokens))
 
     import nacl.signing
 

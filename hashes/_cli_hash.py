@@ -2,8 +2,9 @@
 
 Output goes to stdout as JSON lines (default) or CSV; each bad file is reported on stderr
 (``frankly hash: PATH: ErrorName: message``) and skipped, and the exit status is 1 if any
-file failed, 0 otherwise. Folders are walked recursively in sorted order. ``--workers``
-hashes in a process pool while keeping the output in input order.
+file failed or there was nothing to hash, 0 otherwise. Folders are walked recursively in
+sorted order. ``--workers`` hashes in a process pool while keeping the output in input
+order.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="hash image files or folders (PDQ, pHash, dHash, SHA-256, MD5)",
         description="Hash image files, or every file under the given folders. Writes one "
         "JSON object (or CSV row) per image to stdout; bad files are reported on stderr and "
-        "skipped, and the exit status is 1 if any failed.",
+        "skipped, and the exit status is 1 if any failed or none was found.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
     parser.add_argument(
@@ -54,6 +55,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument(
         "--algorithms",
+        metavar="LIST",
         default=",".join(a.value for a in Algorithm),
         help="comma-separated list among pdq, phash, dhash, sha256, md5 (default: all)",
     )
@@ -67,6 +69,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--workers",
         type=int,
         default=1,
+        metavar="N",
         help="processes to hash with (default: 1; 0 means one per CPU)",
     )
     parser.add_argument(
@@ -208,7 +211,8 @@ def hash_paths(
 ) -> int:
     """Hash every file under ``paths``, write rows to ``out`` and failures to ``err``.
 
-    Returns the exit status: 1 if any file failed or a path does not exist, else 0.
+    Returns the exit status: 1 if any file failed, a path does not exist, or nothing was
+    found to hash (empty folders), else 0.
     """
     missing: list[tuple[str, str]] = []
     files = [str(p) for p in iter_files(paths, missing)]
@@ -216,6 +220,9 @@ def hash_paths(
     for raw, message in missing:
         print(f"frankly hash: {raw}: {message}", file=err)
         failed += 1
+    if not files and not missing:
+        print(f"frankly hash: no files found in {', '.join(paths)}", file=err)
+        return 1
     writer = _Writer(out, fmt, algorithms)
     show = progress == "always" or (
         progress == "auto" and err.isatty() and len(files) > PROGRESS_MIN_FILES

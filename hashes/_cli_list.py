@@ -47,53 +47,107 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
     build = sub.add_parser("build", help="build an unsigned list from hash files or images")
     build.add_argument("out", type=Path, help="the list file to write")
-    build.add_argument("--list-id", help="the list's id (default: that of --previous)")
-    build.add_argument("--version", type=int, help="version (default: --previous + 1, or 1)")
     build.add_argument(
-        "--previous", type=Path, help="the previous version's file, to chain to its digest"
+        "--list-id", metavar="ID", help="the list's id (default: that of --previous)"
     )
-    build.add_argument("--algorithm", default="pdq", help="pdq (default), phash, dhash, ...")
-    build.add_argument("--threshold", type=int, help="match threshold in bits")
-    build.add_argument("--category", default=None, help="category for --hex and --images entries")
-    build.add_argument("--hex", type=Path, action="append", default=[], help="hex-per-line file")
-    build.add_argument("--csv", type=Path, action="append", default=[], help="hash,category[,id]")
     build.add_argument(
-        "--images", type=Path, action="append", default=[], help="an image or a folder of them"
+        "--version", type=int, metavar="N", help="version (default: --previous + 1, or 1)"
     )
-    build.add_argument("--issued-at-ms", type=int, help="time of issue (default: now)")
+    build.add_argument(
+        "--previous",
+        type=Path,
+        metavar="LIST_FILE",
+        help="the previous version's file, to chain to its digest; its entries are NOT "
+        "carried forward (export them with `list export` and pass them with --csv)",
+    )
+    build.add_argument(
+        "--algorithm",
+        default="pdq",
+        metavar="NAME",
+        help="pdq (default), phash, dhash, sha256 or md5",
+    )
+    build.add_argument(
+        "--threshold",
+        type=int,
+        metavar="BITS",
+        help="match threshold in bits (default: per algorithm)",
+    )
+    build.add_argument(
+        "--category", default=None, metavar="NAME", help="category for --hex and --images entries"
+    )
+    build.add_argument(
+        "--hex", type=Path, action="append", default=[], metavar="FILE", help="hex-per-line file"
+    )
+    build.add_argument(
+        "--csv",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="CSV file of hash,category[,id] rows",
+    )
+    build.add_argument(
+        "--images",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="an image or a folder of them",
+    )
+    build.add_argument(
+        "--issued-at-ms",
+        type=int,
+        metavar="MS",
+        help="time of issue, ms since the epoch (default: now)",
+    )
     build.set_defaults(func=_run(_build))
 
     sign = sub.add_parser("sign", help="add a curator signature to a list")
-    sign.add_argument("list_file", type=Path)
-    sign.add_argument("--key", type=Path, required=True, help="signing key file from keygen")
-    sign.add_argument("--out", type=Path, help="output file (default: sign in place)")
+    sign.add_argument("list_file", type=Path, help="the list to sign")
+    sign.add_argument(
+        "--key", type=Path, required=True, metavar="KEY_FILE", help="signing key file from keygen"
+    )
+    sign.add_argument(
+        "--out", type=Path, metavar="FILE", help="output file (default: sign in place)"
+    )
     sign.set_defaults(func=_run(_sign))
 
     verify = sub.add_parser("verify", help="check a list's signatures against trusted keys")
-    verify.add_argument("list_file", type=Path)
+    verify.add_argument("list_file", type=Path, help="the list file")
     _add_trust_arguments(verify)
     verify.set_defaults(func=_run(_verify))
 
     info = sub.add_parser("info", help="show a list's header (signatures NOT verified)")
-    info.add_argument("list_file", type=Path)
+    info.add_argument("list_file", type=Path, help="the list file")
     info.set_defaults(func=_run(_info))
 
     diff = sub.add_parser("diff", help="entries added and removed between two versions")
-    diff.add_argument("old", type=Path)
-    diff.add_argument("new", type=Path)
+    diff.add_argument("old", type=Path, help="the older version")
+    diff.add_argument("new", type=Path, help="the newer version")
     diff.set_defaults(func=_run(_diff))
 
     export = sub.add_parser("export", help="write a list as hex-per-line or CSV")
-    export.add_argument("list_file", type=Path)
-    export.add_argument("--format", choices=["hex", "csv"], default="csv")
-    export.add_argument("--out", type=Path, help="output file (default: stdout)")
+    export.add_argument("list_file", type=Path, help="the list to export")
+    export.add_argument(
+        "--format", choices=["hex", "csv"], default="csv", help="hex per line, or CSV (default)"
+    )
+    export.add_argument("--out", type=Path, metavar="FILE", help="output file (default: stdout)")
     export.set_defaults(func=_run(_export))
 
     match = sub.add_parser("match", help="hash images and match them against a signed list")
-    match.add_argument("images", type=Path, nargs="+", metavar="IMAGE")
-    match.add_argument("--list", dest="list_file", type=Path, required=True)
+    match.add_argument("images", type=Path, nargs="+", metavar="IMAGE", help="images to match")
+    match.add_argument(
+        "--list",
+        dest="list_file",
+        type=Path,
+        required=True,
+        metavar="LIST_FILE",
+        help="the signed list to match against",
+    )
     _add_trust_arguments(match)
-    match.add_argument("--distance", type=int, help="override the list's match threshold")
+    match.add_argument(
+        "--distance", type=int, metavar="BITS", help="override the list's match threshold"
+    )
     match.set_defaults(func=_run(_match, error_status=2))
 
 
@@ -106,10 +160,17 @@ def _add_trust_arguments(parser: argparse.ArgumentParser) -> None:
         help="a trusted curator public key, base64 (repeat for several)",
     )
     parser.add_argument(
-        "--threshold", type=int, default=1, help="how many trusted curators must sign (k)"
+        "--threshold",
+        type=int,
+        default=1,
+        metavar="K",
+        help="how many trusted curators must sign (default 1)",
     )
     parser.add_argument(
-        "--trusted", type=Path, help="the list version you already trust (refuses rollbacks)"
+        "--trusted",
+        type=Path,
+        metavar="LIST_FILE",
+        help="the list version you already trust (refuses rollbacks)",
     )
 
 
@@ -127,6 +188,8 @@ def _run(handler: Handler, error_status: int = 1) -> Handler:
         except HashesError as exc:
             print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
             return error_status
+        except BrokenPipeError:
+            raise  # the reader went away: frankly.cli.main stops quietly
         except (CliError, OSError, ValueError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return error_status
@@ -155,15 +218,24 @@ def _keygen(args: argparse.Namespace) -> int:
 def _read_signing_key(path: Path) -> nacl.signing.SigningKey:
     import nacl.signing
 
-    lines = path.read_text(encoding="ascii").split()
+    not_a_key = CliError(
+        f"{path} is not a frankly list signing key file (one made by `frankly list keygen`)"
+    )
+    data = path.read_bytes()
+    if len(data) > 1024:
+        raise not_a_key
+    try:
+        lines = data.decode("ascii").split()
+    except UnicodeDecodeError:
+        raise not_a_key from None
     if len(lines) != 2 or lines[0] != KEY_FILE_HEADER:
-        raise CliError(f"{path} is not a frankly list signing key file")
+        raise not_a_key
     try:
         seed = base64.b64decode(lines[1], validate=True)
     except binascii.Error:
-        raise CliError(f"{path} is not a frankly list signing key file") from None
+        raise not_a_key from None
     if len(seed) != 32:
-        raise CliError(f"{path} is not a frankly list signing key file")
+        raise not_a_key
     return nacl.signing.SigningKey(seed)
 
 
@@ -217,7 +289,13 @@ def _hash_images(paths: Sequence[Path], algorithm: Algorithm) -> list[tuple[Path
     from hashes.compute import hash_image
 
     out = []
-    for path in _image_files(paths):
+    files = list(_image_files(paths))
+    if not files:
+        shown = ", ".join(str(p) for p in paths)
+        raise CliError(
+            f"no images found in {shown} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})"
+        )
+    for path in files:
         result = hash_image(path.read_bytes(), [algorithm])
         out.append((path, result.hashes[algorithm].digest))
     return out
@@ -274,6 +352,8 @@ def _build(args: argparse.Namespace) -> int:
         )
     if not rows:
         raise CliError("nothing to build from: give --hex, --csv or --images")
+    if sum(len(r) for r in rows) == 0:
+        raise CliError("the inputs hold no entries: refusing to build an empty list")
 
     issued = args.issued_at_ms if args.issued_at_ms is not None else int(time.time() * 1000)
     hash_list = build_list(
@@ -293,6 +373,12 @@ def _build(args: argparse.Namespace) -> int:
         f"built {list_id} v{version}: {len(hash_list)} {algorithm.value} entries, "
         f"digest {hash_list.digest.hex()} (unsigned; run 'frankly list sign')"
     )
+    if previous is not None:
+        print(
+            f"note: a version holds only the entries given; none of the {len(previous)} "
+            f"entries of v{previous.header.version} were carried forward (to keep them, "
+            "`frankly list export` it to CSV and pass that file with --csv)"
+        )
     return 0
 
 

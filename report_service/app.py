@@ -66,7 +66,7 @@ def create_app(
         StorageError: the schema cannot be migrated.
         BankError: a stored hash list no longer passes the trust policy.
     """
-    from report_service.api import ops, relay, reports
+    from report_service.api import docs, ops, relay, reports
     from report_service.banks import HashBanks
     from report_service.body_limit import BodyLimitMiddleware
     from report_service.http_errors import CatchAllMiddleware, install_error_handlers
@@ -97,6 +97,8 @@ def create_app(
         title="Frankly report service",
         version="1",
         description=API_DESCRIPTION,
+        docs_url=None,  # served from the package by report_service.api.docs, not a CDN
+        redoc_url=None,
         openapi_tags=[
             {"name": "relay", "description": "Reference relay: stamp, queue, deliver."},
             {"name": "reports", "description": "Sealed report intake and status."},
@@ -134,6 +136,7 @@ def create_app(
 
     install_error_handlers(app)
     app.include_router(ops.router)
+    docs.install(app)
     app.include_router(relay.router)
     app.include_router(reports.router)
     review = ReviewService(

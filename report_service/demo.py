@@ -8,7 +8,11 @@
 5. the service verifies the report, re-hashes the picture, matches its banks and queues
    a review item, which is printed; then the service stops.
 
-Only loopback networking; the data folder is temporary unless one is given.
+Only loopback networking; the data folder is temporary unless one is given. A given folder
+must be empty (or missing) or one an earlier demo made (it holds :data:`DEMO_MARKER`):
+the demo resets alice's and bob's tokens and banks a picture, so it never runs on a
+folder that holds anything of its own, nor on the database or key file the environment
+names (``FRANKLY_DATABASE_URL``, ``FRANKLY_KEY_FILE`` are ignored).
 """
 
 from __future__ import annotations
@@ -25,6 +29,40 @@ from typing import Any
 DEMO_CATEGORY = "demo_known_abuse"
 DEMO_ENTRY_ID = "demo-0001"
 CONVERSATION = "alice-bob"
+DEMO_MARKER = ".frankly-demo"
+"""The file that marks a folder as made by the demo."""
+EXIT_REFUSED = 2
+
+
+class NotADemoFolder(Exception):
+    """The folder holds files the demo did not make."""
+
+
+def claim_demo_folder(folder: Path) -> None:
+    """Make ``folder`` the demo's: create it with the marker, or accept it when it is
+    empty or marked already.
+
+    Raises:
+        NotADemoFolder: the folder holds anything else (or is not a folder).
+    """
+    if folder.exists() and not folder.is_dir():
+        raise NotADemoFolder(f"{folder} is not a folder")
+    marker = folder / DEMO_MARKER
+    if folder.is_dir() and not marker.exists():
+        own = sorted(p.name for p in folder.iterdir())
+        if own:
+            shown = ", ".join(own[:5]) + (", ..." if len(own) > 5 else "")
+            raise NotADemoFolder(
+                f"{folder} holds files of its own ({shown}); the demo replaces alice's and "
+                "bob's tokens and adds to the hash bank, so it runs only in an empty folder "
+                "or one an earlier demo made. Run `frankly demo` without --data (a temporary "
+                "folder) or give a new folder"
+            )
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not marker.exists():
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write("made by `frankly demo`; safe to delete with its folder\n")
 
 
 def demo_image(size: int = 512) -> bytes:
@@ -58,6 +96,13 @@ def near_copy(data: bytes) -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", quality=70)
     return out.getvalue()
+
+
+def iso_utc(ms: int) -> str:
+    """Milliseconds since the epoch as ISO 8601 in UTC."""
+    from report_service._cli_service import iso_utc as fmt
+
+    return fmt(ms)
 
 
 def _ensure_user(sessions: Any, name: str, now_ms: int) -> str:
@@ -126,10 +171,18 @@ def _show_forgeries(console: Any, client: Any, report: Any, pinned: Any) -> bool
 
 
 def run(data_dir: Path | None) -> int:
-    """Run the demo; return the exit status (0 when every step did what it should)."""
+    """Run the demo; return the exit status (0 when every step did what it should, 2 when
+    the folder given is not the demo's, 1 when a step failed)."""
+    import sys
+
     with contextlib.ExitStack() as stack:
         if data_dir is None:
             data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="frankly-")))
+        try:
+            claim_demo_folder(Path(data_dir))
+        except (NotADemoFolder, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
         return _run(Path(data_dir))
     return 1  # pragma: no cover - ExitStack does not swallow exceptions
 
@@ -166,7 +219,9 @@ def _run(data_dir: Path) -> int:
     if not key_file.exists():
         save_key_file(key_file, generate_key_material(os.urandom, wall_clock_ms()))
     material = load_key_file(key_file)
-    settings = Settings(environment="development", data_dir=data_dir)
+    settings = Settings(
+        environment="development", data_dir=data_dir, database_url=None, key_file=None
+    )
     app = create_app(settings)
     sessions = app.state.session_factory
     console.print(
@@ -215,7 +270,7 @@ def _run(data_dir: Path) -> int:
             )
             console.print(
                 f"5. alice -> relay: commitment {sent.message.commitment.hex()[:16]}…, stamped "
-                f"with {sent.message.key_id} at t={sent.message.timestamp_ms}"
+                f"with {sent.message.key_id} at {iso_utc(sent.message.timestamp_ms)}"
             )
             received = bob.receive(lambda _delivery: session_key)
             if len(received.accepted) != 1 or received.rejected:

@@ -10,6 +10,7 @@ the exception type and request id only.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -113,12 +114,36 @@ async def _domain_handler(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, exc)
 
 
+MAX_VALIDATION_ERRORS_SHOWN = 5
+
+
+def describe_validation_errors(errors: Sequence[Any]) -> str:
+    """``field: what is wrong`` for each refused field, e.g. ``body.decision: Input should
+    be 'remove', 'keep' or 'escalate_legal'`` (pydantic names the allowed values and
+    limits; the input itself is never echoed: it may be a secret)."""
+    parts = []
+    for err in errors[:MAX_VALIDATION_ERRORS_SHOWN]:
+        loc = [str(p) for p in err.get("loc", ())]
+        where = ".".join(loc) or "request"
+        msg = str(err.get("msg", "invalid"))
+        if err.get("type") == "json_invalid":
+            detail = (err.get("ctx") or {}).get("error")
+            where = "body" if loc[:1] == ["body"] else where
+            at = f" at character {loc[1]}" if len(loc) > 1 else ""
+            msg = f"not valid JSON{at}" + (f" ({detail})" if detail else "")
+        elif err.get("type") == "missing":
+            msg = "required"
+        parts.append(f"{where}: {msg}")
+    more = len(errors) - MAX_VALIDATION_ERRORS_SHOWN
+    if more > 0:
+        parts.append(f"and {more} more")
+    return "; ".join(parts) or "the request does not match its schema"
+
+
 async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-    where = ", ".join(".".join(str(p) for p in e.get("loc", ())) for e in errors[:5])
-    return error_response(
-        request, RequestRejected(f"invalid request: {where}", code="invalid_request", status=422)
-    )
+    message = f"invalid request: {describe_validation_errors(errors)}"
+    return error_response(request, RequestRejected(message, code="invalid_request", status=422))
 
 
 async def _http_handler(request: Request, exc: Exception) -> JSONResponse:

@@ -2,12 +2,15 @@
 
 Priority, highest first: explicit arguments (the CLI's ``--data``), environment variables,
 the settings file (``FRANKLY_SETTINGS_FILE`` or ``<data>/settings.toml``), defaults.
-Placeholder secrets are refused unless ``environment`` is ``development``.
+Placeholder secrets are refused unless ``environment`` is ``development``. Unknown keys are
+refused, in the settings file and among ``FRANKLY_*`` environment variables, so that a
+misspelled setting never silently falls back to its default.
 """
 
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -17,6 +20,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 from sqlalchemy.engine import make_url
@@ -44,6 +48,14 @@ PLACEHOLDERS = frozenset(
 )
 
 
+MIN_METRICS_TOKEN_CHARS = 16
+ENV_PREFIX = "FRANKLY_"
+NON_SETTING_ENV = frozenset({"FRANKLY_SETTINGS_FILE"})
+"""``FRANKLY_*`` variables that are read but are not settings."""
+NON_SETTING_ENV_PREFIXES = ("FRANKLY_TEST_", "FRANKLY_REQUIRE_")
+"""``FRANKLY_*`` variables of the test harness, never read by the service."""
+
+
 def is_placeholder(value: str) -> bool:
     """Whether ``value`` is a well-known placeholder rather than a real secret."""
     return value.strip().lower() in PLACEHOLDERS
@@ -52,7 +64,7 @@ def is_placeholder(value: str) -> bool:
 class Settings(BaseSettings):
     """Everything the service reads from its environment. Secrets are ``SecretStr``."""
 
-    model_config = SettingsConfigDict(env_prefix="FRANKLY_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 
     environment: Literal["development", "production"] = "production"
     data_dir: Path = DEFAULT_DATA_DIR
@@ -95,6 +107,14 @@ class Settings(BaseSettings):
             return self
         if self.metrics_token is not None and is_placeholder(self.metrics_token.get_secret_value()):
             raise PlaceholderSecret("FRANKLY_METRICS_TOKEN holds a placeholder value")
+        if (
+            self.metrics_token is not None
+            and len(self.metrics_token.get_secret_value()) < MIN_METRICS_TOKEN_CHARS
+        ):
+            raise ConfigError(
+                f"FRANKLY_METRICS_TOKEN is too short: use at least {MIN_METRICS_TOKEN_CHARS} "
+                "random characters (e.g. `openssl rand -base64 32`)"
+            )
         if self.database_url is not None:
             try:
                 password = make_url(self.database_url.get_secret_value()).password
@@ -130,15 +150,22 @@ def load_settings(
 
     Raises:
         PlaceholderSecret: a placeholder secret outside development.
-        ConfigError: any other invalid setting.
+        ConfigError: any other invalid setting: an unknown key in the settings file or
+            an unknown ``FRANKLY_*`` environment variable (both named, with the known
+            ones), a settings file that is not valid TOML, a value out of range.
     """
     env = os.environ if environ is None else environ
+    _refuse_unknown_env(env)
     if data_dir is not None:
         overrides["data_dir"] = data_dir
     base_dir = Path(overrides.get("data_dir") or env.get("FRANKLY_DATA_DIR") or DEFAULT_DATA_DIR)
-    file = Path(env.get("FRANKLY_SETTINGS_FILE") or base_dir / SETTINGS_FILE_NAME)
+    named = env.get("FRANKLY_SETTINGS_FILE")
+    file = Path(named or base_dir / SETTINGS_FILE_NAME)
+    if named and not file.is_file():
+        raise ConfigError(f"FRANKLY_SETTINGS_FILE names {file}, which is not a file")
     config = dict(Settings.model_config)
     if file.is_file():
+        _check_toml(file)
         config["toml_file"] = file
     cls = type("Settings", (Settings,), {"model_config": config})
     try:
@@ -148,6 +175,47 @@ def load_settings(
             cause = (err.get("ctx") or {}).get("error")
             if isinstance(cause, ConfigError):
                 raise cause from None
-        fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
-        raise ConfigError(f"invalid settings: {fields}") from None
+        raise ConfigError(f"invalid settings: {_describe(exc)}") from None
+    except SettingsError as exc:  # a complex value (a list) that is not JSON
+        raise ConfigError(f"invalid settings: {exc} (write lists as JSON)") from None
     return settings
+
+
+def known_keys() -> list[str]:
+    """Every settings key, as written in ``settings.toml`` (lower case)."""
+    return sorted(Settings.model_fields)
+
+
+def _refuse_unknown_env(env: Mapping[str, str]) -> None:
+    known = {ENV_PREFIX + k.upper() for k in Settings.model_fields} | NON_SETTING_ENV
+    for name in sorted(env):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper in known:
+            continue
+        if upper.startswith(NON_SETTING_ENV_PREFIXES):
+            continue
+        names = ", ".join(sorted(known))
+        raise ConfigError(f"unknown setting {name} in the environment; known: {names}")
+
+
+def _check_toml(file: Path) -> None:
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the settings file {file}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"the settings file {file} is not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - set(Settings.model_fields))
+    if unknown:
+        raise ConfigError(
+            f"unknown setting(s) {', '.join(unknown)} in {file}; known: {', '.join(known_keys())}"
+        )
+
+
+def _describe(exc: ValidationError) -> str:
+    """``key: problem`` for each field pydantic refused (never the value: it may be a secret)."""
+    parts = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "settings"
+        parts.append(f"{key}: {err['msg']}")
+    return "; ".join(parts)

@@ -17,6 +17,24 @@ if TYPE_CHECKING:
     from report_service.review.service import ReviewService
 
 CLI_ACTOR = "cli"
+MAX_AUDIT_LIMIT = 1000
+
+
+def _limit(text: str) -> int:
+    value = _non_negative(text)
+    if not 1 <= value <= MAX_AUDIT_LIMIT:
+        raise argparse.ArgumentTypeError(f"{value} is not 1 to {MAX_AUDIT_LIMIT}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -25,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     msub = mods.add_subparsers(dest="moderators_command", metavar="ACTION", required=True)
 
     add = msub.add_parser("add", help="create an account and print its bearer token once")
-    add.add_argument("name")
+    add.add_argument("name", help="account name (1 to 64 letters, digits, _ . @ -)")
     add.add_argument(
         "--role",
         required=True,
@@ -34,10 +52,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "auditor: the audit log; admin: accounts and the audit log",
     )
     _data(add)
-    add.set_defaults(func=_add)
+    add.set_defaults(func=_add, needs_key_file=True)
 
     revoke = msub.add_parser("revoke", help="revoke an account (its token stops working)")
-    revoke.add_argument("name")
+    revoke.add_argument("name", help="the account to revoke")
     _data(revoke)
     revoke.set_defaults(func=_revoke)
 
@@ -58,18 +76,36 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     _data(verify)
     verify.set_defaults(func=_verify)
 
-    show = asub.add_parser("show", help="print entries as JSON lines")
-    show.add_argument("--actor")
-    show.add_argument("--action")
-    show.add_argument("--item", type=int)
-    show.add_argument("--after", type=int, default=0)
-    show.add_argument("--limit", type=int, default=100)
+    show = asub.add_parser(
+        "show", help="print entries as JSON lines (times in ms since the epoch, UTC)"
+    )
+    show.add_argument("--actor", metavar="NAME", help="only entries by this moderator or cli")
+    show.add_argument(
+        "--action", metavar="ACTION", help="only this action, e.g. decide, moderator_add"
+    )
+    show.add_argument("--item", type=int, metavar="ID", help="only entries about this item")
+    show.add_argument(
+        "--after",
+        type=_non_negative,
+        default=0,
+        metavar="SEQ",
+        help="entries after this seq (default 0)",
+    )
+    show.add_argument(
+        "--limit",
+        type=_limit,
+        default=100,
+        metavar="N",
+        help=f"at most N entries, 1 to {MAX_AUDIT_LIMIT} (default 100)",
+    )
     _data(show)
     show.set_defaults(func=_show)
 
 
 def _data(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", default=None, help="data folder (default: ./frankly-data)")
+    from report_service._cli_service import DATA_HELP
+
+    parser.add_argument("--data", default=None, metavar="DIR", help=DATA_HELP)
 
 
 @contextmanager
@@ -91,7 +127,12 @@ def _service(args: argparse.Namespace) -> Iterator[ReviewService]:
             raise EvidenceDestroyed("the command line does not read evidence")
 
     settings = load_settings(None if args.data is None else Path(args.data))
-    with open_database(settings) as sessions:
+    creates = getattr(args, "needs_key_file", False)  # adding an account may start a database
+    if creates:
+        from report_service._cli_service import require_key_file
+
+        require_key_file(settings)
+    with open_database(settings, create=creates) as sessions:
         yield ReviewService(sessions, lambda: time.time_ns() // 1_000_000, _NoEvidence())
 
 
@@ -130,9 +171,11 @@ def _revoke(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from report_service._cli_service import iso_utc
+
     def act(service: ReviewService) -> int:
         for m in service.list_moderators().moderators:
-            state = "active" if m.revoked_at is None else f"revoked at {m.revoked_at}"
+            state = "active" if m.revoked_at is None else f"revoked at {iso_utc(m.revoked_at)}"
             print(f"{m.name}\t{m.role}\t{state}")
         return 0
 

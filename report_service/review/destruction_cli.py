@@ -36,7 +36,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "Works whatever the state of the report's items, legal hold included. Audited "
         "(evidence_destroy) with --by and --reason.",
     )
-    destroy.add_argument("report_id", metavar="REPORT_ID")
+    destroy.add_argument(
+        "report_id", metavar="REPORT_ID", help="the report id the reporter's client printed"
+    )
     _common(destroy)
     destroy.set_defaults(func=_destroy)
 
@@ -75,9 +77,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help=f"who is destroying, for the audit log (default: {CLI_ACTOR})",
     )
-    parser.add_argument(
-        "--data", default=None, metavar="DIR", help="data folder (default: ./frankly-data)"
-    )
+    from report_service._cli_service import DATA_HELP
+
+    parser.add_argument("--data", default=None, metavar="DIR", help=DATA_HELP)
 
 
 @contextmanager
@@ -92,7 +94,7 @@ def _destroyer(args: argparse.Namespace) -> Iterator[EvidenceDestroyer]:
     from report_service.storage.migrate import open_database
 
     settings = load_settings(None if args.data is None else Path(args.data))
-    with open_database(settings) as sessions:
+    with open_database(settings, create=False) as sessions:
         yield EvidenceDestroyer(sessions, lambda: time.time_ns() // 1_000_000)
 
 

@@ -2,11 +2,16 @@
 
 SQLite gets WAL journaling, enforced foreign keys, a busy timeout, and ``BEGIN IMMEDIATE``
 transactions so that two writers queue on the lock instead of failing with "database is
-locked" when a read transaction upgrades to a write. PostgreSQL runs on psycopg 3.
+locked" when a read transaction upgrades to a write; its file (and the ``-wal`` / ``-shm``
+files, which SQLite creates with the database file's mode) is mode 0600, since it holds
+the users' token hashes, the wrapped evidence keys and the audit log. PostgreSQL runs on
+psycopg 3.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -58,6 +63,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     """
     url = normalize_url(url)
     if make_url(url).get_backend_name() == "sqlite":
+        _private_sqlite_file(make_url(url).database)
         engine = create_engine(
             url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
         )
@@ -65,6 +71,25 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _private_sqlite_file(database: str | None) -> None:
+    """Create the SQLite file 0600 before SQLite does (0644 under the usual umask), and
+    tighten one left by an older version, with its companions."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.is_dir():
+        return  # SQLite reports the missing folder when it connects
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    except OSError:
+        return  # SQLite reports what is wrong when it connects
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        try:
+            os.chmod(f"{path}{suffix}", 0o600)
+        except OSError:
+            continue
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

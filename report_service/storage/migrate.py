@@ -12,6 +12,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from report_service.errors import StorageError
@@ -42,7 +44,47 @@ def upgrade_engine(engine: Engine, revision: str = "heads") -> None:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
     except Exception as exc:
-        raise StorageError(f"database migration failed: {type(exc).__name__}") from exc
+        raise StorageError(
+            f"database migration failed on {describe_database(engine.url)}: {describe_failure(exc)}"
+        ) from exc
+
+
+def describe_database(url: URL) -> str:
+    """The database, host and port of ``url`` for a message, the password hidden."""
+    shown = url.render_as_string(hide_password=True)
+    if url.get_backend_name() == "sqlite":
+        return shown
+    port = url.port or (5432 if url.get_backend_name() == "postgresql" else None)
+    return f"{shown} (database {url.database!r} on host {url.host or 'localhost'}, port {port})"
+
+
+_KNOWN_FAILURES = (
+    ('database "', "no such database"),
+    ('role "', "no such user (role)"),
+    ("password authentication failed", "authentication failed (wrong user or password)"),
+    ("no password supplied", "authentication failed (the server wants a password)"),
+    ("connection refused", "connection refused (is the server running and listening there?)"),
+    ("failed to resolve host", "the host name cannot be resolved"),
+    ("could not translate host name", "the host name cannot be resolved"),
+    ("timeout", "the connection timed out"),
+    ("unable to open database file", "the SQLite file cannot be opened or created"),
+    ("file is not a database", "the file is not an SQLite database"),
+    ("database is locked", "the SQLite database is locked by another process"),
+    ("readonly database", "the SQLite file is read-only"),
+)
+
+
+def describe_failure(exc: BaseException) -> str:
+    """What went wrong, in words: the driver's own words for the failures an operator
+    meets (no such database, connection refused, authentication), else the error type."""
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+    text = str(cause)
+    lower = text.lower()
+    for needle, meaning in _KNOWN_FAILURES:
+        if needle in lower and (not needle.endswith('"') or "does not exist" in lower):
+            detail = text.split("FATAL:")[-1].strip().splitlines()[0] if text else ""
+            return f"{meaning}: {detail}" if detail else meaning
+    return type(cause).__name__
 
 
 def upgrade_database(url: str, revision: str = "heads") -> None:
@@ -60,18 +102,28 @@ def upgrade_database(url: str, revision: str = "heads") -> None:
 
 
 @contextmanager
-def open_database(settings: Settings) -> Iterator[sessionmaker[Session]]:
+def open_database(settings: Settings, *, create: bool = True) -> Iterator[sessionmaker[Session]]:
     """Sessions on the settings' database, upgraded to the newest schema first, for a
     command-line action; the engine is disposed on exit.
 
     The embedded SQLite default lives in the data folder, which is created (mode 0700)
-    when missing.
+    when missing; with ``create=False`` (commands that only read or change what exists)
+    a missing SQLite file is refused instead of quietly created empty.
 
     Raises:
         ConfigError: the URL names an unsupported backend.
-        StorageError: the database is unreachable or a migration fails.
+        StorageError: the database is unreachable or a migration fails, or (``create``
+            false) the data folder holds no database.
     """
     if settings.database_url is None:
+        from report_service.settings import DB_FILE_NAME
+
+        db_file = settings.data_dir / DB_FILE_NAME
+        if not create and not db_file.exists():
+            raise StorageError(
+                f"no database at {db_file}: is {settings.data_dir} the service's data folder? "
+                "Give --data DIR (or FRANKLY_DATA_DIR, or FRANKLY_DATABASE_URL)"
+            )
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
     try:

@@ -16,6 +16,8 @@ def test_moderators_on_a_fresh_data_folder(
 ) -> None:
     monkeypatch.delenv("FRANKLY_DATABASE_URL", raising=False)
     monkeypatch.chdir(tmp_path)
+    assert main(["keys", "init"]) == 0
+    capsys.readouterr()
     assert main(["moderators", "add", "ann", "--role", "child_safety"]) == 0
     token = capsys.readouterr().out.strip()
     assert len(token) == 43
