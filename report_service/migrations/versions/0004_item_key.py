@@ -96,23 +96,25 @@ def _priority(reason: str, max_bank_severity: int, reporter_count: int) -> int:
     return _REASON_SEVERITY.get(reason, 10) + 2 * bank + 5 * reporters
 
 
-items = sa.table(
+# A full Table (not sa.table) so that an insert reports the new id on both dialects.
+items = sa.Table(
     "review_items",
-    sa.column("id", sa.Integer()),
-    sa.column("commitment", sa.String()),
-    sa.column("conversation_id", sa.String()),
-    sa.column("sender_id", sa.String()),
-    sa.column("reason", sa.String()),
-    sa.column("reporter_count", sa.Integer()),
-    sa.column("max_bank_severity", sa.Integer()),
-    sa.column("child_safety", sa.Boolean()),
-    sa.column("queue", sa.String()),
-    sa.column("priority", sa.Integer()),
-    sa.column("status", sa.String()),
-    sa.column("outcome", sa.String()),
-    sa.column("created_at", sa.BigInteger()),
-    sa.column("updated_at", sa.BigInteger()),
-    sa.column("lead_flag", sa.String()),
+    sa.MetaData(),
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("commitment", sa.String()),
+    sa.Column("conversation_id", sa.String()),
+    sa.Column("sender_id", sa.String()),
+    sa.Column("reason", sa.String()),
+    sa.Column("reporter_count", sa.Integer()),
+    sa.Column("max_bank_severity", sa.Integer()),
+    sa.Column("child_safety", sa.Boolean()),
+    sa.Column("queue", sa.String()),
+    sa.Column("priority", sa.Integer()),
+    sa.Column("status", sa.String()),
+    sa.Column("outcome", sa.String()),
+    sa.Column("created_at", sa.BigInteger()),
+    sa.Column("updated_at", sa.BigInteger()),
+    sa.Column("lead_flag", sa.String()),
 )
 report_items = sa.table(
     "report_items", sa.column("report_id", sa.String()), sa.column("item_id", sa.Integer())
@@ -255,7 +257,7 @@ def _split_merged_items(bind: sa.Connection) -> None:
         keys = cited[item_id][report_id]
         if sender is not None:
             keys.add((sender, conversation))
-    for item_id, by_report in cited.items():
+    for item_id, by_report in sorted(cited.items()):
         own = bind.execute(sa.select(items).where(items.c.id == item_id)).mappings().one()
         own_key = (own["sender_id"], own["conversation_id"])
         if all(keys == {own_key} for keys in by_report.values()):
@@ -314,16 +316,15 @@ def _split_one(
             raise RuntimeError("the new review item has no id")
         new_id = primary_key[0]
         for report_id in report_ids:
-            if own_key in by_report[report_id] or not by_report[report_id]:
-                bind.execute(report_items.insert().values(report_id=report_id, item_id=new_id))
-            else:
-                bind.execute(
-                    report_items.update()
-                    .where(report_items.c.report_id == report_id)
-                    .where(report_items.c.item_id == item_id)
-                    .values(item_id=new_id)
-                )
+            bind.execute(report_items.insert().values(report_id=report_id, item_id=new_id))
     kept = groups.get(own_key, [])
+    moved = sorted(set(by_report) - set(kept))
+    if moved:
+        bind.execute(
+            report_items.delete()
+            .where(report_items.c.item_id == item_id)
+            .where(report_items.c.report_id.in_(moved))
+        )
     count = len({info[r].reporter_id for r in kept})
     was_decided = own["status"] == "decided" or (
         bind.execute(
