@@ -452,6 +452,18 @@ def evidence_blob(session: Session, report_id: str, kind: str, ref: str) -> Evid
     ).first()
 
 
+def flagged_items(session: Session, *, child_safety: bool, limit: int = 500) -> list[ReviewItem]:
+    """Items with a ``lead_flag`` in the general or the child-safety queue, oldest first."""
+    return list(
+        session.scalars(
+            select(ReviewItem)
+            .where(ReviewItem.lead_flag.is_not(None), ReviewItem.child_safety.is_(child_safety))
+            .order_by(ReviewItem.id)
+            .limit(limit)
+        )
+    )
+
+
 def other_items_of_sender(
     session: Session, sender_id: str, exclude_item: int, *, include_child_safety: bool
 ) -> list[ReviewItem]:

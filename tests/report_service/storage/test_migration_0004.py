@@ -31,6 +31,7 @@ from report_service.storage.models import (
     FLAG_SPLIT_FROM_MERGED,
     FLAG_UNATTRIBUTED,
 )
+from tests.report_service.review.review_support import SyncClient, auth, make_app, make_env
 
 C_RELAYED = "aa" * 32  # alice's group message, relayed by mallory to dave
 C_RESENT = "bb" * 32  # alice's message to bob, re-sent by bob to carol
@@ -42,7 +43,8 @@ C_ODD = "ee" * 32  # a report linked to an item it does not cite
 class Db:
     """Rows written straight into a database at revision 0003."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, url: str, engine: Engine) -> None:
+        self.url = url
         self.engine = engine
         meta = MetaData()
         meta.reflect(engine)
@@ -140,7 +142,7 @@ def db(database_url: str) -> Iterator[Db]:
     upgrade_database(database_url, "0003")
     engine = make_engine(database_url)
     try:
-        d = Db(engine)
+        d = Db(database_url, engine)
         for name in ("bob", "carol", "dave", "erin", "mallory"):
             d.insert("users", id=name, token_hash=name.encode().ljust(32, b"\0"), created_at=1)
         yield d
@@ -260,6 +262,33 @@ def test_0004_splits_merged_items_and_flags_the_decided_ones(db: Db) -> None:
     ]
     assert db.rows("SELECT item_id, moderator FROM review_leases") == [(2, "mia")]
     assert db.rows("SELECT seq, entry_hash FROM audit_log ORDER BY seq") == audit_before
+
+    # A lead finds the flagged general items, the child-safety team theirs.
+    env = make_env(db.url)
+    try:
+        client = SyncClient(make_app(env.service))
+
+        def flagged(role: str) -> list[tuple[int, str]]:
+            r = client.get("/v1/review/flagged", headers=auth(env.tokens[role]))
+            assert r.status_code == 200, r.text
+            return [(i["id"], i["lead_flag"]) for i in r.json()["items"]]
+
+        assert flagged("lead") == [
+            (1, FLAG_DECIDED_ON_MERGED),
+            (5, FLAG_UNATTRIBUTED),
+            (6, FLAG_SPLIT_FROM_MERGED),
+            (7, FLAG_SPLIT_FROM_MERGED),
+            (9, FLAG_SPLIT_FROM_MERGED),
+        ]
+        assert flagged("child_safety") == [(2, FLAG_DECIDED_ON_MERGED), (8, FLAG_SPLIT_FROM_MERGED)]
+        r = client.get("/v1/review/flagged", headers=auth(env.tokens["moderator"]))
+        assert r.status_code == 403
+        detail = client.get("/v1/review/items/6", headers=auth(env.tokens["lead"])).json()
+        assert detail["item"]["lead_flag"] == FLAG_SPLIT_FROM_MERGED
+        assert detail["verified"]["message"]["sender_id"] == "alice"
+        assert [c["reporter_id"] for c in detail["reporter_claims"]] == ["bob", "erin"]
+    finally:
+        env.engine.dispose()
 
     # The new key holds: another copy of a commitment is a new item, a twin is refused.
     db.item(10, C_PLAIN, "mallory", "alice-bob")
