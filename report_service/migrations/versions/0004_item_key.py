@@ -177,22 +177,24 @@ def downgrade() -> None:
 
 def _dependents(bind: sa.Connection, table: str) -> list[str]:
     """Every table that references ``table`` by a foreign key, directly or through
-    another one, parents before children."""
+    another one, each after the tables it references (an insert order)."""
     inspector = sa.inspect(bind)
-    refs: dict[str, set[str]] = defaultdict(set)
-    for name in inspector.get_table_names():
-        for fk in inspector.get_foreign_keys(name):
-            refs[fk["referred_table"]].add(name)
-    order: list[str] = []
-    frontier = [table]
+    parents: dict[str, set[str]] = {
+        name: {fk["referred_table"] for fk in inspector.get_foreign_keys(name)}
+        for name in inspector.get_table_names()
+    }
+    found: set[str] = set()
+    frontier = {table}
     while frontier:
-        nxt: list[str] = []
-        for parent in frontier:
-            for child in sorted(refs.get(parent, ())):
-                if child not in order and child != table:
-                    order.append(child)
-                    nxt.append(child)
-        frontier = nxt
+        frontier = {n for n, refs in parents.items() if refs & frontier and n not in found}
+        frontier.discard(table)
+        found |= frontier
+    order: list[str] = []
+    while len(order) < len(found):
+        ready = sorted(n for n in found - set(order) if not (parents[n] & found) - set(order) - {n})
+        if not ready:  # a foreign-key cycle: no insert order exists
+            raise RuntimeError(f"cannot order the tables that depend on {table}")
+        order += ready
     return order
 
 
