@@ -76,6 +76,7 @@ def create_app(
     from report_service.relay import Relay
     from report_service.review.api import install as install_review
     from report_service.review.evidence_access import MasterKeyEvidence
+    from report_service.review.requeue import ReviewRequeue
     from report_service.review.service import ReviewService
     from report_service.storage.engine import make_engine, make_session_factory
     from report_service.storage.migrate import upgrade_engine
@@ -124,6 +125,7 @@ def create_app(
         max_messages=settings.max_messages,
         max_attachments=settings.max_attachments,
         child_safety_categories=settings.child_safety_categories,
+        requeue=ReviewRequeue(),
     )
     app.state.relay = Relay(
         keyring=lambda: material.franking,

@@ -40,6 +40,7 @@ from report_service.observability import Metrics
 from report_service.storage.reports import (
     ItemFacts,
     ReportRecord,
+    RequeuePolicy,
     first_response,
     store_report,
 )
@@ -239,6 +240,7 @@ class Intake:
         max_messages: int,
         max_attachments: int,
         child_safety_categories: frozenset[str],
+        requeue: RequeuePolicy,
     ) -> None:
         self.keys = keys
         self.banks = banks
@@ -249,6 +251,7 @@ class Intake:
         self.max_messages = max_messages
         self.max_attachments = max_attachments
         self.child_safety_categories = child_safety_categories
+        self.requeue = requeue  # the review policy for reports about decided items
 
     def _repeat(self, session: Session, report_id: str, user_id: str) -> Answer | None:
         stored = first_response(session, report_id)
@@ -301,7 +304,7 @@ class Intake:
         )
         with self.sessions() as session:
             try:
-                store_report(session, record, now_ms)
+                store_report(session, record, now_ms, self.requeue)
             except DuplicateReport:
                 repeat = self._repeat(session, report.report_id, user_id)
                 if repeat is None:  # pragma: no cover - the row was just seen

@@ -53,6 +53,23 @@ def test_dependency_direction(package: str) -> None:
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
+# Inside the service: storage sits below the feature packages, which pass it hooks (as
+# intake passes the review package's requeue policy) instead of being imported by it.
+INTERNAL_FORBIDDEN = {"report_service/storage": ("report_service.review",)}
+
+
+@pytest.mark.parametrize("folder", sorted(INTERNAL_FORBIDDEN))
+def test_lower_service_layers_never_import_higher_ones(folder: str) -> None:
+    banned = INTERNAL_FORBIDDEN[folder]
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(
+            n for n in _imports(path) if any(n == b or n.startswith(b + ".") for b in banned)
+        )
+        for path in sorted((ROOT / folder).rglob("*.py"))
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
 @pytest.mark.parametrize("core", PURE_CORES)
 def test_pure_cores_do_no_io(core: str) -> None:
     offenders = {

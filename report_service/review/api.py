@@ -260,6 +260,15 @@ def reopen(
     return service.reopen(actor, item_id, body.reason)
 
 
+@router.get(
+    "/review/flagged", response_model=schemas.FlaggedOut, responses=AUTH_ERRORS, tags=["review"]
+)
+def flagged(service: Service, actor: Caller) -> schemas.FlaggedOut:
+    """Items flagged for a lead (a lead: general items; child_safety: child-safety items),
+    such as items decided while other stamped copies' reports were merged into them."""
+    return service.flagged(actor)
+
+
 @router.post(
     "/review/items/{item_id}/bank",
     response_model=schemas.BankOut,

@@ -47,12 +47,17 @@ def build_detail(
     rows = store.messages_of(session, report_ids)
     gone = store.destroyed_reports(session, report_ids)
     destroyed = bool(gone)
-    by_commitment: dict[str, list[ReportMessage]] = {}
+    # One transcript entry per stamped message (commitment, sender, conversation), the
+    # item key: the same bytes re-sent by someone else are another message, and must not
+    # borrow the subject's sender or be shown as the subject.
+    by_message: dict[tuple[str, str, str], list[ReportMessage]] = {}
     for r in rows:
-        by_commitment.setdefault(r.commitment, []).append(r)
+        by_message.setdefault((r.commitment, r.sender_id, r.conversation_id), []).append(r)
+    own_key = (item.commitment, item.sender_id, item.conversation_id)
     transcript: list[MessageOut] = []
     subject: MessageOut | None = None
-    for commitment, group in by_commitment.items():
+    for message_key, group in by_message.items():
+        commitment = message_key[0]
         payload: dict[str, Any] | None = None
         for r in group:
             try:
@@ -69,7 +74,7 @@ def build_detail(
             recipient_ids=sorted({r.recipient_id for r in group}),
             conversation_id=first.conversation_id,
             timestamp_ms=first.timestamp_ms,
-            subject=commitment == item.commitment,
+            subject=message_key == own_key,
             reported=any(r.reported for r in group),
             text=_text(payload),
             attachments=_attachments(payload),
@@ -89,9 +94,10 @@ def build_detail(
             text=None,
             attachments=[],
         )
-    # Only the media that intake linked to this item's commitment: a report about several
-    # messages holds the media of all of them, and another message's attachments (perhaps
-    # routed to the child-safety queue) must never appear on this item.
+    # Only the media that intake linked to this item's commitment, in the reports merged
+    # into this item: a report about several messages holds the media of all of them, and
+    # another message's attachments (perhaps routed to the child-safety queue) must never
+    # appear on this item.
     media_rows = store.media_of_message(session, item)
     available = {m.sha256 for m in media_rows if m.report_id not in gone}
     held = {(m.report_id, m.sha256) for m in media_rows}

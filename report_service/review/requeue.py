@@ -24,17 +24,23 @@ one ``item_requeue`` entry goes to the audit chain. Every reporter of the item s
 report in review (``received``, no outcome) until the next decision. A report while the
 item is open or claimed only counts the reporter.
 
-Intake calls :func:`requeue_if_due` from
-:func:`report_service.storage.reports.store_report` under the item's row lock, and
-:func:`audit_requeues` once every item of the report is locked, all in the report's
-transaction, so the change and its audit entry commit together and the lock order (items,
-then the audit head) is the one moderators' calls use.
+A reporter is counted on an item only if they received that stamped message themselves:
+an item is one ``(commitment, sender, conversation)`` (docs/protocol.md, "What makes a
+review item") and a reported message must have the reporter as its stamped recipient, so
+someone who got the same bytes re-sent by another sender, or in another conversation,
+reports another item and cannot re-open this one.
+
+:func:`report_service.storage.reports.store_report` is given :class:`ReviewRequeue` (the
+app wires it into :class:`~report_service.intake.Intake`) and calls
+:func:`requeue_if_due` under the item's row lock, and :func:`audit_requeues` once every
+item of the report is locked, all in the report's transaction, so the change and its
+audit entry commit together and the lock order (items, then the audit head) is the one
+moderators' calls use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -42,21 +48,12 @@ from report_service.priority import queue_for
 from report_service.review import store
 from report_service.review.decisions import Decision, requeue_reason
 from report_service.storage.models import ReviewItem
+from report_service.storage.reports import Requeue
+
+__all__ = ["ACTION", "SYSTEM_ACTOR", "Requeue", "ReviewRequeue", "audit_requeues", "requeue_if_due"]
 
 SYSTEM_ACTOR = "system:intake"  # ':' is not allowed in account names, so no one else
 ACTION = "item_requeue"
-
-
-@dataclass(frozen=True, slots=True)
-class Requeue:
-    """An item sent back to its queue by a new report, for the audit entry."""
-
-    item_id: int
-    decision_id: int
-    reason: str
-    queue: str
-    priority: int
-    reporter_count: int
 
 
 def requeue_if_due(
@@ -114,3 +111,32 @@ def audit_requeues(
                 "reporter_count": r.reporter_count,
             },
         )
+
+
+class ReviewRequeue:
+    """This module's policy as the hook intake hands to storage
+    (:class:`report_service.storage.reports.RequeuePolicy`)."""
+
+    def requeue_if_due(
+        self,
+        session: Session,
+        item: ReviewItem,
+        now_ms: int,
+        *,
+        new_reporter: bool,
+        became_child_safety: bool,
+    ) -> Requeue | None:
+        """See :func:`requeue_if_due`."""
+        return requeue_if_due(
+            session,
+            item,
+            now_ms,
+            new_reporter=new_reporter,
+            became_child_safety=became_child_safety,
+        )
+
+    def audit_requeues(
+        self, session: Session, requeues: Iterable[Requeue], report_id: str, now_ms: int
+    ) -> None:
+        """See :func:`audit_requeues`."""
+        audit_requeues(session, requeues, report_id, now_ms)

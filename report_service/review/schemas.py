@@ -156,6 +156,12 @@ class ItemSummaryOut(_Out):
     effective_priority: float = Field(description="priority plus ageing (see docs/review.md).")
     created_at: int
     updated_at: int
+    lead_flag: str | None = Field(
+        default=None,
+        description="Why a lead should look at the item, or null: `decided_on_merged_reports`,"
+        " `split_from_merged_item` or `unattributed_reports` (set by migration 0004, see"
+        ' docs/review.md, "What makes an item").',
+    )
 
 
 class ClaimOut(_Out):
@@ -325,6 +331,12 @@ class ReleasedOut(_Out):
     """An item handed back to its queue."""
 
     item: ItemSummaryOut
+
+
+class FlaggedOut(_Out):
+    """Items flagged for a lead, oldest first."""
+
+    items: list[ItemSummaryOut]
 
 
 class ClaimsOut(_Out):

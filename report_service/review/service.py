@@ -46,6 +46,7 @@ from report_service.review.schemas import (
     ClaimOut,
     ClaimsOut,
     DecideOut,
+    FlaggedOut,
     ItemDetailOut,
     LeaseOut,
     MeOut,
@@ -694,6 +695,24 @@ class ReviewService:
         """
         with self._sessions() as session:
             return store.audit_seq_of(session, entry_hash.strip().lower())
+
+    # ------------------------------------------------------------------ lead flags
+
+    def flagged(self, actor: Actor) -> FlaggedOut:
+        """Items flagged for a lead (``lead_flag``, set by migration ``0004`` on items it
+        split by stamped message), oldest first: a lead sees the general ones, the
+        child_safety role the child-safety ones, as for reopening.
+
+        Raises:
+            Forbidden: neither a lead nor child_safety.
+        """
+        lead = allows(actor.role, Permission.REOPEN)
+        if not lead and not allows(actor.role, Permission.CHILD_SAFETY):
+            raise Forbidden(f"the {actor.role.value} role may not list flagged items")
+        now = self._clock()
+        with self._sessions() as session:
+            rows = store.flagged_items(session, child_safety=not lead)
+            return FlaggedOut(items=[summary(item, now) for item in rows])
 
     # ------------------------------------------------------------------ helpers
 

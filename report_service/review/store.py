@@ -411,6 +411,13 @@ def media_of_message(session: Session, item: ReviewItem) -> list[Media]:
     A report about several reported messages holds the media of all of them; only the
     ``media_messages`` links say which message committed which medium. Media without a
     link (older multi-message reports, see migration ``0003``) belong to no item.
+
+    This is a lookup by the whole item key, not by commitment alone: ``report_items``
+    holds only reports that cited this item's stamped message (its commitment, sender and
+    conversation), and within such a report a link to the commitment means the payload
+    the commitment opens to committed the digest, whoever stamped it (the commitment
+    binds the payload). Another item with the same commitment never lends its reports'
+    media (docs/protocol.md, "What makes a review item").
     """
     return list(
         session.scalars(
@@ -443,6 +450,18 @@ def evidence_blob(session: Session, report_id: str, kind: str, ref: str) -> Evid
             EvidenceBlob.report_id == report_id, EvidenceBlob.kind == kind, EvidenceBlob.ref == ref
         )
     ).first()
+
+
+def flagged_items(session: Session, *, child_safety: bool, limit: int = 500) -> list[ReviewItem]:
+    """Items with a ``lead_flag`` in the general or the child-safety queue, oldest first."""
+    return list(
+        session.scalars(
+            select(ReviewItem)
+            .where(ReviewItem.lead_flag.is_not(None), ReviewItem.child_safety.is_(child_safety))
+            .order_by(ReviewItem.id)
+            .limit(limit)
+        )
+    )
 
 
 def other_items_of_sender(

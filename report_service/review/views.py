@@ -29,6 +29,7 @@ def summary(item: ReviewItem, now: int) -> ItemSummaryOut:
         effective_priority=round(effective_priority(item.priority, item.created_at, now), 3),
         created_at=item.created_at,
         updated_at=item.updated_at,
+        lead_flag=item.lead_flag,
     )
 
 

@@ -1,4 +1,5 @@
-"""Tables of the report service (migration ``0001``; ``media_messages``: ``0003``).
+"""Tables of the report service (migration ``0001``; ``media_messages``: ``0003``; the
+review item key and ``lead_flag``: ``0004``).
 
 Times are integer milliseconds since the epoch (the service clock). Digests and
 commitments are lowercase hex. Message text, attachments and the reporter's comment are
@@ -177,19 +178,23 @@ class BankMatch(Base):
 
 
 class ReviewItem(Base):
-    """One item per reported message commitment; reports about it merge into it.
+    """One item per *stamped* message: reports merge into it only when they cite the same
+    ``(commitment, sender_id, conversation_id)`` (docs/protocol.md, "What makes a review
+    item"; the key since migration ``0004``, by commitment alone before).
 
     ``status``: open | claimed | decided. ``queue``: child_safety | general. ``outcome`` is
-    written by :mod:`report_service.review` when decided.
+    written by :mod:`report_service.review` when decided. ``lead_flag`` is set by migration
+    ``0004`` on items a lead should look at (see :data:`FLAG_DECIDED_ON_MERGED`).
     """
 
     __tablename__ = "review_items"
     __table_args__ = (
         Index("ix_review_items_queue_status_priority", "queue", "status", "priority"),
+        UniqueConstraint("commitment", "sender_id", "conversation_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    commitment: Mapped[str] = mapped_column(HEX64, unique=True)
+    commitment: Mapped[str] = mapped_column(HEX64)
     conversation_id: Mapped[str] = mapped_column(ID)
     sender_id: Mapped[str] = mapped_column(ID)
     reason: Mapped[str] = mapped_column(String(32))
@@ -202,6 +207,18 @@ class ReviewItem(Base):
     outcome: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
+    lead_flag: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+
+
+FLAG_DECIDED_ON_MERGED = "decided_on_merged_reports"
+"""``lead_flag`` of an item that was decided while reports about other stamped copies of
+its commitment (another sender or conversation) were merged into it; migration ``0004``
+moved those reports to items of their own."""
+FLAG_SPLIT_FROM_MERGED = "split_from_merged_item"
+"""``lead_flag`` of an item that migration ``0004`` split off a merged item."""
+FLAG_UNATTRIBUTED = "unattributed_reports"
+"""``lead_flag`` of an item holding a report that cites none of its stamped messages
+(never written by intake; found by migration ``0004``)."""
 
 
 class ReportItem(Base):

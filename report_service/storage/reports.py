@@ -2,20 +2,22 @@
 
 The primary key on ``reports.report_id`` makes a report idempotent even under concurrent
 duplicate submission: the second insert fails, and the caller answers with the first
-outcome. Review items are unique by commitment; a race creating the same new item is
-retried.
+outcome. A review item is one *stamped* message: reports merge into an item only when
+they cite the same ``(commitment, sender_id, conversation_id)`` (docs/protocol.md, "What
+makes a review item"), which is unique; a race creating the same new item is retried.
 
-A new reporter's report about a decided item goes through the review policy of
-:mod:`report_service.review.requeue` in the same transaction (back to the queue after
-``no_violation``, with its audit entry; otherwise the item stays decided).
+A new reporter's report about a decided item goes through the review policy that the
+caller passes in as a :class:`RequeuePolicy` hook (the review package's
+:class:`report_service.review.requeue.ReviewRequeue`), in the same transaction: storage
+sits below review and never imports it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +25,6 @@ from sqlalchemy.orm import Session
 
 from report_service.errors import DuplicateReport, NotFound
 from report_service.priority import is_child_safety, priority, queue_for
-from report_service.review.requeue import Requeue, audit_requeues, requeue_if_due
 from report_service.storage.models import (
     BankMatch,
     EvidenceBlob,
@@ -43,9 +44,13 @@ ITEM_DECIDED = "decided"
 _RETRIES = 3
 
 
+ItemKey = tuple[str, str, str]
+"""``(commitment, sender_id, conversation_id)``: what makes a review item."""
+
+
 @dataclass(frozen=True, slots=True)
 class ItemFacts:
-    """What a report says about one reported message (one review item)."""
+    """What a report says about one reported stamped message (one review item)."""
 
     commitment: str
     conversation_id: str
@@ -53,6 +58,48 @@ class ItemFacts:
     max_bank_severity: int
     bank_categories: frozenset[str]
     child_safety_set: frozenset[str]
+
+    @property
+    def key(self) -> ItemKey:
+        """The review item this report merges into."""
+        return (self.commitment, self.sender_id, self.conversation_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Requeue:
+    """An item sent back to its queue by a new report, for the audit entry."""
+
+    item_id: int
+    decision_id: int
+    reason: str
+    queue: str
+    priority: int
+    reporter_count: int
+
+
+class RequeuePolicy(Protocol):
+    """The review policy for a report that merges into an item (the hook storage is
+    given, as :class:`~report_service.intake.Intake` is given its banks)."""
+
+    def requeue_if_due(
+        self,
+        session: Session,
+        item: ReviewItem,
+        now_ms: int,
+        *,
+        new_reporter: bool,
+        became_child_safety: bool,
+    ) -> Requeue | None:
+        """Send a decided ``item`` back to review if the report calls for it (the caller
+        holds its row lock and has merged the report into it); ``None`` otherwise."""
+        ...
+
+    def audit_requeues(
+        self, session: Session, requeues: Iterable[Requeue], report_id: str, now_ms: int
+    ) -> None:
+        """Write the audit entries of the requeues, once every item of the report is
+        locked, in the caller's transaction."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -81,12 +128,19 @@ def first_response(session: Session, report_id: str) -> tuple[str, dict[str, Any
 
 
 def _merge_item(
-    session: Session, facts: ItemFacts, report: Report, now_ms: int
+    session: Session, facts: ItemFacts, report: Report, now_ms: int, requeue: RequeuePolicy
 ) -> tuple[int, Requeue | None]:
-    """Create the item about ``facts.commitment`` or merge the report into it; return its
-    id and, when the merge sent a decided item back to its queue, what to audit."""
+    """Create the item about the stamped message ``facts.key`` or merge the report into
+    it; return its id and, when the merge sent a decided item back to its queue, what to
+    audit."""
     item = session.scalars(
-        select(ReviewItem).where(ReviewItem.commitment == facts.commitment).with_for_update()
+        select(ReviewItem)
+        .where(
+            ReviewItem.commitment == facts.commitment,
+            ReviewItem.sender_id == facts.sender_id,
+            ReviewItem.conversation_id == facts.conversation_id,
+        )
+        .with_for_update()
     ).first()
     child_safety = is_child_safety(report.reason, facts.bank_categories, facts.child_safety_set)
     if item is None:
@@ -129,7 +183,7 @@ def _merge_item(
     item.updated_at = now_ms
     # A new report about a decided item: the review policy decides whether it goes back to
     # review (it became child-safety, or a new reporter after no_violation) or stays decided.
-    requeued = requeue_if_due(
+    requeued = requeue.requeue_if_due(
         session,
         item,
         now_ms,
@@ -139,7 +193,9 @@ def _merge_item(
     return item.id, requeued
 
 
-def _store_once(session: Session, record: ReportRecord, now_ms: int) -> None:
+def _store_once(
+    session: Session, record: ReportRecord, now_ms: int, requeue: RequeuePolicy
+) -> None:
     report = Report(**record.report)
     session.add(report)
     session.flush()  # the report_id primary key is the idempotency check
@@ -155,21 +211,25 @@ def _store_once(session: Session, record: ReportRecord, now_ms: int) -> None:
         for sha256, commitment in record.media_messages
     )
     session.add_all(BankMatch(**m) for m in record.matches)
-    # A fixed lock order (by commitment) keeps two reports about the same messages from
-    # deadlocking on PostgreSQL.
-    ordered = sorted(record.items, key=lambda f: f.commitment)
-    merged = [_merge_item(session, facts, report, now_ms) for facts in ordered]
+    # A fixed lock order (by item key) keeps two reports about the same messages from
+    # deadlocking on PostgreSQL; one item per key even if a report names it twice.
+    ordered = sorted({f.key: f for f in record.items}.values(), key=lambda f: f.key)
+    merged = [_merge_item(session, facts, report, now_ms, requeue) for facts in ordered]
     item_ids = {item_id for item_id, _ in merged}
     session.add_all(ReportItem(report_id=report.report_id, item_id=i) for i in sorted(item_ids))
     # Audited only now, with every item locked: the audit head is locked after the items,
     # in the same order as moderators' calls take them.
-    audit_requeues(session, [r for _, r in merged if r is not None], report.report_id, now_ms)
+    requeue.audit_requeues(
+        session, [r for _, r in merged if r is not None], report.report_id, now_ms
+    )
     session.commit()
 
 
-def store_report(session: Session, record: ReportRecord, now_ms: int) -> None:
+def store_report(
+    session: Session, record: ReportRecord, now_ms: int, requeue: RequeuePolicy
+) -> None:
     """Store a verified report, its evidence and facts, and merge it into review items,
-    all in one transaction.
+    all in one transaction; ``requeue`` decides what a report does to a decided item.
 
     Raises:
         DuplicateReport: a report with this id is already stored (nothing was written).
@@ -178,7 +238,7 @@ def store_report(session: Session, record: ReportRecord, now_ms: int) -> None:
     report_id = record.report["report_id"]
     for attempt in range(_RETRIES):
         try:
-            _store_once(session, record, now_ms)
+            _store_once(session, record, now_ms, requeue)
             return
         except IntegrityError:
             session.rollback()

@@ -229,8 +229,10 @@ def seed_item(
                     ReportMessage(
                         report_id=report_id,
                         position=0,
-                        sender_id=reporter,
-                        recipient_id=sender,
+                        # one group message by the first reporter (same commitment only
+                        # for the same stamped sender), which the others received
+                        sender_id=reporters[0],
+                        recipient_id=sender if reporter == reporters[0] else reporter,
                         conversation_id=conversation,
                         timestamp_ms=created_at - 60_000,
                         commitment=context_commitment,

@@ -17,6 +17,7 @@ from client_scan.franking.verify_report import verify_report
 from report_service.errors import Conflict, DuplicateReport, EvidenceDestroyed, NotFound
 from report_service.intake import build_record
 from report_service.keys import KeyMaterial
+from report_service.review.requeue import ReviewRequeue
 from report_service.storage.engine import make_engine, make_session_factory
 from report_service.storage.evidence import destroy_evidence, list_evidence, read_evidence
 from report_service.storage.migrate import upgrade_database
@@ -44,6 +45,7 @@ def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
 
 
 NOW = 1_767_225_660_000  # the conftest clock's start
+REQUEUE = ReviewRequeue()
 
 
 def record_for(
@@ -118,9 +120,9 @@ def test_report_is_stored_once_and_evidence_is_encrypted(
     add_users(sessions, "alice", "bob")
     report, record = record_for(franker, text="the secret words")
     with sessions() as s:
-        store_report(s, record, NOW)
+        store_report(s, record, NOW, REQUEUE)
     with sessions() as s, pytest.raises(DuplicateReport):
-        store_report(s, record, NOW)
+        store_report(s, record, NOW, REQUEUE)
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(Report)) == 1
         assert s.scalar(select(func.count()).select_from(ReviewItem)) == 1
@@ -143,7 +145,7 @@ def test_destroying_the_wrapped_key_makes_evidence_unrecoverable(
     add_users(sessions, "alice", "bob")
     report, record = record_for(franker)
     with sessions() as s:
-        store_report(s, record, NOW)
+        store_report(s, record, NOW, REQUEUE)
         destroy_evidence(s, report.report_id, NOW + 1)
     with sessions() as s:
         with pytest.raises(EvidenceDestroyed):
@@ -170,7 +172,7 @@ def test_concurrent_duplicates_store_one_report(
         barrier.wait()
         with sessions() as s:
             try:
-                store_report(s, record, NOW)
+                store_report(s, record, NOW, REQUEUE)
                 outcomes.append("stored")
             except DuplicateReport:
                 outcomes.append("duplicate")
@@ -227,7 +229,7 @@ def test_concurrent_reports_about_one_message_merge(
         barrier.wait()
         try:
             with sessions() as s:
-                store_report(s, rec, NOW)  # type: ignore[arg-type]
+                store_report(s, rec, NOW, REQUEUE)  # type: ignore[arg-type]
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
