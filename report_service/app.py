@@ -73,7 +73,7 @@ def create_app(
     from report_service.intake import Intake
     from report_service.observability import Metrics, RequestContextMiddleware
     from report_service.ratelimit import RateLimiter
-    from report_service.relay import Relay
+    from report_service.relay import Relay, RelayQuotas
     from report_service.review.api import install as install_review
     from report_service.review.evidence_access import MasterKeyEvidence
     from report_service.review.service import ReviewService
@@ -130,6 +130,7 @@ def create_app(
         ttl_ms=settings.relay_ttl_ms,
         max_ciphertext_bytes=settings.relay_max_ciphertext_bytes,
         max_batch=settings.relay_max_batch,
+        quotas=RelayQuotas.from_settings(settings),
     )
 
     install_error_handlers(app)

@@ -282,7 +282,7 @@ def test_relay_rows_and_a_hand_built_report(service: Service, http: httpx.Client
     t = receipt["timestamp_ms"]
     assert st == stamp_by_hand(secret, c, "alice", "bob", CONV, t, receipt["key_id"])
 
-    # GET /v1/relay/inbox -> {"deliveries": [nine fields]}; delivered items are removed
+    # GET /v1/relay/inbox -> {"deliveries": [nine fields]}; deliveries stay until acknowledged
     got = http.get("/v1/relay/inbox", headers=bearer(service, "bob"))
     assert got.status_code == 200
     inbox = json_of(got)
@@ -296,10 +296,27 @@ def test_relay_rows_and_a_hand_built_report(service: Service, http: httpx.Client
     assert unb64(d["stamp"]) == st
     assert (d["key_id"], d["timestamp_ms"]) == (receipt["key_id"], t)
     assert (d["sender_id"], d["recipient_id"], d["conversation_id"]) == ("alice", "bob", CONV)
-    assert json_of(http.get("/v1/relay/inbox", headers=bearer(service, "bob"))) == {
+    # a second fetch (the first answer may have been lost) delivers the same again
+    assert json_of(http.get("/v1/relay/inbox", headers=bearer(service, "bob"))) == inbox
+    assert json_of(http.get("/v1/relay/inbox", headers=bearer(service, "alice"))) == {
         "deliveries": []
     }
-    assert json_of(http.get("/v1/relay/inbox", headers=bearer(service, "alice"))) == {
+
+    # POST /v1/relay/inbox/ack {message_ids} -> {acknowledged: N}: only the caller's own
+    # deliveries are removed, and repeating it is harmless
+    def ack(user: str, ids: list[str]) -> dict[str, Any]:
+        response = http.post(
+            "/v1/relay/inbox/ack", json={"message_ids": ids}, headers=bearer(service, user)
+        )
+        assert response.status_code == 200
+        body: dict[str, Any] = json_of(response)
+        return body
+
+    assert ack("alice", [d["message_id"]]) == {"acknowledged": 0}
+    assert json_of(http.get("/v1/relay/inbox", headers=bearer(service, "bob"))) == inbox
+    assert ack("bob", [d["message_id"]]) == {"acknowledged": 1}
+    assert ack("bob", [d["message_id"]]) == {"acknowledged": 0}
+    assert json_of(http.get("/v1/relay/inbox", headers=bearer(service, "bob"))) == {
         "deliveries": []
     }
 
@@ -553,6 +570,7 @@ def test_every_call_but_the_report_key_takes_a_bearer(service: Service, http: ht
         calls = [
             http.post("/v1/relay/messages", json=send_body, headers=headers),
             http.get("/v1/relay/inbox", headers=headers),
+            http.post("/v1/relay/inbox/ack", json={"message_ids": []}, headers=headers),
             http.post("/v1/reports", content=sealed, headers={**headers, "Content-Type": SEALED}),
             http.get(f"/v1/reports/{report['report_id']}", headers=headers),
         ]

@@ -26,7 +26,7 @@ from report_service.storage.models import (
     Report,
     ReviewItem,
 )
-from report_service.storage.relay import enqueue, purge_expired, take_inbox
+from report_service.storage.relay import acknowledge, enqueue, inbox_page, purge_expired
 from report_service.storage.reports import (
     ReportRecord,
     report_status,
@@ -104,10 +104,23 @@ def test_relay_queue(sessions: sessionmaker[Session]) -> None:
             enqueue(s, msg(i, "bob", NOW + 1000))
         enqueue(s, msg(9, "carol", NOW + 10))
     with sessions() as s:
-        got = take_inbox(s, "bob", NOW, limit=2)
-        assert [len(m.ciphertext) for m in got] == [0, 1]
-        assert [len(m.ciphertext) for m in take_inbox(s, "bob", NOW, limit=5)] == [2]
-        assert take_inbox(s, "bob", NOW, limit=5) == []
+        page = inbox_page(s, "bob", NOW, after=None, max_count=2, max_bytes=100)
+        assert [len(m.ciphertext) for m in page.messages] == [0, 1]
+        assert page.more
+        last = page.messages[-1]
+        rest = inbox_page(
+            s, "bob", NOW, after=(last.timestamp_ms, last.message_id), max_count=5, max_bytes=100
+        )
+        assert [len(m.ciphertext) for m in rest.messages] == [2]
+        assert not rest.more
+        # reading removed nothing; only the recipient's own acknowledgement does
+        again = inbox_page(s, "bob", NOW, after=None, max_count=5, max_bytes=100)
+        assert len(again.messages) == 3
+        ids = [m.message_id for m in again.messages]
+        assert acknowledge(s, "carol", ids) == 0
+        assert acknowledge(s, "bob", ids) == 3
+        assert acknowledge(s, "bob", ids) == 0
+        assert inbox_page(s, "bob", NOW, after=None, max_count=5, max_bytes=100).messages == []
         assert purge_expired(s, NOW + 10) == 1
         assert s.scalar(select(func.count()).select_from(RelayMessage)) == 0
 
