@@ -86,7 +86,9 @@ def create_app(
     if engine is None:
         if settings.database_url is None:
             settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        engine = make_engine(settings.resolved_database_url)
+        engine = make_engine(
+            settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
+        )
     if migrate:
         upgrade_engine(engine)
     sessions = make_session_factory(engine)

@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     key_file: Path | None = None
     log_level: str = "INFO"
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
 
     max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
     max_messages: int = Field(default=50, gt=0, le=50)

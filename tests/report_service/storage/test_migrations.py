@@ -157,3 +157,14 @@ def test_0005_keeps_queued_messages_and_backfills_their_size(database_url: str) 
             assert conn.execute(text("SELECT count(*) FROM relay_sends")).scalar_one() == 0
     finally:
         engine.dispose()
+
+
+def test_sqlite_commits_with_full_sync_unless_told_otherwise(sqlite_url: str) -> None:
+    """An answered request must survive a power failure: ``synchronous=FULL`` (2)."""
+    for kwargs, expected in (({}, 2), ({"sqlite_synchronous": "NORMAL"}, 1)):
+        engine = make_engine(sqlite_url, **kwargs)  # type: ignore[arg-type]
+        try:
+            with engine.connect() as conn:
+                assert conn.execute(text("PRAGMA synchronous")).scalar_one() == expected
+        finally:
+            engine.dispose()
