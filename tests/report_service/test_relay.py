@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -18,8 +19,9 @@ from client_scan.franking.message import FrankedMessage
 from client_scan.franking.payload import encode_payload
 from client_scan.franking.stamp import verify_stamp
 from report_service.keys import KeyMaterial
+from report_service.server import BackgroundServer
 
-from .conftest import FakeClock, Service, b64, make_service
+from .conftest import FakeClock, Service, b64, loopback_client, make_service
 
 
 def post_send(
@@ -281,3 +283,37 @@ def test_inbox_and_ack_refuse_malformed_input(sqlite_service: Service) -> None:
     r = s.client.post("/v1/relay/inbox/ack", json={"message_ids": []})
     assert r.status_code == 401
     assert ack(s, "bob", []) == 0
+
+
+def test_concurrent_repeats_and_a_concurrent_flood_hold_to_the_database(
+    small_relay: Service,
+) -> None:
+    """Over a real socket with threads: the same client id sent 8 times at once is queued
+    once; 12 different sends at once against a quota of 5 accept exactly 5."""
+    s = small_relay
+    cid = str(uuid.uuid4())
+    body = {
+        "recipient_id": "bob",
+        "conversation_id": "c",
+        "ciphertext": b64(b"x"),
+        "commitment": b64(bytes(32)),
+        "client_message_id": cid,
+    }
+    with BackgroundServer(s.app) as url, loopback_client(url) as http:
+
+        def post(json_body: dict[str, str], user: str) -> httpx.Response:
+            return http.post("/v1/relay/messages", json=json_body, headers=s.auth(user))
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda _: post(body, "alice"), range(8)))
+        assert {r.status_code for r in answers} == {200}
+        assert len({r.json()["message_id"] for r in answers}) == 1
+        assert len(inbox(s, "bob")["deliveries"]) == 1
+
+        def one(i: int) -> int:
+            return post({**body, "client_message_id": f"flood-{i}"}, "carol").status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            codes = list(pool.map(one, range(12)))
+        assert codes.count(200) == 3  # the inbox holds 4: 1 + 3
+        assert codes.count(429) == 9
