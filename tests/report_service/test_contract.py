@@ -587,6 +587,47 @@ def test_every_call_but_the_report_key_takes_a_bearer(service: Service, http: ht
     error_of(gone, 404, "not_found")
 
 
+def test_relay_send_is_idempotent_by_client_message_id_and_the_inbox_pages(
+    service: Service, http: httpx.Client
+) -> None:
+    """The optional ``client_message_id`` of ``POST /v1/relay/messages``: a repeat gets the
+    first answer; another request under it is 409 ``client_message_id_reused``. The inbox
+    answers in pages: ``next_cursor`` (only when more follow) is passed back as ``after``."""
+    cid = str(uuid.uuid4())
+    body = {
+        "recipient_id": "bob",
+        "conversation_id": CONV,
+        "ciphertext": b64(b"one"),
+        "commitment": b64(bytes(32)),
+        "client_message_id": cid,
+    }
+    first = http.post("/v1/relay/messages", json=body, headers=bearer(service, "alice"))
+    assert first.status_code == 200
+    assert set(json_of(first)) == RECEIPT_KEYS
+    again = http.post("/v1/relay/messages", json=body, headers=bearer(service, "alice"))
+    assert (again.status_code, json_of(again)) == (200, json_of(first))
+    other = {**body, "ciphertext": b64(b"two")}
+    refused = http.post("/v1/relay/messages", json=other, headers=bearer(service, "alice"))
+    error_of(refused, 409, "client_message_id_reused")
+    service.clock.now_ms += 1  # deliveries come in (timestamp_ms, message_id) order
+    relay_send(http, service, "alice", "bob", b"three", bytes(32))
+    page = json_of(http.get("/v1/relay/inbox?limit=1", headers=bearer(service, "bob")))
+    assert set(page) == {"deliveries", "next_cursor"}
+    assert [d["message_id"] for d in page["deliveries"]] == [json_of(first)["message_id"]]
+    rest = json_of(
+        http.get(
+            "/v1/relay/inbox",
+            params={"limit": 1, "after": page["next_cursor"]},
+            headers=bearer(service, "bob"),
+        )
+    )
+    assert set(rest) == {"deliveries"}
+    assert len(rest["deliveries"]) == 1
+    assert set(rest["deliveries"][0]) == DELIVERY_KEYS
+    bad = http.get("/v1/relay/inbox?after=nonsense", headers=bearer(service, "bob"))
+    error_of(bad, 400, "invalid_cursor")
+
+
 NOT_STANDARD_B64 = [
     ("commitment", b64(bytes(32)).rstrip("=")),  # no padding
     ("commitment", b64(b"\xfb\xff" + bytes(30)).replace("+", "-").replace("/", "_")),
