@@ -482,8 +482,8 @@ class Messenger:
                         accepted.append(record)
             finally:
                 self._acknowledge(kept)
-            if page.next_cursor is None or not page.deliveries:
-                break
+            if page.next_cursor is None or not page.deliveries or page.next_cursor == after:
+                break  # the last page (or a relay that does not move its cursor)
             after = page.next_cursor
         return ReceiveResult(tuple(accepted), tuple(rejected), tuple(quarantined))
 
