@@ -20,6 +20,7 @@ Nothing accepted is lost in transit (DESIGN.md, "HTTP contract"):
 from __future__ import annotations
 
 import hashlib
+import re
 import struct
 import uuid
 from collections.abc import Callable, Sequence
@@ -107,6 +108,10 @@ def request_digest(
     return h.digest()
 
 
+# Milliseconds (at most 15 digits: fits a signed 64-bit column) and a relay message id.
+_CURSOR = re.compile(r"([0-9]{1,15})\.([0-9a-f-]{1,36})")
+
+
 def encode_cursor(timestamp_ms: int, message_id: str) -> str:
     """The opaque cursor after a delivery: its place in the inbox order."""
     return f"{timestamp_ms}.{message_id}"
@@ -118,10 +123,10 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
     Raises:
         InvalidRequest: ``invalid_cursor``.
     """
-    t, sep, mid = cursor.partition(".")
-    if not sep or not t.isascii() or not t.isdigit() or len(t) > 19 or not 0 < len(mid) <= 36:
+    match = _CURSOR.fullmatch(cursor)
+    if match is None:
         raise InvalidRequest("the cursor is not one this relay gave out", code="invalid_cursor")
-    return int(t), mid
+    return int(match[1]), match[2]
 
 
 class Relay:

@@ -140,7 +140,9 @@ class InboxAckRequest(BaseModel):
         json_schema_extra={"examples": [{"message_ids": ["0b7e4c1e-1f43-4a52-9a53-64c1f6d3c0aa"]}]},
     )
 
-    message_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(max_length=1000)
+    message_ids: list[Annotated[str, Field(pattern=ID_PATTERN, max_length=64)]] = Field(
+        max_length=1000
+    )
 
 
 class InboxAckResponse(BaseModel):

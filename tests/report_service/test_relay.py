@@ -262,9 +262,16 @@ def test_inbox_pages_are_bounded_and_chain_by_cursor(small_relay: Service) -> No
     assert [d["message_id"] for d in inbox(s, "bob")["deliveries"]] == sent[2:3]
 
 
-def test_inbox_and_ack_refuse_malformed_input(sqlite_service: Service) -> None:
-    s = sqlite_service
-    for params in ({"after": "nonsense"}, {"after": "12.".ljust(40, "x")}, {"after": "-1.x"}):
+def test_inbox_and_ack_refuse_malformed_input(service: Service) -> None:
+    s = service
+    for params in (
+        {"after": "nonsense"},
+        {"after": "12.".ljust(40, "a")},
+        {"after": "-1.a"},
+        {"after": "9" * 20 + ".a"},  # beyond a 64-bit column
+        {"after": "12.a\u0000b"},  # PostgreSQL text cannot hold NUL
+        {"after": "12.é"},
+    ):
         r = s.client.get("/v1/relay/inbox", headers=s.auth("bob"), params=params)
         assert r.status_code == 400, (params, r.text)
         assert r.json()["error"]["code"] == "invalid_cursor"
@@ -276,6 +283,7 @@ def test_inbox_and_ack_refuse_malformed_input(sqlite_service: Service) -> None:
         {"message_ids": "x"},
         {"ids": []},
         {"message_ids": ["x" * 65]},
+        {"message_ids": ["a\u0000b"]},
     ]
     for body in bodies:
         r = s.client.post("/v1/relay/inbox/ack", json=body, headers=s.auth("bob"))
