@@ -429,8 +429,8 @@ class Messenger:
         then acknowledge it to the relay.
 
         - accepted: stored in the record store, returned, acknowledged (a delivery already
-          stored by an earlier call whose acknowledgement was lost is acknowledged again
-          but not returned twice);
+          stored or quarantined by an earlier call whose acknowledgement was lost is
+          acknowledged again but not returned twice);
         - refused (does not open, verify, parse or fit the store): returned as a
           :class:`Rejection`; with a quarantine it is also kept there, flagged with its
           code, and acknowledged; without one it stays on the relay until its TTL;
@@ -467,6 +467,9 @@ class Messenger:
                         record = open_delivery(session_key, delivery, recipient_id=self.user_id)
                         fresh = self._keep(record)
                     except (ClientScanError, ValueError, RecursionError) as exc:
+                        if self._already_quarantined(delivery):
+                            kept.append(delivery.message_id)  # its earlier ack was lost
+                            continue
                         refusal = _refusal(exc)
                         rejected.append(Rejection(delivery, refusal))
                         if self._quarantine is not None:
@@ -486,6 +489,15 @@ class Messenger:
                 break  # the last page (or a relay that does not move its cursor)
             after = page.next_cursor
         return ReceiveResult(tuple(accepted), tuple(rejected), tuple(quarantined))
+
+    def _already_quarantined(self, delivery: Delivery) -> bool:
+        if self._quarantine is None:
+            return False
+        try:
+            self._quarantine.get(delivery.message_id)
+        except RecordNotFound:
+            return False
+        return True
 
     def _keep(self, record: MessageRecord) -> bool:
         """Store an accepted record; False when the same record was already stored.

@@ -157,6 +157,26 @@ def test_a_lost_ack_redelivers_but_does_not_return_a_message_twice(
     assert service.inboxes["bob"] == []  # acknowledged the second time
 
 
+def test_a_lost_ack_of_a_quarantined_delivery_does_not_list_it_twice(
+    service: FakeService, alice_client: ServiceClient, tmp_path: Path
+) -> None:
+    relay_raw(alice_client, "bob", BIG_INT_PAYLOAD)
+    lose_acks = LoseAnswers(service.transport, lambda r: r.url.path.endswith("/inbox/ack"))
+    with Quarantine(tmp_path / "q.sqlite") as quarantine:
+        with ServiceClient("https://frankly.test", "tok-bob", transport=lose_acks) as flaky:
+            first = Messenger("bob", flaky, MemoryRecordStore(), quarantine=quarantine).receive(
+                lambda d: SESSION_KEY
+            )
+        assert len(first.quarantined) == 1
+        with ServiceClient("https://frankly.test", "tok-bob", transport=service.transport) as c:
+            second = Messenger("bob", c, MemoryRecordStore(), quarantine=quarantine).receive(
+                lambda d: SESSION_KEY
+            )
+        assert (second.rejected, second.quarantined) == ((), ())
+        assert len(quarantine.entries()) == 1
+    assert service.inboxes["bob"] == []
+
+
 def test_receive_follows_pages_to_the_end(
     service: FakeService, alice_client: ServiceClient, bob_client: ServiceClient
 ) -> None:
