@@ -16,7 +16,7 @@ Then the cost of durable commits on SQLite: two services on the same inputs, one
 ``FRANKLY_SQLITE_SYNCHRONOUS=NORMAL`` (the old setting) and one with ``FULL`` (the
 default), loaded in interleaved rounds (the order alternates every round); printed:
 reports/s per round as min/median/max for each, and the ratio FULL/NORMAL of the medians
-(and of each round).
+(and of each round); and the time of a bare one-row commit in each mode.
 """
 
 from __future__ import annotations
@@ -308,10 +308,67 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def commit_cost(rounds: int, commits: int = 300) -> None:
+    """The commit alone: one small relay-queue row per transaction through the service's
+    own engine, ``NORMAL`` and ``FULL`` interleaved; prints ms per commit and the ratio."""
+    import statistics
+
+    from sqlalchemy import insert
+
+    from report_service.storage.engine import SqliteSynchronous, make_engine
+    from report_service.storage.migrate import upgrade_engine
+    from report_service.storage.models import RelayMessage
+
+    modes: tuple[SqliteSynchronous, ...] = ("NORMAL", "FULL")
+    per_commit: dict[str, list[float]] = {m: [] for m in modes}
+    with tempfile.TemporaryDirectory() as tmp:
+        engines = {
+            m: make_engine(f"sqlite:///{tmp}/{m}.sqlite", sqlite_synchronous=m) for m in modes
+        }
+        try:
+            for engine in engines.values():
+                upgrade_engine(engine)
+            for r in range(rounds):
+                for m in modes if r % 2 == 0 else modes[::-1]:
+                    start = time.perf_counter()
+                    for _ in range(commits):
+                        with engines[m].begin() as conn:
+                            conn.execute(
+                                insert(RelayMessage).values(
+                                    message_id=str(uuid.uuid4()),
+                                    recipient_id="bob",
+                                    sender_id="alice",
+                                    conversation_id="c",
+                                    ciphertext=b"x" * 200,
+                                    commitment=bytes(32),
+                                    stamp=bytes(32),
+                                    key_id="k",
+                                    timestamp_ms=0,
+                                    expires_at=0,
+                                    size=200,
+                                )
+                            )
+                    per_commit[m].append((time.perf_counter() - start) / commits * 1000)
+        finally:
+            for engine in engines.values():
+                engine.dispose()
+    for mode, values in per_commit.items():
+        print(
+            f"sqlite commit, synchronous={mode:6s}: ms per commit min {min(values):6.3f}  "
+            f"median {statistics.median(values):6.3f}  max {max(values):6.3f}  "
+            f"({rounds} rounds of {commits})"
+        )
+    ratio = statistics.median(per_commit["FULL"]) / statistics.median(per_commit["NORMAL"])
+    print(f"ratio FULL/NORMAL commit time (medians): {ratio:.2f}")
+
+
 def compare_synchronous(rounds: int, requests: int, concurrency: int) -> None:
     """Text-only reports/s on SQLite with ``synchronous=NORMAL`` and ``FULL``, in
-    interleaved rounds on the same kind of input; prints min/median/max and ratios."""
+    interleaved rounds on the same kind of input; prints min/median/max and ratios; then
+    the cost of a bare commit in each mode (:func:`commit_cost`)."""
     import statistics
+
+    commit_cost(rounds)
 
     with tempfile.TemporaryDirectory() as tmp:
         services = {
