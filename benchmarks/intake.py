@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/intake.py [--requests 300] [--image-requests 80]
         [--concurrency 8] [--postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+        [--sync-rounds 5] [--sync-requests 100] [--sync-only]
 
 Each server runs as its own process (``frankly serve`` for the service; uvicorn with a
 one-route FastAPI app for the baseline), so the load generator does not share its GIL.
@@ -10,6 +11,12 @@ would) and sealed before the clock starts; the timed part is the HTTP round trip
 the seal, parse, verify every message, re-hash media, match banks, encrypt evidence,
 store in one transaction. Printed: requests/s, p50 and p99 latency, and the ratio of
 reports/s to the baseline's requests/s measured in the same run.
+
+Then the cost of durable commits on SQLite: two services on the same inputs, one with
+``FRANKLY_SQLITE_SYNCHRONOUS=NORMAL`` (the old setting) and one with ``FULL`` (the
+default), loaded in interleaved rounds (the order alternates every round); printed:
+reports/s per round as min/median/max for each, and the ratio FULL/NORMAL of the medians
+(and of each round); and the time of a bare one-row commit in each mode.
 """
 
 from __future__ import annotations
@@ -103,7 +110,9 @@ def pct(values: list[float], q: float) -> float:
 class ServiceProcess:
     """``frankly serve`` on a fresh data folder (and database), with users alice and bob."""
 
-    def __init__(self, data: Path, database_url: str | None) -> None:
+    def __init__(
+        self, data: Path, database_url: str | None, extra_env: dict[str, str] | None = None
+    ) -> None:
         self.data = data
         self.port = free_port()
         self.env = {
@@ -115,6 +124,7 @@ class ServiceProcess:
         }
         if database_url:
             self.env["FRANKLY_DATABASE_URL"] = database_url
+        self.env.update(extra_env or {})
         self.tokens: dict[str, str] = {}
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -226,7 +236,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             "FRANKLY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
         ),
     )
+    parser.add_argument("--sync-rounds", type=int, default=5)
+    parser.add_argument("--sync-requests", type=int, default=100)
+    parser.add_argument(
+        "--sync-only", action="store_true", help="only the SQLite NORMAL vs FULL comparison"
+    )
     args = parser.parse_args(argv)
+    if args.sync_only:
+        compare_synchronous(args.sync_rounds, args.sync_requests, args.concurrency)
+        return 0
 
     with tempfile.TemporaryDirectory() as tmp:
         with baseline_server() as url:
@@ -286,7 +304,111 @@ def main(argv: Sequence[str] | None = None) -> int:
                 }
             )
         )
+    compare_synchronous(args.sync_rounds, args.sync_requests, args.concurrency)
     return 0
+
+
+def commit_cost(rounds: int, commits: int = 300) -> None:
+    """The commit alone: one small relay-queue row per transaction through the service's
+    own engine, ``NORMAL`` and ``FULL`` interleaved; prints ms per commit and the ratio."""
+    import statistics
+
+    from sqlalchemy import insert
+
+    from report_service.storage.engine import SqliteSynchronous, make_engine
+    from report_service.storage.migrate import upgrade_engine
+    from report_service.storage.models import RelayMessage
+
+    modes: tuple[SqliteSynchronous, ...] = ("NORMAL", "FULL")
+    per_commit: dict[str, list[float]] = {m: [] for m in modes}
+    with tempfile.TemporaryDirectory() as tmp:
+        engines = {
+            m: make_engine(f"sqlite:///{tmp}/{m}.sqlite", sqlite_synchronous=m) for m in modes
+        }
+        try:
+            for engine in engines.values():
+                upgrade_engine(engine)
+            for r in range(rounds):
+                for m in modes if r % 2 == 0 else modes[::-1]:
+                    start = time.perf_counter()
+                    for _ in range(commits):
+                        with engines[m].begin() as conn:
+                            conn.execute(
+                                insert(RelayMessage).values(
+                                    message_id=str(uuid.uuid4()),
+                                    recipient_id="bob",
+                                    sender_id="alice",
+                                    conversation_id="c",
+                                    ciphertext=b"x" * 200,
+                                    commitment=bytes(32),
+                                    stamp=bytes(32),
+                                    key_id="k",
+                                    timestamp_ms=0,
+                                    expires_at=0,
+                                    size=200,
+                                )
+                            )
+                    per_commit[m].append((time.perf_counter() - start) / commits * 1000)
+        finally:
+            for engine in engines.values():
+                engine.dispose()
+    for mode, values in per_commit.items():
+        print(
+            f"sqlite commit, synchronous={mode:6s}: ms per commit min {min(values):6.3f}  "
+            f"median {statistics.median(values):6.3f}  max {max(values):6.3f}  "
+            f"({rounds} rounds of {commits})"
+        )
+    ratio = statistics.median(per_commit["FULL"]) / statistics.median(per_commit["NORMAL"])
+    print(f"ratio FULL/NORMAL commit time (medians): {ratio:.2f}")
+
+
+def compare_synchronous(rounds: int, requests: int, concurrency: int) -> None:
+    """Text-only reports/s on SQLite with ``synchronous=NORMAL`` and ``FULL``, in
+    interleaved rounds on the same kind of input; prints min/median/max and ratios; then
+    the cost of a bare commit in each mode (:func:`commit_cost`)."""
+    import statistics
+
+    commit_cost(rounds)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        services = {
+            mode: ServiceProcess(
+                Path(tmp) / f"data-{mode.lower()}",
+                None,
+                {"FRANKLY_SQLITE_SYNCHRONOUS": mode},
+            )
+            for mode in ("NORMAL", "FULL")
+        }
+        rates: dict[str, list[float]] = {mode: [] for mode in services}
+        try:
+            urls = {mode: svc.start() for mode, svc in services.items()}
+            for r in range(rounds):
+                order = ("NORMAL", "FULL") if r % 2 == 0 else ("FULL", "NORMAL")
+                for mode in order:
+                    svc = services[mode]
+                    bodies = build_reports(svc.data, requests, None)
+                    headers = {
+                        "Authorization": f"Bearer {svc.tokens['bob']}",
+                        "Content-Type": "application/octet-stream",
+                    }
+                    rps, _ = load(urls[mode] + "/v1/reports", bodies, headers, concurrency, 201)
+                    rates[mode].append(rps)
+        finally:
+            for svc in services.values():
+                svc.stop()
+    for mode, values in rates.items():
+        print(
+            f"sqlite synchronous={mode:6s}: reports/s min {min(values):7.1f}  "
+            f"median {statistics.median(values):7.1f}  max {max(values):7.1f}  "
+            f"({rounds} rounds of {requests})"
+        )
+    per_round = [f / n for f, n in zip(rates["FULL"], rates["NORMAL"], strict=True)]
+    medians = statistics.median(rates["FULL"]) / statistics.median(rates["NORMAL"])
+    print(
+        f"ratio FULL/NORMAL: of the medians {medians:.3f}; "
+        f"per round min {min(per_round):.3f} median {statistics.median(per_round):.3f} "
+        f"max {max(per_round):.3f}"
+    )
 
 
 if __name__ == "__main__":

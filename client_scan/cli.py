@@ -132,7 +132,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     report.set_defaults(func=_wrap(_report))
 
     outbox = sub.add_parser("outbox", help="list the outbox; --flush retries what is due")
-    outbox.add_argument("--flush", action="store_true", help="retry the reports that are due")
+    outbox.add_argument(
+        "--flush", action="store_true", help="retry the messages and reports that are due"
+    )
     outbox.add_argument("--now", action="store_true", help="with --flush: retry all pending now")
     outbox.set_defaults(func=_wrap(_outbox))
 
@@ -369,9 +371,12 @@ def _outbox(args: argparse.Namespace) -> int:
                 f"deferred {len(result.deferred)}"
             )
         entries = client.outbox.entries()
+        pending = client.pending_sends()
     for e in entries:
         detail = e.service_status or e.error_code or e.last_error or ""
         print(f"{e.report_id} {e.status:<7} attempts={e.attempts} {detail}")
+    for m in pending:
+        print(f"message {m.client_message_id} to {m.recipient_id} pending attempts={m.attempts}")
     return 0
 
 

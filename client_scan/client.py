@@ -20,9 +20,23 @@ import httpx
 
 from client_scan.errors import RecordNotFound, SubmissionDeferred
 from client_scan.franking.payload import AttachmentRef
-from client_scan.messaging import Attachment, Messenger, ReceiveResult, SessionKeyLookup
-from client_scan.outbox import FlushResult, Outbox, OutboxEntry, OutboxSender, RetryPolicy
+from client_scan.messaging import (
+    Attachment,
+    Messenger,
+    ReceiveResult,
+    SendFlushResult,
+    SessionKeyLookup,
+)
+from client_scan.outbox import (
+    FlushResult,
+    Outbox,
+    OutboxEntry,
+    OutboxSender,
+    PendingMessage,
+    RetryPolicy,
+)
 from client_scan.pinning import fetch_and_pin
+from client_scan.quarantine import Quarantine, QuarantinedDelivery
 from client_scan.records import MessageRecord, PinnedKey, RecordStore, SqliteRecordStore
 from client_scan.report_builder import DEFAULT_CONTEXT, compose_report, seal
 from client_scan.report_format import Reason
@@ -32,12 +46,15 @@ __all__ = ["FranklyClient"]
 
 RECORDS_FILE = "records.sqlite"
 OUTBOX_FILE = "outbox.sqlite"
+QUARANTINE_FILE = "quarantine.sqlite"
 
 
 class FranklyClient:
     """The client library for one user.
 
-    ``data_dir`` holds ``records.sqlite`` and ``outbox.sqlite`` (created if missing);
+    ``data_dir`` holds ``records.sqlite``, ``outbox.sqlite`` (reports and outgoing
+    messages until the service has them) and ``quarantine.sqlite`` (deliveries that could
+    not be accepted), created if missing;
     pass ``store`` to use the app's own :class:`RecordStore` instead. ``transport``,
     ``clock`` (seconds since the epoch) and ``rng`` are injectable for tests.
     Use as a context manager or call :meth:`close`.
@@ -64,8 +81,18 @@ class FranklyClient:
             store if store is not None else SqliteRecordStore(folder / RECORDS_FILE)
         )
         self.outbox = Outbox(folder / OUTBOX_FILE)
+        self.quarantine = Quarantine(folder / QUARANTINE_FILE)
         self.service = ServiceClient(base_url, token, transport=transport)
-        self.messenger = Messenger(user_id, self.service, self.store)
+        self.messenger = Messenger(
+            user_id,
+            self.service,
+            self.store,
+            outbox=self.outbox,
+            quarantine=self.quarantine,
+            clock=clock,
+            rng=rng,
+            retry_policy=retry_policy,
+        )
         self._sender = OutboxSender(
             self.outbox, self.service, clock=clock, rng=rng, policy=retry_policy
         )
@@ -74,6 +101,7 @@ class FranklyClient:
         """Close the connections and database files this object opened."""
         self.service.close()
         self.outbox.close()
+        self.quarantine.close()
         if self._owned_store and isinstance(self.store, SqliteRecordStore):
             self.store.close()
 
@@ -98,8 +126,30 @@ class FranklyClient:
         body: str,
         attachments: Sequence[Attachment] = (),
     ) -> MessageRecord:
-        """Frank, seal and relay a message; see :meth:`Messenger.send`."""
+        """Frank, seal and relay a message, kept in the outbox until the relay has it;
+        see :meth:`Messenger.send` (``SendPending`` when it is deferred)."""
         return self.messenger.send(session_key, recipient_id, conversation_id, body, attachments)
+
+    def forward(
+        self, session_key: bytes, record_id: str, recipient_id: str, conversation_id: str
+    ) -> MessageRecord:
+        """Forward a kept message as a new, freshly franked one; see
+        :meth:`Messenger.forward`."""
+        return self.messenger.forward(session_key, record_id, recipient_id, conversation_id)
+
+    def pending_sends(self) -> list[PendingMessage]:
+        """Outgoing messages the relay has not confirmed yet (retried by
+        :meth:`flush_outbox`)."""
+        return self.messenger.pending_sends()
+
+    def flush_sends(self, *, force: bool = False) -> SendFlushResult:
+        """Re-send the due pending messages; see :meth:`Messenger.flush_sends`."""
+        return self.messenger.flush_sends(force=force)
+
+    def quarantined(self) -> list[QuarantinedDelivery]:
+        """Deliveries that could not be accepted, kept and flagged (oldest first); the app
+        may tell the user, and discards them with ``self.quarantine.discard(message_id)``."""
+        return self.messenger.quarantined()
 
     def receive(self, session_key_for: SessionKeyLookup) -> ReceiveResult:
         """Fetch, verify and keep incoming messages; see :meth:`Messenger.receive`."""
@@ -168,7 +218,11 @@ class FranklyClient:
 
     def flush_outbox(self, *, force: bool = False) -> FlushResult:
         """Retry the outbox entries that are due (call on start, on connectivity, on a
-        timer); ``force`` retries every pending one now (a user's "retry now")."""
+        timer); ``force`` retries every pending one now (a user's "retry now").
+
+        Pending outgoing messages are re-sent first (:meth:`flush_sends`; its result is
+        not part of the returned :class:`FlushResult`, which lists reports)."""
+        self.messenger.flush_sends(force=force)
         return self._sender.flush(force=force)
 
     def report_status(self, report_id: str) -> ReportStatus:

@@ -26,6 +26,7 @@ message when there is one::
     ├── ListUpdateRejected         new hash-list bytes were refused (cause: a hashes.HashListError)
     └── SubmissionError            a report could not be submitted
         ├── SubmissionDeferred     retryable (network, 5xx, 429): kept in the outbox for retry
+        │   └── SendPending        a message send was deferred; kept in the outbox for retry
         └── ReportRejected         refused for good (4xx): code, status, message_index
 """
 
@@ -185,6 +186,18 @@ class SubmissionDeferred(SubmissionError):
         super().__init__(detail)
         self.detail = detail
         self.retry_after_s = retry_after_s
+
+
+class SendPending(SubmissionDeferred):
+    """A message could not be handed to the relay yet. It is kept in the outbox under
+    ``client_message_id`` and re-sent by the messenger's flush with the same id (the relay
+    answers a repeat with the first stamp), so the app must not send it again."""
+
+    def __init__(
+        self, detail: str, *, client_message_id: str, retry_after_s: float | None = None
+    ) -> None:
+        super().__init__(detail, retry_after_s=retry_after_s)
+        self.client_message_id = client_message_id
 
 
 class ReportRejected(SubmissionError):

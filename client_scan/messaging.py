@@ -6,18 +6,34 @@ The pure steps (:func:`frank_outgoing`, :func:`sent_record`, :func:`open_deliver
 :class:`~client_scan.records.RecordStore`.
 
 A delivery whose commitment does not open is refused: it is never returned to the app
-(so never shown) and never stored, because a message that could not later be reported
-must not be displayed. Attachment bytes are accepted only when their SHA-256 and size
-equal what the sender committed in the payload; attachment encryption is not
-key-committing, so this check is what stops "invisible salamanders" (Dodis et al.,
-CRYPTO 2018).
+as a message (so never shown) and never put in the record store, because a message that
+could not later be reported must not be displayed. Attachment bytes are accepted only
+when their SHA-256 and size equal what the sender committed in the payload; attachment
+encryption is not key-committing, so this check is what stops "invisible salamanders"
+(Dodis et al., CRYPTO 2018).
+
+Nothing is lost in transit. The relay keeps a delivery until the recipient acknowledges
+it, and :meth:`Messenger.receive` acknowledges a delivery only after it is durably kept:
+in the record store (accepted) or in the :class:`~client_scan.quarantine.Quarantine`
+(refused: it does not open, verify or parse). One bad delivery never stops the rest of a
+batch. An outgoing message is kept in the :class:`~client_scan.outbox.Outbox` before it
+is sent, under a client-chosen id the relay uses to answer a repeat with the first stamp,
+so a send whose answer is lost is retried (:meth:`Messenger.flush_sends`) and the sender
+always ends up with a record of what the recipient holds.
+
+Every send is franked afresh with a new random franking key, forwards included
+(:meth:`Messenger.forward`): see docs/protocol.md, "Fresh franking per send".
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
+import random
+import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -25,12 +41,28 @@ from client_scan.errors import (
     AttachmentMismatch,
     ClientScanError,
     EnvelopeError,
+    FrankingError,
+    InvalidInput,
     NotParty,
+    PayloadInvalid,
+    RecordNotFound,
+    ReportRejected,
+    SendPending,
+    SubmissionDeferred,
+    SubmissionError,
 )
 from client_scan.franking.commitment import commit, new_franking_key, verify_commitment
 from client_scan.franking.envelope import NONCE_BYTES, open_envelope, seal_envelope
 from client_scan.franking.message import FrankedMessage
 from client_scan.franking.payload import AttachmentRef, Payload, encode_payload, parse_payload
+from client_scan.outbox import (
+    Outbox,
+    OutboxStatus,
+    PendingMessage,
+    RetryPolicy,
+    backoff_delay_s,
+)
+from client_scan.quarantine import Quarantine, QuarantinedDelivery
 from client_scan.records import Direction, MessageRecord, RecordStore
 from client_scan.service_client import Delivery, RelayReceipt, ServiceClient
 
@@ -40,6 +72,7 @@ __all__ = [
     "OutgoingMessage",
     "ReceiveResult",
     "Rejection",
+    "SendFlushResult",
     "SessionKeyLookup",
     "attachment_ref",
     "check_attachment",
@@ -171,7 +204,7 @@ def check_attachment(payload: Payload, attachment_id: str, data: bytes) -> Attac
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
-    """A delivery that was refused (never shown, never stored) and why."""
+    """A delivery that was refused (never shown, never put in the record store) and why."""
 
     delivery: Delivery
     error: ClientScanError
@@ -179,23 +212,80 @@ class Rejection:
 
 @dataclass(frozen=True, slots=True)
 class ReceiveResult:
-    """Accepted records (stored, to show) and refused deliveries."""
+    """Accepted records (stored, to show), refused deliveries, and which of the refused
+    ones were kept in the quarantine (and so acknowledged to the relay)."""
 
     accepted: tuple[MessageRecord, ...]
     rejected: tuple[Rejection, ...]
+    quarantined: tuple[QuarantinedDelivery, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SendFlushResult:
+    """What one :meth:`Messenger.flush_sends` did: records of the messages the relay now
+    has, refusals (kept as ``failed`` in the outbox), and client ids still pending."""
+
+    sent: tuple[MessageRecord, ...] = ()
+    failed: tuple[ReportRejected, ...] = ()
+    deferred: tuple[str, ...] = ()
 
 
 SessionKeyLookup = Callable[[Delivery], bytes]
 """Given a delivery, the E2EE session key to open it with (the app's session state)."""
 
 
-class Messenger:
-    """Franked send and receive for one user, over a service client and a record store."""
+def _refusal(exc: BaseException) -> ClientScanError:
+    """The typed error for a delivery that failed to open, verify, parse or store.
 
-    def __init__(self, user_id: str, client: ServiceClient, store: RecordStore) -> None:
+    The payload parser raises :class:`PayloadInvalid`; a residual ``ValueError`` or
+    ``RecursionError`` from parsing hostile bytes is reported as one too."""
+    if isinstance(exc, ClientScanError):
+        return exc
+    error = PayloadInvalid(f"the payload does not parse ({type(exc).__name__})")
+    error.__cause__ = exc
+    return error
+
+
+def _code(error: ClientScanError) -> str:
+    if isinstance(error, FrankingError):
+        return error.code
+    if isinstance(error, EnvelopeError):
+        return "envelope_invalid"
+    if isinstance(error, InvalidInput):
+        return "record_conflict"
+    return "invalid"
+
+
+class Messenger:
+    """Franked send and receive for one user, over a service client and a record store.
+
+    ``outbox`` keeps outgoing messages until the relay has them (default: one in memory,
+    which does not survive the app; :class:`~client_scan.client.FranklyClient` passes its
+    file). ``quarantine`` keeps refused deliveries; without one, a refused delivery is
+    reported in :class:`ReceiveResult` but *not* acknowledged, so the relay keeps it until
+    its TTL. ``clock`` (seconds), ``rng`` and ``retry_policy`` drive the send backoff.
+    """
+
+    def __init__(
+        self,
+        user_id: str,
+        client: ServiceClient,
+        store: RecordStore,
+        *,
+        outbox: Outbox | None = None,
+        quarantine: Quarantine | None = None,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
         self.user_id = user_id
         self._client = client
         self._store = store
+        self._outbox = outbox if outbox is not None else Outbox(":memory:")
+        self._quarantine = quarantine
+        self._clock = clock
+        self._rng = rng if rng is not None else random.Random()
+        self._policy = retry_policy if retry_policy is not None else RetryPolicy()
 
     def send(
         self,
@@ -205,16 +295,19 @@ class Messenger:
         body: str,
         attachments: Sequence[Attachment] = (),
     ) -> MessageRecord:
-        """Frank, seal and relay a message; keep the sender's copy (and its attachments).
+        """Frank (with a fresh franking key), seal and relay a message; keep the sender's
+        copy (and its attachments).
 
-        Attachment bytes are sent by the app through its own channel; the payload commits
-        to their digests.
+        The message is kept in the outbox under a new ``client_message_id`` before it is
+        sent. Attachment bytes are sent by the app through its own channel; the payload
+        commits to their digests.
 
         Raises:
             PayloadInvalid: the body or attachments do not fit a payload.
             InvalidInput: the session key is not 32 bytes.
-            SubmissionDeferred: the relay is unreachable (nothing was kept: send again).
-            ReportRejected: the relay refused the message.
+            SendPending: the relay could not be reached or answered 5xx/429: the message is
+                kept in the outbox and re-sent by :meth:`flush_sends` (do not send it again).
+            ReportRejected: the relay refused the message (kept as ``failed``).
         """
         refs = [
             attachment_ref(a.data, a.mime, a.id if a.id is not None else f"a{i}")
@@ -222,50 +315,215 @@ class Messenger:
         ]
         payload = encode_payload(body, refs)
         outgoing = frank_outgoing(session_key, payload, new_franking_key(), os.urandom(NONCE_BYTES))
-        receipt = self._client.relay_send(
-            recipient_id, conversation_id, outgoing.ciphertext, outgoing.commitment
-        )
         for a, ref in zip(attachments, refs, strict=True):
             self._store.put_attachment(ref.sha256, a.data)
+        now = self._clock()
+        entry = self._outbox.enqueue_message(
+            PendingMessage(
+                client_message_id=str(uuid.uuid4()),
+                sender_id=self.user_id,
+                recipient_id=recipient_id,
+                conversation_id=conversation_id,
+                payload=payload.raw,
+                franking_key=outgoing.franking_key,
+                commitment=outgoing.commitment,
+                ciphertext=outgoing.ciphertext,
+                status=OutboxStatus.PENDING,
+                attempts=0,
+                created_at=now,
+                next_attempt_at=now,
+            )
+        )
+        return self._deliver(entry)
+
+    def forward(
+        self, session_key: bytes, record_id: str, recipient_id: str, conversation_id: str
+    ) -> MessageRecord:
+        """Forward a kept message (sent or received) as a *new* message: same body and
+        attachments, a new payload id, a fresh franking key and so a new commitment and a
+        new stamp naming this user as sender.
+
+        The original ``(fk, P)`` is never re-sent: the relay would stamp the same
+        commitment for another sender, and a report of either copy could then be taken
+        for the other (see docs/protocol.md, "Fresh franking per send").
+
+        Raises:
+            RecordNotFound: no record has this id, or an attachment's bytes are not kept.
+            and whatever :meth:`send` raises.
+        """
+        record = self._store.get_message(record_id)
+        attachments = [
+            Attachment(self._store.get_attachment(ref.sha256), ref.mime, ref.id)
+            for ref in record.payload.attachments
+        ]
+        return self.send(
+            session_key, recipient_id, conversation_id, record.payload.body, attachments
+        )
+
+    def pending_sends(self) -> list[PendingMessage]:
+        """Outgoing messages the relay has not confirmed yet, oldest first."""
+        return self._outbox.messages(OutboxStatus.PENDING)
+
+    def flush_sends(self, *, force: bool = False) -> SendFlushResult:
+        """Re-send every due pending message once, under its client id (the relay answers
+        a send it already has with the first stamp). Refusals and deferrals are recorded,
+        not raised. ``force`` re-sends every pending message now, due or not."""
+        sent: list[MessageRecord] = []
+        failed: list[ReportRejected] = []
+        deferred: list[str] = []
+        now = float("inf") if force else self._clock()
+        for entry in self._outbox.due_messages(now):
+            try:
+                sent.append(self._deliver(entry))
+            except ReportRejected as exc:
+                failed.append(exc)
+            except SubmissionError:
+                deferred.append(entry.client_message_id)
+        return SendFlushResult(tuple(sent), tuple(failed), tuple(deferred))
+
+    def _deliver(self, entry: PendingMessage) -> MessageRecord:
+        """Hand one pending message to the relay; on its receipt, keep the sender's record
+        and mark the entry sent.
+
+        Raises:
+            SendPending: retryable failure (the entry stays pending, with its backoff).
+            ReportRejected: refused for good (the entry is now ``failed``).
+        """
+        cid = entry.client_message_id
+        try:
+            receipt = self._client.relay_send(
+                entry.recipient_id,
+                entry.conversation_id,
+                entry.ciphertext,
+                entry.commitment,
+                client_message_id=cid,
+            )
+        except ReportRejected as exc:
+            self._outbox.mark_message_failed(cid, exc)
+            raise
+        except SubmissionError as exc:
+            retry_after = exc.retry_after_s if isinstance(exc, SubmissionDeferred) else None
+            delay = backoff_delay_s(entry.attempts + 1, self._rng, self._policy, retry_after)
+            self._outbox.mark_message_retry(cid, self._clock() + delay, str(exc))
+            raise SendPending(
+                f"the relay does not have the message yet; kept in the outbox ({exc})",
+                client_message_id=cid,
+                retry_after_s=retry_after,
+            ) from exc
+        outgoing = OutgoingMessage(
+            parse_payload(entry.payload), entry.franking_key, entry.commitment, entry.ciphertext
+        )
         record = sent_record(
             outgoing,
             receipt,
-            sender_id=self.user_id,
-            recipient_id=recipient_id,
-            conversation_id=conversation_id,
+            sender_id=entry.sender_id,
+            recipient_id=entry.recipient_id,
+            conversation_id=entry.conversation_id,
         )
         self._store.add_message(record)
+        self._outbox.mark_message_sent(cid, receipt.message_id)
         return record
 
     def receive(self, session_key_for: SessionKeyLookup) -> ReceiveResult:
-        """Fetch the inbox, open and verify each delivery, and keep the accepted ones.
+        """Fetch the inbox page by page, open and verify each delivery, keep it, and only
+        then acknowledge it to the relay.
 
-        The relay removes what it delivered, so nothing is dropped silently: every delivery
-        comes back either as a stored record or as a :class:`Rejection` (with the raw
-        delivery; a failed session-key lookup is an ``EnvelopeError`` whose ``__cause__``
-        is the app's exception, and the app may open the delivery again later).
+        - accepted: stored in the record store, returned, acknowledged (a delivery already
+          stored or quarantined by an earlier call whose acknowledgement was lost is
+          acknowledged again but not returned twice);
+        - refused (does not open, verify, parse or fit the store): returned as a
+          :class:`Rejection`; with a quarantine it is also kept there, flagged with its
+          code, and acknowledged; without one it stays on the relay until its TTL;
+        - the app's session-key lookup failed: a :class:`Rejection` (an ``EnvelopeError``
+          whose ``__cause__`` is the app's exception), not acknowledged, so the next call
+          gets it again.
+
+        One bad delivery never stops the rest of the batch. A failed acknowledgement is
+        not an error: the deliveries come again and are recognised as stored.
 
         Raises:
-            SubmissionDeferred, ReportRejected, SubmissionError: the inbox call failed.
+            SubmissionDeferred, ReportRejected, SubmissionError: an inbox call failed
+                (everything kept before it is acknowledged first, as far as possible).
         """
         accepted: list[MessageRecord] = []
         rejected: list[Rejection] = []
-        for delivery in self._client.inbox():
+        quarantined: list[QuarantinedDelivery] = []
+        after: str | None = None
+        while True:
+            page = self._client.inbox_page(after=after)
+            kept: list[str] = []
             try:
-                session_key = session_key_for(delivery)
-            except Exception as exc:  # the app's lookup; the delivery must not be lost
-                error = EnvelopeError(f"no session key for this delivery ({type(exc).__name__})")
-                error.__cause__ = exc
-                rejected.append(Rejection(delivery, error))
-                continue
-            try:
-                record = open_delivery(session_key, delivery, recipient_id=self.user_id)
-                self._store.add_message(record)
-            except ClientScanError as exc:
-                rejected.append(Rejection(delivery, exc))
-                continue
-            accepted.append(record)
-        return ReceiveResult(tuple(accepted), tuple(rejected))
+                for delivery in page.deliveries:
+                    try:
+                        session_key = session_key_for(delivery)
+                    except Exception as exc:  # the app's lookup; the delivery must not be lost
+                        error = EnvelopeError(
+                            f"no session key for this delivery ({type(exc).__name__})"
+                        )
+                        error.__cause__ = exc
+                        rejected.append(Rejection(delivery, error))
+                        continue
+                    try:
+                        record = open_delivery(session_key, delivery, recipient_id=self.user_id)
+                        fresh = self._keep(record)
+                    except (ClientScanError, ValueError, RecursionError) as exc:
+                        if self._already_quarantined(delivery):
+                            kept.append(delivery.message_id)  # its earlier ack was lost
+                            continue
+                        refusal = _refusal(exc)
+                        rejected.append(Rejection(delivery, refusal))
+                        if self._quarantine is not None:
+                            quarantined.append(
+                                self._quarantine.add(
+                                    delivery, _code(refusal), str(refusal), self._clock()
+                                )
+                            )
+                            kept.append(delivery.message_id)
+                        continue
+                    kept.append(delivery.message_id)
+                    if fresh:
+                        accepted.append(record)
+            finally:
+                self._acknowledge(kept)
+            if page.next_cursor is None or not page.deliveries or page.next_cursor == after:
+                break  # the last page (or a relay that does not move its cursor)
+            after = page.next_cursor
+        return ReceiveResult(tuple(accepted), tuple(rejected), tuple(quarantined))
+
+    def _already_quarantined(self, delivery: Delivery) -> bool:
+        if self._quarantine is None:
+            return False
+        try:
+            self._quarantine.get(delivery.message_id)
+        except RecordNotFound:
+            return False
+        return True
+
+    def _keep(self, record: MessageRecord) -> bool:
+        """Store an accepted record; False when the same record was already stored.
+
+        Raises:
+            InvalidInput: another record has the same id (payload id).
+        """
+        try:
+            existing = self._store.get_message(record.id)
+        except RecordNotFound:
+            self._store.add_message(record)
+            return True
+        if existing.message != record.message or existing.direction != record.direction:
+            raise InvalidInput(f"another record already has id {record.id!r}")
+        return False
+
+    def _acknowledge(self, message_ids: list[str]) -> None:
+        if not message_ids:
+            return
+        # On failure they come again, are recognised as kept, and are acknowledged then.
+        with contextlib.suppress(SubmissionError):
+            self._client.ack(message_ids)
+
+    def quarantined(self) -> list[QuarantinedDelivery]:
+        """Every delivery kept in the quarantine, oldest first (empty without one)."""
+        return [] if self._quarantine is None else self._quarantine.entries()
 
     def accept_attachment(self, record_id: str, attachment_id: str, data: bytes) -> AttachmentRef:
         """Check downloaded attachment bytes against the record's payload and keep them.

@@ -1,4 +1,14 @@
-"""The on-device outbox: sealed reports waiting to be submitted, in one SQLite file.
+"""The on-device outbox: sealed reports and franked messages waiting to be submitted, in
+one SQLite file.
+
+Messages (table ``message_outbox``, see :class:`PendingMessage`): the messenger keeps each
+franked outgoing message here, with a client-chosen ``client_message_id``, *before* it is
+handed to the relay, and marks it ``sent`` once the relay's receipt is in the record
+store. A send whose answer is lost (network, crash, 5xx, 429) stays ``pending`` under the
+same backoff as reports and is re-sent with the same id; the relay answers the repeat with
+the first stamp, so the sender always ends up with a record of what the recipient holds.
+
+Reports:
 
 A report is enqueued (its *sealed bytes*, so a restart re-sends the identical report)
 before any attempt to send it. :class:`OutboxSender` submits the due entries:
@@ -42,6 +52,7 @@ __all__ = [
     "OutboxEntry",
     "OutboxSender",
     "OutboxStatus",
+    "PendingMessage",
     "RetryPolicy",
     "backoff_delay_s",
 ]
@@ -118,7 +129,78 @@ CREATE TABLE IF NOT EXISTS outbox (
     last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at);
+CREATE TABLE IF NOT EXISTS message_outbox (
+    client_message_id TEXT PRIMARY KEY,
+    sender_id TEXT NOT NULL,
+    recipient_id TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    franking_key BLOB NOT NULL,
+    commitment BLOB NOT NULL,
+    ciphertext BLOB NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    next_attempt_at REAL NOT NULL,
+    relay_message_id TEXT,
+    error_code TEXT,
+    error_status INTEGER,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS message_outbox_due ON message_outbox (status, next_attempt_at);
 """
+
+_MESSAGE_COLUMNS = (
+    "client_message_id, sender_id, recipient_id, conversation_id, payload, franking_key, "
+    "commitment, ciphertext, status, attempts, created_at, next_attempt_at, "
+    "relay_message_id, error_code, error_status, last_error"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMessage:
+    """A franked outgoing message in the outbox (its payload and franking key are secret
+    and are cleared once the message is ``sent``: the record store holds them then)."""
+
+    client_message_id: str
+    sender_id: str
+    recipient_id: str
+    conversation_id: str
+    payload: bytes = field(repr=False)
+    franking_key: bytes = field(repr=False)
+    commitment: bytes
+    ciphertext: bytes = field(repr=False)
+    status: OutboxStatus
+    attempts: int
+    created_at: float
+    next_attempt_at: float
+    relay_message_id: str | None = None
+    error_code: str | None = None
+    error_status: int | None = None
+    last_error: str | None = None
+
+
+def _pending(row: tuple[object, ...]) -> PendingMessage:
+    (cid, s, r, conv, p, fk, c, ct, status, attempts, created, due, rid, code, est, last) = row
+    return PendingMessage(
+        client_message_id=str(cid),
+        sender_id=str(s),
+        recipient_id=str(r),
+        conversation_id=str(conv),
+        payload=bytes(p),  # type: ignore[call-overload]
+        franking_key=bytes(fk),  # type: ignore[call-overload]
+        commitment=bytes(c),  # type: ignore[call-overload]
+        ciphertext=bytes(ct),  # type: ignore[call-overload]
+        status=OutboxStatus(str(status)),
+        attempts=int(attempts),  # type: ignore[call-overload]
+        created_at=float(created),  # type: ignore[arg-type]
+        next_attempt_at=float(due),  # type: ignore[arg-type]
+        relay_message_id=None if rid is None else str(rid),
+        error_code=None if code is None else str(code),
+        error_status=None if est is None else int(est),  # type: ignore[call-overload]
+        last_error=None if last is None else str(last),
+    )
+
 
 _COLUMNS = (
     "report_id, sealed, status, attempts, created_at, next_attempt_at, service_status, "
@@ -240,6 +322,108 @@ class Outbox(SqliteFile):
                 "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? "
                 "WHERE report_id = ? AND status = 'pending'",
                 (next_attempt_at, detail, report_id),
+            )
+
+    # ------------------------------------------------------------------ messages
+
+    def enqueue_message(self, message: PendingMessage) -> PendingMessage:
+        """Keep a franked outgoing message, due at once (durable before this returns).
+        Enqueueing the same ``client_message_id`` again returns the existing entry.
+
+        Raises:
+            InvalidInput: the id is empty or the message has no ciphertext.
+        """
+        if not message.client_message_id or not message.ciphertext:
+            raise InvalidInput("a pending message needs a client id and a ciphertext")
+        m = message
+        with self._tx() as cur:
+            cur.execute(
+                f"INSERT OR IGNORE INTO message_outbox ({_MESSAGE_COLUMNS}) "  # noqa: S608
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, NULL, NULL, NULL, NULL)",
+                (
+                    m.client_message_id,
+                    m.sender_id,
+                    m.recipient_id,
+                    m.conversation_id,
+                    m.payload,
+                    m.franking_key,
+                    m.commitment,
+                    m.ciphertext,
+                    m.created_at,
+                    m.next_attempt_at,
+                ),
+            )
+        return self.get_message(m.client_message_id)
+
+    def get_message(self, client_message_id: str) -> PendingMessage:
+        """The outgoing message kept under ``client_message_id``.
+
+        Raises:
+            RecordNotFound: the outbox has no such message.
+        """
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM message_outbox "  # noqa: S608
+                "WHERE client_message_id = ?",
+                (client_message_id,),
+            ).fetchone()
+        if row is None:
+            raise RecordNotFound(f"no message {client_message_id!r} in the outbox")
+        return _pending(row)
+
+    def messages(self, status: OutboxStatus | None = None) -> list[PendingMessage]:
+        """Every outgoing message (or those with ``status``), oldest first."""
+        query = f"SELECT {_MESSAGE_COLUMNS} FROM message_outbox"  # noqa: S608
+        args: tuple[str, ...] = ()
+        if status is not None:
+            query += " WHERE status = ?"
+            args = (str(status),)
+        with self._lock:
+            rows = self._conn.execute(
+                query + " ORDER BY created_at, client_message_id", args
+            ).fetchall()
+        return [_pending(row) for row in rows]
+
+    def due_messages(self, now: float) -> list[PendingMessage]:
+        """Pending outgoing messages due at ``now``, oldest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM message_outbox "  # noqa: S608
+                "WHERE status = 'pending' AND next_attempt_at <= ? "
+                "ORDER BY next_attempt_at, created_at",
+                (now,),
+            ).fetchall()
+        return [_pending(row) for row in rows]
+
+    def mark_message_sent(self, client_message_id: str, relay_message_id: str) -> None:
+        """Record that the relay has the message (and that the record store holds the
+        sender's record): its payload, franking key and ciphertext are cleared here."""
+        with self._tx() as cur:
+            cur.execute(
+                "UPDATE message_outbox SET status = 'sent', attempts = attempts + 1, "
+                "relay_message_id = ?, last_error = NULL, payload = X'', franking_key = X'', "
+                "ciphertext = X'' WHERE client_message_id = ?",
+                (relay_message_id, client_message_id),
+            )
+
+    def mark_message_failed(self, client_message_id: str, error: ReportRejected) -> None:
+        """Record that the relay refused the message for good (it is not retried)."""
+        with self._tx() as cur:
+            cur.execute(
+                "UPDATE message_outbox SET status = 'failed', attempts = attempts + 1, "
+                "error_code = ?, error_status = ?, last_error = ? WHERE client_message_id = ?",
+                (error.code, error.status, str(error), client_message_id),
+            )
+
+    def mark_message_retry(
+        self, client_message_id: str, next_attempt_at: float, detail: str
+    ) -> None:
+        """Record a retryable failure of a message send and when to try again."""
+        with self._tx() as cur:
+            cur.execute(
+                "UPDATE message_outbox SET attempts = attempts + 1, next_attempt_at = ?, "
+                "last_error = ? WHERE client_message_id = ? AND status = 'pending'",
+                (next_attempt_at, detail, client_message_id),
             )
 
 

@@ -23,6 +23,7 @@ import base64
 import binascii
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -34,6 +35,7 @@ from client_scan.errors import ReportRejected, SubmissionDeferred, SubmissionErr
 
 __all__ = [
     "Delivery",
+    "InboxPage",
     "RelayReceipt",
     "ReportStatus",
     "ServiceClient",
@@ -45,6 +47,9 @@ __all__ = [
 
 DEFAULT_TIMEOUT_S = 15.0
 MAX_RETRY_AFTER_S = 24 * 3600.0
+MAX_ACK_IDS = 1000
+"""The relay takes at most this many ids per acknowledgement; :meth:`ServiceClient.ack`
+splits longer lists."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,14 @@ class Delivery:
     recipient_id: str
     conversation_id: str
     timestamp_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class InboxPage:
+    """One page of ``GET /v1/relay/inbox``; ``next_cursor`` is set when more follow."""
+
+    deliveries: tuple[Delivery, ...]
+    next_cursor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,13 +243,14 @@ class ServiceClient:
         json_body: Any = None,
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
     ) -> tuple[httpx.Response, Any]:
         all_headers = {"Accept": "application/json", **(headers or {})}
         if auth:
             all_headers["Authorization"] = f"Bearer {self._token}"
         try:
             response = self._http.request(
-                method, path, json=json_body, content=content, headers=all_headers
+                method, path, json=json_body, content=content, headers=all_headers, params=params
             )
         except httpx.TransportError as exc:
             # The message names the failure kind only (never the request or headers).
@@ -254,25 +268,35 @@ class ServiceClient:
         return response, body
 
     def relay_send(
-        self, recipient_id: str, conversation_id: str, ciphertext: bytes, commitment: bytes
+        self,
+        recipient_id: str,
+        conversation_id: str,
+        ciphertext: bytes,
+        commitment: bytes,
+        *,
+        client_message_id: str | None = None,
     ) -> RelayReceipt:
         """``POST /v1/relay/messages``: hand ``(ciphertext, c)`` to the relay.
 
+        With ``client_message_id`` the send is idempotent: repeating the same request
+        returns the first receipt (same ``message_id`` and stamp), so a send whose answer
+        was lost can be retried safely.
+
         Raises:
-            SubmissionDeferred: network failure, 5xx or 429.
-            ReportRejected: another 4xx (its ``code`` is the service's).
+            SubmissionDeferred: network failure, 5xx or 429 (quota: ``retry_after_s``).
+            ReportRejected: another 4xx (its ``code`` is the service's; 409
+                ``client_message_id_reused`` for another request under the same id).
             SubmissionError: the answer does not follow the contract.
         """
-        _, body = self._request(
-            "POST",
-            "/v1/relay/messages",
-            json_body={
-                "recipient_id": recipient_id,
-                "conversation_id": conversation_id,
-                "ciphertext": _b64(ciphertext),
-                "commitment": _b64(commitment),
-            },
-        )
+        request: dict[str, str] = {
+            "recipient_id": recipient_id,
+            "conversation_id": conversation_id,
+            "ciphertext": _b64(ciphertext),
+            "commitment": _b64(commitment),
+        }
+        if client_message_id is not None:
+            request["client_message_id"] = client_message_id
+        _, body = self._request("POST", "/v1/relay/messages", json_body=request)
         try:
             return RelayReceipt(
                 message_id=str(_field(body, "message_id", str)),
@@ -284,16 +308,57 @@ class ServiceClient:
             raise SubmissionError(f"malformed relay answer: {exc}") from exc
 
     def inbox(self) -> list[Delivery]:
-        """``GET /v1/relay/inbox``: fetch (and thereby remove) pending deliveries.
+        """The first page of :meth:`inbox_page`. Fetching removes nothing: acknowledge
+        what you stored with :meth:`ack`.
 
         Raises:
             SubmissionDeferred, ReportRejected, SubmissionError: as for :meth:`relay_send`.
         """
-        _, body = self._request("GET", "/v1/relay/inbox")
+        return list(self.inbox_page().deliveries)
+
+    def inbox_page(self, *, after: str | None = None, limit: int | None = None) -> InboxPage:
+        """``GET /v1/relay/inbox``: one page of pending deliveries, oldest first, from
+        after the cursor ``after`` (a page's ``next_cursor``). The deliveries stay on the
+        relay until acknowledged (:meth:`ack`) or their TTL passes.
+
+        Raises:
+            SubmissionDeferred, ReportRejected, SubmissionError: as for :meth:`relay_send`.
+        """
+        params: dict[str, str] = {}
+        if after is not None:
+            params["after"] = after
+        if limit is not None:
+            params["limit"] = str(limit)
+        _, body = self._request("GET", "/v1/relay/inbox", params=params or None)
         items = body.get("deliveries")
         if not isinstance(items, list):
             raise SubmissionError("malformed inbox answer: 'deliveries' is not a list")
-        return [parse_delivery(item) for item in items]
+        cursor = body.get("next_cursor")
+        if cursor is not None and not isinstance(cursor, str):
+            raise SubmissionError("malformed inbox answer: 'next_cursor' is not a string")
+        return InboxPage(tuple(parse_delivery(item) for item in items), cursor or None)
+
+    def ack(self, message_ids: Sequence[str]) -> int:
+        """``POST /v1/relay/inbox/ack``: tell the relay these deliveries are stored, so it
+        removes them. Only the caller's own deliveries are removed; repeating is harmless.
+        Returns how many were removed by this call.
+
+        Raises:
+            SubmissionDeferred, ReportRejected, SubmissionError: as for :meth:`relay_send`.
+        """
+        acknowledged = 0
+        ids = list(message_ids)
+        for start in range(0, len(ids), MAX_ACK_IDS):
+            _, body = self._request(
+                "POST",
+                "/v1/relay/inbox/ack",
+                json_body={"message_ids": ids[start : start + MAX_ACK_IDS]},
+            )
+            try:
+                acknowledged += int(_field(body, "acknowledged", int))
+            except _Malformed as exc:
+                raise SubmissionError(f"malformed ack answer: {exc}") from exc
+        return acknowledged
 
     def report_key(self) -> ServiceKey:
         """``GET /v1/keys/report``: the service's current report-sealing key (unpinned:

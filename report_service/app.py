@@ -73,7 +73,7 @@ def create_app(
     from report_service.intake import Intake
     from report_service.observability import Metrics, RequestContextMiddleware
     from report_service.ratelimit import RateLimiter
-    from report_service.relay import Relay
+    from report_service.relay import Relay, RelayQuotas
     from report_service.review.api import install as install_review
     from report_service.review.evidence_access import MasterKeyEvidence
     from report_service.review.requeue import ReviewRequeue
@@ -87,7 +87,9 @@ def create_app(
     if engine is None:
         if settings.database_url is None:
             settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        engine = make_engine(settings.resolved_database_url)
+        engine = make_engine(
+            settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
+        )
     if migrate:
         upgrade_engine(engine)
     sessions = make_session_factory(engine)
@@ -134,6 +136,7 @@ def create_app(
         ttl_ms=settings.relay_ttl_ms,
         max_ciphertext_bytes=settings.relay_max_ciphertext_bytes,
         max_batch=settings.relay_max_batch,
+        quotas=RelayQuotas.from_settings(settings),
     )
 
     install_error_handlers(app)

@@ -18,8 +18,10 @@ caller (usually the HTTP layer, which maps them to status codes in one place,
     │   ├── BodyTooLarge           413 body_too_large
     │   ├── UnsupportedMediaType   415 unsupported_media_type
     │   ├── ReporterMismatch       422 reporter_mismatch
-    │   └── InvalidRequest         400/422 with its own code
+    │   ├── InvalidRequest         400/422 with its own code
+    │   └── IdempotencyConflict    409 client_message_id_reused: same id, different send
     ├── RateLimited                429 with ``retry_after_s``
+    │   └── QuotaExceeded          429 relay_sender_quota / relay_inbox_full
     ├── EvidenceDestroyed          the wrapped data key of a report was deleted
     └── BankError                  a hash bank cannot be loaded or updated
 """
@@ -105,6 +107,13 @@ class InvalidRequest(RequestRejected):
     """A malformed request (bad JSON, bad base64, unknown recipient)."""
 
 
+class IdempotencyConflict(RequestRejected):
+    """A relay send reuses a ``client_message_id`` of the same sender for another message."""
+
+    code = "client_message_id_reused"
+    status = 409
+
+
 class RateLimited(ServiceError):
     """The caller exceeded its rate limit; retry after ``retry_after_s`` seconds."""
 
@@ -113,6 +122,18 @@ class RateLimited(ServiceError):
     def __init__(self, retry_after_s: float) -> None:
         super().__init__(f"rate limit exceeded; retry after {retry_after_s:.0f} s")
         self.retry_after_s = retry_after_s
+
+
+class QuotaExceeded(RateLimited):
+    """A relay quota is used up: the sender's sends per window (``relay_sender_quota``) or
+    the recipient's queued messages or bytes (``relay_inbox_full``)."""
+
+    code: ClassVar[str] = "relay_quota"
+
+    def __init__(self, detail: str, *, code: str, retry_after_s: float) -> None:
+        RateLimited.__init__(self, retry_after_s)
+        self.args = (detail,)
+        self.quota_code = code
 
 
 class EvidenceDestroyed(ServiceError):

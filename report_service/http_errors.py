@@ -33,6 +33,7 @@ from report_service.errors import (
     Conflict,
     EvidenceDestroyed,
     NotFound,
+    QuotaExceeded,
     RateLimited,
     RequestRejected,
     ServiceError,
@@ -76,6 +77,8 @@ def classify(exc: BaseException) -> tuple[int, str, str, int | None]:
         return 400, "invalid_input", "the input is malformed", None
     if isinstance(exc, RequestRejected):
         return exc.status, exc.code, exc.detail, None
+    if isinstance(exc, QuotaExceeded):
+        return 429, exc.quota_code, str(exc), None
     if isinstance(exc, RateLimited):
         return 429, RateLimited.code, str(exc), None
     if isinstance(exc, AuthError):

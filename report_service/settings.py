@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     key_file: Path | None = None
     log_level: str = "INFO"
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
 
     max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
     max_messages: int = Field(default=50, gt=0, le=50)
@@ -81,6 +82,12 @@ class Settings(BaseSettings):
     relay_ttl_ms: int = Field(default=7 * 24 * 3600 * 1000, gt=0)
     relay_max_ciphertext_bytes: int = Field(default=1024 * 1024, gt=0)
     relay_max_batch: int = Field(default=100, gt=0)
+    relay_page_max_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+    relay_inbox_max_messages: int = Field(default=1000, gt=0)
+    relay_inbox_max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    relay_sender_window_ms: int = Field(default=60_000, gt=0)
+    relay_sender_max_messages: int = Field(default=120, gt=0)
+    relay_sender_max_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
 
     metrics_token: SecretStr | None = None
     child_safety_categories: frozenset[str] = frozenset({"csam", "child_safety", "cse", "csae"})

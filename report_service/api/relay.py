@@ -1,16 +1,19 @@
-"""``/v1/relay``: the reference relay (stamp and queue; deliver and delete)."""
+"""``/v1/relay``: the reference relay (stamp and queue; deliver until acknowledged)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from report_service.api.deps import CurrentUser
 from report_service.api.schemas import (
     Delivery,
+    InboxAckRequest,
+    InboxAckResponse,
     InboxResponse,
     RelaySendRequest,
     RelaySendResponse,
@@ -41,8 +44,12 @@ def _unb64(value: str, what: str) -> bytes:
     summary="Stamp and queue a message",
     description="Stamps the commitment for the authenticated sender, the recipient, the "
     "conversation and the relay's clock, queues the ciphertext for the recipient and "
-    "returns the sender's copy of the stamp.",
-    responses=error_responses(400, 401, 413, 422),
+    "returns the sender's copy of the stamp. With a client_message_id, a repeat of the "
+    "same request returns the first answer (same message_id and stamp); another request "
+    "under the same id is refused (409 client_message_id_reused). Quotas per sender and "
+    "per recipient inbox answer 429 (relay_sender_quota, relay_inbox_full) with "
+    "Retry-After.",
+    responses=error_responses(400, 401, 409, 413, 422, 429),
 )
 async def send_message(
     body: RelaySendRequest, user: CurrentUser, request: Request
@@ -51,9 +58,16 @@ async def send_message(
     ciphertext = _unb64(body.ciphertext, "ciphertext")
     commitment = _unb64(body.commitment, "commitment")
     stamped = await run_in_threadpool(
-        relay.send, user, body.recipient_id, body.conversation_id, ciphertext, commitment
+        relay.send,
+        user,
+        body.recipient_id,
+        body.conversation_id,
+        ciphertext,
+        commitment,
+        body.client_message_id,
     )
-    request.app.state.metrics.relay_messages.inc()
+    if not stamped.repeated:
+        request.app.state.metrics.relay_messages.inc()
     return RelaySendResponse(
         message_id=stamped.message_id,
         stamp=_b64(stamped.stamp),
@@ -65,13 +79,22 @@ async def send_message(
 @router.get(
     "/inbox",
     response_model=InboxResponse,
-    summary="Fetch queued messages",
-    description="Delivers the caller's queued messages, oldest first, and removes them.",
-    responses=error_responses(401),
+    response_model_exclude_none=True,
+    summary="Fetch queued messages (one page)",
+    description="Delivers the caller's queued messages, oldest first, without removing "
+    "them: they stay until acknowledged (POST /v1/relay/inbox/ack) or until the relay's "
+    "TTL. A page holds at most `limit` deliveries (capped by the relay) and a bounded "
+    "number of bytes; `next_cursor` is present when more follow: pass it as `after`.",
+    responses=error_responses(400, 401, 422),
 )
-async def inbox(user: CurrentUser, request: Request) -> InboxResponse:
+async def inbox(
+    user: CurrentUser,
+    request: Request,
+    limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+    after: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+) -> InboxResponse:
     relay: Relay = request.app.state.relay
-    rows = await run_in_threadpool(relay.inbox, user)
+    page = await run_in_threadpool(lambda: relay.inbox(user, limit=limit, after=after))
     return InboxResponse(
         deliveries=[
             Delivery(
@@ -85,6 +108,24 @@ async def inbox(user: CurrentUser, request: Request) -> InboxResponse:
                 conversation_id=r.conversation_id,
                 timestamp_ms=r.timestamp_ms,
             )
-            for r in rows
-        ]
+            for r in page.messages
+        ],
+        next_cursor=page.next_cursor,
     )
+
+
+@router.post(
+    "/inbox/ack",
+    response_model=InboxAckResponse,
+    summary="Acknowledge delivered messages",
+    description="Removes the caller's own deliveries among `message_ids` from the relay. "
+    "Ids of other users' deliveries, unknown ids and ids already acknowledged are "
+    "ignored, so repeating the call is harmless.",
+    responses=error_responses(401, 422),
+)
+async def acknowledge(
+    body: InboxAckRequest, user: CurrentUser, request: Request
+) -> InboxAckResponse:
+    relay: Relay = request.app.state.relay
+    count = await run_in_threadpool(relay.acknowledge, user, body.message_ids)
+    return InboxAckResponse(acknowledged=count)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -57,6 +57,13 @@ class RelaySendRequest(BaseModel):
     conversation_id: str = Field(pattern=ID_PATTERN)
     ciphertext: str = Field(min_length=1, description="E2EE ciphertext, standard base64")
     commitment: str = Field(min_length=1, description="32-byte commitment c, standard base64")
+    client_message_id: str | None = Field(
+        default=None,
+        pattern=ID_PATTERN,
+        description="Optional idempotency key chosen by the sender (a UUID is best): a repeat "
+        "of the same request under it returns the first answer; another request under it "
+        "is refused with 409 client_message_id_reused.",
+    )
 
 
 class RelaySendResponse(BaseModel):
@@ -96,7 +103,8 @@ class Delivery(BaseModel):
 
 
 class InboxResponse(BaseModel):
-    """Delivered messages; they are removed from the relay."""
+    """One page of queued deliveries; they stay until acknowledged or their TTL passes.
+    ``next_cursor`` is present only when later deliveries exist (pass it as ``after``)."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -121,6 +129,26 @@ class InboxResponse(BaseModel):
     )
 
     deliveries: list[Delivery]
+    next_cursor: str | None = None
+
+
+class InboxAckRequest(BaseModel):
+    """Deliveries the recipient has stored and no longer needs the relay to keep."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"message_ids": ["0b7e4c1e-1f43-4a52-9a53-64c1f6d3c0aa"]}]},
+    )
+
+    message_ids: list[Annotated[str, Field(pattern=ID_PATTERN, max_length=64)]] = Field(
+        max_length=1000
+    )
+
+
+class InboxAckResponse(BaseModel):
+    """How many of the caller's deliveries were removed by this call."""
+
+    acknowledged: int
 
 
 class ReportKeyResponse(BaseModel):

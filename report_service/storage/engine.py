@@ -6,13 +6,20 @@ locked" when a read transaction upgrades to a write; its file (and the ``-wal`` 
 files, which SQLite creates with the database file's mode) is mode 0600, since it holds
 the users' token hashes, the wrapped evidence keys and the audit log. PostgreSQL runs on
 psycopg 3.
+
+SQLite commits with ``synchronous=FULL`` by default: the WAL is synced at every commit, so
+an answered request (a 201 for a report, a 200 for a relayed message) survives a power
+failure or OS crash. ``NORMAL`` (``FRANKLY_SQLITE_SYNCHRONOUS=NORMAL``) syncs only at
+checkpoints: still safe against a crash of the process, but the last commits before a
+power failure can be lost (docs/operations.md, "Durability").
 """
 
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -21,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from report_service.errors import ConfigError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SqliteSynchronous = Literal["FULL", "NORMAL"]
 
 
 def normalize_url(url: str) -> str:
@@ -41,13 +49,15 @@ def normalize_url(url: str) -> str:
     raise ConfigError(f"unsupported database backend {backend!r}: use sqlite or postgresql")
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_on_connect(
+    dbapi_connection: Any, _record: Any, synchronous: SqliteSynchronous = "FULL"
+) -> None:
     dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA synchronous=" + ("NORMAL" if synchronous == "NORMAL" else "FULL"))
     cursor.close()
 
 
@@ -55,7 +65,9 @@ def _sqlite_on_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(
+    url: str, *, echo: bool = False, sqlite_synchronous: SqliteSynchronous = "FULL"
+) -> Engine:
     """Create an engine for ``url`` (``sqlite:///...`` or ``postgresql+psycopg://...``).
 
     Raises:
@@ -67,7 +79,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         engine = create_engine(
             url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
         )
-        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "connect", partial(_sqlite_on_connect, synchronous=sqlite_synchronous))
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)

@@ -1,5 +1,6 @@
 """Tables of the report service (migration ``0001``; ``media_messages``: ``0003``; the
-review item key and ``lead_flag``: ``0004``).
+review item key and ``lead_flag``: ``0004``; ``relay_sends`` and the relay queue's
+``size``: ``0005``).
 
 Times are integer milliseconds since the epoch (the service clock). Digests and
 commitments are lowercase hex. Message text, attachments and the reporter's comment are
@@ -53,6 +54,38 @@ class RelayMessage(Base):
     key_id: Mapped[str] = mapped_column(String(64))
     timestamp_ms: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    size: Mapped[int] = mapped_column(Integer, server_default="0")
+
+    __table_args__ = (
+        Index("ix_relay_queue_inbox_order", "recipient_id", "timestamp_ms", "message_id"),
+    )
+
+
+class RelaySend(Base):
+    """One accepted send, kept until the relay's TTL (migration ``0005``).
+
+    It answers a repeated send with the first stamp (``(sender_id, client_message_id)`` is
+    the idempotency key; ``request_digest`` is the SHA-256 of the first request, so a
+    different body under the same id is refused) and counts the sender's sends per window
+    for the quota. It holds no ciphertext, commitment, recipient or conversation.
+    """
+
+    __tablename__ = "relay_sends"
+
+    message_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    sender_id: Mapped[str] = mapped_column(ID)
+    client_message_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    request_digest: Mapped[bytes] = mapped_column(LargeBinary(32))
+    size: Mapped[int] = mapped_column(Integer)
+    stamp: Mapped[bytes] = mapped_column(LargeBinary(32))
+    key_id: Mapped[str] = mapped_column(String(64))
+    timestamp_ms: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+
+    __table_args__ = (
+        UniqueConstraint("sender_id", "client_message_id"),
+        Index("ix_relay_sends_sender_time", "sender_id", "timestamp_ms"),
+    )
 
 
 class Report(Base):

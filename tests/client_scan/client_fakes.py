@@ -61,6 +61,8 @@ class FakeService:
     report_key_id: str = "rk1"
     report_key: PrivateKey = field(default_factory=PrivateKey.generate)
     inboxes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    sends: dict[tuple[str, str], tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    page_size: int = 100
     reports: dict[str, StoredReport] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     fail_next: list[httpx.Response | Exception] = field(default_factory=list)
@@ -95,8 +97,24 @@ class FakeService:
         if request.method == "POST" and path == "/v1/relay/messages":
             return self._relay(user, json.loads(request.content))
         if request.method == "GET" and path == "/v1/relay/inbox":
-            deliveries = self.inboxes.pop(user, [])
-            return httpx.Response(200, json={"deliveries": deliveries})
+            # acknowledged, not drained: deliveries stay until /v1/relay/inbox/ack
+            queued = self.inboxes.get(user, [])
+            after = request.url.params.get("after")
+            start = 0
+            if after is not None:
+                ids = [d["message_id"] for d in queued]
+                start = ids.index(after) + 1 if after in ids else 0
+            page = queued[start : start + self.page_size]
+            body: dict[str, Any] = {"deliveries": page}
+            if start + self.page_size < len(queued):
+                body["next_cursor"] = page[-1]["message_id"]
+            return httpx.Response(200, json=body)
+        if request.method == "POST" and path == "/v1/relay/inbox/ack":
+            wanted = set(json.loads(request.content)["message_ids"])
+            queued = self.inboxes.get(user, [])
+            kept = [d for d in queued if d["message_id"] not in wanted]
+            self.inboxes[user] = kept
+            return httpx.Response(200, json={"acknowledged": len(queued) - len(kept)})
         if request.method == "POST" and path == "/v1/reports":
             if request.headers.get("Content-Type") != "application/octet-stream":
                 return _error(415, "unsupported_media_type", "send application/octet-stream")
@@ -106,16 +124,22 @@ class FakeService:
             stored = self.reports.get(report_id)
             if stored is None or stored.reporter_id != user:
                 return _error(404, "not_found", "no such report")
-            body: dict[str, Any] = {"report_id": report_id, "status": stored.body["status"]}
+            answer: dict[str, Any] = {"report_id": report_id, "status": stored.body["status"]}
             if stored.outcome is not None:
-                body["outcome"] = stored.outcome
-            return httpx.Response(200, json=body)
+                answer["outcome"] = stored.outcome
+            return httpx.Response(200, json=answer)
         return _error(404, "not_found", "no such route")
 
     def _relay(self, sender: str, body: dict[str, Any]) -> httpx.Response:
         ciphertext = base64.b64decode(body["ciphertext"], validate=True)
         commitment = base64.b64decode(body["commitment"], validate=True)
         recipient, conv = body["recipient_id"], body["conversation_id"]
+        cid = body.get("client_message_id")
+        if cid is not None and (sender, cid) in self.sends:
+            first_body, answer = self.sends[(sender, cid)]
+            if first_body != json.dumps(body, sort_keys=True):
+                return _error(409, "client_message_id_reused", "another message under this id")
+            return httpx.Response(200, json=answer)
         t = self.now_ms()
         st = stamp(self.keyring, commitment, sender, recipient, conv, t)
         message_id = str(uuid.uuid4())
@@ -132,15 +156,15 @@ class FakeService:
                 "timestamp_ms": t,
             }
         )
-        return httpx.Response(
-            200,
-            json={
-                "message_id": message_id,
-                "stamp": _b64(st.tag),
-                "key_id": st.key_id,
-                "timestamp_ms": t,
-            },
-        )
+        receipt = {
+            "message_id": message_id,
+            "stamp": _b64(st.tag),
+            "key_id": st.key_id,
+            "timestamp_ms": t,
+        }
+        if cid is not None:
+            self.sends[(sender, cid)] = (json.dumps(body, sort_keys=True), receipt)
+        return httpx.Response(200, json=receipt)
 
     def _report(self, reporter: str, sealed: bytes) -> httpx.Response:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import httpx
 import pytest
@@ -155,3 +156,72 @@ def test_report_status_and_unknown_report(
     with pytest.raises(ReportRejected) as info:
         alice_client.report_status("00000000-0000-4000-8000-000000000000")
     assert info.value.status == 404
+
+
+def test_inbox_pages_pass_the_cursor_and_acks_are_split_into_chunks() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path == "/v1/relay/inbox/ack":
+            return httpx.Response(
+                200, json={"acknowledged": len(json.loads(request.content)["message_ids"])}
+            )
+        return httpx.Response(200, json={"deliveries": [], "next_cursor": "5.abc"})
+
+    with _client(httpx.MockTransport(handler)) as client:
+        page = client.inbox_page(after="4.x y", limit=7)
+        assert page.next_cursor == "5.abc"
+        assert page.deliveries == ()
+        assert client.ack([f"m{i}" for i in range(2500)]) == 2500
+        assert client.ack([]) == 0
+    assert seen[0].url.params["after"] == "4.x y"
+    assert seen[0].url.params["limit"] == "7"
+    sizes = [len(json.loads(r.content)["message_ids"]) for r in seen[1:]]
+    assert sizes == [1000, 1000, 500]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"deliveries": [], "next_cursor": 5},
+        {"deliveries": "x"},
+    ],
+)
+def test_a_malformed_inbox_page_is_a_submission_error(body: dict[str, object]) -> None:
+    with (
+        _client(httpx.MockTransport(lambda r: httpx.Response(200, json=body))) as client,
+        pytest.raises(SubmissionError),
+    ):
+        client.inbox_page()
+
+
+def test_a_malformed_ack_answer_is_a_submission_error() -> None:
+    answer = httpx.Response(200, json={"acknowledged": "all"})
+    with (
+        _client(httpx.MockTransport(lambda r: answer)) as client,
+        pytest.raises(SubmissionError),
+    ):
+        client.ack(["m1"])
+
+
+def test_relay_send_carries_the_client_message_id_only_when_given() -> None:
+    bodies: list[dict[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        return httpx.Response(
+            200,
+            json={
+                "message_id": "m",
+                "stamp": base64.b64encode(bytes(32)).decode(),
+                "key_id": "k",
+                "timestamp_ms": 1,
+            },
+        )
+
+    with _client(httpx.MockTransport(handler)) as client:
+        client.relay_send("bob", "c", b"ct", bytes(32))
+        client.relay_send("bob", "c", b"ct", bytes(32), client_message_id="cid-1")
+    assert "client_message_id" not in bodies[0]
+    assert bodies[1]["client_message_id"] == "cid-1"

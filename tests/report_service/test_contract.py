@@ -282,7 +282,7 @@ def test_relay_rows_and_a_hand_built_report(service: Service, http: httpx.Client
     t = receipt["timestamp_ms"]
     assert st == stamp_by_hand(secret, c, "alice", "bob", CONV, t, receipt["key_id"])
 
-    # GET /v1/relay/inbox -> {"deliveries": [nine fields]}; delivered items are removed
+    # GET /v1/relay/inbox -> {"deliveries": [nine fields]}; deliveries stay until acknowledged
     got = http.get("/v1/relay/inbox", headers=bearer(service, "bob"))
     assert got.status_code == 200
     inbox = json_of(got)
@@ -296,10 +296,27 @@ def test_relay_rows_and_a_hand_built_report(service: Service, http: httpx.Client
     assert unb64(d["stamp"]) == st
     assert (d["key_id"], d["timestamp_ms"]) == (receipt["key_id"], t)
     assert (d["sender_id"], d["recipient_id"], d["conversation_id"]) == ("alice", "bob", CONV)
-    assert json_of(http.get("/v1/relay/inbox", headers=bearer(service, "bob"))) == {
+    # a second fetch (the first answer may have been lost) delivers the same again
+    assert json_of(http.get("/v1/relay/inbox", headers=bearer(service, "bob"))) == inbox
+    assert json_of(http.get("/v1/relay/inbox", headers=bearer(service, "alice"))) == {
         "deliveries": []
     }
-    assert json_of(http.get("/v1/relay/inbox", headers=bearer(service, "alice"))) == {
+
+    # POST /v1/relay/inbox/ack {message_ids} -> {acknowledged: N}: only the caller's own
+    # deliveries are removed, and repeating it is harmless
+    def ack(user: str, ids: list[str]) -> dict[str, Any]:
+        response = http.post(
+            "/v1/relay/inbox/ack", json={"message_ids": ids}, headers=bearer(service, user)
+        )
+        assert response.status_code == 200
+        body: dict[str, Any] = json_of(response)
+        return body
+
+    assert ack("alice", [d["message_id"]]) == {"acknowledged": 0}
+    assert json_of(http.get("/v1/relay/inbox", headers=bearer(service, "bob"))) == inbox
+    assert ack("bob", [d["message_id"]]) == {"acknowledged": 1}
+    assert ack("bob", [d["message_id"]]) == {"acknowledged": 0}
+    assert json_of(http.get("/v1/relay/inbox", headers=bearer(service, "bob"))) == {
         "deliveries": []
     }
 
@@ -553,6 +570,7 @@ def test_every_call_but_the_report_key_takes_a_bearer(service: Service, http: ht
         calls = [
             http.post("/v1/relay/messages", json=send_body, headers=headers),
             http.get("/v1/relay/inbox", headers=headers),
+            http.post("/v1/relay/inbox/ack", json={"message_ids": []}, headers=headers),
             http.post("/v1/reports", content=sealed, headers={**headers, "Content-Type": SEALED}),
             http.get(f"/v1/reports/{report['report_id']}", headers=headers),
         ]
@@ -567,6 +585,47 @@ def test_every_call_but_the_report_key_takes_a_bearer(service: Service, http: ht
     }
     gone = http.get(f"/v1/reports/{report['report_id']}", headers=bearer(service, "bob"))
     error_of(gone, 404, "not_found")
+
+
+def test_relay_send_is_idempotent_by_client_message_id_and_the_inbox_pages(
+    service: Service, http: httpx.Client
+) -> None:
+    """The optional ``client_message_id`` of ``POST /v1/relay/messages``: a repeat gets the
+    first answer; another request under it is 409 ``client_message_id_reused``. The inbox
+    answers in pages: ``next_cursor`` (only when more follow) is passed back as ``after``."""
+    cid = str(uuid.uuid4())
+    body = {
+        "recipient_id": "bob",
+        "conversation_id": CONV,
+        "ciphertext": b64(b"one"),
+        "commitment": b64(bytes(32)),
+        "client_message_id": cid,
+    }
+    first = http.post("/v1/relay/messages", json=body, headers=bearer(service, "alice"))
+    assert first.status_code == 200
+    assert set(json_of(first)) == RECEIPT_KEYS
+    again = http.post("/v1/relay/messages", json=body, headers=bearer(service, "alice"))
+    assert (again.status_code, json_of(again)) == (200, json_of(first))
+    other = {**body, "ciphertext": b64(b"two")}
+    refused = http.post("/v1/relay/messages", json=other, headers=bearer(service, "alice"))
+    error_of(refused, 409, "client_message_id_reused")
+    service.clock.now_ms += 1  # deliveries come in (timestamp_ms, message_id) order
+    relay_send(http, service, "alice", "bob", b"three", bytes(32))
+    page = json_of(http.get("/v1/relay/inbox?limit=1", headers=bearer(service, "bob")))
+    assert set(page) == {"deliveries", "next_cursor"}
+    assert [d["message_id"] for d in page["deliveries"]] == [json_of(first)["message_id"]]
+    rest = json_of(
+        http.get(
+            "/v1/relay/inbox",
+            params={"limit": 1, "after": page["next_cursor"]},
+            headers=bearer(service, "bob"),
+        )
+    )
+    assert set(rest) == {"deliveries"}
+    assert len(rest["deliveries"]) == 1
+    assert set(rest["deliveries"][0]) == DELIVERY_KEYS
+    bad = http.get("/v1/relay/inbox?after=nonsense", headers=bearer(service, "bob"))
+    error_of(bad, 400, "invalid_cursor")
 
 
 NOT_STANDARD_B64 = [

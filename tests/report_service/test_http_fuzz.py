@@ -371,6 +371,7 @@ def test_every_route_is_found(target: Target) -> None:
     assert {
         ("POST", "/v1/relay/messages"),
         ("GET", "/v1/relay/inbox"),
+        ("POST", "/v1/relay/inbox/ack"),
         ("GET", "/v1/keys/report"),
         ("POST", "/v1/reports"),
         ("GET", "/v1/reports/{report_id}"),

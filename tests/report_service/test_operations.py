@@ -105,6 +105,7 @@ def test_openapi_is_complete_with_examples(sqlite_service: Service) -> None:
     for path, method in [
         ("/v1/relay/messages", "post"),
         ("/v1/relay/inbox", "get"),
+        ("/v1/relay/inbox/ack", "post"),
         ("/v1/keys/report", "get"),
         ("/v1/reports", "post"),
         ("/v1/reports/{report_id}", "get"),

@@ -124,3 +124,47 @@ def test_0003_links_existing_media_only_where_the_report_had_one_reported_messag
         assert current_revisions(engine) == head_revisions()
     finally:
         engine.dispose()
+
+
+def test_0005_keeps_queued_messages_and_backfills_their_size(database_url: str) -> None:
+    """Messages queued before the acknowledged inbox stay queued, with their size."""
+    upgrade_database(database_url, "0003")
+    engine = make_engine(database_url)
+    try:
+        meta = MetaData()
+        meta.reflect(engine, only=["relay_queue"])
+        queue = meta.tables["relay_queue"]
+        with engine.begin() as conn:
+            for i, n in enumerate((0, 7, 300)):
+                conn.execute(
+                    queue.insert().values(
+                        message_id=f"m{i}",
+                        recipient_id="bob",
+                        sender_id="alice",
+                        conversation_id="c",
+                        ciphertext=b"x" * n,
+                        commitment=bytes(32),
+                        stamp=bytes(32),
+                        key_id="k",
+                        timestamp_ms=i,
+                        expires_at=10**13,
+                    )
+                )
+        upgrade_database(database_url, "0005")
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT message_id, size FROM relay_queue ORDER BY 1")).all()
+            assert [tuple(r) for r in rows] == [("m0", 0), ("m1", 7), ("m2", 300)]
+            assert conn.execute(text("SELECT count(*) FROM relay_sends")).scalar_one() == 0
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_commits_with_full_sync_unless_told_otherwise(sqlite_url: str) -> None:
+    """An answered request must survive a power failure: ``synchronous=FULL`` (2)."""
+    for kwargs, expected in (({}, 2), ({"sqlite_synchronous": "NORMAL"}, 1)):
+        engine = make_engine(sqlite_url, **kwargs)  # type: ignore[arg-type]
+        try:
+            with engine.connect() as conn:
+                assert conn.execute(text("PRAGMA synchronous")).scalar_one() == expected
+        finally:
+            engine.dispose()

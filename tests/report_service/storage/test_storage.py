@@ -10,7 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from client_scan.franking.verify_report import verify_report
@@ -27,7 +29,7 @@ from report_service.storage.models import (
     Report,
     ReviewItem,
 )
-from report_service.storage.relay import enqueue, purge_expired, take_inbox
+from report_service.storage.relay import acknowledge, enqueue, inbox_page, purge_expired
 from report_service.storage.reports import (
     ReportRecord,
     report_status,
@@ -106,12 +108,85 @@ def test_relay_queue(sessions: sessionmaker[Session]) -> None:
             enqueue(s, msg(i, "bob", NOW + 1000))
         enqueue(s, msg(9, "carol", NOW + 10))
     with sessions() as s:
-        got = take_inbox(s, "bob", NOW, limit=2)
-        assert [len(m.ciphertext) for m in got] == [0, 1]
-        assert [len(m.ciphertext) for m in take_inbox(s, "bob", NOW, limit=5)] == [2]
-        assert take_inbox(s, "bob", NOW, limit=5) == []
+        page = inbox_page(s, "bob", NOW, after=None, max_count=2, max_bytes=100)
+        assert [len(m.ciphertext) for m in page.messages] == [0, 1]
+        assert page.more
+        last = page.messages[-1]
+        rest = inbox_page(
+            s, "bob", NOW, after=(last.timestamp_ms, last.message_id), max_count=5, max_bytes=100
+        )
+        assert [len(m.ciphertext) for m in rest.messages] == [2]
+        assert not rest.more
+        # reading removed nothing; only the recipient's own acknowledgement does
+        again = inbox_page(s, "bob", NOW, after=None, max_count=5, max_bytes=100)
+        assert len(again.messages) == 3
+        ids = [m.message_id for m in again.messages]
+        assert acknowledge(s, "carol", ids) == 0
+        assert acknowledge(s, "bob", ids) == 3
+        assert acknowledge(s, "bob", ids) == 0
+        assert inbox_page(s, "bob", NOW, after=None, max_count=5, max_bytes=100).messages == []
         assert purge_expired(s, NOW + 10) == 1
         assert s.scalar(select(func.count()).select_from(RelayMessage)) == 0
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    sizes=st.lists(st.integers(0, 300), max_size=12),
+    times=st.lists(st.integers(0, 3), min_size=12, max_size=12),
+    acked=st.sets(st.integers(0, 11)),
+    page=st.tuples(st.integers(1, 5), st.integers(1, 400)),
+)
+def test_paging_reads_exactly_the_unacknowledged_queue_in_order(
+    sessions: sessionmaker[Session],
+    sizes: list[int],
+    times: list[int],
+    acked: set[int],
+    page: tuple[int, int],
+) -> None:
+    """Following ``next`` from the start reads every unacknowledged, unexpired delivery of
+    the recipient once, in (time, id) order, whatever the page bounds; pages respect them."""
+    max_count, max_bytes = page
+    with sessions() as s:
+        s.execute(delete(RelayMessage))
+        s.commit()
+        ids = []
+        for i, size in enumerate(sizes):
+            m = RelayMessage(
+                message_id=str(uuid.uuid4()),
+                recipient_id="bob" if i % 4 else "carol",
+                sender_id="alice",
+                conversation_id="c",
+                ciphertext=b"x" * size,
+                commitment=bytes(32),
+                stamp=bytes(32),
+                key_id="k",
+                timestamp_ms=NOW + times[i],
+                expires_at=NOW + 1000,
+                size=size,
+            )
+            enqueue(s, m)
+            ids.append((m.recipient_id, m.timestamp_ms, m.message_id))
+        acknowledge(s, "bob", [ids[i][2] for i in acked if i < len(ids)])
+        expected = sorted(
+            (t, mid) for i, (r, t, mid) in enumerate(ids) if r == "bob" and i not in acked
+        )
+        seen: list[tuple[int, str]] = []
+        after: tuple[int, str] | None = None
+        while True:
+            got = inbox_page(s, "bob", NOW, after=after, max_count=max_count, max_bytes=max_bytes)
+            assert len(got.messages) <= max_count
+            if len(got.messages) > 1:
+                assert sum(m.size for m in got.messages) <= max_bytes
+            seen += [(m.timestamp_ms, m.message_id) for m in got.messages]
+            if not got.more:
+                break
+            assert got.messages
+            after = seen[-1]
+        assert seen == expected
 
 
 def test_report_is_stored_once_and_evidence_is_encrypted(
