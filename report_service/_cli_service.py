@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from report_service import lifecycle_cli
 from report_service.errors import ServiceError
 
 
@@ -171,7 +172,7 @@ def _users_list(args: argparse.Namespace) -> int:
     except ServiceError as exc:
         return _fail(exc)
     for user in users:
-        print(user.id)
+        print(user.id if user.revoked_at is None else f"{user.id}\trevoked")
     return 0
 
 
@@ -213,3 +214,4 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     ulist = users_sub.add_parser("list", help="list user ids")
     _data_arg(ulist)
     ulist.set_defaults(func=_users_list)
+    lifecycle_cli.register_users(users_sub)

@@ -303,7 +303,11 @@ def add_moderator(
 @router.delete(
     "/review/moderators/{name}",
     response_model=schemas.ModeratorOut,
-    responses={**AUTH_ERRORS, 404: _err("No active account of that name.", "not_found")},
+    responses={
+        **AUTH_ERRORS,
+        404: _err("No active account of that name.", "not_found"),
+        409: _err("It is the last active admin.", "last_admin"),
+    },
     tags=["accounts"],
 )
 def revoke_moderator(
@@ -312,7 +316,8 @@ def revoke_moderator(
     name: Annotated[str, Path(min_length=1, max_length=64, pattern=NO_CONTROL)],
 ) -> schemas.ModeratorOut:
     """Revoke an account (admin): its token stops working at once and its leases end.
-    Audited (`moderator_revoke`)."""
+    The last active admin cannot be revoked (409 `last_admin`). Audited
+    (`moderator_revoke`)."""
     return service.admin_revoke(actor, name)
 
 
