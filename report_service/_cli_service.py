@@ -204,6 +204,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     listing = keys_sub.add_parser("list", help="show key ids, states and public keys")
     _data_arg(listing)
     listing.set_defaults(func=_keys_list)
+    lifecycle_cli.register_keys(keys_sub)
 
     users = subparsers.add_parser("users", help="manage reporter / relay users")
     users_sub = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
