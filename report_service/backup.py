@@ -26,6 +26,7 @@ manifest first. Afterwards the schema is upgraded and the audit chain verified.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -163,6 +164,13 @@ def _facts(engine: Engine) -> dict[str, Any]:
     }
 
 
+def _os_problem(exc: OSError | sqlite3.Error) -> str:
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror or type(exc).__name__}{where}"
+    return f"SQLite: {exc}"
+
+
 def backup(
     database_url: str,
     key_file: Path,
@@ -171,17 +179,42 @@ def backup(
     clock: Callable[[], int],
 ) -> BackupResult:
     """Copy the database and the key file into the new folder ``dest`` (see the module).
+    On failure nothing is left behind in ``dest`` (and ``dest`` itself is removed if this
+    call created it).
 
     Raises:
-        BackupError: ``dest`` exists and is not empty, the key file changed on every
-            attempt, the key file lacks a master key the copy needs, or pg_dump failed.
+        BackupError: ``dest`` exists and is not empty or cannot be written, the key file
+            changed on every attempt, the key file lacks a master key the copy needs, or
+            pg_dump failed.
         KeyFileError: the key file is missing or unsafe.
         ConfigError: an unsupported database URL.
     """
-    from report_service.storage.engine import make_engine
-
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise BackupError(f"{dest} exists and is not an empty folder; choose a new one")
+    created = not dest.exists()
+    try:
+        return _backup(database_url, key_file, dest, clock=clock)
+    except BaseException as exc:
+        for name in (KEYS, SQLITE_FILE, PG_DUMP_FILE, MANIFEST):
+            with contextlib.suppress(OSError):
+                (dest / name).unlink(missing_ok=True)
+        if created:
+            with contextlib.suppress(OSError):
+                dest.rmdir()
+        if isinstance(exc, OSError | sqlite3.Error):
+            raise BackupError(f"cannot make the backup: {_os_problem(exc)}") from None
+        raise
+
+
+def _backup(
+    database_url: str,
+    key_file: Path,
+    dest: Path,
+    *,
+    clock: Callable[[], int],
+) -> BackupResult:
+    from report_service.storage.engine import make_engine
+
     dest.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(dest, 0o700)
     backend = _backend(database_url)
@@ -242,6 +275,8 @@ def read_manifest(src: Path) -> dict[str, Any]:
     Raises:
         BackupError: no manifest, an unknown format, or a file missing or altered.
     """
+    if not src.is_dir():
+        raise BackupError(f"no backup folder at {src}")
     try:
         manifest: dict[str, Any] = json.loads((src / MANIFEST).read_text("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -261,12 +296,26 @@ def restore(src: Path, database_url: str, key_file: Path) -> dict[str, Any]:
     """Restore the backup in ``src`` into an empty database and a new key file.
 
     Returns the manifest. The caller then upgrades the schema and verifies the audit
-    chain (``frankly restore`` does both).
+    chain (``frankly restore`` does both). On failure the files this call created are
+    removed again (a PostgreSQL restore is one transaction).
 
     Raises:
-        BackupError: the backup is altered or incomplete, the target is not empty, the
-            backends differ, or pg_restore failed.
+        BackupError: the backup is altered or incomplete, the target is not empty or
+            cannot be written, the backends differ, or pg_restore failed.
     """
+    made: list[Path] = []
+    try:
+        return _restore(src, database_url, key_file, made)
+    except BaseException as exc:
+        for path in made:
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise BackupError(f"cannot restore: {_os_problem(exc)}") from None
+        raise
+
+
+def _restore(src: Path, database_url: str, key_file: Path, made: list[Path]) -> dict[str, Any]:
     from report_service.storage.engine import make_engine
 
     manifest = read_manifest(src)
@@ -283,6 +332,7 @@ def restore(src: Path, database_url: str, key_file: Path) -> dict[str, Any]:
             raise BackupError(f"{db_path} exists: restore into a fresh data folder")
         db_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = _private_file(db_path)
+        made.append(db_path)
         try:
             with (src / SQLITE_FILE).open("rb") as f:
                 for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -321,6 +371,7 @@ def restore(src: Path, database_url: str, key_file: Path) -> dict[str, Any]:
             raise BackupError(f"pg_restore failed: {' '.join(message) or done.returncode}")
     key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = _private_file(key_file)
+    made.append(key_file)
     try:
         os.write(fd, (src / KEYS).read_bytes())
         os.fsync(fd)

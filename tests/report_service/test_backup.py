@@ -150,6 +150,11 @@ def test_backup_refuses_a_key_file_that_cannot_open_the_evidence(
     capsys.readouterr()
     assert main(["backup", str(tmp_path / "b"), "--data", str(live)]) == 2
     assert "lacks master key" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()  # nothing half-made is left behind
+    assert main(["backup", "/proc/no/such/folder", "--data", str(live)]) == 2
+    assert "cannot make the backup" in capsys.readouterr().err
+    assert main(["restore", str(tmp_path / "missing"), "--data", str(tmp_path / "r")]) == 2
+    assert "no backup folder" in capsys.readouterr().err
 
 
 def test_postgres_restore_drill(
