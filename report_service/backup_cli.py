@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 
-def _data_arg(parser: argparse.ArgumentParser) -> None:
+def _data_arg(parser: argparse.ArgumentParser, what: str = "data folder") -> None:
     parser.add_argument(
         "--data",
         type=Path,
         default=None,
         metavar="DIR",
-        help="data folder (default: ./frankly-data, or FRANKLY_DATA_DIR)",
+        help=f"{what} (default: ./frankly-data, or FRANKLY_DATA_DIR)",
     )
 
 
@@ -25,7 +25,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="copy the database and the key file consistently into a new folder (0700, "
         "files 0600); the service may keep running",
     )
-    b.add_argument("dest", type=Path, metavar="DEST", help="a new (or empty) folder")
+    b.add_argument(
+        "dest",
+        type=Path,
+        metavar="DEST",
+        help="a new (or empty) folder; it will hold every secret of the service",
+    )
     _data_arg(b)
     b.set_defaults(func=_backup)
     r = subparsers.add_parser(
@@ -34,7 +39,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "verify the audit chain",
     )
     r.add_argument("src", type=Path, metavar="SRC", help="a folder made by `frankly backup`")
-    _data_arg(r)
+    _data_arg(
+        r,
+        "the fresh data folder to restore into (no key file or database yet; with "
+        "FRANKLY_DATABASE_URL set, an empty PostgreSQL database)",
+    )
     r.set_defaults(func=_restore)
 
 
