@@ -222,3 +222,22 @@ def test_cli_token_lifecycle(
     ]
     assert entries[-1]["detail"]["reissued_after_revocation_at"] > 0
     assert entries[-1]["detail"]["role"] == "lead"
+
+
+def test_admin_reissues_a_revoked_moderator_name_over_http(service: Service, admin: str) -> None:
+    c = service.client
+    h = bearer(admin)
+    first = c.post("/v1/review/moderators", json={"name": "mia", "role": "moderator"}, headers=h)
+    assert first.status_code == 201
+    assert c.request("DELETE", "/v1/review/moderators/mia", headers=h).status_code == 200
+    again = c.post("/v1/review/moderators", json={"name": "mia", "role": "lead"}, headers=h)
+    assert again.status_code == 201
+    assert again.json()["role"] == "lead"
+    assert c.get("/v1/review/me", headers=bearer(first.json()["token"])).status_code == 401
+    me = c.get("/v1/review/me", headers=bearer(again.json()["token"])).json()
+    assert me["name"] == "mia"
+    assert me["role"] == "lead"
+    taken = c.post("/v1/review/moderators", json={"name": "mia", "role": "lead"}, headers=h)
+    assert taken.status_code == 409
+    reissue = audit_actions(service, admin, "moderator_add")[-1]
+    assert reissue["detail"]["reissued_after_revocation_at"] == service.clock()
