@@ -55,7 +55,8 @@ class MasterKeyInUse(RequestRejected):
 
 @dataclass(frozen=True, slots=True)
 class RewrapProgress:
-    """What a run did: rows re-wrapped, batches committed, rows still under other keys."""
+    """What a run did: rows re-wrapped, batches committed, and live rows still under other
+    master keys (``-1`` in the progress reports made during the run, counted at its end)."""
 
     target: str
     rewrapped: int
