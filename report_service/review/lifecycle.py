@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from report_service import tokens
@@ -76,10 +77,17 @@ class AccountService:
 
     # ---------------------------------------------------------------- users
 
-    def list_users(self) -> UsersOut:
-        """Every reporter / relay user (never a token)."""
+    def list_users(self, after: str | None = None, limit: int = 100) -> UsersOut:
+        """Reporter / relay users by id, after ``after``, at most ``limit`` (never a token);
+        ``next`` is the id to pass as ``after`` for the next page, or ``None`` at the end."""
         with self._sessions() as session:
-            return UsersOut(users=[_user_out(u) for u in users.list_users(session)])
+            stmt = select(User).order_by(User.id).limit(limit + 1)
+            if after is not None:
+                stmt = stmt.where(User.id > after)
+            rows = list(session.scalars(stmt))
+        page = rows[:limit]
+        nxt = page[-1].id if len(rows) > limit else None
+        return UsersOut(users=[_user_out(u) for u in page], next=nxt)
 
     def rotate_user(self, actor: str, name: str) -> TokenIssuedOut:
         """A new token for a user (shown once); a revoked user is re-activated.
@@ -134,14 +142,14 @@ class AccountService:
         _need_admin(actor)
         return self.rotate_moderator(actor.name, name)
 
-    def admin_list_users(self, actor: Actor) -> UsersOut:
+    def admin_list_users(self, actor: Actor, after: str | None, limit: int) -> UsersOut:
         """:meth:`list_users` for an admin.
 
         Raises:
             Forbidden: not an admin.
         """
         _need_admin(actor)
-        return self.list_users()
+        return self.list_users(after, limit)
 
     def admin_rotate_user(self, actor: Actor, name: str) -> TokenIssuedOut:
         """:meth:`rotate_user` for an admin.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from report_service.review.api import AUTH_ERRORS, NO_CONTROL, Caller, _err
 from report_service.review.lifecycle import AccountService
@@ -42,9 +42,18 @@ def rotate_moderator(accounts: Accounts, actor: Caller, name: Name) -> Moderator
 
 
 @router.get("/users", response_model=UsersOut, responses=AUTH_ERRORS)
-def list_users(accounts: Accounts, actor: Caller) -> UsersOut:
-    """Every reporter / relay user and whether it is revoked (admin; never tokens)."""
-    return accounts.admin_list_users(actor)
+def list_users(
+    accounts: Accounts,
+    actor: Caller,
+    after: Annotated[
+        str | None,
+        Query(max_length=128, pattern=NO_CONTROL, description="`next` of the previous page."),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> UsersOut:
+    """Reporter / relay users by id and whether each is revoked (admin; never tokens);
+    page with `after=<next>`."""
+    return accounts.admin_list_users(actor, after, limit)
 
 
 @router.post(

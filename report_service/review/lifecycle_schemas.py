@@ -26,6 +26,9 @@ class UsersOut(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     users: list[UserOut]
+    next: str | None = Field(
+        default=None, description="Pass as `after` for the next page; null at the end."
+    )
 
 
 class TokenIssuedOut(BaseModel):

@@ -169,9 +169,7 @@ class ReviewService:
         token = tokens.new_token()
         now = self._clock()
         with self._sessions.begin() as session:
-            revoked_at = add_or_reissue(
-                session, name, parsed.value, tokens.hash_token(token), now
-            )
+            revoked_at = add_or_reissue(session, name, parsed.value, tokens.hash_token(token), now)
             detail: dict[str, str | int] = {"name": name, "role": parsed.value}
             if revoked_at is not None:
                 detail["reissued_after_revocation_at"] = revoked_at

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,10 +32,10 @@ def admin(service: Service) -> str:
     return review.add_moderator("cli", "root", "admin").token
 
 
-def audit_actions(service: Service, admin: str, action: str) -> list[dict[str, object]]:
+def audit_actions(service: Service, admin: str, action: str) -> list[dict[str, Any]]:
     page = service.client.get(f"/v1/audit?action={action}", headers=bearer(admin))
     assert page.status_code == 200
-    entries: list[dict[str, object]] = page.json()["entries"]
+    entries: list[dict[str, Any]] = page.json()["entries"]
     return entries
 
 
@@ -54,6 +55,12 @@ def test_admin_revokes_and_reissues_a_user_over_http(service: Service, admin: st
         "carol": False,
     }
     assert "token" not in json.dumps(users)
+    first = service.client.get("/v1/review/users?limit=2", headers=bearer(admin)).json()
+    assert [u["id"] for u in first["users"]] == ["alice", "bob"]
+    assert first["next"] == "bob"
+    rest = service.client.get("/v1/review/users?limit=2&after=bob", headers=bearer(admin))
+    assert [u["id"] for u in rest.json()["users"]] == ["carol"]
+    assert rest.json()["next"] is None
 
     issued = service.client.post("/v1/review/users/bob/token", headers=bearer(admin)).json()
     assert issued["reactivated"] is True
