@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/intake.py
 	$(BIN)/python benchmarks/client.py
 	$(BIN)/python benchmarks/review.py
+	$(BIN)/python benchmarks/lifecycle.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

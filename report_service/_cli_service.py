@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from report_service import lifecycle_cli
 from report_service.errors import ServiceError
 
 DATA_HELP = "data folder (default: $FRANKLY_DATA_DIR, else ./frankly-data)"
@@ -343,7 +344,7 @@ def _users_list(args: argparse.Namespace) -> int:
     except ServiceError as exc:
         return _fail(exc)
     for user in users:
-        print(user.id)
+        print(user.id if user.revoked_at is None else f"{user.id}\trevoked")
     return 0
 
 
@@ -387,6 +388,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     listing = keys_sub.add_parser("list", help="show key ids, states and public keys")
     _data_arg(listing)
     listing.set_defaults(func=_keys_list)
+    lifecycle_cli.register_keys(keys_sub)
 
     users = subparsers.add_parser("users", help="manage reporter / relay users")
     users_sub = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
@@ -397,3 +399,4 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     ulist = users_sub.add_parser("list", help="list user ids")
     _data_arg(ulist)
     ulist.set_defaults(func=_users_list)
+    lifecycle_cli.register_users(users_sub)

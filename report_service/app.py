@@ -74,6 +74,7 @@ def create_app(
     from report_service.observability import Metrics, RequestContextMiddleware
     from report_service.ratelimit import RateLimiter
     from report_service.relay import Relay, RelayQuotas
+    from report_service.review import lifecycle_api, search
     from report_service.review.api import install as install_review
     from report_service.review.evidence_access import MasterKeyEvidence
     from report_service.review.requeue import ReviewRequeue
@@ -148,6 +149,8 @@ def create_app(
         sessions, now, MasterKeyEvidence(lambda kid: material.master_key(kid).key), banks
     )
     install_review(app, review)
+    app.include_router(lifecycle_api.router)
+    app.include_router(search.router)
 
     relay_limit = settings.relay_max_ciphertext_bytes * 4 // 3 + RELAY_BODY_OVERHEAD
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from report_service import _cli_service
+from report_service import _cli_service, backup_cli
 from report_service.review import cli as review_cli
 from report_service.review import destruction_cli
 
@@ -15,3 +15,4 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     _cli_service.register(subparsers)
     review_cli.register(subparsers)
     destruction_cli.register(subparsers)
+    backup_cli.register(subparsers)

@@ -153,7 +153,10 @@ async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
     code = _HTTP_CODES.get(status, "http_error")
     detail = exc.detail if isinstance(exc, StarletteHTTPException) else "error"
-    return error_response(request, RequestRejected(str(detail), code=code, status=status))
+    response = error_response(request, RequestRejected(str(detail), code=code, status=status))
+    if isinstance(exc, StarletteHTTPException) and exc.headers:
+        response.headers.update(exc.headers)  # e.g. the Allow header of a 405
+    return response
 
 
 def install_error_handlers(app: FastAPI) -> None:

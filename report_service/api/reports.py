@@ -52,7 +52,7 @@ async def report_key(request: Request) -> ReportKeyResponse:
     "verification failure is a 422 naming the code and the failing message.",
     responses={
         200: {"model": ReportAccepted, "description": "A repeat of a stored report"},
-        **error_responses(400, 401, 409, 413, 415, 422, 429),
+        **error_responses(400, 401, 409, 413, 415, 422, 429, 503),
     },
     openapi_extra={
         "requestBody": {

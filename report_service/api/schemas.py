@@ -46,7 +46,7 @@ class RelaySendRequest(BaseModel):
                 {
                     "recipient_id": "bob",
                     "conversation_id": "alice-bob",
-                    "ciphertext": "AQID...",
+                    "ciphertext": "AQIDBAUGBwg=",
                     "commitment": EXAMPLE_B64_32,
                 }
             ]
@@ -113,7 +113,7 @@ class InboxResponse(BaseModel):
                     "deliveries": [
                         {
                             "message_id": "0b7e4c1e-1f43-4a52-9a53-64c1f6d3c0aa",
-                            "ciphertext": "AQID...",
+                            "ciphertext": "AQIDBAUGBwg=",
                             "commitment": EXAMPLE_B64_32,
                             "stamp": EXAMPLE_B64_32,
                             "key_id": "fk-3a9c0e11d2f4",

@@ -54,6 +54,11 @@ ITEM_ERRORS: dict[int | str, dict[str, Any]] = {
     404: _err("No such item, or a child-safety item seen by another role.", "not_found"),
     409: _err("The call needs the caller's live lease on the item.", "lease_required"),
 }
+# A POST body that is not JSON at all is refused before validation (400 `bad_request`).
+BAD_BODY: dict[int | str, dict[str, Any]] = {
+    400: _err("The body is not valid JSON.", "bad_request"),
+}
+BANK_DOWN = _err("No hash bank is configured, so media cannot be banked.", "bank_unavailable")
 DESTROYED = _err(
     "The evidence holding this medium was destroyed (`frankly evidence destroy` or `purge`).",
     "evidence_destroyed",
@@ -126,6 +131,7 @@ def queues(service: Service, actor: Caller) -> schemas.QueuesOut:
     response_model=schemas.ClaimOut,
     responses={
         **AUTH_ERRORS,
+        **BAD_BODY,
         404: _err("No such queue, or nothing to claim (`queue_empty`).", "queue_empty"),
     },
     tags=["review"],
@@ -152,7 +158,11 @@ def my_claims(service: Service, actor: Caller) -> schemas.ClaimsOut:
 @router.post(
     "/review/items/{item_id}/heartbeat",
     response_model=schemas.LeaseOut,
-    responses={**ITEM_ERRORS, 409: _err("The caller holds no live lease.", "lease_lost")},
+    responses={
+        **ITEM_ERRORS,
+        **BAD_BODY,
+        409: _err("The caller holds no live lease.", "lease_lost"),
+    },
     tags=["review"],
 )
 def heartbeat(
@@ -214,6 +224,7 @@ def thumbnail(service: Service, actor: Caller, item_id: ItemId, sha256: Sha256) 
     responses={
         200: {"content": {"application/octet-stream": {}}, "description": "Original bytes."},
         **ITEM_ERRORS,
+        **BAD_BODY,
         410: DESTROYED,
         422: _err("The reason is missing or too short.", "invalid_request"),
     },
@@ -232,7 +243,12 @@ def reveal(
 @router.post(
     "/review/items/{item_id}/decision",
     response_model=schemas.DecideOut,
-    responses={**ITEM_ERRORS, 422: _err("Bad decision, policy or note.", "invalid_input")},
+    responses={
+        **ITEM_ERRORS,
+        **BAD_BODY,
+        422: _err("Bad decision, policy or note.", "invalid_input"),
+        503: BANK_DOWN,
+    },
     tags=["review"],
 )
 def decide(
@@ -250,7 +266,11 @@ def decide(
 @router.post(
     "/review/items/{item_id}/reopen",
     response_model=schemas.ReleasedOut,
-    responses={**ITEM_ERRORS, 409: _err("The item is not decided.", "invalid_state")},
+    responses={
+        **ITEM_ERRORS,
+        **BAD_BODY,
+        409: _err("The item is not decided.", "invalid_state"),
+    },
     tags=["review"],
 )
 def reopen(
@@ -275,6 +295,7 @@ def flagged(service: Service, actor: Caller) -> schemas.FlaggedOut:
     responses={
         **ITEM_ERRORS,
         409: _err("The standing decision is not a violation.", "invalid_state"),
+        503: BANK_DOWN,
     },
     tags=["review"],
 )
@@ -299,7 +320,7 @@ def list_moderators(service: Service, actor: Caller) -> schemas.ModeratorsOut:
     "/review/moderators",
     response_model=schemas.ModeratorCreatedOut,
     status_code=201,
-    responses={**AUTH_ERRORS, 409: _err("The name is taken.", "conflict")},
+    responses={**AUTH_ERRORS, **BAD_BODY, 409: _err("The name is taken.", "conflict")},
     tags=["accounts"],
 )
 def add_moderator(
@@ -312,7 +333,11 @@ def add_moderator(
 @router.delete(
     "/review/moderators/{name}",
     response_model=schemas.ModeratorOut,
-    responses={**AUTH_ERRORS, 404: _err("No active account of that name.", "not_found")},
+    responses={
+        **AUTH_ERRORS,
+        404: _err("No active account of that name.", "not_found"),
+        409: _err("It is the last active admin.", "last_admin"),
+    },
     tags=["accounts"],
 )
 def revoke_moderator(
@@ -321,7 +346,8 @@ def revoke_moderator(
     name: Annotated[str, Path(min_length=1, max_length=64, pattern=NO_CONTROL)],
 ) -> schemas.ModeratorOut:
     """Revoke an account (admin): its token stops working at once and its leases end.
-    Audited (`moderator_revoke`)."""
+    The last active admin cannot be revoked (409 `last_admin`). Audited
+    (`moderator_revoke`)."""
     return service.admin_revoke(actor, name)
 
 

@@ -1,4 +1,4 @@
-"""``frankly moderators add|revoke|list`` and ``frankly audit verify|show``.
+"""``frankly moderators add|revoke|rotate|list`` and ``frankly audit verify|show``.
 
 They act on the data folder (``--data DIR``, default ``./frankly-data`` or the settings),
 whose database is found by :func:`report_service.settings.load_settings`; the schema is
@@ -42,7 +42,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     mods = subparsers.add_parser("moderators", help="manage moderator accounts and roles")
     msub = mods.add_subparsers(dest="moderators_command", metavar="ACTION", required=True)
 
-    add = msub.add_parser("add", help="create an account and print its bearer token once")
+    add = msub.add_parser(
+        "add",
+        help="create an account (or reissue a revoked name) and print its bearer token once",
+    )
     add.add_argument("name", help="account name (1 to 64 letters, digits, _ . @ -)")
     add.add_argument(
         "--role",
@@ -56,8 +59,21 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
     revoke = msub.add_parser("revoke", help="revoke an account (its token stops working)")
     revoke.add_argument("name", help="the account to revoke")
+    revoke.add_argument(
+        "--force",
+        action="store_true",
+        help="also revoke the last active admin (nobody can then manage accounts over "
+        "HTTP until `frankly moderators add NAME --role admin`)",
+    )
     _data(revoke)
     revoke.set_defaults(func=_revoke)
+
+    rotate = msub.add_parser(
+        "rotate", help="issue a new token for an active account and print it once"
+    )
+    rotate.add_argument("name")
+    _data(rotate)
+    rotate.set_defaults(func=_rotate)
 
     lst = msub.add_parser("list", help="list accounts (never tokens)")
     _data(lst)
@@ -163,11 +179,30 @@ def _add(args: argparse.Namespace) -> int:
 
 def _revoke(args: argparse.Namespace) -> int:
     def act(service: ReviewService) -> int:
-        service.revoke_moderator(CLI_ACTOR, args.name)
+        service.revoke_moderator(CLI_ACTOR, args.name, force=args.force)
         print(f"revoked {args.name}")
         return 0
 
     return _run(args, act)
+
+
+def _rotate(args: argparse.Namespace) -> int:
+    from report_service.errors import ServiceError
+    from report_service.review.lifecycle import open_accounts
+
+    try:
+        with open_accounts(args.data) as accounts:
+            issued = accounts.rotate_moderator(CLI_ACTOR, args.name)
+    except ServiceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"rotated {issued.name} ({issued.role}); the old token no longer works; "
+        "the new bearer token, shown once:",
+        file=sys.stderr,
+    )
+    print(issued.token)
+    return 0
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ them into HTTP answers (``RequestRejected`` carries its own ``code`` and ``statu
     │   ├── LeaseRequired           409 lease_required: claim the item first
     │   ├── LeaseLost               409 lease_lost: the lease expired or was taken over
     │   ├── InvalidState            409 invalid_state: e.g. deciding a decided item
+    │   ├── LastAdmin               409 last_admin: it would leave no active admin
     │   ├── InvalidInput            422 invalid_input: a bad role, reason, decision, policy
     │   └── MediaUndecodable        422 media_undecodable: no thumbnail can be made
     └── AuditChainBroken            the audit chain does not verify (``position``)
@@ -35,6 +36,7 @@ __all__ = [
     "Forbidden",
     "InvalidInput",
     "InvalidState",
+    "LastAdmin",
     "LeaseLost",
     "LeaseRequired",
     "MediaUndecodable",
@@ -80,6 +82,14 @@ class InvalidState(RequestRejected):
     """The item is in a state that does not allow this call."""
 
     code = "invalid_state"
+    status = 409
+
+
+class LastAdmin(RequestRejected):
+    """Revoking this account would leave no active admin (nobody could manage accounts
+    over HTTP again); only the command line may force it."""
+
+    code = "last_admin"
     status = 409
 
 

@@ -6,7 +6,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from report_service.review.decisions import MAX_NOTE_CHARS, MAX_REASON_CHARS, MIN_REASON_CHARS
+from report_service.review.decisions import (
+    MAX_NOTE_CHARS,
+    MAX_REASON_CHARS,
+    MIN_REASON_CHARS,
+    POLICY_PATTERN,
+)
+from report_service.review.leases import MAX_LEASE_MS, MIN_LEASE_MS
 
 DecisionName = Literal[
     "no_violation",
@@ -18,6 +24,10 @@ DecisionName = Literal[
 ]
 RoleName = Literal["moderator", "child_safety", "lead", "auditor", "admin"]
 QueueName = Literal["child_safety", "general"]
+NO_NUL = r"^[^\x00]*$"
+# At least MIN_REASON_CHARS characters from the first to the last non-blank one, no NUL:
+# what review.decisions.check_reason accepts, so that the schema promises no more.
+REASON_PATTERN = rf"^\s*[^\s\x00][^\x00]{{{MIN_REASON_CHARS - 2},}}[^\s\x00]\s*$"
 
 
 class _Out(BaseModel):
@@ -35,7 +45,10 @@ class ClaimIn(_In):
     """Optional lease length for a claim."""
 
     lease_ms: int | None = Field(
-        default=None, description="Lease length in ms (30 s to 1 h; default 10 minutes)."
+        default=None,
+        ge=MIN_LEASE_MS,
+        le=MAX_LEASE_MS,
+        description="Lease length in ms (30 s to 1 h; default 10 minutes).",
     )
 
 
@@ -45,7 +58,9 @@ class ReasonIn(_In):
     reason: str = Field(
         min_length=MIN_REASON_CHARS,
         max_length=MAX_REASON_CHARS,
-        description="Why this is needed; written to the audit log.",
+        pattern=REASON_PATTERN,
+        description="Why this is needed; written to the audit log (at least "
+        f"{MIN_REASON_CHARS} characters once leading and trailing blanks are stripped).",
         examples=["blurred view is ambiguous; need to confirm nudity"],
     )
 
@@ -55,10 +70,13 @@ class DecisionIn(_In):
 
     decision: DecisionName = Field(description="One of the fixed taxonomy.")
     policy: str = Field(
+        pattern=f"^{POLICY_PATTERN.pattern}$",
         description="Policy identifier the decision applies (a-z 0-9 _ . - /, at most 64).",
         examples=["harassment/1.2"],
     )
-    note: str = Field(default="", max_length=MAX_NOTE_CHARS, description="Moderator's note.")
+    note: str = Field(
+        default="", max_length=MAX_NOTE_CHARS, pattern=NO_NUL, description="Moderator's note."
+    )
     bank_media: bool = Field(
         default=False,
         description="For a violation: add the PDQ hashes of the item's images to the "
@@ -83,7 +101,13 @@ class DecisionIn(_In):
 class ModeratorIn(_In):
     """A new moderator account."""
 
-    name: str = Field(min_length=1, max_length=64, examples=["alice"])
+    name: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$",
+        description="Letters, digits, `_ . @ -`, starting with a letter or digit.",
+        examples=["alice"],
+    )
     role: RoleName
 
 
@@ -204,6 +228,76 @@ class ClaimOut(_Out):
     )
 
 
+_SHA = "3721f1a5c4a0e5d3b0a7f3a1c5e2d4b6a8c0e2f4a6b8d0c2e4f6a8b0c2d4e6f8"
+_PDQ = "f8f0e0c0c0e0f0f8f8f0e0c0c0e0f0f8f8f0e0c0c0e0f0f8f8f0e0c0c0e0f0f8"
+_COMMITMENT = "9c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d"
+_ITEM_EXAMPLE: dict[str, Any] = {
+    "id": 1,
+    "queue": "general",
+    "status": "claimed",
+    "outcome": None,
+    "reason": "ncii",
+    "reporter_count": 1,
+    "max_bank_severity": 80,
+    "priority": 85,
+    "effective_priority": 85.012,
+    "created_at": 1795385992732,
+    "updated_at": 1795385994179,
+}
+_LEASE_EXAMPLE: dict[str, Any] = {
+    "item_id": 1,
+    "moderator": "mia",
+    "claimed_at": 1795385994179,
+    "expires_at": 1795386594179,
+}
+_ATTACHMENT_EXAMPLE: dict[str, Any] = {
+    "sha256": _SHA,
+    "size": 48213,
+    "mime": "image/jpeg",
+    "pdq": _PDQ,
+    "pdq_quality": 100,
+    "decode_error": None,
+    "bank_matches": [
+        {
+            "list_id": "service-bank",
+            "list_version": 3,
+            "algorithm": "pdq",
+            "category": "ncii",
+            "severity": 80,
+            "distance": 6,
+            "entry_id": "review-7-3721f1a5c4a0e5d3",
+        }
+    ],
+    "thumbnail_url": f"/v1/review/items/1/media/{_SHA}",
+    "reveal_url": f"/v1/review/items/1/media/{_SHA}/reveal",
+    "evidence_destroyed": False,
+}
+_MESSAGE_EXAMPLE: dict[str, Any] = {
+    "commitment": _COMMITMENT,
+    "sender_id": "mallory",
+    "recipient_ids": ["bob"],
+    "conversation_id": "bob-mallory",
+    "timestamp_ms": 1795385900000,
+    "subject": True,
+    "reported": True,
+    "text": "you will regret this",
+    "attachments": [{"id": "a0", "sha256": _SHA, "size": 48213, "mime": "image/jpeg"}],
+}
+_DECISION_EXAMPLE: dict[str, Any] = {
+    "id": 12,
+    "item_id": 1,
+    "moderator": "mia",
+    "decision": "suspend_sender",
+    "policy": "ncii/2.0",
+    "note": "matches known NCII; sender has prior warnings",
+    "banked": 1,
+    "decided_at": 1795386100000,
+    "reopened_at": None,
+    "reopened_by": None,
+    "reopen_reason": None,
+}
+
+
 class BankMatchOut(_Out):
     """A match of an attachment against a hash bank (computed by the service)."""
 
@@ -218,6 +312,8 @@ class BankMatchOut(_Out):
 
 class AttachmentOut(_Out):
     """Verified attachment metadata (hashes computed by the service from the bytes)."""
+
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [_ATTACHMENT_EXAMPLE]})
 
     sha256: str
     size: int
@@ -298,6 +394,61 @@ class DecisionOut(_Out):
 class ItemDetailOut(_Out):
     """Everything a moderator needs to decide, verified facts apart from claims."""
 
+    model_config = ConfigDict(
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "item": _ITEM_EXAMPLE,
+                    "lease": _LEASE_EXAMPLE,
+                    "verified": {
+                        "message": _MESSAGE_EXAMPLE,
+                        "attachments": [_ATTACHMENT_EXAMPLE],
+                    },
+                    "transcript": [
+                        {
+                            **_MESSAGE_EXAMPLE,
+                            "commitment": "0" * 63 + "1",
+                            "sender_id": "bob",
+                            "recipient_ids": ["mallory"],
+                            "timestamp_ms": 1795385800000,
+                            "subject": False,
+                            "reported": False,
+                            "text": "who is this?",
+                            "attachments": [],
+                        },
+                        _MESSAGE_EXAMPLE,
+                    ],
+                    "reporter_claims": [
+                        {
+                            "report_id": "5b0f8e0a-9c4e-4b8e-8f3e-2d6f1c1b7a10",
+                            "reporter_id": "bob",
+                            "reason": "ncii",
+                            "received_at": 1795385992732,
+                            "comment": "he keeps sending these",
+                            "device_matches": [{"category": "ncii"}],
+                        }
+                    ],
+                    "other_items_about_sender": [
+                        {
+                            "id": 4,
+                            "reason": "harassment",
+                            "status": "decided",
+                            "outcome": "warn_sender",
+                            "reporter_count": 2,
+                            "created_at": 1795300000000,
+                        }
+                    ],
+                    "decisions_about_sender": [
+                        {**_DECISION_EXAMPLE, "id": 9, "item_id": 4, "decision": "warn_sender"}
+                    ],
+                    "decisions": [],
+                    "evidence_destroyed": False,
+                }
+            ]
+        },
+    )
+
     item: ItemSummaryOut
     lease: LeaseOut | None
     verified: VerifiedOut
@@ -313,6 +464,24 @@ class ItemDetailOut(_Out):
 
 class DecideOut(_Out):
     """The outcome of a decision."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "item": {
+                        **_ITEM_EXAMPLE,
+                        "status": "decided",
+                        "outcome": "suspend_sender",
+                        "updated_at": 1795386100000,
+                    },
+                    "decision": _DECISION_EXAMPLE,
+                    "banked": {"list_id": "service-bank", "list_version": 4, "hashes": [_PDQ]},
+                }
+            ]
+        },
+    )
 
     item: ItemSummaryOut
     decision: DecisionOut
@@ -421,6 +590,19 @@ class ModeratorOut(_Out):
 
 class ModeratorCreatedOut(_Out):
     """A new account and its bearer token, shown once."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "mia",
+                    "role": "moderator",
+                    "token": "Q2hhbmdlTWUtdGhpcy1pcy1hbi1leGFtcGxlLXRva2Vu",
+                }
+            ]
+        },
+    )
 
     name: str
     role: RoleName

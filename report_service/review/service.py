@@ -23,6 +23,7 @@ from report_service.errors import AuthError, EvidenceDestroyed, RequestRejected
 from report_service.review import decisions as taxonomy
 from report_service.review import media as media_core
 from report_service.review import store
+from report_service.review.accounts import add_or_reissue, guard_last_admin
 from report_service.review.audit import verify_chain
 from report_service.review.detail import build_detail
 from report_service.review.errors import (
@@ -156,35 +157,45 @@ class ReviewService:
             return Actor(mod.name, Role.parse(mod.role))
 
     def add_moderator(self, actor: str, name: str, role: str) -> ModeratorCreatedOut:
-        """Create an account; the token is returned once and stored only hashed.
+        """Create an account, or reissue a revoked name (see
+        :func:`report_service.review.accounts.add_or_reissue`); the token is returned once
+        and stored only hashed.
 
         Raises:
-            InvalidInput: bad role; InvalidRequest: bad name; ModeratorExists: name taken.
+            InvalidInput: bad role; InvalidRequest: bad name; ModeratorExists: an active
+                account has the name.
         """
         parsed = Role.parse(role)
         tokens.check_user_name(name)
         token = tokens.new_token()
         now = self._clock()
         with self._sessions.begin() as session:
-            store.add_moderator(session, name, parsed.value, tokens.hash_token(token), now)
+            revoked_at = add_or_reissue(session, name, parsed.value, tokens.hash_token(token), now)
+            detail: dict[str, str | int] = {"name": name, "role": parsed.value}
+            if revoked_at is not None:
+                detail["reissued_after_revocation_at"] = revoked_at
             store.append_audit(
                 session,
                 at_ms=now,
                 actor=actor,
                 action="moderator_add",
                 item_id=None,
-                detail={"name": name, "role": parsed.value},
+                detail=dict(detail),
             )
         return ModeratorCreatedOut(name=name, role=parsed.value, token=token)
 
-    def revoke_moderator(self, actor: str, name: str) -> ModeratorOut:
-        """Revoke an account (its token stops working; its leases end).
+    def revoke_moderator(self, actor: str, name: str, *, force: bool = False) -> ModeratorOut:
+        """Revoke an account (its token stops working; its leases end). The last active
+        admin is kept unless ``force`` (the command line's ``--force`` only).
 
         Raises:
             NotFound: no active moderator of that name.
+            LastAdmin: ``name`` is the last active admin and ``force`` is not set.
         """
         now = self._clock()
         with self._sessions.begin() as session:
+            if not force:
+                guard_last_admin(session, name)
             store.revoke_moderator(session, name, now)
             store.append_audit(
                 session,
@@ -237,6 +248,7 @@ class ReviewService:
 
         Raises:
             Forbidden: not an admin; NotFound: no such active account.
+            LastAdmin: it is the last active admin (never forced over HTTP).
         """
         _need(actor, Permission.MANAGE_MODERATORS)
         return self.revoke_moderator(actor.name, name)

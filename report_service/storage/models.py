@@ -37,6 +37,8 @@ class User(Base):
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
+    # Migration 0008: a revoked user's token is refused (401); NULL = active.
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class RelayMessage(Base):
@@ -229,14 +231,14 @@ class ReviewItem(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     commitment: Mapped[str] = mapped_column(HEX64)
     conversation_id: Mapped[str] = mapped_column(ID)
-    sender_id: Mapped[str] = mapped_column(ID)
+    sender_id: Mapped[str] = mapped_column(ID, index=True)  # index: migration 0008
     reason: Mapped[str] = mapped_column(String(32))
     reporter_count: Mapped[int] = mapped_column(Integer)
     max_bank_severity: Mapped[int] = mapped_column(Integer)
     child_safety: Mapped[bool] = mapped_column(Boolean)
     queue: Mapped[str] = mapped_column(String(32))
     priority: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # index: migration 0008
     outcome: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)

@@ -1,4 +1,9 @@
-"""User storage: add, list, and look up by token hash."""
+"""User storage: add, list, look up by token hash, rotate and revoke tokens.
+
+A revoked user (``revoked_at`` set, migration ``0008``) keeps its row (its reports refer
+to it) but its token is refused at once; :func:`rotate_token` re-activates it with a new
+token.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,14 @@ def add_user(session: Session, user_id: str, token_hash: bytes, now_ms: int) -> 
     Raises:
         Conflict: a user with this id already exists.
     """
+    existing = session.get(User, user_id)
+    if existing is not None and existing.revoked_at is not None:
+        raise Conflict(
+            f"user {user_id!r} exists and is revoked; `frankly users rotate {user_id}` "
+            "reissues it with a new token"
+        )
+    if existing is not None:
+        raise Conflict(f"user {user_id!r} already exists")
     user = User(id=user_id, token_hash=token_hash, created_at=now_ms)
     session.add(user)
     try:
@@ -32,8 +45,10 @@ def list_users(session: Session) -> list[User]:
 
 
 def user_by_token_hash(session: Session, token_hash: bytes) -> User | None:
-    """The user whose token hashes to ``token_hash``, if any."""
-    return session.scalars(select(User).where(User.token_hash == token_hash)).first()
+    """The active (not revoked) user whose token hashes to ``token_hash``, if any."""
+    return session.scalars(
+        select(User).where(User.token_hash == token_hash, User.revoked_at.is_(None))
+    ).first()
 
 
 def user_exists(session: Session, user_id: str) -> bool:
@@ -52,3 +67,33 @@ def reset_token(session: Session, user_id: str, token_hash: bytes) -> None:
         raise NotFound(f"no user {user_id!r}")
     user.token_hash = token_hash
     session.commit()
+
+
+def rotate_token(session: Session, user_id: str, token_hash: bytes) -> bool:
+    """Give a user a new token hash and clear any revocation (flushes, does not commit);
+    the old token stops working. Returns whether the user was revoked before.
+
+    Raises:
+        NotFound: no such user.
+    """
+    user = session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound(f"no user {user_id!r}")
+    was_revoked = user.revoked_at is not None
+    user.token_hash = token_hash
+    user.revoked_at = None
+    session.flush()
+    return was_revoked
+
+
+def revoke(session: Session, user_id: str, now_ms: int) -> None:
+    """Mark a user revoked (flushes, does not commit): its token gets 401 from now on.
+
+    Raises:
+        NotFound: no such user, or already revoked.
+    """
+    user = session.get(User, user_id, with_for_update=True)
+    if user is None or user.revoked_at is not None:
+        raise NotFound(f"no active user {user_id!r}")
+    user.revoked_at = now_ms
+    session.flush()
