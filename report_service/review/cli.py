@@ -71,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     rotate = msub.add_parser(
         "rotate", help="issue a new token for an active account and print it once"
     )
-    rotate.add_argument("name")
+    rotate.add_argument("name", help="the account whose token to replace")
     _data(rotate)
     rotate.set_defaults(func=_rotate)
 

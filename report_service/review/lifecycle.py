@@ -184,5 +184,5 @@ def open_accounts(data: str | Path | None) -> Iterator[AccountService]:
     from report_service.storage.migrate import open_database
 
     settings = load_settings(None if data is None else Path(data))
-    with open_database(settings) as sessions:
+    with open_database(settings, create=False) as sessions:
         yield AccountService(sessions, lambda: time.time_ns() // 1_000_000)
