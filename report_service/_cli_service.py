@@ -49,6 +49,10 @@ def _serve(args: argparse.Namespace) -> int:
     from report_service.app import create_app
     from report_service.observability import configure_logging
 
+    if args.workers < 1:
+        return _fail(ServiceError("--workers must be at least 1"))
+    if args.workers > 1:
+        return _serve_workers(args)
     try:
         settings = _settings(args)
         configure_logging(settings.log_level)
@@ -56,6 +60,42 @@ def _serve(args: argparse.Namespace) -> int:
     except ServiceError as exc:
         return _fail(exc)
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_config=None)
+    return 0
+
+
+def _serve_workers(args: argparse.Namespace) -> int:
+    """Check the settings and key file and upgrade the schema once, here; then let
+    uvicorn start ``--workers`` processes that build the app with
+    :func:`report_service.asgi.worker_app`. Their metrics add up in a private (0700)
+    ``PROMETHEUS_MULTIPROC_DIR`` removed on exit."""
+    import tempfile
+
+    import uvicorn
+
+    from report_service.keys import load_key_file
+    from report_service.observability import MULTIPROC_ENV, configure_logging
+    from report_service.storage.migrate import open_database
+
+    try:
+        settings = _settings(args)
+        configure_logging(settings.log_level)
+        load_key_file(settings.resolved_key_file)
+        with open_database(settings):
+            pass
+    except ServiceError as exc:
+        return _fail(exc)
+    with tempfile.TemporaryDirectory(prefix="frankly-metrics-") as metrics_dir:
+        os.environ[MULTIPROC_ENV] = metrics_dir  # mkdtemp: mode 0700, ours alone
+        os.environ["FRANKLY_DATA_DIR"] = str(settings.data_dir.resolve())
+        uvicorn.run(
+            "report_service.asgi:worker_app",
+            factory=True,
+            workers=args.workers,
+            host=args.host,
+            port=args.port,
+            access_log=False,
+            log_config=None,
+        )
     return 0
 
 
@@ -180,6 +220,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     serve = subparsers.add_parser("serve", help="run the report service (HTTP)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="server processes sharing the port (default 1); all state is in the database",
+    )
     _data_arg(serve)
     serve.set_defaults(func=_serve)
 

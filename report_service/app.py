@@ -25,9 +25,10 @@ What :mod:`report_service.review` (and any other router) finds on ``app.state``:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
@@ -72,10 +73,11 @@ def create_app(
     from report_service.http_errors import CatchAllMiddleware, install_error_handlers
     from report_service.intake import Intake
     from report_service.observability import Metrics, RequestContextMiddleware
-    from report_service.ratelimit import RateLimiter
+    from report_service.ratelimit import SharedRateLimiter
     from report_service.relay import Relay
     from report_service.review.api import install as install_review
     from report_service.review.evidence_access import MasterKeyEvidence
+    from report_service.review.gauges import ReviewGauges
     from report_service.review.service import ReviewService
     from report_service.storage.engine import make_engine, make_session_factory
     from report_service.storage.migrate import upgrade_engine
@@ -91,9 +93,15 @@ def create_app(
         upgrade_engine(engine)
     sessions = make_session_factory(engine)
     metrics = Metrics()
-    banks = HashBanks(sessions, material.curator).load()
+    banks = HashBanks(sessions, material.curator).listen(engine).load()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        banks.close()
 
     app = FastAPI(
+        lifespan=lifespan,
         title="Frankly report service",
         version="1",
         description=API_DESCRIPTION,
@@ -111,7 +119,10 @@ def create_app(
     app.state.clock = now
     app.state.random = rand
     app.state.metrics = metrics
-    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.state.rate_limiter = SharedRateLimiter(
+        sessions, settings.rate_limit_per_minute, settings.rate_limit_burst
+    )
+    metrics.add_collector(ReviewGauges(sessions, now))
     app.state.intake = Intake(
         keys=material,
         banks=banks,

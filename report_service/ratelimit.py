@@ -1,14 +1,29 @@
-"""Per-caller token-bucket rate limiting.
+"""Per-caller rate limiting: ``per_minute`` sustained, ``burst`` at once.
 
-The bucket arithmetic is pure (:func:`take`); :class:`RateLimiter` keeps one bucket per
-key in memory behind a lock. Process-local by design: behind several service processes
-each enforces its own share, which is the usual first line before a shared limiter.
+:class:`SharedRateLimiter` is what the service uses: its state lives in the database
+(``rate_limits``, migration ``0006``), so every process and every host behind a load
+balancer enforces one limit per caller, exactly. It runs GCRA (the generic cell rate
+algorithm, equivalent to a token bucket): one row per caller holds the theoretical
+arrival time ``tat`` of its next request; a request at ``now`` is allowed when
+``max(tat, now) + T - now <= burst * T`` (``T`` = 60 s / ``per_minute``), and then moves
+``tat`` to ``max(tat, now) + T``. Check and update are one atomic statement,
+``INSERT .. ON CONFLICT DO UPDATE .. RETURNING``, on SQLite and PostgreSQL alike; the
+returned ``last_grant`` nonce says whether this very request was the one let through.
+:func:`gcra` is the same rule in pure Python.
+
+:class:`RateLimiter` (token buckets in one process's memory) and :func:`take` remain
+for single-process uses and tests.
 """
 
 from __future__ import annotations
 
+import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from report_service.errors import RateLimited
 
@@ -58,3 +73,74 @@ class RateLimiter:
             self._buckets[key] = bucket
         if wait is not None:
             raise RateLimited(wait)
+
+
+def gcra(
+    tat_us: int | None, now_us: int, interval_us: int, burst: int
+) -> tuple[int | None, float | None]:
+    """One request at ``now_us`` against theoretical arrival time ``tat_us``.
+
+    Return ``(new_tat_us, None)`` when allowed, or ``(None, seconds_to_wait)``.
+    """
+    base = now_us if tat_us is None else max(tat_us, now_us)
+    if base + interval_us - now_us <= burst * interval_us:
+        return base + interval_us, None
+    return None, (base + interval_us - burst * interval_us - now_us) / 1e6
+
+
+_UPSERT = """
+INSERT INTO rate_limits (key, tat_us, last_grant)
+VALUES (:key, CAST(:now AS BIGINT) + CAST(:interval AS BIGINT), :nonce)
+ON CONFLICT (key) DO UPDATE SET
+  tat_us = CASE
+    WHEN {greatest}(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval - :now <= :cap
+    THEN {greatest}(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval
+    ELSE rate_limits.tat_us END,
+  last_grant = CASE
+    WHEN {greatest}(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval - :now <= :cap
+    THEN :nonce
+    ELSE rate_limits.last_grant END
+RETURNING tat_us, last_grant
+"""
+
+
+class SharedRateLimiter:
+    """GCRA limits kept in the database: exact across processes and hosts."""
+
+    def __init__(
+        self,
+        session_factory: Callable[[], Session],
+        per_minute: float,
+        burst: int,
+        *,
+        prefix: str = "reports",
+    ) -> None:
+        self._sessions = session_factory
+        self._interval_us = max(1, round(60_000_000 / per_minute))
+        self._burst = burst
+        self._prefix = prefix
+
+    def check(self, key: str, now_ms: int) -> None:
+        """Count one request by ``key`` (blocking: one short write transaction).
+
+        Raises:
+            RateLimited: over the limit; ``retry_after_s`` says when the next one passes.
+            OperationalError: the database is unreachable (the caller answers 503).
+        """
+        now_us = now_ms * 1000
+        nonce = secrets.token_hex(8)
+        with self._sessions() as session, session.begin():
+            greatest = "GREATEST" if session.get_bind().dialect.name == "postgresql" else "MAX"
+            tat_us, grant = session.execute(
+                text(_UPSERT.format(greatest=greatest)),
+                {
+                    "key": f"{self._prefix}:{key}"[:200],
+                    "now": now_us,
+                    "interval": self._interval_us,
+                    "cap": self._burst * self._interval_us,
+                    "nonce": nonce,
+                },
+            ).one()
+        if grant != nonce:
+            wait_us = int(tat_us) + self._interval_us - self._burst * self._interval_us - now_us
+            raise RateLimited(max(wait_us, 1) / 1e6)
