@@ -61,7 +61,7 @@ class PgListener:
         from psycopg import sql
 
         backoff = 0.5
-        while not self._stop.is_set():
+        while not self._stop.is_set() and self._callback(False):
             try:
                 with psycopg.connect(self._dsn, autocommit=True, connect_timeout=5) as conn:
                     conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))

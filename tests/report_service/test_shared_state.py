@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
@@ -26,9 +28,11 @@ from report_service.banks import SERVICE_LIST_ID, HashBanks
 from report_service.errors import RateLimited
 from report_service.keys import KeyMaterial
 from report_service.ratelimit import SharedRateLimiter, gcra
+from report_service.storage.base import Base
 from report_service.storage.engine import make_engine, make_session_factory
 from report_service.storage.migrate import upgrade_database
 from report_service.storage.models import HashListVersion
+from report_service.storage.shared import RateLimitRow, SharedCounter
 
 from .conftest import FakeClock, Service, make_service
 
@@ -192,3 +196,31 @@ def test_a_429_says_the_same_wait_in_its_body_and_its_header(limited_service: Se
     assert limited.status_code == 429
     assert limited.headers["Retry-After"] == "1"
     assert limited.json()["error"]["message"] == "rate limit exceeded; retry after 1 s"
+
+
+def test_migration_0006_creates_the_declared_shared_tables(database_url: str) -> None:
+    upgrade_database(database_url)
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            mc = MigrationContext.configure(conn, opts={"compare_type": True})
+            diff = compare_metadata(mc, Base.metadata)
+            seeded = conn.execute(
+                select(SharedCounter.generation).where(SharedCounter.name == "banks")
+            ).scalar_one()
+        ours = {SharedCounter.__tablename__, RateLimitRow.__tablename__}
+        assert [d for d in diff if ours & set(map(str, _tables_of(d)))] == []
+        assert seeded == 0
+    finally:
+        engine.dispose()
+
+
+def _tables_of(diff: object) -> list[object]:
+    items = diff if isinstance(diff, list) else [diff]
+    names: list[object] = []
+    for item in items:
+        for part in item if isinstance(item, tuple) else (item,):
+            name = getattr(part, "name", None) if not isinstance(part, str) else part
+            table = getattr(part, "table", None)
+            names += [name, getattr(table, "name", None)]
+    return names
