@@ -130,7 +130,12 @@ class SharedRateLimiter:
         now_us = now_ms * 1000
         nonce = secrets.token_hex(8)
         with self._sessions() as session, session.begin():
-            greatest = "GREATEST" if session.get_bind().dialect.name == "postgresql" else "MAX"
+            postgres = session.get_bind().dialect.name == "postgresql"
+            if postgres:
+                # A limiter row is not worth a WAL flush: losing the last few ms of counts
+                # in a database crash only forgives a few callers (about 10x faster).
+                session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+            greatest = "GREATEST" if postgres else "MAX"
             tat_us, grant = session.execute(
                 text(_UPSERT.format(greatest=greatest)),
                 {
