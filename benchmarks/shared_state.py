@@ -25,6 +25,9 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
+
+from sqlalchemy import Engine
 
 from hashes.values import Algorithm, HashValue
 from report_service.banks import HashBanks
@@ -67,15 +70,19 @@ def main() -> None:
                 engine.dispose()
 
 
-def run(engines: list, rounds: int, calls: int, backend: str) -> None:  # type: ignore[type-arg]
+def check(limiter: RateLimiter | SharedRateLimiter, round_no: int, i: int) -> None:
+    limiter.check(f"k{round_no}-{i % 50}", i)
+
+
+def run(engines: list[Engine], rounds: int, calls: int, backend: str) -> None:
     sessions = [make_session_factory(e) for e in engines]
     memory = RateLimiter(per_minute=1e9, burst=10**9)
     shared = SharedRateLimiter(sessions[0], per_minute=1e9, burst=10**9)
     base: list[float] = []
     subject: list[float] = []
     for r in range(rounds):
-        base.append(per_call_us(lambda i, r=r: memory.check(f"k{r}-{i % 50}", i), calls))
-        subject.append(per_call_us(lambda i, r=r: shared.check(f"k{r}-{i % 50}", i), calls))
+        base.append(per_call_us(partial(check, memory, r), calls))
+        subject.append(per_call_us(partial(check, shared, r), calls))
     print(f"[{backend}] rate limit check, in memory (baseline): {spread(base)} us")
     print(f"[{backend}] rate limit check, shared in the database: {spread(subject)} us")
     ratio = statistics.median(subject) / statistics.median(base)
