@@ -67,6 +67,7 @@ def create_app(
         StorageError: the schema cannot be migrated.
         BankError: a stored hash list no longer passes the trust policy.
     """
+    from report_service.api import banks as banks_api
     from report_service.api import ops, relay, reports
     from report_service.banks import HashBanks
     from report_service.body_limit import BodyLimitMiddleware
@@ -109,6 +110,7 @@ def create_app(
             {"name": "relay", "description": "Reference relay: stamp, queue, deliver."},
             {"name": "reports", "description": "Sealed report intake and status."},
             {"name": "operations", "description": "Health, readiness, metrics."},
+            {"name": "banks", "description": "The hash lists the service publishes."},
         ],
     )
     app.state.settings = settings
@@ -147,6 +149,7 @@ def create_app(
     app.include_router(ops.router)
     app.include_router(relay.router)
     app.include_router(reports.router)
+    app.include_router(banks_api.router)
     review = ReviewService(
         sessions, now, MasterKeyEvidence(lambda kid: material.master_key(kid).key), banks
     )

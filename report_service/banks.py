@@ -24,6 +24,7 @@ once therefore build v2 and v3, never two v2s.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 import weakref
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from nacl.signing import SigningKey, VerifyKey
 from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -42,18 +44,20 @@ from hashes.lists import (
     HashList,
     ListHeader,
     TrustPolicy,
+    add_signature,
     build_list,
     load_list,
     sign_list,
     trusted_state,
 )
+from hashes.lists.format import parse_list
 from hashes.matching import Matcher
 from hashes.values import Algorithm, HashValue
 from report_service.errors import BankError, StorageError
 from report_service.keys import CuratorKey
 from report_service.observability import logger
 from report_service.storage.models import HashListVersion
-from report_service.storage.shared import SharedCounter
+from report_service.storage.shared import SharedCounter, TrustedCurator
 
 if TYPE_CHECKING:
     from report_service.storage.notify import PgListener as Listener
@@ -66,6 +70,7 @@ BANKS_CHANNEL = "frankly_banks"
 DEFAULT_CHECK_INTERVAL_MS = 250
 LISTENING_CHECK_INTERVAL_S = 5.0  # a safety net while the LISTEN thread is connected
 WRITE_ATTEMPTS = 5
+_KID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 CATEGORY_SEVERITY: dict[str, int] = {
     "csam": 100,
@@ -95,6 +100,16 @@ class MediaFacts:
     pdq_quality: int | None = None
     phash: str | None = None
     decode_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CuratorInfo:
+    """A curator key the banks trust, and where the trust comes from (``key file``,
+    ``trusted`` by an operator, or kept by a curator key ``rotated`` out)."""
+
+    kid: str
+    public_key: bytes
+    origin: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,8 +172,8 @@ class HashBanks:
     ) -> None:
         self._sessions = session_factory
         self._curator = curator
-        keys = {curator.kid: curator.public_key, **dict(extra_curator_keys or {})}
-        self.policy = TrustPolicy(curator_keys=keys)
+        self._own_keys = {curator.kid: curator.public_key, **dict(extra_curator_keys or {})}
+        self.policy = TrustPolicy(curator_keys=self._own_keys)
         self._lock = threading.Lock()  # swaps of the snapshot
         self._refresh_lock = threading.Lock()
         self._write_lock = threading.Lock()
@@ -225,6 +240,7 @@ class HashBanks:
                 if generation == self._generation and not strict:
                     self._checked = time.monotonic()
                     return
+                self.policy = self._stored_policy(session)
                 newest = dict(
                     session.execute(
                         select(HashListVersion.list_id, func.max(HashListVersion.version))
@@ -335,7 +351,7 @@ class HashBanks:
             BankError: the list fails the trust policy, or rolls back or forks a held list.
         """
         try:
-            probe = load_list(data, self.policy)
+            probe, _ = parse_list(data)  # its id; every trust check runs under the lock
         except HashesError as exc:
             raise BankError(f"list refused: {exc}") from exc
 
@@ -391,6 +407,44 @@ class HashBanks:
 
         return self._write(list_id, now_ms, step)
 
+    def republish(
+        self, list_id: str, now_ms: int, *, also_signed_by: SigningKey | None = None
+    ) -> ListHeader:
+        """Store the next version of ``list_id`` with the same entries, signed by the
+        service curator key (and ``also_signed_by``): after a curator key rotation, the
+        version that hands a list over from the old key to the new one.
+
+        Raises:
+            BankError: no such list.
+        """
+
+        def step(held: HashList | None) -> tuple[HashList, bytes] | ListHeader:
+            if held is None:
+                raise BankError(f"no list {list_id!r}")
+            header = held.header
+            try:
+                new = build_list(
+                    list_id=list_id,
+                    version=header.version + 1,
+                    issued_at_ms=now_ms,
+                    algorithm=header.algorithm,
+                    threshold=header.threshold,
+                    categories=list(header.categories),
+                    hashes=held.hashes,
+                    entry_categories=held.categories.astype(np.int64),
+                    entry_ids=[held.entry_id(i) for i in range(len(held))],
+                    previous_digest=held.digest,
+                )
+                data = sign_list(new, self._curator.signing_key)
+                if also_signed_by is not None:
+                    data = add_signature(data, also_signed_by)
+                accepted = load_list(data, self.policy, trusted_state(held))
+            except HashesError as exc:
+                raise BankError(f"cannot republish list {list_id!r}: {exc}") from exc
+            return accepted, data
+
+        return self._write(list_id, now_ms, step)
+
     def _write(
         self,
         list_id: str,
@@ -404,6 +458,7 @@ class HashBanks:
                 try:
                     with self._sessions() as session, session.begin():
                         generation = _lock_generation(session)
+                        self.policy = self._stored_policy(session)
                         held = self._stored(session, list_id)
                         outcome = step(held)
                         if isinstance(outcome, ListHeader):
@@ -420,16 +475,7 @@ class HashBanks:
                             )
                         )
                         session.flush()
-                        session.execute(
-                            update(SharedCounter)
-                            .where(SharedCounter.name == BANKS_COUNTER)
-                            .values(generation=generation + 1)
-                        )
-                        if session.get_bind().dialect.name == "postgresql":
-                            session.execute(
-                                text("SELECT pg_notify(:channel, :payload)"),
-                                {"channel": BANKS_CHANNEL, "payload": header.list_id},
-                            )
+                        _announce(session, generation, header.list_id)
                 except IntegrityError:
                     # Only reachable if the counter row was missing and another process
                     # created it first, or the schema lost its lock row: try again.
@@ -441,6 +487,109 @@ class HashBanks:
                     self._dirty = True  # other processes' changes are still to be read
                 return header
         raise StorageError("the hash bank is busy; try again")
+
+    # ------------------------------------------------------------------ curators
+
+    def curators(self) -> list[CuratorInfo]:
+        """Every curator key the banks trust: the key file's own, then the stored ones."""
+        own = [CuratorInfo(kid, key, "key file") for kid, key in self._own_keys.items()]
+        with self._sessions() as session:
+            rows = session.execute(
+                select(TrustedCurator.kid, TrustedCurator.public_key, TrustedCurator.origin)
+                .order_by(TrustedCurator.added_at, TrustedCurator.kid)
+            ).all()
+        return own + [CuratorInfo(kid, bytes(key), origin) for kid, key, origin in rows]
+
+    def trust_curator(
+        self, kid: str, public_key: bytes, now_ms: int, *, origin: str = "trusted"
+    ) -> None:
+        """Trust lists signed by ``public_key`` (an Ed25519 curator key) in every process.
+
+        Raises:
+            BankError: a bad id or key, or the id or key is trusted already.
+        """
+        if not _KID.fullmatch(kid):
+            raise BankError("a curator id is 1-64 characters of A-Z a-z 0-9 . _ -")
+        try:
+            VerifyKey(public_key)
+        except Exception as exc:
+            raise BankError("a curator key is a 32-byte Ed25519 public key") from exc
+        if len(public_key) != 32:
+            raise BankError("a curator key is a 32-byte Ed25519 public key")
+
+        def change(session: Session) -> None:
+            for info in self._curators_in(session):
+                if info.origin == "key file":
+                    continue  # the key file's keys are trusted by this process only
+                if info.kid == kid:
+                    raise BankError(f"curator id {kid!r} is taken")
+                if info.public_key == public_key:
+                    raise BankError(f"this key is trusted already, as {info.kid!r}")
+            session.add(
+                TrustedCurator(kid=kid, public_key=public_key, origin=origin, added_at=now_ms)
+            )
+
+        self._change_trust(change)
+
+    def untrust_curator(self, kid: str) -> None:
+        """Stop trusting a stored curator key in every process.
+
+        Raises:
+            BankError: no such stored key (the key file's own key cannot be untrusted), or
+                the newest version of a held list is signed by no other trusted key (every
+                process would refuse it at its next start).
+        """
+
+        def change(session: Session) -> None:
+            row = session.get(TrustedCurator, kid)
+            if row is None:
+                raise BankError(f"no stored curator key {kid!r} (see `frankly banks list`)")
+            rest = [(c.kid, c.public_key) for c in self._curators_in(session) if c.kid != kid]
+            policy = self._policy_with(rest)
+            for list_id, data in _newest_versions(session):
+                try:
+                    load_list(data, policy)
+                except HashesError as exc:
+                    raise BankError(
+                        f"list {list_id!r} would no longer be trusted without {kid!r}: {exc}"
+                    ) from exc
+            session.delete(row)
+
+        self._change_trust(change)
+
+    def _change_trust(self, change: Callable[[Session], None]) -> None:
+        with self._write_lock, self._sessions() as session, session.begin():
+            generation = _lock_generation(session)
+            change(session)
+            session.flush()
+            _announce(session, generation, "")
+        self._dirty = True
+
+    def _curators_in(self, session: Session) -> list[CuratorInfo]:
+        own = [CuratorInfo(kid, key, "key file") for kid, key in self._own_keys.items()]
+        rows = session.execute(
+            select(TrustedCurator.kid, TrustedCurator.public_key, TrustedCurator.origin)
+        ).all()
+        return own + [CuratorInfo(kid, bytes(key), origin) for kid, key, origin in rows]
+
+    def _stored_policy(self, session: Session) -> TrustPolicy:
+        rows = session.execute(select(TrustedCurator.kid, TrustedCurator.public_key)).all()
+        return self._policy_with([(kid, bytes(key)) for kid, key in rows])
+
+    def _policy_with(self, stored: Iterable[tuple[str, bytes]]) -> TrustPolicy:
+        keys = dict(self._own_keys)
+        known = set(keys.values())
+        for kid, key in stored:
+            if key in known:
+                continue  # e.g. the key file's curator, also stored by a rotation
+            keys[kid if kid not in keys else f"{kid} (stored)"] = key
+            known.add(key)
+        return TrustPolicy(curator_keys=keys)
+
+    def signers(self, hash_list: HashList) -> list[str]:
+        """The ids of the trusted curators whose signatures ``hash_list`` carries."""
+        ids = (self.policy.key_id(sig.public_key) for sig in hash_list.signatures)
+        return sorted({kid for kid in ids if kid is not None})
 
     def _stored(self, session: Session, list_id: str) -> HashList | None:
         """The newest stored version of ``list_id`` (the in-memory copy when it is that
@@ -466,6 +615,30 @@ class HashBanks:
             return load_list(data, self.policy)
         except HashesError as exc:
             raise BankError(f"stored list {list_id!r} is not trusted: {exc}") from exc
+
+
+def _announce(session: Session, generation: int, payload: str) -> None:
+    """Move the ``banks`` generation past ``generation`` and (PostgreSQL) notify every
+    listening process at commit."""
+    session.execute(
+        update(SharedCounter)
+        .where(SharedCounter.name == BANKS_COUNTER)
+        .values(generation=generation + 1)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": BANKS_CHANNEL, "payload": payload},
+        )
+
+
+def _newest_versions(session: Session) -> list[tuple[str, bytes]]:
+    newest = session.execute(
+        select(HashListVersion.list_id, func.max(HashListVersion.version)).group_by(
+            HashListVersion.list_id
+        )
+    ).all()
+    return [(list_id, _version_data(session, list_id, v)) for list_id, v in newest]
 
 
 def _generation(session: Session) -> int:
