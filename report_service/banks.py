@@ -223,16 +223,22 @@ class HashBanks:
 
     def refresh(self) -> None:
         """Re-read the ``banks`` generation now and reload what changed."""
+        self._dirty = True
         self._refresh(strict=False)
 
-    def _fresh(self) -> None:
+    def _stale(self) -> bool:
         listening = self._listener is not None and self._listener.alive
         interval = LISTENING_CHECK_INTERVAL_S if listening else self._interval_s
-        if self._dirty or time.monotonic() - self._checked >= interval:
+        return self._dirty or time.monotonic() - self._checked >= interval
+
+    def _fresh(self) -> None:
+        if self._stale():
             self._refresh(strict=False)
 
     def _refresh(self, *, strict: bool) -> None:
         with self._refresh_lock:
+            if not strict and not self._stale():
+                return  # another thread refreshed while this one waited for the lock
             # Cleared before reading: a notification that arrives meanwhile marks it again.
             self._dirty = False
             with self._sessions() as session:
