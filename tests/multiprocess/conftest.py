@@ -1,7 +1,7 @@
 """Real ``frankly serve`` processes on one fresh PostgreSQL database.
 
-One cluster per module: two single-process servers (``a``, ``b``) and one server with
-``--workers 2`` (``c``), all started as subprocesses on free loopback ports against the
+One cluster per module: a single-process server (``a``) and a server with
+``--workers 2`` (``c``): three server processes, started as subprocesses on free loopback ports against the
 same database and the same key file, with a real wall clock. Setup (schema, key file,
 users, moderators) happens in this process first, so that every server finds it.
 """
@@ -32,7 +32,7 @@ from tests.conftest import fresh_postgres_database
 
 REPORTERS = 40
 BURST = 20
-STARTUP_TIMEOUT_S = 40.0
+STARTUP_TIMEOUT_S = 180.0  # a deadline, not a measurement: a loaded CI box is slow
 
 
 def free_port() -> int:
@@ -108,7 +108,7 @@ def _wait_ready(proc: subprocess.Popen[bytes], url: str, deadline: float) -> Non
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """Three ``frankly serve`` commands (four processes) on one fresh PostgreSQL."""
+    """Two ``frankly serve`` commands (three server processes) on one fresh PostgreSQL."""
     frankly = Path(sys.executable).with_name("frankly")
     with fresh_postgres_database() as database_url:
         data_dir = tmp_path_factory.mktemp("cluster") / "data"
@@ -125,7 +125,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         procs: dict[str, subprocess.Popen[bytes]] = {}
         urls: dict[str, str] = {}
         try:
-            for name, workers in (("a", 1), ("b", 1), ("c", 2)):
+            for name, workers in (("a", 1), ("c", 2)):
                 port = free_port()
                 urls[name] = f"http://127.0.0.1:{port}"
                 procs[name] = subprocess.Popen(
