@@ -2,8 +2,9 @@
 
 One cluster per module: a single-process server (``a``) and a server with
 ``--workers 2`` (``c``): three server processes, started as subprocesses on free
-loopback ports against the same database and the same key file, with a real wall clock. Setup (schema, key file,
-users, moderators) happens in this process first, so that every server finds it.
+loopback ports against the same database and the same key file, with a real wall
+clock. Setup (schema, key file, users, moderators) happens in this process first, so
+that every server finds it.
 """
 
 from __future__ import annotations
