@@ -7,7 +7,8 @@ algorithm, equivalent to a token bucket): one row per caller holds the theoretic
 arrival time ``tat`` of its next request; a request at ``now`` is allowed when
 ``max(tat, now) + T - now <= burst * T`` (``T`` = 60 s / ``per_minute``), and then moves
 ``tat`` to ``max(tat, now) + T``. Check and update are one atomic statement,
-``INSERT .. ON CONFLICT DO UPDATE .. RETURNING``, on SQLite and PostgreSQL alike; the
+``INSERT .. ON CONFLICT DO UPDATE .. RETURNING``, on SQLite and PostgreSQL alike (on
+PostgreSQL in autocommit, without waiting for the WAL flush); the
 returned ``last_grant`` nonce says whether this very request was the one let through.
 :func:`gcra` is the same rule in pure Python.
 
@@ -88,16 +89,37 @@ def gcra(
     return None, (base + interval_us - burst * interval_us - now_us) / 1e6
 
 
-_UPSERT = """
+# SQLite: inside the engine's BEGIN IMMEDIATE transaction.
+SQLITE_UPSERT = """
 INSERT INTO rate_limits (key, tat_us, last_grant)
 VALUES (:key, CAST(:now AS BIGINT) + CAST(:interval AS BIGINT), :nonce)
 ON CONFLICT (key) DO UPDATE SET
   tat_us = CASE
-    WHEN {greatest}(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval - :now <= :cap
-    THEN {greatest}(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval
+    WHEN MAX(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval - :now <= :cap
+    THEN MAX(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval
     ELSE rate_limits.tat_us END,
   last_grant = CASE
-    WHEN {greatest}(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval - :now <= :cap
+    WHEN MAX(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval - :now <= :cap
+    THEN :nonce
+    ELSE rate_limits.last_grant END
+RETURNING tat_us, last_grant
+"""
+
+# PostgreSQL: one autocommit statement (one round trip) that also turns off the WAL flush
+# wait for its own commit (``set_config(.., true)``: this transaction only). A limiter row
+# is not worth an fsync: a database crash forgets the last few ms of counts, which only
+# forgives a few callers. The CTE is read by the SELECT, so it always runs.
+POSTGRES_UPSERT = """
+WITH quick AS (SELECT set_config('synchronous_commit', 'off', true) AS setting)
+INSERT INTO rate_limits (key, tat_us, last_grant)
+SELECT :key, CAST(:now AS BIGINT) + CAST(:interval AS BIGINT), :nonce FROM quick
+ON CONFLICT (key) DO UPDATE SET
+  tat_us = CASE
+    WHEN GREATEST(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval - :now <= :cap
+    THEN GREATEST(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval
+    ELSE rate_limits.tat_us END,
+  last_grant = CASE
+    WHEN GREATEST(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval - :now <= :cap
     THEN :nonce
     ELSE rate_limits.last_grant END
 RETURNING tat_us, last_grant
@@ -129,23 +151,20 @@ class SharedRateLimiter:
         """
         now_us = now_ms * 1000
         nonce = secrets.token_hex(8)
-        with self._sessions() as session, session.begin():
-            postgres = session.get_bind().dialect.name == "postgresql"
-            if postgres:
-                # A limiter row is not worth a WAL flush: losing the last few ms of counts
-                # in a database crash only forgives a few callers (about 10x faster).
-                session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-            greatest = "GREATEST" if postgres else "MAX"
-            tat_us, grant = session.execute(
-                text(_UPSERT.format(greatest=greatest)),
-                {
-                    "key": f"{self._prefix}:{key}"[:200],
-                    "now": now_us,
-                    "interval": self._interval_us,
-                    "cap": self._burst * self._interval_us,
-                    "nonce": nonce,
-                },
-            ).one()
+        params = {
+            "key": f"{self._prefix}:{key}"[:200],
+            "now": now_us,
+            "interval": self._interval_us,
+            "cap": self._burst * self._interval_us,
+            "nonce": nonce,
+        }
+        with self._sessions() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                conn = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+                tat_us, grant = conn.execute(text(POSTGRES_UPSERT), params).one()
+            else:
+                with session.begin():
+                    tat_us, grant = session.execute(text(SQLITE_UPSERT), params).one()
         if grant != nonce:
             wait_us = int(tat_us) + self._interval_us - self._burst * self._interval_us - now_us
             raise RateLimited(max(wait_us, 1) / 1e6)

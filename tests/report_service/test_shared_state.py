@@ -224,3 +224,21 @@ def _tables_of(diff: object) -> list[object]:
             table = getattr(part, "table", None)
             names += [name, getattr(table, "name", None)]
     return names
+
+
+def test_the_stored_limit_refills_at_its_rate(
+    processes: Callable[[], sessionmaker[Session]],
+) -> None:
+    limiter = SharedRateLimiter(processes(), per_minute=60, burst=2)  # one a second
+    limiter.check("bob", 0)
+    limiter.check("bob", 0)
+    with pytest.raises(RateLimited) as first:
+        limiter.check("bob", 250)
+    assert first.value.retry_after_s == pytest.approx(0.75)
+    limiter.check("bob", 1_000)
+    with pytest.raises(RateLimited):
+        limiter.check("bob", 1_500)
+    limiter.check("bob", 4_000)  # idle time refills up to the burst, no further
+    limiter.check("bob", 4_000)
+    with pytest.raises(RateLimited):
+        limiter.check("bob", 4_000)
