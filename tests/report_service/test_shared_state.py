@@ -242,3 +242,10 @@ def test_the_stored_limit_refills_at_its_rate(
     limiter.check("bob", 4_000)
     with pytest.raises(RateLimited):
         limiter.check("bob", 4_000)
+
+
+def test_serve_refuses_fewer_than_one_worker(capsys: pytest.CaptureFixture[str]) -> None:
+    from frankly.cli import main
+
+    assert main(["serve", "--workers", "0"]) == 2
+    assert "--workers must be at least 1" in capsys.readouterr().err
