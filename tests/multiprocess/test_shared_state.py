@@ -7,26 +7,32 @@ checks the database itself.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
+import os
 import re
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import numpy as np
 import pytest
+from nacl.signing import SigningKey
 from PIL import Image
 from sqlalchemy import func, select
 
 from client_scan.report_format import Reason, Report
-from hashes.lists import TrustPolicy, load_list, trusted_state
+from frankly.cli import main
+from hashes.lists import TrustPolicy, build_list, load_list, sign_list, trusted_state
+from hashes.values import Algorithm, HashValue
 from report_service.app import wall_clock_ms
-from report_service.banks import SERVICE_LIST_ID
+from report_service.banks import SERVICE_LIST_ID, hash_media
 from report_service.storage.engine import make_engine, make_session_factory
 from report_service.storage.models import BankMatch, HashListVersion, ReportItem
 from report_service.storage.models import Report as ReportRow
@@ -280,3 +286,50 @@ def test_metrics_add_up_across_worker_processes(cluster: Cluster) -> None:
         assert _metric(text, "frankly_review_queue_depth", '{queue="general"}') == depth_a
         assert _metric(text, "frankly_review_oldest_waiting_seconds", '{queue="general"}') >= 0
     assert _metric(scrapes[0], "frankly_review_decisions", '{decision="suspend_sender"}') >= 4
+
+
+def test_a_list_imported_by_the_command_line_is_served_and_matched_by_every_process(
+    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ngo = SigningKey(os.urandom(32))
+    image = picture(99)
+    facts, _ = hash_media(image, "image/png")
+    assert facts.pdq is not None
+    ngo_list = sign_list(
+        build_list(
+            list_id="ngo-list",
+            version=1,
+            issued_at_ms=1,
+            algorithm=Algorithm.PDQ,
+            threshold=31,
+            categories=["csam"],
+            hashes=[HashValue.from_hex(Algorithm.PDQ, facts.pdq)],
+            entry_categories=[0],
+        ),
+        ngo,
+    )
+    file = tmp_path / "ngo.list"
+    file.write_bytes(ngo_list)
+    # The command line runs in this test process: a third process on the database.
+    monkeypatch.setenv("FRANKLY_DATABASE_URL", cluster.database_url)
+    monkeypatch.setenv("FRANKLY_ENVIRONMENT", "development")
+    data = ["--data", str(cluster.data_dir)]
+    public = base64.b64encode(bytes(ngo.verify_key)).decode()
+    assert main(["banks", "trust", "ngo", public, *data]) == 0
+    assert main(["banks", "import", str(file), *data]) == 0
+    time.sleep(1.0)
+    for n, server in enumerate(("a", "c")):
+        name, token = cluster.reporter(32 + n)
+        report_id, body = sealed_report(cluster, name, image=image, text=f"ngo {n}")
+        assert post_report(cluster.urls[server], token, body).status_code == 201
+        matched = db_scalar(
+            cluster,
+            select(BankMatch.list_id).where(
+                BankMatch.report_id == report_id, BankMatch.algorithm == "pdq"
+            ),
+        )
+        assert matched == "ngo-list", f"no match through {server}"
+        auth = {"Authorization": f"Bearer {token}"}
+        served = httpx.get(f"{cluster.urls[server]}/v1/banks/ngo-list", headers=auth)
+        assert served.status_code == 200
+        assert served.content == ngo_list
