@@ -67,10 +67,16 @@ def _audit(sessions: Any, action: str, detail: dict[str, Any]) -> None:
 
 
 def _run(action: Callable[[], int]) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         return action()
     except ServiceError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:  # the message names the statement, never a secret
+        cause = getattr(exc, "orig", None) or exc
+        print(f"error: database: {type(cause).__name__}: {cause}".splitlines()[0], file=sys.stderr)
         return 2
 
 
@@ -144,12 +150,18 @@ def _import(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     def act() -> int:
         from report_service.banks import SERVICE_LIST_ID
+        from report_service.errors import BankError
 
         with _banks(args) as (banks, _, _):
             data = banks.export(args.list or SERVICE_LIST_ID)
         if args.output is None:
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
+            if sys.stdout.isatty():
+                raise BankError("the list is binary: give --output FILE or redirect stdout")
+            try:
+                sys.stdout.buffer.write(data)
+                sys.stdout.buffer.flush()
+            except BrokenPipeError:  # the reader went away (`| head`): not an error
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         else:
             Path(args.output).write_bytes(data)
             print(f"wrote {args.output} ({len(data)} bytes)", file=sys.stderr)

@@ -183,3 +183,21 @@ def test_trusting_a_key_twice_or_under_a_taken_id_is_refused(service: Service) -
     with pytest.raises(BankError, match="taken"):
         banks.trust_curator("ngo", bytes(SigningKey(os.urandom(32)).verify_key), 3)
     assert [c.kid for c in banks.curators()] == [service.keys.curator.kid, "ngo"]
+
+
+def test_export_writes_the_signed_bytes(
+    data: Path, tmp_path: Path, capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    assert main(["banks", "export", "--data", str(data)]) == 2  # nothing banked yet
+    ngo = SigningKey(os.urandom(32))
+    file = tmp_path / "ngo.list"
+    file.write_bytes(outside_list(ngo))
+    public = bytes(ngo.verify_key).hex()
+    assert main(["banks", "trust", "ngo", public, "--data", str(data)]) == 0
+    assert main(["banks", "import", str(file), "--data", str(data)]) == 0
+    out = tmp_path / "out.list"
+    assert main(["banks", "export", "--list", "ngo-list", "-o", str(out), "--data", str(data)]) == 0
+    assert out.read_bytes() == file.read_bytes()
+    capfdbinary.readouterr()
+    assert main(["banks", "export", "--list", "ngo-list", "--data", str(data)]) == 0
+    assert capfdbinary.readouterr().out == file.read_bytes()
