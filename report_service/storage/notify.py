@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import URL
 
+from report_service.observability import logger
+
 POLL_TIMEOUT_S = 0.5
 MAX_BACKOFF_S = 30.0
 
@@ -75,8 +77,12 @@ class PgListener:
                                 return
                         if not self._callback(False):
                             return
-            except Exception:  # noqa: S110  (any failure: fall back to polling, retry)
-                pass
+            except Exception as exc:  # any failure: fall back to polling, retry
+                if self.alive:
+                    logger().warning(
+                        "notification listener lost its connection; polling until it is back",
+                        extra={"channel": self._channel, "exc_type": type(exc).__name__},
+                    )
             finally:
                 self.alive = False
             self._stop.wait(backoff)

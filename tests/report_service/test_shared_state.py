@@ -249,3 +249,45 @@ def test_serve_refuses_fewer_than_one_worker(capsys: pytest.CaptureFixture[str])
 
     assert main(["serve", "--workers", "0"]) == 2
     assert "--workers must be at least 1" in capsys.readouterr().err
+
+
+@pytest.mark.postgres
+def test_a_lost_listener_connection_falls_back_to_polling_and_reconnects(
+    postgres_url: str, keys: KeyMaterial
+) -> None:
+    import psycopg
+
+    upgrade_database(postgres_url)
+    engines = [make_engine(postgres_url), make_engine(postgres_url)]
+    writer = HashBanks(make_session_factory(engines[0]), keys.curator).load()
+    reader = HashBanks(make_session_factory(engines[1]), keys.curator).listen(engines[1]).load()
+    dsn = postgres_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    try:
+        deadline = time.monotonic() + 10
+        while not (reader._listener is not None and reader._listener.alive):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            killed = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+            ).fetchone()
+        assert killed == (1,)
+        writer.add_entry(pdq(5), "csam", "e5", 1)
+        banked = time.monotonic()
+        while not reader.match([pdq(5)]):
+            assert time.monotonic() - banked < 1.0
+            time.sleep(0.01)
+        deadline = time.monotonic() + 10
+        while not reader._listener.alive:  # it comes back by itself
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        writer.add_entry(pdq(6), "csam", "e6", 2)
+        banked = time.monotonic()
+        while not reader.match([pdq(6)]):
+            assert time.monotonic() - banked < 1.0
+            time.sleep(0.01)
+    finally:
+        reader.close()
+        for engine in engines:
+            engine.dispose()
