@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from hashes.lists.format import parse_list
 from report_service.api.deps import CurrentUser
 from report_service.api.schemas import EXAMPLE_B64_32, error_responses
 from report_service.banks import HashBanks
@@ -153,8 +154,6 @@ async def get_bank(
             raise NotFound("no such list") from None
 
     data = await run_in_threadpool(read)
-    from hashes.lists.format import parse_list
-
     parsed, digest = parse_list(data)
     etag = f'"{digest.hex()}"'
     headers = {
