@@ -13,13 +13,15 @@ What :mod:`report_service.review` (and any other router) finds on ``app.state``:
 ``keys``       :class:`report_service.keys.KeyMaterial`: franking keyring, sealing
                keys, evidence master keys (unwrap with
                :func:`report_service.storage.evidence.read_evidence`), curator key
-``banks``      :class:`report_service.banks.HashBanks` (``add_entry`` banks a hash)
+``banks``      :class:`report_service.banks.HashBanks` (``add_entry`` banks a hash;
+               the database is its truth, shared by every process)
 ``clock``      ``() -> int``: milliseconds since the epoch
 ``random``     ``(n) -> bytes``: randomness for keys and nonces
 ``metrics``    :class:`report_service.observability.Metrics` (own registry)
 ``review``     :class:`report_service.review.service.ReviewService` (its router is
                mounted by :func:`report_service.review.api.install`)
 ``intake``, ``relay``, ``rate_limiter``: the services behind this package's routers
+(the rate limiter keeps its counts in the database, exact across processes)
 ============== ==================================================================
 """
 
