@@ -95,6 +95,10 @@ def _serve(args: argparse.Namespace) -> int:
     from report_service.observability import configure_logging, logger
     from report_service.storage.migrate import describe_database
 
+    if args.workers < 1:
+        return _fail(ServiceError("--workers must be at least 1"))
+    if args.workers > 1:
+        return _serve_workers(args)
     try:
         settings = _settings(args)
         configure_logging(settings.log_level)
@@ -191,6 +195,42 @@ def backup_key_file(path: Path, now_ms: int) -> Path:
     except OSError as exc:
         raise KeyFileError(f"cannot back up the key file to {backup}: {exc.strerror}") from None
     return backup
+
+
+def _serve_workers(args: argparse.Namespace) -> int:
+    """Check the settings and key file and upgrade the schema once, here; then let
+    uvicorn start ``--workers`` processes that build the app with
+    :func:`report_service.asgi.worker_app`. Their metrics add up in a private (0700)
+    ``PROMETHEUS_MULTIPROC_DIR`` removed on exit."""
+    import tempfile
+
+    import uvicorn
+
+    from report_service.keys import load_key_file
+    from report_service.observability import MULTIPROC_ENV, configure_logging
+    from report_service.storage.migrate import open_database
+
+    try:
+        settings = _settings(args)
+        configure_logging(settings.log_level)
+        load_key_file(settings.resolved_key_file)
+        with open_database(settings):
+            pass
+    except ServiceError as exc:
+        return _fail(exc)
+    with tempfile.TemporaryDirectory(prefix="frankly-metrics-") as metrics_dir:
+        os.environ[MULTIPROC_ENV] = metrics_dir  # mkdtemp: mode 0700, ours alone
+        os.environ["FRANKLY_DATA_DIR"] = str(settings.data_dir.resolve())
+        uvicorn.run(
+            "report_service.asgi:worker_app",
+            factory=True,
+            workers=args.workers,
+            host=args.host,
+            port=args.port,
+            access_log=False,
+            log_config=None,
+        )
+    return 0
 
 
 def _keys_init(args: argparse.Namespace) -> int:
@@ -354,6 +394,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument(
         "--port", type=_port, default=8000, help="TCP port, 1 to 65535 (default 8000)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="server processes sharing the port (default 1); all state is in the database",
     )
     _data_arg(serve)
     serve.set_defaults(func=_serve)

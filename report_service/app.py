@@ -13,21 +13,24 @@ What :mod:`report_service.review` (and any other router) finds on ``app.state``:
 ``keys``       :class:`report_service.keys.KeyMaterial`: franking keyring, sealing
                keys, evidence master keys (unwrap with
                :func:`report_service.storage.evidence.read_evidence`), curator key
-``banks``      :class:`report_service.banks.HashBanks` (``add_entry`` banks a hash)
+``banks``      :class:`report_service.banks.HashBanks` (``add_entry`` banks a hash;
+               the database is its truth, shared by every process)
 ``clock``      ``() -> int``: milliseconds since the epoch
 ``random``     ``(n) -> bytes``: randomness for keys and nonces
 ``metrics``    :class:`report_service.observability.Metrics` (own registry)
 ``review``     :class:`report_service.review.service.ReviewService` (its router is
                mounted by :func:`report_service.review.api.install`)
 ``intake``, ``relay``, ``rate_limiter``: the services behind this package's routers
+(the rate limiter keeps its counts in the database, exact across processes)
 ============== ==================================================================
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
@@ -66,17 +69,19 @@ def create_app(
         StorageError: the schema cannot be migrated.
         BankError: a stored hash list no longer passes the trust policy.
     """
+    from report_service.api import banks as banks_api
     from report_service.api import docs, ops, relay, reports
     from report_service.banks import HashBanks
     from report_service.body_limit import BodyLimitMiddleware
     from report_service.http_errors import CatchAllMiddleware, install_error_handlers
     from report_service.intake import Intake
     from report_service.observability import Metrics, RequestContextMiddleware
-    from report_service.ratelimit import RateLimiter
+    from report_service.ratelimit import SharedRateLimiter
     from report_service.relay import Relay, RelayQuotas
     from report_service.review import lifecycle_api, search
     from report_service.review.api import install as install_review
     from report_service.review.evidence_access import MasterKeyEvidence
+    from report_service.review.gauges import ReviewGauges
     from report_service.review.requeue import ReviewRequeue
     from report_service.review.service import ReviewService
     from report_service.storage.engine import make_engine, make_session_factory
@@ -95,9 +100,15 @@ def create_app(
         upgrade_engine(engine)
     sessions = make_session_factory(engine)
     metrics = Metrics()
-    banks = HashBanks(sessions, material.curator).load()
+    banks = HashBanks(sessions, material.curator).listen(engine).load()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        banks.close()
 
     app = FastAPI(
+        lifespan=lifespan,
         title="Frankly report service",
         version="1",
         description=API_DESCRIPTION,
@@ -107,6 +118,7 @@ def create_app(
             {"name": "relay", "description": "Reference relay: stamp, queue, deliver."},
             {"name": "reports", "description": "Sealed report intake and status."},
             {"name": "operations", "description": "Health, readiness, metrics."},
+            {"name": "banks", "description": "The hash lists the service publishes."},
         ],
     )
     app.state.settings = settings
@@ -117,7 +129,10 @@ def create_app(
     app.state.clock = now
     app.state.random = rand
     app.state.metrics = metrics
-    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.state.rate_limiter = SharedRateLimiter(
+        sessions, settings.rate_limit_per_minute, settings.rate_limit_burst
+    )
+    metrics.add_collector(ReviewGauges(sessions, now))
     app.state.intake = Intake(
         keys=material,
         banks=banks,
@@ -145,6 +160,7 @@ def create_app(
     docs.install(app)
     app.include_router(relay.router)
     app.include_router(reports.router)
+    app.include_router(banks_api.router)
     review = ReviewService(
         sessions, now, MasterKeyEvidence(lambda kid: material.master_key(kid).key), banks
     )

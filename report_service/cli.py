@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from report_service import _cli_service, backup_cli
+from report_service import _cli_banks, _cli_service, backup_cli
 from report_service.review import cli as review_cli
 from report_service.review import destruction_cli
 
@@ -13,6 +13,7 @@ from report_service.review import destruction_cli
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add this package's subcommands to the ``frankly`` parser."""
     _cli_service.register(subparsers)
+    _cli_banks.register(subparsers)
     review_cli.register(subparsers)
     destruction_cli.register(subparsers)
     backup_cli.register(subparsers)

@@ -28,6 +28,7 @@ caller (usually the HTTP layer, which maps them to status codes in one place,
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 
@@ -120,7 +121,9 @@ class RateLimited(ServiceError):
     code: ClassVar[str] = "rate_limited"
 
     def __init__(self, retry_after_s: float) -> None:
-        super().__init__(f"rate limit exceeded; retry after {retry_after_s:.0f} s")
+        # Whole seconds, rounded up and at least 1: the same figure as ``Retry-After``.
+        self.retry_after_whole_s = max(1, math.ceil(retry_after_s))
+        super().__init__(f"rate limit exceeded; retry after {self.retry_after_whole_s} s")
         self.retry_after_s = retry_after_s
 
 

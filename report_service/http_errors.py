@@ -9,7 +9,6 @@ the exception type and request id only.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -99,7 +98,7 @@ def error_response(request: Request, exc: BaseException) -> JSONResponse:
     status, code, message, index = classify(exc)
     headers: dict[str, str] = {}
     if isinstance(exc, RateLimited):
-        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
+        headers["Retry-After"] = str(exc.retry_after_whole_s)
     if isinstance(exc, AuthError):
         headers["WWW-Authenticate"] = "Bearer"
     if request.method == "POST" and request.url.path == "/v1/reports":

@@ -3,7 +3,11 @@
 Logs carry only what is safe: method, path, status, duration, request id, error codes.
 Bodies, headers (and so tokens), keys and evidence are never logged.
 Metrics live in a per-app :class:`~prometheus_client.CollectorRegistry`, so that two apps
-in one process (tests, the demo) never share counters.
+in one process (tests, the demo) never share counters. Under ``frankly serve --workers N``
+the environment names a private ``PROMETHEUS_MULTIPROC_DIR`` before any worker starts:
+prometheus_client then keeps every counter in a file per process there, and
+:meth:`Metrics.exposition` adds all processes up at scrape time, whichever worker answers.
+Gauges computed from the database (``collectors``) are the same in every process.
 """
 
 from __future__ import annotations
@@ -11,16 +15,19 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import os
 import re
 import sys
 import time
 import uuid
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LOGGER_NAME = "frankly.service"
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 REQUEST_ID_HEADER = "x-request-id"
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -78,6 +85,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._collectors: list[Collector] = []
         self.reports_accepted = Counter(
             "frankly_reports_accepted",
             "Reports verified and stored.",
@@ -111,6 +119,26 @@ class Metrics:
             ["method", "status"],
             registry=self.registry,
         )
+
+
+    def add_collector(self, collector: Collector) -> None:
+        """Also expose ``collector`` (e.g. gauges read from the database at scrape time)."""
+        self._collectors.append(collector)
+        self.registry.register(collector)
+
+    def exposition(self) -> bytes:
+        """The Prometheus text exposition: this process's registry, or, in multiprocess
+        mode, the sum over every process's files plus the collectors."""
+        directory = os.environ.get(MULTIPROC_ENV)
+        if not directory:
+            return generate_latest(self.registry)
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+        for collector in self._collectors:
+            registry.register(collector)
+        return generate_latest(registry)
 
 
 class RequestContextMiddleware:

@@ -1,14 +1,30 @@
-"""Per-caller token-bucket rate limiting.
+"""Per-caller rate limiting: ``per_minute`` sustained, ``burst`` at once.
 
-The bucket arithmetic is pure (:func:`take`); :class:`RateLimiter` keeps one bucket per
-key in memory behind a lock. Process-local by design: behind several service processes
-each enforces its own share, which is the usual first line before a shared limiter.
+:class:`SharedRateLimiter` is what the service uses: its state lives in the database
+(``rate_limits``, migration ``0006``), so every process and every host behind a load
+balancer enforces one limit per caller, exactly. It runs GCRA (the generic cell rate
+algorithm, equivalent to a token bucket): one row per caller holds the theoretical
+arrival time ``tat`` of its next request; a request at ``now`` is allowed when
+``max(tat, now) + T - now <= burst * T`` (``T`` = 60 s / ``per_minute``), and then moves
+``tat`` to ``max(tat, now) + T``. Check and update are one atomic statement,
+``INSERT .. ON CONFLICT DO UPDATE .. RETURNING``, on SQLite and PostgreSQL alike (on
+PostgreSQL in autocommit, without waiting for the WAL flush); the
+returned ``last_grant`` nonce says whether this very request was the one let through.
+:func:`gcra` is the same rule in pure Python.
+
+:class:`RateLimiter` (token buckets in one process's memory) and :func:`take` remain
+for single-process uses and tests.
 """
 
 from __future__ import annotations
 
+import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from report_service.errors import RateLimited
 
@@ -58,3 +74,97 @@ class RateLimiter:
             self._buckets[key] = bucket
         if wait is not None:
             raise RateLimited(wait)
+
+
+def gcra(
+    tat_us: int | None, now_us: int, interval_us: int, burst: int
+) -> tuple[int | None, float | None]:
+    """One request at ``now_us`` against theoretical arrival time ``tat_us``.
+
+    Return ``(new_tat_us, None)`` when allowed, or ``(None, seconds_to_wait)``.
+    """
+    base = now_us if tat_us is None else max(tat_us, now_us)
+    if base + interval_us - now_us <= burst * interval_us:
+        return base + interval_us, None
+    return None, (base + interval_us - burst * interval_us - now_us) / 1e6
+
+
+# SQLite: inside the engine's BEGIN IMMEDIATE transaction.
+SQLITE_UPSERT = """
+INSERT INTO rate_limits (key, tat_us, last_grant)
+VALUES (:key, CAST(:now AS BIGINT) + CAST(:interval AS BIGINT), :nonce)
+ON CONFLICT (key) DO UPDATE SET
+  tat_us = CASE
+    WHEN MAX(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval - :now <= :cap
+    THEN MAX(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval
+    ELSE rate_limits.tat_us END,
+  last_grant = CASE
+    WHEN MAX(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval - :now <= :cap
+    THEN :nonce
+    ELSE rate_limits.last_grant END
+RETURNING tat_us, last_grant
+"""
+
+# PostgreSQL: one autocommit statement (one round trip) that also turns off the WAL flush
+# wait for its own commit (``set_config(.., true)``: this transaction only). A limiter row
+# is not worth an fsync: a database crash forgets the last few ms of counts, which only
+# forgives a few callers. The CTE is read by the SELECT, so it always runs.
+POSTGRES_UPSERT = """
+WITH quick AS (SELECT set_config('synchronous_commit', 'off', true) AS setting)
+INSERT INTO rate_limits (key, tat_us, last_grant)
+SELECT :key, CAST(:now AS BIGINT) + CAST(:interval AS BIGINT), :nonce FROM quick
+ON CONFLICT (key) DO UPDATE SET
+  tat_us = CASE
+    WHEN GREATEST(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval - :now <= :cap
+    THEN GREATEST(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval
+    ELSE rate_limits.tat_us END,
+  last_grant = CASE
+    WHEN GREATEST(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval - :now <= :cap
+    THEN :nonce
+    ELSE rate_limits.last_grant END
+RETURNING tat_us, last_grant
+"""
+
+
+class SharedRateLimiter:
+    """GCRA limits kept in the database: exact across processes and hosts."""
+
+    def __init__(
+        self,
+        session_factory: Callable[[], Session],
+        per_minute: float,
+        burst: int,
+        *,
+        prefix: str = "reports",
+    ) -> None:
+        self._sessions = session_factory
+        self._interval_us = max(1, round(60_000_000 / per_minute))
+        self._burst = burst
+        self._prefix = prefix
+
+    def check(self, key: str, now_ms: int) -> None:
+        """Count one request by ``key`` (blocking: one short write transaction).
+
+        Raises:
+            RateLimited: over the limit; ``retry_after_s`` says when the next one passes.
+            OperationalError: the database is unreachable (the caller answers 503).
+        """
+        now_us = now_ms * 1000
+        nonce = secrets.token_hex(8)
+        params = {
+            "key": f"{self._prefix}:{key}"[:200],
+            "now": now_us,
+            "interval": self._interval_us,
+            "cap": self._burst * self._interval_us,
+            "nonce": nonce,
+        }
+        with self._sessions() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                conn = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+                tat_us, grant = conn.execute(text(POSTGRES_UPSERT), params).one()
+            else:
+                with session.begin():
+                    tat_us, grant = session.execute(text(SQLITE_UPSERT), params).one()
+        if grant != nonce:
+            wait_us = int(tat_us) + self._interval_us - self._burst * self._interval_us - now_us
+            raise RateLimited(max(wait_us, 1) / 1e6)

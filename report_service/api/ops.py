@@ -6,7 +6,7 @@ import hmac
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
@@ -53,5 +53,5 @@ async def metrics(request: Request) -> Response:
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
             raise AuthError("metrics token required")
-    body = generate_latest(request.app.state.metrics.registry)
+    body = await run_in_threadpool(request.app.state.metrics.exposition)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -66,7 +66,7 @@ async def submit_report(request: Request, user: CurrentUser) -> JSONResponse:
     if content_type != SEALED_CONTENT_TYPE:
         raise UnsupportedMediaType(f"send the sealed report as {SEALED_CONTENT_TYPE}")
     state = request.app.state
-    state.rate_limiter.check(user, state.clock())
+    await run_in_threadpool(state.rate_limiter.check, user, state.clock())
     sealed = await request.body()  # BodyLimitMiddleware cuts it off at the limit
     intake: Intake = state.intake
     answer = await run_in_threadpool(intake.submit, user, sealed)

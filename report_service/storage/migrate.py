@@ -11,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from report_service.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATION_LOCK = 0x6672616E6B6C79  # "frankly": the advisory lock taken by schema upgrades
 
 
 def alembic_config() -> Config:
@@ -41,6 +42,10 @@ def upgrade_engine(engine: Engine, revision: str = "heads") -> None:
     cfg = alembic_config()
     try:
         with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Several processes or hosts starting at once upgrade one at a time; the
+                # later ones then find the schema current. (SQLite: BEGIN IMMEDIATE.)
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
     except Exception as exc:

@@ -1,0 +1,62 @@
+"""Review gauges computed from the database at scrape time.
+
+Queue depth, the age of the oldest waiting item and decisions by type are read from the
+database when Prometheus scrapes, so every process (and every host) answers the same
+figures: with several processes, aggregate them with ``max`` (not ``sum``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from report_service.review import store
+from report_service.review.models import DecisionRow
+from report_service.review.priority import QUEUES
+
+
+class ReviewGauges(Collector):
+    """A Prometheus collector over the review tables (one short read per scrape)."""
+
+    def __init__(self, session_factory: Callable[[], Session], clock: Callable[[], int]):
+        self._sessions = session_factory
+        self._clock = clock
+
+    def describe(self) -> list[Metric]:
+        return []  # computed at scrape time; nothing to check at registration
+
+    def collect(self) -> Iterator[Metric]:
+        depth = GaugeMetricFamily(
+            "frankly_review_queue_depth",
+            "Items waiting to be claimed, by queue (read from the database).",
+            labels=["queue"],
+        )
+        oldest = GaugeMetricFamily(
+            "frankly_review_oldest_waiting_seconds",
+            "Age of the oldest item waiting to be claimed, by queue (0 when none waits).",
+            labels=["queue"],
+        )
+        decisions = GaugeMetricFamily(
+            "frankly_review_decisions",
+            "Decisions recorded, by decision (superseded ones included; from the database).",
+            labels=["decision"],
+        )
+        now = self._clock()
+        with self._sessions() as session:
+            for queue in sorted(QUEUES):
+                stats = store.queue_stats(session, queue, now)
+                depth.add_metric([queue], stats.depth)
+                since = stats.oldest_created_at
+                oldest.add_metric([queue], 0.0 if since is None else max(0, now - since) / 1000)
+            rows = session.execute(
+                select(DecisionRow.decision, func.count()).group_by(DecisionRow.decision)
+            ).all()
+            for decision, count in sorted(rows):
+                decisions.add_metric([decision], count)
+        yield depth
+        yield oldest
+        yield decisions
