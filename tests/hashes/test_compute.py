@@ -146,6 +146,7 @@ def test_public_surface_is_pinned() -> None:
     assert sorted(hashes.compute.__all__) == [
         "DEFAULT_ALGORITHMS",
         "FAST_DRAFT_SIZE",
+        "HASH_BYTES_PER_PIXEL",
         "HashResult",
         "hash_decoded",
         "hash_image",
@@ -156,6 +157,7 @@ def test_public_surface_is_pinned() -> None:
         "DecodeLimits",
         "DecodedImage",
         "decode_image",
+        "estimate_decode_bytes",
         "to_rgb",
     ]
     assert sorted(hashes.pdq.__all__) == [
