@@ -17,6 +17,7 @@ import hashlib
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from sqlalchemy import select
@@ -38,6 +39,9 @@ from hashes.values import Algorithm, HashValue
 from report_service.errors import BankError
 from report_service.keys import CuratorKey
 from report_service.storage.models import HashListVersion
+
+if TYPE_CHECKING:
+    from hashes.compute import HashResult
 
 SERVICE_LIST_ID = "frankly-service-bank"
 DECODE_LIMITS = DecodeLimits(max_bytes=25 * 1024 * 1024, max_pixels=1 << 26, max_frames=100)
@@ -86,19 +90,36 @@ class BankHit:
     entry_id: str | None
 
 
-def hash_media(data: bytes, mime: str) -> tuple[MediaFacts, list[HashValue]]:
+class MediaHasher(Protocol):
+    """How pictures are hashed: :func:`hashes.compute.hash_image` in-process, or
+    :meth:`hashes.sandbox.HashSandbox.hash_image` (the service's default) in a worker."""
+
+    def __call__(
+        self, data: bytes, algorithms: Iterable[Algorithm | str], *, limits: DecodeLimits
+    ) -> HashResult: ...
+
+
+def hash_media(
+    data: bytes,
+    mime: str,
+    *,
+    hasher: MediaHasher | None = None,
+    limits: DecodeLimits = DECODE_LIMITS,
+) -> tuple[MediaFacts, list[HashValue]]:
     """SHA-256 of any attachment; PDQ and pHash of pictures that decode safely.
 
     Every attachment is tried as a picture whatever its declared type (the type comes
     from the sender). Bytes that do not decode are not an error: the facts say why
-    (``decode_error``) and only the SHA-256 is matched.
+    (``decode_error``, the name of the :class:`~hashes.errors.HashesError`: a budget or
+    sandbox limit gives ``DecodeMemoryExceeded``, ``DecodeTimeout``, ``TooManyScans``...)
+    and only the SHA-256 is matched.
     """
     from hashes.compute import hash_image
 
     digest = hashlib.sha256(data).hexdigest()
     values = [HashValue(Algorithm.SHA256, bytes.fromhex(digest))]
     try:
-        result = hash_image(data, (Algorithm.PDQ, Algorithm.PHASH), limits=DECODE_LIMITS)
+        result = (hasher or hash_image)(data, (Algorithm.PDQ, Algorithm.PHASH), limits=limits)
     except HashesError as exc:
         return MediaFacts(digest, len(data), mime, decode_error=type(exc).__name__), values
     pdq = result.hashes.get(Algorithm.PDQ)
@@ -126,7 +147,12 @@ class HashBanks:
         session_factory: Callable[[], Session],
         curator: CuratorKey,
         extra_curator_keys: Mapping[str, bytes] | None = None,
+        *,
+        hasher: MediaHasher | None = None,
+        decode_limits: DecodeLimits = DECODE_LIMITS,
     ) -> None:
+        self._hasher = hasher
+        self._decode_limits = decode_limits
         self._sessions = session_factory
         self._curator = curator
         keys = {curator.kid: curator.public_key, **dict(extra_curator_keys or {})}
@@ -190,7 +216,7 @@ class HashBanks:
 
     def examine(self, data: bytes, mime: str) -> tuple[MediaFacts, list[BankHit]]:
         """Hash an attachment's verified bytes and match them against every bank."""
-        facts, values = hash_media(data, mime)
+        facts, values = hash_media(data, mime, hasher=self._hasher, limits=self._decode_limits)
         return facts, self.match(values)
 
     def import_list(self, data: bytes, now_ms: int) -> ListHeader:

@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     relay_max_ciphertext_bytes: int = Field(default=1024 * 1024, gt=0)
     relay_max_batch: int = Field(default=100, gt=0)
 
+    # Media re-hashing (issue 10, section 3): worker processes, and per picture a memory
+    # budget checked from the header and a wall-clock limit enforced by killing the worker.
+    media_workers: int = Field(default=2, gt=0, le=64)
+    media_timeout_s: float = Field(default=4.0, gt=0, le=600)
+    media_memory_mb: int = Field(default=128, gt=0, le=65536)
+
     metrics_token: SecretStr | None = None
     child_safety_categories: frozenset[str] = frozenset({"csam", "child_safety", "cse", "csae"})
 

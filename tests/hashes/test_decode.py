@@ -441,11 +441,12 @@ def test_mutated_images_only_ever_raise_decode_errors(data: st.DataObject) -> No
 def refused_quickly(
     data: bytes, error: type[DecodeError], limits: DecodeLimits | None = None
 ) -> str:
-    """Decode ``data`` through ``hash_image``; it must raise ``error`` within a second."""
+    """Decode ``data`` through ``hash_image``; it must raise ``error`` from the header (a
+    generous bound: the refusal takes milliseconds, the decode took seconds to minutes)."""
     start = time.perf_counter()
     with pytest.raises(error) as caught:
         hash_image(data, limits=limits or DecodeLimits())
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 5.0
     return str(caught.value)
 
 

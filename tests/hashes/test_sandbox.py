@@ -73,7 +73,7 @@ def test_a_slow_picture_is_killed_at_the_deadline_and_the_pool_recovers(
     start = time.perf_counter()
     with pytest.raises(DecodeTimeout, match=r"longer than 1\.5 s"):
         sandbox.hash_image(slow_jpeg(), limits=UNBUDGETED)
-    assert time.perf_counter() - start < 1.5 + 3.0
+    assert time.perf_counter() - start < 1.5 + 10.0  # killed at the deadline, not minutes
     after = set(sandbox.worker_pids())
     assert len(after) == 2
     assert after != before  # the stuck worker was replaced
