@@ -12,8 +12,9 @@ decoded, so a decompression bomb costs the parse of its header only:
    :attr:`DecodeLimits.max_frames` (:class:`~hashes.errors.TooManyFrames`), counted with
    an early stop so a GIF of a million frames is refused after ``max_frames`` of them;
 4. a JPEG's scans (SOS markers, found by walking its markers without decoding) against
-   :attr:`DecodeLimits.max_scans` (:class:`~hashes.errors.TooManyScans`): libjpeg re-reads
-   the whole picture for every scan, so scans, not bytes, decide its time;
+   :attr:`DecodeLimits.max_scans` and, times its pixels, against
+   :attr:`DecodeLimits.max_scan_pixels` (:class:`~hashes.errors.TooManyScans`): libjpeg
+   re-reads the whole picture for every scan, so scans, not bytes, decide its time;
 5. the memory the decode will allocate, estimated from the header (the canvas, which for a
    GIF is its logical screen, not its first frame; the pixel mode and bit depth; the
    coefficient buffer of a progressive JPEG; what the caller will add per pixel), against
@@ -88,7 +89,11 @@ class DecodeLimits:
 
     Defaults: 50 MiB of input, 64 Mpx (2**26 pixels: a 9000x7000 photo fits; below
     Pillow's own bomb threshold of about 89 Mpx, which therefore never fires first), 1000
-    frames, 100 JPEG scans (libjpeg's own progressive scripts use about 10), 512 MiB of
+    frames, 100 JPEG scans (libjpeg's own progressive scripts use about 10) and at most
+    2**28 scan-pixels (scans x pixels: libjpeg walks every block of the picture for each
+    scan, 0.5 to 2 ns a pixel on a busy core, so this bounds a JPEG's decode near half a
+    second; a 24 Mpx picture may have 11 scans, a 12 Mpx one 22, 2.7 Mpx the full 100),
+    512 MiB of
     memory for the decode (:func:`estimate_decode_bytes`; a 64 Mpx JPEG fits through the
     fast path's DCT scaling, a PNG or GIF canvas of about 32 Mpx, 21 Mpx with alpha), the
     formats in :data:`DEFAULT_FORMATS`, a white background for transparency. A
@@ -107,9 +112,11 @@ class DecodeLimits:
     background: tuple[int, int, int] = (255, 255, 255)
     max_scans: int = 100
     max_memory: int = 512 * 1024 * 1024
+    max_scan_pixels: int = 1 << 28
 
     def __post_init__(self) -> None:
-        for name in ("max_bytes", "max_pixels", "max_frames", "max_scans", "max_memory"):
+        names = ("max_bytes", "max_pixels", "max_frames", "max_scans", "max_memory")
+        for name in (*names, "max_scan_pixels"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -172,7 +179,8 @@ def decode_image(
             pixel mode that cannot be converted to RGB.
         TooManyPixels: the header declares more than ``limits.max_pixels`` pixels.
         TooManyFrames: the file holds more than ``limits.max_frames`` frames.
-        TooManyScans: a JPEG holds more than ``limits.max_scans`` scans.
+        TooManyScans: a JPEG holds more than ``limits.max_scans`` scans, or more than
+            ``limits.max_scan_pixels`` allows at its size.
         DecodeMemoryExceeded: the estimated allocation exceeds ``limits.max_memory``.
         CorruptImage: truncated or corrupt data.
     """
@@ -252,7 +260,8 @@ def _decode(
         mode = im.mode
         coefficients = 0
         if fmt in _JPEG_FAMILY:
-            coefficients = _jpeg_coefficient_bytes(data, limits.max_scans)
+            cap = max(1, min(limits.max_scans, limits.max_scan_pixels // (width * height)))
+            coefficients = _jpeg_coefficient_bytes(data, cap, limits.max_scans)
         try:
             if draft_size is not None and fmt in _JPEG_FAMILY:
                 im.draft("RGB", draft_size)
@@ -339,8 +348,10 @@ _JPEG_SOF: Final = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _JPEG_MAX_MARKERS: Final = 20_000
 
 
-def _jpeg_coefficient_bytes(data: bytes, max_scans: int) -> int:
-    """Walk a JPEG's markers up to its first EOI without decoding; refuse too many scans.
+def _jpeg_coefficient_bytes(data: bytes, allowed: int, max_scans: int) -> int:
+    """Walk a JPEG's markers up to its first EOI without decoding; refuse more than
+    ``allowed`` scans (``max_scans``, or fewer for a large picture: see
+    :attr:`DecodeLimits.max_scan_pixels`).
 
     Returns the bytes of the coefficient buffer libjpeg allocates for the whole picture
     when it has more than one scan (progressive, or sequential in several scans): 2 bytes
@@ -351,7 +362,7 @@ def _jpeg_coefficient_bytes(data: bytes, max_scans: int) -> int:
     every file.
 
     Raises:
-        TooManyScans: more than ``max_scans`` SOS markers before the first EOI.
+        TooManyScans: more than ``allowed`` SOS markers before the first EOI.
         CorruptImage: more than 20000 markers (no honest JPEG has a thousand).
     """
     bound = data.count(b"\xff\xda")
@@ -380,9 +391,14 @@ def _jpeg_coefficient_bytes(data: bytes, max_scans: int) -> int:
             coefficients = _sof_coefficient_bytes(data[pos + 2 : pos + length])
         elif code == 0xDA:
             scans += 1
-            if scans > max_scans:
-                raise TooManyScans(f"the JPEG holds more than {max_scans} scans")
-            if bound <= max_scans and scans > 1:
+            if scans > allowed:
+                if allowed == max_scans:
+                    raise TooManyScans(f"the JPEG holds more than {max_scans} scans")
+                raise TooManyScans(
+                    f"the JPEG holds more than {allowed} scans, the most its size allows "
+                    "(each scan re-reads every block)"
+                )
+            if bound <= allowed and scans > 1:
                 break  # the count already proves the limit holds; the buffer is needed
         pos += max(length, 2)
     else:

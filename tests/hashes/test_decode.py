@@ -405,6 +405,7 @@ def test_animated_webp_frames_are_limited() -> None:
         {"background": (0, 0, 256)},
         {"max_scans": 0},
         {"max_memory": 1.5},
+        {"max_scan_pixels": 0},
     ],
 )
 def test_limits_are_validated(kwargs: dict[str, object]) -> None:
@@ -476,9 +477,9 @@ def test_sixteen_bit_rgba_png_at_the_pixel_limit_is_refused_from_its_header() ->
 
 
 def test_progressive_jpeg_with_many_scans_is_refused_before_decoding() -> None:
-    bomb = progressive_jpeg_with_scans(1000, side=2048)
+    bomb = progressive_jpeg_with_scans(1000, side=1024)
     message = refused_quickly(bomb, TooManyScans)
-    assert "100 scans" in message
+    assert "more than 100 scans" in message
     honest = progressive_jpeg_with_scans(0, side=64)  # libjpeg's own script
     assert decode_image(honest).format == "JPEG"
     scans = honest.count(b"\xff\xda")
@@ -486,6 +487,18 @@ def test_progressive_jpeg_with_many_scans_is_refused_before_decoding() -> None:
     assert decode_image(honest, DecodeLimits(max_scans=scans)).format == "JPEG"
     with pytest.raises(TooManyScans):
         decode_image(honest, DecodeLimits(max_scans=scans - 1))
+
+
+def test_scans_are_budgeted_by_the_pixels_they_walk() -> None:
+    # 100 scans pass the count, but over 6000x6000 pixels libjpeg would walk 3.6 billion
+    # of them: seconds of CPU from 150 KB. The same scans over a small picture are fine.
+    big = progressive_jpeg_with_scans(100, side=6000)
+    message = refused_quickly(big, TooManyScans)
+    assert "7 scans" in message  # 2**28 // 36e6
+    small = progressive_jpeg_with_scans(100, side=256)
+    assert decode_image(small).width == 256
+    with pytest.raises(TooManyScans):
+        decode_image(small, DecodeLimits(max_scan_pixels=256 * 256 * 50))
 
 
 def test_scan_markers_inside_header_segments_are_not_counted() -> None:

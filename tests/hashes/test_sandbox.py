@@ -27,7 +27,7 @@ from tests.hashes.hostile_media import gif_with_logical_screen, progressive_jpeg
 from tests.hashes.imaging_support import encode, photo
 
 # No budget from the header: only the sandbox's own limits stop these.
-UNBUDGETED = DecodeLimits(max_scans=10**6, max_memory=1 << 40)
+UNBUDGETED = DecodeLimits(max_scans=10**6, max_memory=1 << 40, max_scan_pixels=1 << 50)
 
 
 def slow_jpeg() -> bytes:
