@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     # budget checked from the header and a wall-clock limit enforced by killing the worker.
     media_workers: int = Field(default=2, gt=0, le=64)
     media_timeout_s: float = Field(default=4.0, gt=0, le=600)
-    media_memory_mb: int = Field(default=128, gt=0, le=65536)
+    media_memory_mb: int = Field(default=144, gt=0, le=65536)
 
     metrics_token: SecretStr | None = None
     child_safety_categories: frozenset[str] = frozenset({"csam", "child_safety", "cse", "csae"})
