@@ -69,6 +69,7 @@ __all__ = [
     "DEFAULT_LIMITS",
     "DecodeLimits",
     "DecodedImage",
+    "check_image",
     "decode_image",
     "estimate_decode_bytes",
     "to_rgb",
@@ -228,9 +229,33 @@ class _PillowWarningsIgnored:
 _PILLOW_WARNINGS_IGNORED: Final = _PillowWarningsIgnored()
 
 
-def _decode(
-    data: bytes, limits: DecodeLimits, draft_size: tuple[int, int] | None, extra: int
-) -> DecodedImage:
+def check_image(
+    data: bytes,
+    limits: DecodeLimits = DEFAULT_LIMITS,
+    *,
+    draft_size: tuple[int, int] | None = None,
+    extra_bytes_per_pixel: int = 0,
+) -> None:
+    """Every check :func:`decode_image` makes before it decodes a pixel, and nothing else:
+    for code that decodes with Pillow itself (the service's moderator thumbnails).
+
+    Raises:
+        the same as :func:`decode_image`, except ``CorruptImage`` for damaged pixel data,
+        which only a decode finds.
+    """
+    if len(data) == 0:
+        raise EmptyInput("the input is empty")
+    if len(data) > limits.max_bytes:
+        raise TooManyBytes(f"the input has {len(data)} bytes; the limit is {limits.max_bytes}")
+    if extra_bytes_per_pixel < 0:
+        raise ValueError("extra_bytes_per_pixel must not be negative")
+    with _PILLOW_WARNINGS_IGNORED:
+        im = _open(data, limits)
+        with im:
+            _check_opened(im, data, limits, draft_size, extra_bytes_per_pixel)
+
+
+def _open(data: bytes, limits: DecodeLimits) -> Image.Image:
     # Register every plugin first (idempotent): Pillow raises KeyError for a format whose
     # plugin is not loaded yet, such as MPO.
     Image.init()
@@ -238,48 +263,67 @@ def _decode(
     if not allowed:
         raise UnsupportedFormat("no allowed format is known to Pillow")
     try:
-        im = Image.open(io.BytesIO(data), formats=allowed)
+        return Image.open(io.BytesIO(data), formats=allowed)
     except Image.DecompressionBombError as exc:
         raise TooManyPixels(f"decompression bomb refused: {exc}") from exc
     except UnidentifiedImageError as exc:
         raise UnsupportedFormat("not an image in an allowed format") from exc
     except Exception as exc:  # Pillow's parsers raise many types on hostile headers.
         raise CorruptImage(f"unreadable image header: {_describe(exc)}") from exc
-    with im:
-        fmt = im.format or "unknown"
-        if fmt not in limits.formats:
-            raise UnsupportedFormat(f"format {fmt} is not allowed")
-        width, height = im.size
-        if width <= 0 or height <= 0:
-            raise CorruptImage(f"the image declares a size of {width}x{height}")
-        if width * height > limits.max_pixels:
-            raise TooManyPixels(
-                f"{width}x{height} is {width * height} pixels; the limit is {limits.max_pixels}"
-            )
-        frames = _count_frames(im, data, limits.max_frames)
-        mode = im.mode
-        coefficients = 0
-        if fmt in _JPEG_FAMILY:
-            cap = max(1, min(limits.max_scans, limits.max_scan_pixels // (width * height)))
-            coefficients = _jpeg_coefficient_bytes(data, cap, limits.max_scans)
-        try:
-            if draft_size is not None and fmt in _JPEG_FAMILY:
-                im.draft("RGB", draft_size)
-        except Exception as exc:
-            raise CorruptImage(f"unreadable JPEG header: {_describe(exc)}") from exc
-        out_w, out_h = im.size
-        needed = coefficients + estimate_decode_bytes(
-            out_w * out_h,
-            im.mode,
-            transparency="transparency" in im.info,
-            fmt=fmt,
-            extra_bytes_per_pixel=extra,
+
+
+def _check_opened(
+    im: Image.Image,
+    data: bytes,
+    limits: DecodeLimits,
+    draft_size: tuple[int, int] | None,
+    extra: int,
+) -> tuple[str, int, int, int, str]:
+    """The header checks, in order; returns (format, width, height, frames, mode). With
+    ``draft_size`` a JPEG is set to DCT scaling (``im.size`` becomes the reduced size)."""
+    fmt = im.format or "unknown"
+    if fmt not in limits.formats:
+        raise UnsupportedFormat(f"format {fmt} is not allowed")
+    width, height = im.size
+    if width <= 0 or height <= 0:
+        raise CorruptImage(f"the image declares a size of {width}x{height}")
+    if width * height > limits.max_pixels:
+        raise TooManyPixels(
+            f"{width}x{height} is {width * height} pixels; the limit is {limits.max_pixels}"
         )
-        if needed > limits.max_memory:
-            raise DecodeMemoryExceeded(
-                f"decoding {fmt} {width}x{height} ({im.mode}) needs about {needed >> 20} MiB; "
-                f"the budget is {limits.max_memory >> 20} MiB"
-            )
+    frames = _count_frames(im, data, limits.max_frames)
+    mode = im.mode
+    coefficients = 0
+    if fmt in _JPEG_FAMILY:
+        cap = max(1, min(limits.max_scans, limits.max_scan_pixels // (width * height)))
+        coefficients = _jpeg_coefficient_bytes(data, cap, limits.max_scans)
+    try:
+        if draft_size is not None and fmt in _JPEG_FAMILY:
+            im.draft("RGB", draft_size)
+    except Exception as exc:
+        raise CorruptImage(f"unreadable JPEG header: {_describe(exc)}") from exc
+    out_w, out_h = im.size
+    needed = coefficients + estimate_decode_bytes(
+        out_w * out_h,
+        im.mode,
+        transparency="transparency" in im.info,
+        fmt=fmt,
+        extra_bytes_per_pixel=extra,
+    )
+    if needed > limits.max_memory:
+        raise DecodeMemoryExceeded(
+            f"decoding {fmt} {width}x{height} ({im.mode}) needs about {needed >> 20} MiB; "
+            f"the budget is {limits.max_memory >> 20} MiB"
+        )
+    return fmt, width, height, frames, mode
+
+
+def _decode(
+    data: bytes, limits: DecodeLimits, draft_size: tuple[int, int] | None, extra: int
+) -> DecodedImage:
+    im = _open(data, limits)
+    with im:
+        fmt, width, height, frames, mode = _check_opened(im, data, limits, draft_size, extra)
         try:
             im.load()
             loaded_size = im.size
@@ -321,8 +365,8 @@ def estimate_decode_bytes(
 ) -> int:
     """Peak bytes :func:`decode_image` allocates for a canvas of ``pixels`` in ``mode``.
 
-    Measured on Pillow's pipeline (peak resident growth, ``benchmarks/hostile_media.py``
-    prints the check): the decoded canvas, the upright copy, the conversion to RGB (alpha
+    Measured on Pillow's pipeline (peak resident growth of a fresh process; figures in
+    ``docs/hashing.md``): the decoded canvas, the upright copy, the conversion to RGB (alpha
     is composited through three more 4-byte canvases; 16-bit greyscale goes through a
     32-bit array), then the RGB picture plus ``extra_bytes_per_pixel`` for what the caller
     does next. WebP adds the decoder's own 4-byte canvas. A progressive JPEG's coefficient

@@ -187,3 +187,18 @@ def test_hostile_reports_in_flight_leave_honest_ones_hashed(
         assert elapsed < ANSWER_WITHIN_S
         (row,) = service.media_rows(hostile.report_id)
         assert row.decode_error == "DecodeMemoryExceeded"
+
+
+def test_the_moderator_thumbnail_refuses_the_scan_bomb_from_its_header() -> None:
+    # The review API renders a blurred thumbnail with Pillow in the server process; the
+    # 10,000-scan JPEG (16.7 Mpx: under its own 40 Mpx check) used to hold that request
+    # for minutes. It now goes through the same header checks as hashing.
+    from report_service.review.errors import MediaUndecodable
+    from report_service.review.media import blurred_thumbnail
+
+    start = time.perf_counter()
+    with pytest.raises(MediaUndecodable, match="TooManyScans"):
+        blurred_thumbnail(progressive_jpeg_with_scans(10_000, side=4096))
+    assert time.perf_counter() - start < ANSWER_WITHIN_S
+    honest = encode(photo(320, 240), "JPEG")
+    assert blurred_thumbnail(honest).startswith(b"\x89PNG")

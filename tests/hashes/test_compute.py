@@ -156,6 +156,7 @@ def test_public_surface_is_pinned() -> None:
         "DEFAULT_LIMITS",
         "DecodeLimits",
         "DecodedImage",
+        "check_image",
         "decode_image",
         "estimate_decode_bytes",
         "to_rgb",

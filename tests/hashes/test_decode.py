@@ -547,3 +547,19 @@ def test_estimate_follows_mode_depth_and_alpha() -> None:
     assert estimate_decode_bytes(px, "RGB", fmt="WEBP") > rgb
     assert estimate_decode_bytes(px, "L", extra_bytes_per_pixel=13) == px * 17
     assert estimate_decode_bytes(2 * px, "RGBA") == 2 * estimate_decode_bytes(px, "RGBA")
+
+
+def test_check_image_makes_the_header_checks_without_decoding() -> None:
+    from hashes.decode import check_image
+
+    check_image(encode(photo(40, 30), "PNG"))
+    check_image(encode(photo(40, 30), "PNG")[:60])  # damaged pixel data: only a decode sees it
+    check_image(gif_with_logical_screen())  # 384 MiB to decode alone: within 512 MiB
+    with pytest.raises(DecodeMemoryExceeded):
+        check_image(gif_with_logical_screen(), extra_bytes_per_pixel=13)  # and to hash
+    with pytest.raises(TooManyScans):
+        check_image(progressive_jpeg_with_scans(1000, side=1024))
+    with pytest.raises(EmptyInput):
+        check_image(b"")
+    with pytest.raises(UnsupportedFormat):
+        check_image(b"not an image")
