@@ -202,3 +202,16 @@ def test_the_moderator_thumbnail_refuses_the_scan_bomb_from_its_header() -> None
     assert time.perf_counter() - start < ANSWER_WITHIN_S
     honest = encode(photo(320, 240), "JPEG")
     assert blurred_thumbnail(honest).startswith(b"\x89PNG")
+
+
+def test_the_operators_budget_reaches_the_workers(database_url: str, tmp_path: Path) -> None:
+    # FRANKLY_MEDIA_MEMORY_MB is the budget every picture is checked against: at 1 MiB an
+    # ordinary 640x480 PNG (about 5 MiB to decode and hash) is refused, its report kept.
+    for d in deploy(database_url, tmp_path, media_memory_mb=1):
+        sandbox = d.app.state.media_sandbox  # type: ignore[attr-defined]
+        assert sandbox.workers == 2
+        picture = encode(photo(640, 480), "PNG")
+        entry, _ = send_and_report(d, tmp_path, picture, "image/png")
+        assert entry.status is OutboxStatus.SENT, entry
+        (row,) = d.media_rows(entry.report_id)
+        assert row.decode_error == "DecodeMemoryExceeded"
