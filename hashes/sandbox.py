@@ -214,6 +214,11 @@ class HashSandbox:
     ) -> None:
         self.close()
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called (a closed sandbox refuses work)."""
+        return self._closed
+
     def worker_pids(self) -> list[int]:
         """Process ids of the live workers (for monitoring and tests)."""
         return sorted(w.process.pid for w in list(self._live) if w.process.pid is not None)

@@ -82,7 +82,7 @@ def media_sandbox(settings: Settings) -> tuple[HashSandbox, DecodeLimits]:
     key = (settings.media_workers, settings.media_timeout_s, memory)
     with _SANDBOXES_LOCK:
         sandbox = _SANDBOXES.get(key)
-        if sandbox is None:
+        if sandbox is None or sandbox.closed:
             sandbox = HashSandbox(
                 settings.media_workers,
                 timeout_s=settings.media_timeout_s,

@@ -215,3 +215,18 @@ def test_the_operators_budget_reaches_the_workers(database_url: str, tmp_path: P
         assert entry.status is OutboxStatus.SENT, entry
         (row,) = d.media_rows(entry.report_id)
         assert row.decode_error == "DecodeMemoryExceeded"
+
+
+def test_apps_share_one_pool_and_a_closed_one_is_replaced(tmp_path: Path) -> None:
+    from report_service.app import media_sandbox
+
+    first = Settings(environment="development", data_dir=tmp_path, media_timeout_s=3.25)
+    second = Settings(environment="development", data_dir=tmp_path / "b", media_timeout_s=3.25)
+    pool, limits = media_sandbox(first)
+    assert media_sandbox(second)[0] is pool  # same limits: one pool per process
+    assert limits.max_memory == first.media_memory_mb * 1024 * 1024
+    assert pool.timeout_s == 3.25
+    pool.close()
+    fresh, _ = media_sandbox(first)
+    assert fresh is not pool
+    assert not fresh.closed

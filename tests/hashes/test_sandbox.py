@@ -202,8 +202,10 @@ def test_nothing_starts_before_use_and_close_stops_everything() -> None:
     pool.hash_image(encode(photo(8, 8), "PNG"))
     pids = pool.worker_pids()
     assert len(pids) == 1  # one caller needed one worker
+    assert not pool.closed
     pool.close()
     pool.close()
+    assert pool.closed
     assert pool.worker_pids() == []
     for pid in pids:
         with pytest.raises(ProcessLookupError):
