@@ -154,6 +154,9 @@ def _limit_address_space(memory_bytes: int) -> None:
         import resource
     except ImportError:  # pragma: no cover - not a Unix: the wall-clock limit still holds
         return
+    # No core dumps: a worker killed by SIGXCPU would otherwise write its memory, the
+    # reported picture included, to disk.
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     current = _address_space()
     if current is None:  # pragma: no cover - no /proc: macOS does not enforce RLIMIT_AS
         return
