@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/robustness.py
 	$(BIN)/python benchmarks/matching.py
 	$(BIN)/python benchmarks/intake.py
+	$(BIN)/python benchmarks/hostile_media.py
 	$(BIN)/python benchmarks/client.py
 	$(BIN)/python benchmarks/review.py
 	$(BIN)/python benchmarks/lifecycle.py

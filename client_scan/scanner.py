@@ -99,8 +99,14 @@ MatcherFactory = Callable[[HashList], ListMatcher]
 def default_hasher(data: bytes, algorithms: Sequence[Algorithm]) -> HashOutcome:
     """Hash with :func:`hashes.compute.hash_image` (fast path, default decode limits).
 
+    In-process, under the same header budget as the service (memory estimated from the
+    canvas, mode and depth; JPEG scans capped): a phone app may not start processes.
+    Where it can (a desktop app), pass ``hasher=HashSandbox(...).hash_image`` to
+    :class:`Scanner` for a hard time and memory limit as well (docs/client.md).
+
     Raises:
-        DecodeError: the bytes are not an image that can be decoded safely.
+        DecodeError: the bytes are not an image that can be decoded safely (including
+            ``DecodeMemoryExceeded`` and ``TooManyScans``).
     """
     from hashes.compute import hash_image
 

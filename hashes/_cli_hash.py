@@ -3,8 +3,10 @@
 Output goes to stdout as JSON lines (default) or CSV; each bad file is reported on stderr
 (``frankly hash: PATH: ErrorName: message``) and skipped, and the exit status is 1 if any
 file failed or there was nothing to hash, 0 otherwise. Folders are walked recursively in
-sorted order. ``--workers`` hashes in a process pool while keeping the output in input
-order.
+sorted order. Every picture is hashed in a :class:`hashes.sandbox.HashSandbox` worker process (``--workers`` of them,
+the output kept in input order) under the default decode budget and a ``--timeout``, so
+a hostile file in a folder costs its own worker at most that long and is reported like
+any bad file (``DecodeTimeout``, ``DecodeMemoryExceeded``, ``TooManyScans``...).
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from hashes.values import Algorithm
+
+if TYPE_CHECKING:
+    from hashes.sandbox import HashSandbox
 
 PROGRESS_MIN_FILES = 20
 """With ``--progress auto``, a bar is drawn only on a terminal and for more files than this."""
@@ -73,6 +78,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="processes to hash with (default: 1; 0 means one per CPU)",
     )
     parser.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="wall-clock limit per picture; a worker past it is killed and the file "
+        "reported as DecodeTimeout (default: 10)",
+    )
+    parser.add_argument(
         "--progress",
         choices=("auto", "always", "never"),
         default="auto",
@@ -118,9 +131,11 @@ def iter_files(paths: Sequence[str], errors: list[tuple[str, str]]) -> Iterator[
             errors.append((raw, "FileNotFoundError: no such file or folder"))
 
 
-def _hash_one(path: str, algorithms: tuple[Algorithm, ...], fast: bool) -> _Outcome:
-    """Read and hash one file; never raises for a bad file (it becomes the outcome)."""
-    from hashes.compute import hash_image
+def _hash_one(
+    path: str, algorithms: tuple[Algorithm, ...], fast: bool, sandbox: HashSandbox
+) -> _Outcome:
+    """Read one file and hash it in the sandbox; never raises for a bad file (it becomes
+    the outcome)."""
     from hashes.decode import DEFAULT_LIMITS
     from hashes.errors import HashesError
 
@@ -131,14 +146,10 @@ def _hash_one(path: str, algorithms: tuple[Algorithm, ...], fast: bool) -> _Outc
     except OSError as exc:
         return _Outcome(path, None, f"{type(exc).__name__}: {exc.strerror or exc}")
     try:
-        result = hash_image(data, algorithms, fast=fast)
+        result = sandbox.hash_image(data, algorithms, fast=fast)
     except HashesError as exc:
         return _Outcome(path, None, f"{type(exc).__name__}: {exc}")
     return _Outcome(path, {"path": path, **result.to_dict()}, None)
-
-
-def _hash_one_packed(job: tuple[str, tuple[Algorithm, ...], bool]) -> _Outcome:
-    return _hash_one(*job)
 
 
 class _Writer:
@@ -180,6 +191,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.workers < 0:
         print("frankly hash: --workers must be 0 or more", file=sys.stderr)
         return 2
+    if not 0 < args.timeout < float("inf"):
+        print("frankly hash: --timeout must be a positive number of seconds", file=sys.stderr)
+        return 2
     try:
         return hash_paths(
             args.paths,
@@ -187,6 +201,7 @@ def _run(args: argparse.Namespace) -> int:
             fast=args.fast,
             fmt=args.format,
             workers=args.workers,
+            timeout_s=args.timeout,
             progress=args.progress,
             out=sys.stdout,
             err=sys.stderr,
@@ -205,15 +220,19 @@ def hash_paths(
     fast: bool = True,
     fmt: str = "jsonl",
     workers: int = 1,
+    timeout_s: float = 10.0,
     progress: str = "auto",
     out: TextIO,
     err: TextIO,
 ) -> int:
-    """Hash every file under ``paths``, write rows to ``out`` and failures to ``err``.
+    """Hash every file under ``paths`` in ``workers`` sandboxed processes (0: one per CPU),
+    each picture killed after ``timeout_s``; write rows to ``out`` and failures to ``err``.
 
     Returns the exit status: 1 if any file failed, a path does not exist, or nothing was
     found to hash (empty folders), else 0.
     """
+    from hashes.sandbox import HashSandbox
+
     missing: list[tuple[str, str]] = []
     files = [str(p) for p in iter_files(paths, missing)]
     failed = 0
@@ -227,15 +246,16 @@ def hash_paths(
     show = progress == "always" or (
         progress == "auto" and err.isatty() and len(files) > PROGRESS_MIN_FILES
     )
-    jobs = [(f, algorithms, fast) for f in files]
-    executor: Executor | None = None
-    if workers != 1 and len(files) > 1:
-        executor = ProcessPoolExecutor(max_workers=workers or None)
+    count = max(1, min(workers or os.cpu_count() or 1, len(files)))
+    sandbox = HashSandbox(count, timeout_s=timeout_s)
+    threads = ThreadPoolExecutor(max_workers=count) if count > 1 else None
+
+    def one(path: str) -> _Outcome:
+        return _hash_one(path, algorithms, fast, sandbox)
+
     try:
         outcomes: Iterator[_Outcome] = (
-            executor.map(_hash_one_packed, jobs, chunksize=4)
-            if executor is not None
-            else map(_hash_one_packed, jobs)
+            threads.map(one, files) if threads is not None else map(one, files)
         )
         with _reporter(show, len(files), err) as reporter:
             for outcome in outcomes:
@@ -246,8 +266,9 @@ def hash_paths(
                     reporter.fail(outcome.path, outcome.error or "failed")
                 reporter.advance()
     finally:
-        if executor is not None:
-            executor.shutdown(cancel_futures=True)
+        if threads is not None:
+            threads.shutdown(cancel_futures=True)
+        sandbox.close()
     out.flush()
     return 1 if failed else 0
 

@@ -11,7 +11,15 @@ decoded, so a decompression bomb costs the parse of its header only:
    (:class:`~hashes.errors.TooManyPixels`) and the frame count against
    :attr:`DecodeLimits.max_frames` (:class:`~hashes.errors.TooManyFrames`), counted with
    an early stop so a GIF of a million frames is refused after ``max_frames`` of them;
-4. the first frame is decoded (:class:`~hashes.errors.CorruptImage` for truncated or
+4. a JPEG's scans (SOS markers, found by walking its markers without decoding) against
+   :attr:`DecodeLimits.max_scans` and, times its pixels, against
+   :attr:`DecodeLimits.max_scan_pixels` (:class:`~hashes.errors.TooManyScans`): libjpeg
+   re-reads the whole picture for every scan, so scans, not bytes, decide its time;
+5. the memory the decode will allocate, estimated from the header (the canvas, which for a
+   GIF is its logical screen, not its first frame; the pixel mode and bit depth; the
+   coefficient buffer of a progressive JPEG; what the caller will add per pixel), against
+   :attr:`DecodeLimits.max_memory` (:class:`~hashes.errors.DecodeMemoryExceeded`);
+6. the first frame is decoded (:class:`~hashes.errors.CorruptImage` for truncated or
    corrupt data), turned upright by its EXIF orientation, and normalised to RGB:
    alpha is composited on :attr:`DecodeLimits.background`, 16-bit samples keep their top
    8 bits, every other mode goes through Pillow's own conversion.
@@ -34,6 +42,8 @@ every thread, and all other warnings behave as before.
 from __future__ import annotations
 
 import io
+import math
+import re
 import threading
 import warnings
 from dataclasses import dataclass
@@ -45,10 +55,12 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from hashes.errors import (
     CorruptImage,
+    DecodeMemoryExceeded,
     EmptyInput,
     TooManyBytes,
     TooManyFrames,
     TooManyPixels,
+    TooManyScans,
     UnsupportedFormat,
 )
 
@@ -57,7 +69,9 @@ __all__ = [
     "DEFAULT_LIMITS",
     "DecodeLimits",
     "DecodedImage",
+    "check_image",
     "decode_image",
+    "estimate_decode_bytes",
     "to_rgb",
 ]
 
@@ -76,8 +90,15 @@ class DecodeLimits:
 
     Defaults: 50 MiB of input, 64 Mpx (2**26 pixels: a 9000x7000 photo fits; below
     Pillow's own bomb threshold of about 89 Mpx, which therefore never fires first), 1000
-    frames, the formats in :data:`DEFAULT_FORMATS`, a white background for transparency.
-    A ``max_pixels`` above Pillow's threshold is capped by Pillow at twice its threshold
+    frames, 100 JPEG scans (libjpeg's own progressive scripts use about 10) and at most
+    2**28 scan-pixels (scans x pixels: libjpeg walks every block of the picture for each
+    scan, 0.5 to 2 ns a pixel on a busy core, so this bounds a JPEG's decode near half a
+    second; a 24 Mpx picture may have 11 scans, a 12 Mpx one 22, 2.7 Mpx the full 100),
+    512 MiB of
+    memory for the decode (:func:`estimate_decode_bytes`; a 64 Mpx JPEG fits through the
+    fast path's DCT scaling, a PNG or GIF canvas of about 32 Mpx, 21 Mpx with alpha), the
+    formats in :data:`DEFAULT_FORMATS`, a white background for transparency. A
+    ``max_pixels`` above Pillow's threshold is capped by Pillow at twice its threshold
     (still reported as :class:`~hashes.errors.TooManyPixels`).
 
     Raises:
@@ -90,9 +111,13 @@ class DecodeLimits:
     max_frames: int = 1000
     formats: frozenset[str] = DEFAULT_FORMATS
     background: tuple[int, int, int] = (255, 255, 255)
+    max_scans: int = 100
+    max_memory: int = 512 * 1024 * 1024
+    max_scan_pixels: int = 1 << 28
 
     def __post_init__(self) -> None:
-        for name in ("max_bytes", "max_pixels", "max_frames"):
+        names = ("max_bytes", "max_pixels", "max_frames", "max_scans", "max_memory")
+        for name in (*names, "max_scan_pixels"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -140,8 +165,13 @@ def decode_image(
     limits: DecodeLimits = DEFAULT_LIMITS,
     *,
     draft_size: tuple[int, int] | None = None,
+    extra_bytes_per_pixel: int = 0,
 ) -> DecodedImage:
     """Decode the first frame of an image file to an upright RGB picture.
+
+    ``extra_bytes_per_pixel`` is what the caller will allocate per decoded pixel once this
+    returns (:func:`hashes.compute.hash_image` passes what hashing takes); it counts in the
+    memory budget, so that the whole job is refused before any pixel is decoded.
 
     Raises:
         EmptyInput: ``data`` is empty.
@@ -150,14 +180,19 @@ def decode_image(
             pixel mode that cannot be converted to RGB.
         TooManyPixels: the header declares more than ``limits.max_pixels`` pixels.
         TooManyFrames: the file holds more than ``limits.max_frames`` frames.
+        TooManyScans: a JPEG holds more than ``limits.max_scans`` scans, or more than
+            ``limits.max_scan_pixels`` allows at its size.
+        DecodeMemoryExceeded: the estimated allocation exceeds ``limits.max_memory``.
         CorruptImage: truncated or corrupt data.
     """
     if len(data) == 0:
         raise EmptyInput("the input is empty")
     if len(data) > limits.max_bytes:
         raise TooManyBytes(f"the input has {len(data)} bytes; the limit is {limits.max_bytes}")
+    if extra_bytes_per_pixel < 0:
+        raise ValueError("extra_bytes_per_pixel must not be negative")
     with _PILLOW_WARNINGS_IGNORED:
-        return _decode(data, limits, draft_size)
+        return _decode(data, limits, draft_size, extra_bytes_per_pixel)
 
 
 class _PillowWarningsIgnored:
@@ -194,7 +229,33 @@ class _PillowWarningsIgnored:
 _PILLOW_WARNINGS_IGNORED: Final = _PillowWarningsIgnored()
 
 
-def _decode(data: bytes, limits: DecodeLimits, draft_size: tuple[int, int] | None) -> DecodedImage:
+def check_image(
+    data: bytes,
+    limits: DecodeLimits = DEFAULT_LIMITS,
+    *,
+    draft_size: tuple[int, int] | None = None,
+    extra_bytes_per_pixel: int = 0,
+) -> None:
+    """Every check :func:`decode_image` makes before it decodes a pixel, and nothing else:
+    for code that decodes with Pillow itself (the service's moderator thumbnails).
+
+    Raises:
+        the same as :func:`decode_image`, except ``CorruptImage`` for damaged pixel data,
+        which only a decode finds.
+    """
+    if len(data) == 0:
+        raise EmptyInput("the input is empty")
+    if len(data) > limits.max_bytes:
+        raise TooManyBytes(f"the input has {len(data)} bytes; the limit is {limits.max_bytes}")
+    if extra_bytes_per_pixel < 0:
+        raise ValueError("extra_bytes_per_pixel must not be negative")
+    with _PILLOW_WARNINGS_IGNORED:
+        im = _open(data, limits)
+        with im:
+            _check_opened(im, data, limits, draft_size, extra_bytes_per_pixel)
+
+
+def _open(data: bytes, limits: DecodeLimits) -> Image.Image:
     # Register every plugin first (idempotent): Pillow raises KeyError for a format whose
     # plugin is not loaded yet, such as MPO.
     Image.init()
@@ -202,29 +263,68 @@ def _decode(data: bytes, limits: DecodeLimits, draft_size: tuple[int, int] | Non
     if not allowed:
         raise UnsupportedFormat("no allowed format is known to Pillow")
     try:
-        im = Image.open(io.BytesIO(data), formats=allowed)
+        return Image.open(io.BytesIO(data), formats=allowed)
     except Image.DecompressionBombError as exc:
         raise TooManyPixels(f"decompression bomb refused: {exc}") from exc
     except UnidentifiedImageError as exc:
         raise UnsupportedFormat("not an image in an allowed format") from exc
     except Exception as exc:  # Pillow's parsers raise many types on hostile headers.
         raise CorruptImage(f"unreadable image header: {_describe(exc)}") from exc
+
+
+def _check_opened(
+    im: Image.Image,
+    data: bytes,
+    limits: DecodeLimits,
+    draft_size: tuple[int, int] | None,
+    extra: int,
+) -> tuple[str, int, int, int, str]:
+    """The header checks, in order; returns (format, width, height, frames, mode). With
+    ``draft_size`` a JPEG is set to DCT scaling (``im.size`` becomes the reduced size)."""
+    fmt = im.format or "unknown"
+    if fmt not in limits.formats:
+        raise UnsupportedFormat(f"format {fmt} is not allowed")
+    width, height = im.size
+    if width <= 0 or height <= 0:
+        raise CorruptImage(f"the image declares a size of {width}x{height}")
+    if width * height > limits.max_pixels:
+        raise TooManyPixels(
+            f"{width}x{height} is {width * height} pixels; the limit is {limits.max_pixels}"
+        )
+    frames = _count_frames(im, data, limits.max_frames)
+    mode = im.mode
+    coefficients = 0
+    if fmt in _JPEG_FAMILY:
+        cap = max(1, min(limits.max_scans, limits.max_scan_pixels // (width * height)))
+        coefficients = _jpeg_coefficient_bytes(data, cap, limits.max_scans)
+    try:
+        if draft_size is not None and fmt in _JPEG_FAMILY:
+            im.draft("RGB", draft_size)
+    except Exception as exc:
+        raise CorruptImage(f"unreadable JPEG header: {_describe(exc)}") from exc
+    out_w, out_h = im.size
+    needed = coefficients + estimate_decode_bytes(
+        out_w * out_h,
+        im.mode,
+        transparency="transparency" in im.info,
+        fmt=fmt,
+        extra_bytes_per_pixel=extra,
+    )
+    if needed > limits.max_memory:
+        raise DecodeMemoryExceeded(
+            f"decoding {fmt} {width}x{height} ({im.mode}) needs about {needed >> 20} MiB; "
+            f"the budget is {limits.max_memory >> 20} MiB"
+        )
+    return fmt, width, height, frames, mode
+
+
+def _decode(
+    data: bytes, limits: DecodeLimits, draft_size: tuple[int, int] | None, extra: int
+) -> DecodedImage:
+    im = _open(data, limits)
     with im:
-        fmt = im.format or "unknown"
-        if fmt not in limits.formats:
-            raise UnsupportedFormat(f"format {fmt} is not allowed")
-        width, height = im.size
-        if width <= 0 or height <= 0:
-            raise CorruptImage(f"the image declares a size of {width}x{height}")
-        if width * height > limits.max_pixels:
-            raise TooManyPixels(
-                f"{width}x{height} is {width * height} pixels; the limit is {limits.max_pixels}"
-            )
-        frames = _count_frames(im, data, limits.max_frames)
-        mode = im.mode
+        fmt, width, height, frames, mode = _check_opened(im, data, limits, draft_size, extra)
         try:
-            if draft_size is not None and fmt in _JPEG_FAMILY:
-                im.draft("RGB", draft_size)
             im.load()
             loaded_size = im.size
             upright = ImageOps.exif_transpose(im)
@@ -233,6 +333,8 @@ def _decode(data: bytes, limits: DecodeLimits, draft_size: tuple[int, int] | Non
             raise
         except Image.DecompressionBombError as exc:
             raise TooManyPixels(f"decompression bomb refused: {exc}") from exc
+        except MemoryError as exc:  # past a sandbox's address-space limit
+            raise DecodeMemoryExceeded("the decoder ran out of memory") from exc
         except Exception as exc:  # truncated or corrupt data: OSError, SyntaxError, ...
             raise CorruptImage(f"corrupt image data: {_describe(exc)}") from exc
     if rgb.size != loaded_size:  # EXIF orientation 5..8 swaps the sides
@@ -247,6 +349,130 @@ def _decode(data: bytes, limits: DecodeLimits, draft_size: tuple[int, int] | Non
         source_width=width,
         source_height=height,
     )
+
+
+_STORED_BYTES: Final = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
+"""Bytes per pixel of Pillow's storage for a mode (4 for every mode not listed)."""
+
+
+def estimate_decode_bytes(
+    pixels: int,
+    mode: str,
+    *,
+    transparency: bool = False,
+    fmt: str = "",
+    extra_bytes_per_pixel: int = 0,
+) -> int:
+    """Peak bytes :func:`decode_image` allocates for a canvas of ``pixels`` in ``mode``.
+
+    Measured on Pillow's pipeline (peak resident growth of a fresh process; figures in
+    ``docs/hashing.md``): the decoded canvas, the upright copy, the conversion to RGB (alpha
+    is composited through three more 4-byte canvases; 16-bit greyscale goes through a
+    32-bit array), then the RGB picture plus ``extra_bytes_per_pixel`` for what the caller
+    does next. WebP adds the decoder's own 4-byte canvas. A progressive JPEG's coefficient
+    buffer is not included (see :func:`decode_image`). Pure arithmetic.
+    """
+    stored = _STORED_BYTES.get(mode, 4)
+    if mode == "RGB" and not transparency:
+        convert = 0
+    elif mode in _WITH_ALPHA or transparency:
+        convert = 16
+    elif mode in _SIXTEEN_BIT:
+        convert = 10
+    else:
+        convert = 4
+    per_pixel = 2 * stored + convert + (4 if fmt == "WEBP" else 0)
+    return pixels * max(per_pixel, 4 + extra_bytes_per_pixel)
+
+
+# A marker is 0xFF followed by anything but 0x00 (a stuffed byte in entropy-coded data),
+# 0xD0..0xD7 (restart markers) or 0xFF (fill): the rule libjpeg's marker reader follows.
+_JPEG_MARKER: Final = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+_JPEG_SOF: Final = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_JPEG_MAX_MARKERS: Final = 20_000
+
+
+def _jpeg_coefficient_bytes(data: bytes, allowed: int, max_scans: int) -> int:
+    """Walk a JPEG's markers up to its first EOI without decoding; refuse more than
+    ``allowed`` scans (``max_scans``, or fewer for a large picture: see
+    :attr:`DecodeLimits.max_scan_pixels`).
+
+    Returns the bytes of the coefficient buffer libjpeg allocates for the whole picture
+    when it has more than one scan (progressive, or sequential in several scans): 2 bytes
+    per sample of every component, at its sampling factors, padded to 8x8 blocks; 0 for a
+    single-scan file. Header segments are skipped by their length and entropy-coded data
+    by a regular expression, so the walk costs one step per marker. The cheap
+    ``count(b"\xff\xda")`` is an upper bound of the scans and spares the walk for almost
+    every file.
+
+    Raises:
+        TooManyScans: more than ``allowed`` SOS markers before the first EOI.
+        CorruptImage: more than 20000 markers (no honest JPEG has a thousand).
+    """
+    bound = data.count(b"\xff\xda")
+    if bound == 0:
+        return 0
+    scans = 0
+    progressive = False
+    coefficients = 0
+    pos = 2
+    size = len(data)
+    for _ in range(_JPEG_MAX_MARKERS):
+        found = _JPEG_MARKER.search(data, pos)
+        if found is None:
+            break
+        code = data[found.start() + 1]
+        pos = found.end()
+        if code == 0xD9:  # EOI: the first picture ends here (an MPO's next one is not read)
+            break
+        if code == 0x01 or 0xD0 <= code <= 0xD8:  # no length field
+            continue
+        if pos + 2 > size:
+            break
+        length = int.from_bytes(data[pos : pos + 2], "big")
+        if code in _JPEG_SOF and coefficients == 0:
+            progressive = code in (0xC2, 0xC6, 0xCA, 0xCE)
+            coefficients = _sof_coefficient_bytes(data[pos + 2 : pos + length])
+        elif code == 0xDA:
+            scans += 1
+            if scans > allowed:
+                if allowed == max_scans:
+                    raise TooManyScans(f"the JPEG holds more than {max_scans} scans")
+                raise TooManyScans(
+                    f"the JPEG holds more than {allowed} scans, the most its size allows "
+                    "(each scan re-reads every block)"
+                )
+            if bound <= allowed and scans > 1:
+                break  # the count already proves the limit holds; the buffer is needed
+        pos += max(length, 2)
+    else:
+        raise CorruptImage(f"the JPEG holds more than {_JPEG_MAX_MARKERS} markers")
+    return coefficients if progressive or scans > 1 else 0
+
+
+def _sof_coefficient_bytes(segment: bytes) -> int:
+    """Coefficient-buffer bytes for a start-of-frame segment (precision, height, width,
+    components with sampling factors); 0 if it cannot be read (Pillow then refuses it)."""
+    if len(segment) < 6:
+        return 0
+    height = int.from_bytes(segment[1:3], "big")
+    width = int.from_bytes(segment[3:5], "big")
+    count = segment[5]
+    factors = [
+        (segment[6 + 3 * i + 1] >> 4, segment[6 + 3 * i + 1] & 15)
+        for i in range(count)
+        if 6 + 3 * i + 1 < len(segment)
+    ]
+    if not factors:
+        return 0
+    h_max = max(h for h, _ in factors) or 1
+    v_max = max(v for _, v in factors) or 1
+    total = 0
+    for h, v in factors:
+        blocks_w = math.ceil(math.ceil(width * h / h_max) / 8)
+        blocks_h = math.ceil(math.ceil(height * v / v_max) / 8)
+        total += blocks_w * blocks_h * 64 * 2
+    return total
 
 
 def _describe(exc: BaseException) -> str:

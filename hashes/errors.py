@@ -8,10 +8,14 @@ should do next::
     │   ├── EmptyInput             zero bytes
     │   ├── UnsupportedFormat      not an image, or a format outside the allowed set
     │   ├── CorruptImage           truncated or corrupt data
-    │   └── LimitExceeded          too big to decode safely
+    │   ├── DecodeCrashed          the sandbox's worker process died while decoding
+    │   └── LimitExceeded          too big (or too slow) to decode safely
     │       ├── TooManyBytes
     │       ├── TooManyPixels      includes decompression bombs, refused before allocation
-    │       └── TooManyFrames
+    │       ├── TooManyFrames
+    │       ├── TooManyScans       a JPEG with more scans (SOS markers) than allowed
+    │       ├── DecodeMemoryExceeded  would allocate (or did, in a sandbox) more than the budget
+    │       └── DecodeTimeout      ran past the sandbox's wall-clock or CPU limit
     ├── HashFormatError            a hash's text or bytes form is malformed
     ├── AlgorithmMismatch          two hashes of different algorithms or lengths compared
     ├── HashListError              a hash list cannot be trusted or used
@@ -65,6 +69,24 @@ class TooManyPixels(LimitExceeded):
 
 class TooManyFrames(LimitExceeded):
     """The image has more frames than allowed."""
+
+
+class TooManyScans(LimitExceeded):
+    """A JPEG holds more scans (SOS markers) than allowed; each scan re-reads the picture."""
+
+
+class DecodeMemoryExceeded(LimitExceeded):
+    """Decoding would allocate more memory than the budget (estimated from the header), or
+    the sandbox's worker ran out of its address-space limit."""
+
+
+class DecodeTimeout(LimitExceeded):
+    """Decoding ran past the sandbox's wall-clock (or CPU) limit, or no worker was free in
+    time; the worker was killed and replaced."""
+
+
+class DecodeCrashed(DecodeError):
+    """The sandbox's worker process died while decoding (a signal, not a limit)."""
 
 
 class HashFormatError(HashesError, ValueError):

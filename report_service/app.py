@@ -15,6 +15,8 @@ What :mod:`report_service.review` (and any other router) finds on ``app.state``:
                :func:`report_service.storage.evidence.read_evidence`), curator key
 ``banks``      :class:`report_service.banks.HashBanks` (``add_entry`` banks a hash;
                the database is its truth, shared by every process)
+``media_sandbox``  :class:`hashes.sandbox.HashSandbox`: the worker processes that re-hash
+               media (started lazily or by the lifespan, shared by the apps of a process)
 ``clock``      ``() -> int``: milliseconds since the epoch
 ``random``     ``(n) -> bytes``: randomness for keys and nonces
 ``metrics``    :class:`report_service.observability.Metrics` (own registry)
@@ -28,15 +30,22 @@ What :mod:`report_service.review` (and any other router) finds on ``app.state``:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from report_service.keys import KeyMaterial, load_key_file
 from report_service.settings import Settings
+
+if TYPE_CHECKING:
+    from hashes.decode import DecodeLimits
+    from hashes.sandbox import HashSandbox
 
 API_DESCRIPTION = """\
 Frankly's report service: a reference relay that stamps messages (message franking),
@@ -50,6 +59,40 @@ RELAY_BODY_OVERHEAD = 4096
 def wall_clock_ms() -> int:
     """Milliseconds since the epoch from the system clock."""
     return time.time_ns() // 1_000_000
+
+
+_SANDBOXES: dict[tuple[int, float, int], HashSandbox] = {}
+_SANDBOXES_LOCK = threading.Lock()
+
+
+def media_sandbox(settings: Settings) -> tuple[HashSandbox, DecodeLimits]:
+    """The worker pool that re-hashes media for these settings, and the decode limits.
+
+    Every picture is budgeted from its header at ``media_memory_mb`` and hashed in a worker
+    whose address space may grow by twice that plus the largest input and 64 MiB (the
+    allocator's slack; the budget is the real bound, the limit the backstop), killed after
+    ``media_timeout_s``. The pool is created on first need and shared by every app of
+    this process with the same settings (tests build many apps; the workers hold no
+    state), and stopped when the process exits.
+    """
+    from hashes.sandbox import HashSandbox
+    from report_service.banks import DECODE_LIMITS
+
+    budget = settings.media_memory_mb * 1024 * 1024
+    limits = dataclasses.replace(DECODE_LIMITS, max_memory=budget)
+    memory = 2 * budget + limits.max_bytes + 64 * 1024 * 1024
+    key = (settings.media_workers, settings.media_timeout_s, memory)
+    with _SANDBOXES_LOCK:
+        sandbox = _SANDBOXES.get(key)
+        if sandbox is None or sandbox.closed:
+            sandbox = HashSandbox(
+                settings.media_workers,
+                timeout_s=settings.media_timeout_s,
+                memory_bytes=memory,
+                wait_s=30.0,
+            )
+            _SANDBOXES[key] = sandbox
+    return sandbox, limits
 
 
 def create_app(
@@ -100,10 +143,15 @@ def create_app(
         upgrade_engine(engine)
     sessions = make_session_factory(engine)
     metrics = Metrics()
-    banks = HashBanks(sessions, material.curator).listen(engine).load()
+    sandbox, decode_limits = media_sandbox(settings)
+    banks = HashBanks(
+        sessions, material.curator, hasher=sandbox.hash_image, decode_limits=decode_limits
+    )
+    banks.listen(engine).load()
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        sandbox.start()  # warm the workers before the first report, off the request path
         yield
         banks.close()
 
@@ -126,6 +174,7 @@ def create_app(
     app.state.session_factory = sessions
     app.state.keys = material
     app.state.banks = banks
+    app.state.media_sandbox = sandbox
     app.state.clock = now
     app.state.random = rand
     app.state.metrics = metrics

@@ -30,7 +30,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from nacl.signing import SigningKey, VerifyKey
@@ -61,6 +61,9 @@ from report_service.storage.shared import SharedCounter, TrustedCurator
 
 if TYPE_CHECKING:
     from report_service.storage.notify import PgListener as Listener
+
+if TYPE_CHECKING:
+    from hashes.compute import HashResult
 
 SERVICE_LIST_ID = "frankly-service-bank"
 DECODE_LIMITS = DecodeLimits(max_bytes=25 * 1024 * 1024, max_pixels=1 << 26, max_frames=100)
@@ -125,19 +128,36 @@ class BankHit:
     entry_id: str | None
 
 
-def hash_media(data: bytes, mime: str) -> tuple[MediaFacts, list[HashValue]]:
+class MediaHasher(Protocol):
+    """How pictures are hashed: :func:`hashes.compute.hash_image` in-process, or
+    :meth:`hashes.sandbox.HashSandbox.hash_image` (the service's default) in a worker."""
+
+    def __call__(
+        self, data: bytes, algorithms: Iterable[Algorithm | str], *, limits: DecodeLimits
+    ) -> HashResult: ...
+
+
+def hash_media(
+    data: bytes,
+    mime: str,
+    *,
+    hasher: MediaHasher | None = None,
+    limits: DecodeLimits = DECODE_LIMITS,
+) -> tuple[MediaFacts, list[HashValue]]:
     """SHA-256 of any attachment; PDQ and pHash of pictures that decode safely.
 
     Every attachment is tried as a picture whatever its declared type (the type comes
     from the sender). Bytes that do not decode are not an error: the facts say why
-    (``decode_error``) and only the SHA-256 is matched.
+    (``decode_error``, the name of the :class:`~hashes.errors.HashesError`: a budget or
+    sandbox limit gives ``DecodeMemoryExceeded``, ``DecodeTimeout``, ``TooManyScans``...)
+    and only the SHA-256 is matched.
     """
     from hashes.compute import hash_image
 
     digest = hashlib.sha256(data).hexdigest()
     values = [HashValue(Algorithm.SHA256, bytes.fromhex(digest))]
     try:
-        result = hash_image(data, (Algorithm.PDQ, Algorithm.PHASH), limits=DECODE_LIMITS)
+        result = (hasher or hash_image)(data, (Algorithm.PDQ, Algorithm.PHASH), limits=limits)
     except HashesError as exc:
         return MediaFacts(digest, len(data), mime, decode_error=type(exc).__name__), values
     pdq = result.hashes.get(Algorithm.PDQ)
@@ -169,7 +189,11 @@ class HashBanks:
         extra_curator_keys: Mapping[str, bytes] | None = None,
         *,
         check_interval_ms: int = DEFAULT_CHECK_INTERVAL_MS,
+        hasher: MediaHasher | None = None,
+        decode_limits: DecodeLimits = DECODE_LIMITS,
     ) -> None:
+        self._hasher = hasher
+        self._decode_limits = decode_limits
         self._sessions = session_factory
         self._curator = curator
         self._own_keys = {curator.kid: curator.public_key, **dict(extra_curator_keys or {})}
@@ -321,7 +345,7 @@ class HashBanks:
 
     def examine(self, data: bytes, mime: str) -> tuple[MediaFacts, list[BankHit]]:
         """Hash an attachment's verified bytes and match them against every bank."""
-        facts, values = hash_media(data, mime)
+        facts, values = hash_media(data, mime, hasher=self._hasher, limits=self._decode_limits)
         return facts, self.match(values)
 
     def holds(self, value: HashValue, category: str, list_id: str = SERVICE_LIST_ID) -> bool:

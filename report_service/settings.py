@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     relay_sender_max_messages: int = Field(default=120, gt=0)
     relay_sender_max_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
 
+    # Media re-hashing (issue 10, section 3): worker processes, and per picture a memory
+    # budget checked from the header and a wall-clock limit enforced by killing the worker.
+    media_workers: int = Field(default=2, gt=0, le=64)
+    media_timeout_s: float = Field(default=4.0, gt=0, le=600)
+    media_memory_mb: int = Field(default=144, gt=0, le=65536)
+
     metrics_token: SecretStr | None = None
     child_safety_categories: frozenset[str] = frozenset({"csam", "child_safety", "cse", "csae"})
 

@@ -13,6 +13,8 @@ import warnings
 
 from PIL import Image, ImageFilter, ImageOps
 
+from hashes.decode import DecodeLimits, check_image
+from hashes.errors import DecodeError
 from report_service.review.errors import MediaUndecodable
 
 THUMB_SIDE = 256
@@ -20,6 +22,9 @@ MIN_BLUR_RADIUS = 8.0
 MAX_PIXELS = 40_000_000
 MAX_BYTES = 50 * 1024 * 1024
 ALLOWED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP")
+_LIMITS = DecodeLimits(
+    max_bytes=MAX_BYTES, max_pixels=MAX_PIXELS, formats=frozenset(ALLOWED_FORMATS)
+)
 
 
 def blurred_thumbnail(data: bytes, *, side: int = THUMB_SIDE) -> bytes:
@@ -32,6 +37,11 @@ def blurred_thumbnail(data: bytes, *, side: int = THUMB_SIDE) -> bytes:
         raise MediaUndecodable("the medium is empty")
     if len(data) > MAX_BYTES:
         raise MediaUndecodable("the medium is too large to render")
+    try:  # the header checks of hashes.decode first: scans and memory, not just pixels
+        check_image(data, _LIMITS, draft_size=(side, side))
+    except DecodeError as exc:
+        reason = type(exc).__name__
+        raise MediaUndecodable(f"the medium cannot be rendered safely ({reason})") from exc
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)

@@ -270,3 +270,26 @@ def test_real_pictures_match_a_pdq_list_after_recompression_offline(
     assert not s.scan(KNOWN).matched  # not a picture: no crash, a reason
     assert s.scan(KNOWN).decode_error is not None
     assert no_network == []
+
+
+def test_hostile_pictures_are_refused_on_the_device_with_a_reason() -> None:
+    # The default hasher budgets every decode from its header in-process (a device may not
+    # start processes); a desktop app can hand in a sandbox's hasher for hard limits too.
+    from hashes.sandbox import HashSandbox
+    from tests.hashes.hostile_media import gif_with_logical_screen, progressive_jpeg_with_scans
+
+    gif = gif_with_logical_screen()
+    jpeg = progressive_jpeg_with_scans(1000, side=1024)
+    on_device = Scanner(POLICY)
+    with HashSandbox(workers=1, timeout_s=10.0) as sandbox:
+        sandboxed = Scanner(POLICY, hasher=sandbox.hash_image)
+        for s in (on_device, sandboxed):
+            s.load_list(sha_list())
+            s.load_list(phash_list())
+            screen = s.scan(gif)
+            assert screen.decode_error is not None
+            assert screen.decode_error.startswith("DecodeMemoryExceeded")
+            scans = s.scan(jpeg)
+            assert scans.decode_error is not None
+            assert scans.decode_error.startswith("TooManyScans")
+    assert on_device.scan(KNOWN).matched  # byte lists still work

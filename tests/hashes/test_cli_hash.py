@@ -128,3 +128,30 @@ def test_bad_options_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["hash", ".", "--workers", "-1"]) == 2
     with pytest.raises(SystemExit):
         main(["hash", ".", "--format", "xml"])
+
+
+def test_hostile_files_are_refused_and_a_slow_one_is_killed_at_the_timeout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.hashes.hostile_media import (
+        gif_with_logical_screen,
+        progressive_jpeg_with_scans,
+        slow_jpeg_under_every_limit,
+    )
+
+    (tmp_path / "a-screen.gif").write_bytes(gif_with_logical_screen())
+    (tmp_path / "b-scans.jpg").write_bytes(progressive_jpeg_with_scans(1000, side=1024))
+    # Under every header limit, but about half a second of libjpeg.
+    (tmp_path / "c-slow.jpg").write_bytes(slow_jpeg_under_every_limit())
+    (tmp_path / "d-good.png").write_bytes(encode(photo(40, 30), "PNG"))
+    status = main(["hash", str(tmp_path), "--timeout", "0.1", "--workers", "2"])
+    captured = capsys.readouterr()
+    assert status == 1
+    rows = [json.loads(line) for line in captured.out.splitlines()]
+    assert [Path(r["path"]).name for r in rows] == ["d-good.png"]
+    errors = captured.err.strip().splitlines()
+    assert len(errors) == 3
+    assert "a-screen.gif: DecodeMemoryExceeded" in errors[0]
+    assert "b-scans.jpg: TooManyScans" in errors[1]
+    assert "c-slow.jpg: DecodeTimeout" in errors[2]
+    assert main(["hash", str(tmp_path), "--timeout", "0"]) == 2

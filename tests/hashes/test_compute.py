@@ -146,6 +146,7 @@ def test_public_surface_is_pinned() -> None:
     assert sorted(hashes.compute.__all__) == [
         "DEFAULT_ALGORITHMS",
         "FAST_DRAFT_SIZE",
+        "HASH_BYTES_PER_PIXEL",
         "HashResult",
         "hash_decoded",
         "hash_image",
@@ -155,7 +156,9 @@ def test_public_surface_is_pinned() -> None:
         "DEFAULT_LIMITS",
         "DecodeLimits",
         "DecodedImage",
+        "check_image",
         "decode_image",
+        "estimate_decode_bytes",
         "to_rgb",
     ]
     assert sorted(hashes.pdq.__all__) == [

@@ -6,6 +6,7 @@ import contextlib
 import io
 import struct
 import threading
+import time
 import tracemalloc
 import warnings
 import zlib
@@ -16,15 +17,30 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageOps
 
-from hashes.decode import DecodedImage, DecodeLimits, decode_image, to_rgb
+from hashes.compute import hash_image
+from hashes.decode import (
+    DecodedImage,
+    DecodeLimits,
+    decode_image,
+    estimate_decode_bytes,
+    to_rgb,
+)
 from hashes.errors import (
     CorruptImage,
     DecodeError,
+    DecodeMemoryExceeded,
     EmptyInput,
+    LimitExceeded,
     TooManyBytes,
     TooManyFrames,
     TooManyPixels,
+    TooManyScans,
     UnsupportedFormat,
+)
+from tests.hashes.hostile_media import (
+    gif_with_logical_screen,
+    png_rgba16,
+    progressive_jpeg_with_scans,
 )
 from tests.hashes.imaging_support import PDQ_DIR, ROWS, VectorRow, encode, photo
 
@@ -382,7 +398,15 @@ def test_animated_webp_frames_are_limited() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"max_bytes": 0}, {"max_pixels": -1}, {"max_frames": True}, {"background": (0, 0, 256)}],
+    [
+        {"max_bytes": 0},
+        {"max_pixels": -1},
+        {"max_frames": True},
+        {"background": (0, 0, 256)},
+        {"max_scans": 0},
+        {"max_memory": 1.5},
+        {"max_scan_pixels": 0},
+    ],
 )
 def test_limits_are_validated(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="must be"):
@@ -410,3 +434,132 @@ def test_mutated_images_only_ever_raise_decode_errors(data: st.DataObject) -> No
     except DecodeError:
         return
     assert decoded.image.mode == "RGB"
+
+
+# --- the memory budget and the scan cap (issue 10, section 3) ----------------------------
+
+
+def refused_quickly(
+    data: bytes, error: type[DecodeError], limits: DecodeLimits | None = None
+) -> str:
+    """Decode ``data`` through ``hash_image``; it must raise ``error`` from the header (a
+    generous bound: the refusal takes milliseconds, the decode took seconds to minutes)."""
+    start = time.perf_counter()
+    with pytest.raises(error) as caught:
+        hash_image(data, limits=limits or DecodeLimits())
+    assert time.perf_counter() - start < 5.0
+    return str(caught.value)
+
+
+def test_gif_logical_screen_is_the_canvas_of_the_budget() -> None:
+    # 35 bytes, a 1x1 frame on an 8000x8000 screen: 64 Mpx passes the pixel limit, but
+    # Pillow would allocate the whole screen (about 1 GB with the RGB copies).
+    gif = gif_with_logical_screen(8000, 8000)
+    assert len(gif) < 50
+    message = refused_quickly(gif, DecodeMemoryExceeded)
+    assert "8000x8000" in message
+    assert issubclass(DecodeMemoryExceeded, LimitExceeded)
+    # The same frame on a small screen is an ordinary picture.
+    small = decode_image(gif_with_logical_screen(4, 4))
+    assert (small.width, small.height) == (4, 4)
+
+
+def test_sixteen_bit_rgba_png_at_the_pixel_limit_is_refused_from_its_header() -> None:
+    png = png_rgba16(8192, 8192, level=1)  # 2**26 pixels: exactly max_pixels
+    assert len(png) < 3_000_000
+    tracemalloc.start()
+    try:
+        refused_quickly(png, DecodeMemoryExceeded)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000 + len(png)
+
+
+def test_progressive_jpeg_with_many_scans_is_refused_before_decoding() -> None:
+    bomb = progressive_jpeg_with_scans(1000, side=1024)
+    message = refused_quickly(bomb, TooManyScans)
+    assert "more than 100 scans" in message
+    honest = progressive_jpeg_with_scans(0, side=64)  # libjpeg's own script
+    assert decode_image(honest).format == "JPEG"
+    scans = honest.count(b"\xff\xda")
+    assert 2 <= scans <= 12
+    assert decode_image(honest, DecodeLimits(max_scans=scans)).format == "JPEG"
+    with pytest.raises(TooManyScans):
+        decode_image(honest, DecodeLimits(max_scans=scans - 1))
+
+
+def test_scans_are_budgeted_by_the_pixels_they_walk() -> None:
+    # 100 scans pass the count, but over 6000x6000 pixels libjpeg would walk 3.6 billion
+    # of them: seconds of CPU from 150 KB. The same scans over a small picture are fine.
+    big = progressive_jpeg_with_scans(100, side=6000)
+    message = refused_quickly(big, TooManyScans)
+    assert "7 scans" in message  # 2**28 // 36e6
+    small = progressive_jpeg_with_scans(100, side=256)
+    assert decode_image(small).width == 256
+    with pytest.raises(TooManyScans):
+        decode_image(small, DecodeLimits(max_scan_pixels=256 * 256 * 50))
+
+
+def test_scan_markers_inside_header_segments_are_not_counted() -> None:
+    # 300 "FF DA" byte pairs inside a comment: not scans (libjpeg skips the segment by its
+    # length), so the precise walk accepts the file the cheap count would suspect.
+    honest = encode(photo(32, 32), "JPEG")
+    comment = b"\xff\xda" * 300
+    segment = b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment
+    data = honest[:2] + segment + honest[2:]
+    assert data.count(b"\xff\xda") > 300
+    assert decode_image(data).width == 32
+
+
+def test_progressive_coefficient_buffer_counts_in_the_budget() -> None:
+    # libjpeg keeps every coefficient of a progressive picture (2 bytes per sample) even
+    # when it outputs 1/8 of it; a baseline picture of the same size needs no such buffer.
+    progressive = progressive_jpeg_with_scans(0, side=2048)
+    baseline = io.BytesIO()
+    Image.new("L", (2048, 2048), 128).save(baseline, "JPEG")
+    tight = DecodeLimits(max_memory=4 * 1024 * 1024)
+    assert hash_image(baseline.getvalue(), limits=tight).width == 2048
+    with pytest.raises(DecodeMemoryExceeded):
+        hash_image(progressive, limits=tight)
+    assert hash_image(progressive).width == 2048
+
+
+def test_budget_boundary_is_exact_and_counts_mode_and_caller() -> None:
+    rgb = encode(photo(100, 50), "PNG")
+    need = estimate_decode_bytes(5000, "RGB")
+    assert decode_image(rgb, DecodeLimits(max_memory=need)).width == 100
+    with pytest.raises(DecodeMemoryExceeded):
+        decode_image(rgb, DecodeLimits(max_memory=need - 1))
+    # What the caller adds per pixel counts too (hash_image passes its hashing cost).
+    with pytest.raises(DecodeMemoryExceeded):
+        decode_image(rgb, DecodeLimits(max_memory=need), extra_bytes_per_pixel=100)
+    with pytest.raises(ValueError, match="negative"):
+        decode_image(rgb, extra_bytes_per_pixel=-1)
+
+
+def test_estimate_follows_mode_depth_and_alpha() -> None:
+    px = 1000
+    rgb = estimate_decode_bytes(px, "RGB")
+    assert estimate_decode_bytes(px, "RGBA") > rgb
+    assert estimate_decode_bytes(px, "P", transparency=True) > estimate_decode_bytes(px, "P")
+    assert estimate_decode_bytes(px, "I;16") > estimate_decode_bytes(px, "L")
+    assert estimate_decode_bytes(px, "RGB", fmt="WEBP") > rgb
+    assert estimate_decode_bytes(px, "L", extra_bytes_per_pixel=13) == px * 17
+    assert estimate_decode_bytes(2 * px, "RGBA") == 2 * estimate_decode_bytes(px, "RGBA")
+
+
+def test_check_image_makes_the_header_checks_without_decoding() -> None:
+    from hashes.decode import check_image
+
+    check_image(encode(photo(40, 30), "PNG"))
+    check_image(encode(photo(40, 30), "PNG")[:60])  # damaged pixel data: only a decode sees it
+    check_image(gif_with_logical_screen())  # 384 MiB to decode alone: within 512 MiB
+    with pytest.raises(DecodeMemoryExceeded):
+        check_image(gif_with_logical_screen(), extra_bytes_per_pixel=13)  # and to hash
+    with pytest.raises(TooManyScans):
+        check_image(progressive_jpeg_with_scans(1000, side=1024))
+    with pytest.raises(EmptyInput):
+        check_image(b"")
+    with pytest.raises(UnsupportedFormat):
+        check_image(b"not an image")

@@ -1,0 +1,235 @@
+"""The hashing sandbox: worker processes with hard time and memory limits (issue 10, §3)."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from hashes.compute import hash_image
+from hashes.decode import DecodeLimits
+from hashes.errors import (
+    CorruptImage,
+    DecodeCrashed,
+    DecodeMemoryExceeded,
+    DecodeTimeout,
+    EmptyInput,
+    HashFormatError,
+    TooManyScans,
+)
+from hashes.sandbox import HashSandbox
+from tests.hashes.hostile_media import gif_with_logical_screen, progressive_jpeg_with_scans
+from tests.hashes.imaging_support import encode, photo
+
+# No budget from the header: only the sandbox's own limits stop these.
+UNBUDGETED = DecodeLimits(max_scans=10**6, max_memory=1 << 40, max_scan_pixels=1 << 50)
+
+
+def slow_jpeg() -> bytes:
+    """A progressive JPEG that takes libjpeg several seconds (thousands of scans)."""
+    return progressive_jpeg_with_scans(4000, side=2048)
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[HashSandbox]:
+    with HashSandbox(workers=2, timeout_s=1.5, memory_bytes=384 << 20) as pool:
+        yield pool.start()
+
+
+def test_results_equal_in_process_hashing(sandbox: HashSandbox) -> None:
+    picture = encode(photo(64, 48), "PNG")
+    for fast in (True, False):
+        inside = sandbox.hash_image(picture, fast=fast, dihedral=True)
+        assert inside == hash_image(picture, fast=fast, dihedral=True)
+    jpeg = encode(photo(640, 480), "JPEG")
+    assert sandbox.hash_image(jpeg, ["pdq", "sha256"]) == hash_image(jpeg, ["pdq", "sha256"])
+
+
+def test_typed_errors_cross_the_process_boundary(sandbox: HashSandbox) -> None:
+    pids = sandbox.worker_pids()
+    with pytest.raises(EmptyInput):
+        sandbox.hash_image(b"")
+    with pytest.raises(CorruptImage):
+        sandbox.hash_image(encode(photo(64, 48), "PNG")[:200])
+    with pytest.raises(TooManyScans):
+        sandbox.hash_image(progressive_jpeg_with_scans(1000, side=256))
+    with pytest.raises(DecodeMemoryExceeded, match="8000x8000"):
+        sandbox.hash_image(gif_with_logical_screen())
+    with pytest.raises(HashFormatError):
+        sandbox.hash_image(b"x", ["nope"])
+    # Refusals from headers keep the workers: no process was harmed.
+    assert sandbox.worker_pids() == pids
+
+
+def test_a_slow_picture_is_killed_at_the_deadline_and_the_pool_recovers(
+    sandbox: HashSandbox,
+) -> None:
+    before = set(sandbox.worker_pids())
+    start = time.perf_counter()
+    with pytest.raises(DecodeTimeout, match=r"longer than 1\.5 s"):
+        sandbox.hash_image(slow_jpeg(), limits=UNBUDGETED)
+    assert time.perf_counter() - start < 1.5 + 10.0  # killed at the deadline, not minutes
+    after = set(sandbox.worker_pids())
+    assert len(after) == 2
+    assert after != before  # the stuck worker was replaced
+    for pid in before - after:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    picture = encode(photo(32, 32), "PNG")
+    assert sandbox.hash_image(picture) == hash_image(picture)
+
+
+def test_an_allocation_past_the_memory_limit_fails_in_the_worker() -> None:
+    # The header budget is switched off: the GIF's 8000x8000 canvas (about 1 GB) meets
+    # the worker's address-space limit (384 MiB) instead, and only the worker suffers.
+    # (A long deadline: on a busy machine the allocations may take a while to fail.)
+    with HashSandbox(workers=1, timeout_s=120.0, memory_bytes=384 << 20) as pool:
+        with pytest.raises(DecodeMemoryExceeded):
+            pool.hash_image(gif_with_logical_screen(), limits=UNBUDGETED)
+        picture = encode(photo(32, 32), "PNG")
+        assert pool.hash_image(picture) == hash_image(picture)
+
+
+def test_a_picture_just_under_the_budget_fits_the_limit() -> None:
+    # The service's pairing: a decode budget, and an address-space limit of twice it plus
+    # the input and 64 MiB. The estimate is conservative enough that an honest picture
+    # it admits is never killed by the limit.
+    budget = 128 << 20
+    limits = DecodeLimits(max_memory=budget)
+    side = 2800  # 7.8 Mpx RGB: about 127 MiB by the estimate
+    canvas = photo(side // 8, side // 8).resize((side, side))
+    out = io.BytesIO()
+    canvas.save(out, "PNG", compress_level=1)
+    picture = out.getvalue()
+    with HashSandbox(workers=1, timeout_s=60.0, memory_bytes=2 * budget + (64 << 20)) as pool:
+        result = pool.hash_image(picture, limits=limits)
+    assert result == hash_image(picture)
+
+
+@pytest.mark.parametrize(
+    ("sig", "error"), [(signal.SIGKILL, DecodeCrashed), (signal.SIGXCPU, DecodeTimeout)]
+)
+def test_a_worker_dying_mid_task_gives_a_typed_error(
+    sig: signal.Signals, error: type[Exception]
+) -> None:
+    # SIGKILL is what the kernel's OOM killer sends; SIGXCPU what RLIMIT_CPU sends.
+    with HashSandbox(workers=1, timeout_s=30.0) as pool:
+        (pid,) = pool.start().worker_pids()
+        pool.hash_image(encode(photo(8, 8), "PNG"))  # the worker is ready
+        killer = threading.Timer(0.3, os.kill, (pid, sig))
+        killer.start()
+        start = time.perf_counter()
+        with pytest.raises(error):
+            pool.hash_image(slow_jpeg(), limits=UNBUDGETED)
+        assert time.perf_counter() - start < 10.0
+        killer.join()
+        picture = encode(photo(32, 32), "PNG")
+        assert pool.hash_image(picture) == hash_image(picture)
+        assert pool.worker_pids() != [pid]
+
+
+def test_an_idle_worker_killed_from_outside_is_replaced(sandbox: HashSandbox) -> None:
+    for pid in sandbox.worker_pids():
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(0.2)
+    picture = encode(photo(32, 32), "PNG")
+    results = [sandbox.hash_image(picture) for _ in range(3)]
+    assert all(r == hash_image(picture) for r in results)
+    assert len(sandbox.worker_pids()) == 2
+
+
+def test_concurrent_callers_share_the_pool() -> None:
+    pictures = [encode(photo(48, 32, seed=s), "PNG") for s in range(6)]
+    expected = [hash_image(p) for p in pictures]
+    got: dict[int, object] = {}
+    with HashSandbox(workers=2, timeout_s=30.0) as pool:
+
+        def call(i: int) -> None:
+            got[i] = pool.hash_image(pictures[i])
+
+        threads = [threading.Thread(target=call, args=(i,)) for i in range(len(pictures))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(pool.worker_pids()) <= 2
+    assert [got[i] for i in range(len(pictures))] == expected
+
+
+def test_waiting_for_a_busy_pool_is_bounded() -> None:
+    with HashSandbox(workers=1, timeout_s=1.0, wait_s=0.3) as pool:
+        pool.start()
+        outcome: list[BaseException] = []
+
+        def occupy() -> None:
+            try:
+                pool.hash_image(slow_jpeg(), limits=UNBUDGETED)
+            except DecodeTimeout as exc:
+                outcome.append(exc)
+
+        busy = threading.Thread(target=occupy)
+        busy.start()
+        # The worker is now busy for at least a second (its deadline); give the thread
+        # time to take it even on a loaded machine.
+        time.sleep(0.5)
+        start = time.perf_counter()
+        with pytest.raises(DecodeTimeout, match="no hashing worker was free"):
+            pool.hash_image(encode(photo(8, 8), "PNG"))
+        assert time.perf_counter() - start < 1.0
+        busy.join()
+        assert len(outcome) == 1
+
+
+def test_workers_are_recycled_after_max_tasks() -> None:
+    picture = encode(photo(16, 16), "PNG")
+    with HashSandbox(workers=1, max_tasks_per_child=2) as pool:
+        pool.hash_image(picture)
+        first = pool.worker_pids()
+        pool.hash_image(picture)
+        second = pool.worker_pids()
+        pool.hash_image(picture)
+        assert first != second
+        assert len(second) == 1
+
+
+def test_nothing_starts_before_use_and_close_stops_everything() -> None:
+    pool = HashSandbox(workers=2)
+    assert pool.worker_pids() == []
+    with pytest.raises(HashFormatError):
+        pool.hash_image(b"", ["nope"])  # checked before any worker starts
+    assert pool.worker_pids() == []
+    pool.hash_image(encode(photo(8, 8), "PNG"))
+    pids = pool.worker_pids()
+    assert len(pids) == 1  # one caller needed one worker
+    assert not pool.closed
+    pool.close()
+    pool.close()
+    assert pool.closed
+    assert pool.worker_pids() == []
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    with pytest.raises(RuntimeError, match="closed"):
+        pool.hash_image(encode(photo(8, 8), "PNG"))
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"workers": 0},
+        {"timeout_s": 0},
+        {"timeout_s": float("inf")},
+        {"memory_bytes": -1},
+        {"wait_s": -1.0},
+        {"max_tasks_per_child": 0},
+        {"start_method": "fork"},
+    ],
+)
+def test_settings_are_validated(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        HashSandbox(**kwargs)  # type: ignore[arg-type]
