@@ -3,10 +3,11 @@
 Output goes to stdout as JSON lines (default) or CSV; each bad file is reported on stderr
 (``frankly hash: PATH: ErrorName: message``) and skipped, and the exit status is 1 if any
 file failed or there was nothing to hash, 0 otherwise. Folders are walked recursively in
-sorted order. Every picture is hashed in a :class:`hashes.sandbox.HashSandbox` worker process (``--workers`` of them,
-the output kept in input order) under the default decode budget and a ``--timeout``, so
-a hostile file in a folder costs its own worker at most that long and is reported like
-any bad file (``DecodeTimeout``, ``DecodeMemoryExceeded``, ``TooManyScans``...).
+sorted order. Every picture is hashed in a :class:`hashes.sandbox.HashSandbox` worker
+process (``--workers`` of them, the output kept in input order) under the default
+decode budget and a ``--timeout``, so a hostile file in a folder costs its own worker at
+most that long and is reported like any bad file (``DecodeTimeout``,
+``DecodeMemoryExceeded``, ``TooManyScans``...).
 """
 
 from __future__ import annotations
