@@ -32,8 +32,9 @@ IDENTITIES = ("reporter", *ROLES, "anonymous")
 # Schema-valid requests these operations must still refuse, for reasons no JSON schema can
 # state: a report body is only valid if it opens under the service's sealing key and
 # verifies cryptographically; a relayed message needs a recipient that exists and bytes
-# that decode to a 32-byte commitment. Every other check still runs on them.
-SEMANTIC_BODIES = {"POST /v1/reports", "POST /v1/relay/messages"}
+# that decode to a 32-byte commitment; an inbox page cursor (`after`) is opaque and valid
+# only if this relay gave it out. Every other check still runs on them.
+SEMANTIC_BODIES = {"POST /v1/reports", "POST /v1/relay/messages", "GET /v1/relay/inbox"}
 
 
 @pytest.fixture(scope="module")
