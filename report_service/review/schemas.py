@@ -259,7 +259,9 @@ class ReporterClaimOut(_Out):
     reason: str
     received_at: int
     comment: str | None
-    device_matches: Any | None = Field(description="On-device match hints (unverified).")
+    device_matches: list[dict[str, str | int | float | bool | None]] | None = Field(
+        description="On-device match hints (unverified): flat objects of short values."
+    )
 
 
 class OtherItemOut(_Out):
@@ -303,6 +305,11 @@ class ItemDetailOut(_Out):
     decisions_about_sender: list[DecisionOut]
     decisions: list[DecisionOut] = Field(description="Decisions about this item, oldest first.")
     evidence_destroyed: bool
+    notes: list[str] = Field(
+        default_factory=list,
+        description="Stored fields left out of this view because they are malformed "
+        "(kept in the evidence as received).",
+    )
 
 
 class DecideOut(_Out):

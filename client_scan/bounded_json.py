@@ -1,0 +1,127 @@
+"""One bounded JSON parser for every piece of untrusted JSON (payloads, reports, stored
+evidence read back, service answers, configuration files).
+
+Python's :func:`json.loads` fails in several ways that are not
+:class:`json.JSONDecodeError`: a 5000-digit integer raises a plain :class:`ValueError`
+(the interpreter's integer string limit), nesting a few thousand levels deep raises
+:class:`RecursionError`, ``1e999`` silently becomes infinity and a repeated key silently
+keeps the last value. :func:`parse_json` turns every one of them into
+:class:`JsonInputError`, and bounds size, nesting depth and number length *before* the
+parser builds anything, so that callers map one exception to their own typed error.
+
+Pure: no I/O, only the standard library (the franking core imports it).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from itertools import accumulate
+from typing import Any
+
+from client_scan.errors import ClientScanError
+
+__all__ = ["DEFAULT_MAX_DEPTH", "MAX_NUMBER_CHARS", "JsonInputError", "json_depth", "parse_json"]
+
+DEFAULT_MAX_DEPTH = 32
+"""Nesting levels allowed unless a caller says otherwise (every format here needs < 8)."""
+MAX_NUMBER_CHARS = 40
+"""Longest number literal accepted: a uint64 has 20 digits; 5000 digits cost quadratic
+time to convert and exceed the interpreter's limit."""
+
+# A JSON string, possessive so that an unterminated one costs linear time.
+_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]++")
+_LONG_NUMBER = re.compile(rf"[-+.eE0-9]{{{MAX_NUMBER_CHARS + 1},}}")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+class JsonInputError(ClientScanError, ValueError):
+    """Bytes are not acceptable JSON: not UTF-8, not JSON, over a size, depth or number
+    bound, a non-finite number, or a repeated key."""
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of ``[`` and ``{`` in JSON text, counted outside strings,
+    without parsing it (linear time). Text that is not JSON gets some number; the parser
+    refuses it afterwards anyway."""
+    return _depth(_STRING.sub("", text))
+
+
+def _depth(structure: str) -> int:
+    brackets = _NOT_BRACKET.sub("", structure)
+    if not brackets:
+        return 0
+    return max(accumulate(map(_STEP.__getitem__, brackets)))
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise JsonInputError("a number is out of the finite range")
+    return value
+
+
+def _parse_constant(name: str) -> Any:
+    raise JsonInputError(f"non-finite number {name} is not allowed")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise JsonInputError(f"duplicate key {key[:64]!r}")
+        obj[key] = value
+    return obj
+
+
+def parse_json(
+    data: bytes | str,
+    *,
+    max_bytes: int | None,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    reject_duplicate_keys: bool = True,
+) -> Any:
+    """Parse untrusted JSON within bounds.
+
+    ``max_bytes`` bounds the encoded size (``None``: the caller already bounded it);
+    ``max_depth`` the nesting of arrays and objects (a scalar has depth 0). Numbers are
+    at most :data:`MAX_NUMBER_CHARS` characters and finite; ``NaN`` and ``Infinity`` are
+    refused; a key repeated in one object is refused unless ``reject_duplicate_keys`` is
+    false.
+
+    Raises:
+        JsonInputError: any of the above, bytes that are not UTF-8, or text that is not
+            JSON. Nothing else: the parser's own ``ValueError`` and ``RecursionError`` are
+            translated.
+    """
+    if max_bytes is not None and len(data) > max_bytes:
+        raise JsonInputError(f"JSON is {len(data)} bytes; the limit is {max_bytes}")
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise JsonInputError("JSON is not valid UTF-8") from exc
+    else:
+        text = data
+    # Outside strings, JSON text is punctuation, literals and numbers: bound the nesting
+    # and the number lengths there, in C-speed passes, before the parser allocates.
+    structure = _STRING.sub("", text)
+    if _LONG_NUMBER.search(structure):
+        raise JsonInputError(f"a number is longer than {MAX_NUMBER_CHARS} characters")
+    if _depth(structure) > max_depth:
+        raise JsonInputError(f"JSON is nested deeper than {max_depth} levels")
+    try:
+        return json.loads(
+            text,
+            parse_float=_parse_float,
+            parse_constant=_parse_constant,
+            object_pairs_hook=_unique_keys if reject_duplicate_keys else None,
+        )
+    except JsonInputError:
+        raise
+    except json.JSONDecodeError as exc:
+        raise JsonInputError(f"not valid JSON ({exc.msg} at {exc.pos})") from exc
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise JsonInputError(f"not acceptable JSON ({type(exc).__name__})") from exc
