@@ -29,7 +29,9 @@ def _data_arg(parser: argparse.ArgumentParser) -> None:
 def _settings(args: argparse.Namespace) -> Any:
     from report_service.settings import load_settings
 
-    return load_settings(args.data)
+    # ``serve --host`` is a setting too: the app needs to know where it listens.
+    host = getattr(args, "host", None)
+    return load_settings(args.data, **({} if host is None else {"host": host}))
 
 
 def _fail(exc: Exception) -> int:
@@ -55,7 +57,7 @@ def _serve(args: argparse.Namespace) -> int:
         app = create_app(settings)
     except ServiceError as exc:
         return _fail(exc)
-    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_config=None)
+    uvicorn.run(app, host=settings.host, port=args.port, access_log=False, log_config=None)
     return 0
 
 
@@ -178,7 +180,12 @@ def _users_list(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add ``serve``, ``keys`` and ``users`` to the ``frankly`` parser."""
     serve = subparsers.add_parser("serve", help="run the report service (HTTP)")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument(
+        "--host",
+        default=None,
+        help="address to bind (default: FRANKLY_HOST, else 127.0.0.1); beyond loopback, "
+        "/metrics needs FRANKLY_METRICS_TOKEN",
+    )
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     _data_arg(serve)
     serve.set_defaults(func=_serve)

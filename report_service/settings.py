@@ -7,6 +7,7 @@ Placeholder secrets are refused unless ``environment`` is ``development``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -70,6 +71,9 @@ class Settings(BaseSettings):
     relay_max_ciphertext_bytes: int = Field(default=1024 * 1024, gt=0)
     relay_max_batch: int = Field(default=100, gt=0)
 
+    # The address ``frankly serve`` binds (``--host`` overrides it). The app reads it to
+    # decide whether /metrics may answer without FRANKLY_METRICS_TOKEN: only on loopback.
+    host: str = "127.0.0.1"
     metrics_token: SecretStr | None = None
     child_safety_categories: frozenset[str] = frozenset({"csam", "child_safety", "cse", "csae"})
 
@@ -105,6 +109,12 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def loopback_only(self) -> bool:
+        """Whether the service listens on a loopback address only (``127.0.0.0/8``,
+        ``::1``, ``localhost``); ``0.0.0.0``, ``::`` and any other name are not."""
+        return is_loopback(self.host)
+
+    @property
     def resolved_database_url(self) -> str:
         """The database URL: the setting, or SQLite under the data folder."""
         if self.database_url is not None:
@@ -115,6 +125,17 @@ class Settings(BaseSettings):
     def resolved_key_file(self) -> Path:
         """The key file: the setting, or ``keys.json`` in the data folder."""
         return self.key_file if self.key_file is not None else self.data_dir / KEY_FILE_NAME
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names a loopback interface only."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def load_settings(

@@ -50,6 +50,19 @@ class ReasonIn(_In):
     )
 
 
+class BankIn(_In):
+    """Optional body of ``POST /items/{id}/bank``: a lead's override needs a reason."""
+
+    reason: str | None = Field(
+        default=None,
+        min_length=MIN_REASON_CHARS,
+        max_length=MAX_REASON_CHARS,
+        description="Required for a lead's override (banking a decision that did not ask "
+        "for it, or someone else's); written to the audit log.",
+        examples=["known NCII series; the decider missed the second image"],
+    )
+
+
 class DecisionIn(_In):
     """A decision about the held item."""
 
