@@ -6,8 +6,15 @@ Python's :func:`json.loads` fails in several ways that are not
 (the interpreter's integer string limit), nesting a few thousand levels deep raises
 :class:`RecursionError`, ``1e999`` silently becomes infinity and a repeated key silently
 keeps the last value. :func:`parse_json` turns every one of them into
-:class:`JsonInputError`, and bounds size, nesting depth and number length *before* the
-parser builds anything, so that callers map one exception to their own typed error.
+:class:`JsonInputError`, so that callers map one exception to their own typed error.
+
+Bounds: the size before parsing; each number's length and finiteness while parsing (the
+parser hands every number literal to a hook before converting it); the nesting depth
+exactly, and never by recursion: text with few brackets (every honest document here) is
+checked after parsing by a walk over its containers, text with many is scanned before
+parsing in C-speed passes, so neither path costs more than a small multiple of
+:func:`json.loads` itself. The interpreter's recursion limit stops the C scanner at about
+a thousand levels in any case.
 
 Pure: no I/O, only the standard library (the franking core imports it).
 """
@@ -27,13 +34,15 @@ __all__ = ["DEFAULT_MAX_DEPTH", "MAX_NUMBER_CHARS", "JsonInputError", "json_dept
 DEFAULT_MAX_DEPTH = 32
 """Nesting levels allowed unless a caller says otherwise (every format here needs < 8)."""
 MAX_NUMBER_CHARS = 40
-"""Longest number literal accepted: a uint64 has 20 digits; 5000 digits cost quadratic
-time to convert and exceed the interpreter's limit."""
+"""Longest number literal accepted: a uint64 has 20 digits; 5000 digits exceed the
+interpreter's limit, and a few thousand cost quadratic time to convert."""
 
+
+# Above this many brackets (inside strings too), the depth is scanned before parsing.
+_SCAN_ABOVE = 10_000
 # A JSON string, possessive so that an unterminated one costs linear time.
 _STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]++")
-_LONG_NUMBER = re.compile(rf"[-+.eE0-9]{{{MAX_NUMBER_CHARS + 1},}}")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
@@ -42,21 +51,44 @@ class JsonInputError(ClientScanError, ValueError):
     bound, a non-finite number, or a repeated key."""
 
 
-def json_depth(text: str) -> int:
-    """The deepest nesting of ``[`` and ``{`` in JSON text, counted outside strings,
-    without parsing it (linear time). Text that is not JSON gets some number; the parser
-    refuses it afterwards anyway."""
-    return _depth(_STRING.sub("", text))
+def json_depth(value: object) -> int:
+    """The nesting depth of a parsed JSON value (a scalar is 0, ``[]`` is 1), computed
+    without recursion."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        depth += 1
+        deepest = max(deepest, depth)
+        stack.extend((c, depth) for c in children if isinstance(c, dict | list))
+    return deepest
 
 
-def _depth(structure: str) -> int:
-    brackets = _NOT_BRACKET.sub("", structure)
-    if not brackets:
-        return 0
-    return max(accumulate(map(_STEP.__getitem__, brackets)))
+def _scanned_depth(text: str) -> int:
+    """The deepest nesting of brackets outside strings, without parsing (for valid JSON,
+    the same as :func:`json_depth` of the parsed value)."""
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+def _number_text(text: str) -> None:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise JsonInputError(f"a number is longer than {MAX_NUMBER_CHARS} characters")
+
+
+def _parse_int(text: str) -> int:
+    _number_text(text)
+    return int(text)
 
 
 def _parse_float(text: str) -> float:
+    _number_text(text)
     value = float(text)
     if not math.isfinite(value):
         raise JsonInputError("a number is out of the finite range")
@@ -105,16 +137,13 @@ def parse_json(
             raise JsonInputError("JSON is not valid UTF-8") from exc
     else:
         text = data
-    # Outside strings, JSON text is punctuation, literals and numbers: bound the nesting
-    # and the number lengths there, in C-speed passes, before the parser allocates.
-    structure = _STRING.sub("", text)
-    if _LONG_NUMBER.search(structure):
-        raise JsonInputError(f"a number is longer than {MAX_NUMBER_CHARS} characters")
-    if _depth(structure) > max_depth:
+    scanned = text.count("[") + text.count("{") > _SCAN_ABOVE
+    if scanned and _scanned_depth(text) > max_depth:
         raise JsonInputError(f"JSON is nested deeper than {max_depth} levels")
     try:
-        return json.loads(
+        value = json.loads(
             text,
+            parse_int=_parse_int,
             parse_float=_parse_float,
             parse_constant=_parse_constant,
             object_pairs_hook=_unique_keys if reject_duplicate_keys else None,
@@ -123,5 +152,10 @@ def parse_json(
         raise
     except json.JSONDecodeError as exc:
         raise JsonInputError(f"not valid JSON ({exc.msg} at {exc.pos})") from exc
-    except (ValueError, RecursionError, MemoryError) as exc:
+    except RecursionError as exc:
+        raise JsonInputError(f"JSON is nested deeper than {max_depth} levels") from exc
+    except (ValueError, MemoryError) as exc:
         raise JsonInputError(f"not acceptable JSON ({type(exc).__name__})") from exc
+    if not scanned and json_depth(value) > max_depth:
+        raise JsonInputError(f"JSON is nested deeper than {max_depth} levels")
+    return value

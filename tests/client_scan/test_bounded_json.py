@@ -46,7 +46,7 @@ def test_honest_json_parses_like_json_loads(value: object) -> None:
     text = json.dumps(value)
     assert parse_json(text, max_bytes=None, max_depth=64) == json.loads(text)
     assert parse_json(text.encode(), max_bytes=None, max_depth=64) == json.loads(text)
-    assert json_depth(text) == _depth(value)
+    assert json_depth(json.loads(text)) == _depth(value)
 
 
 @given(st.binary(max_size=200))
@@ -97,8 +97,9 @@ def test_bounds_are_parameters() -> None:
 
 def test_brackets_inside_strings_do_not_count() -> None:
     text = json.dumps(["[[[[" * 100, {"k": '"]]]\\'}])
-    assert json_depth(text) == 2
     assert parse_json(text, max_bytes=None, max_depth=2) == json.loads(text)
+    with pytest.raises(JsonInputError, match="nested"):
+        parse_json(text, max_bytes=None, max_depth=1)
 
 
 @pytest.mark.parametrize(
@@ -109,3 +110,18 @@ def test_payload_parser_raises_payload_invalid(extra: str) -> None:
     raw = ('{"v":1,"id":"p1","body":"hi","attachments":[]' + extra + "}").encode()
     with pytest.raises(PayloadInvalid):
         parse_payload(raw)
+
+
+def test_bracket_heavy_text_is_scanned_before_parsing_with_the_same_answer() -> None:
+    """Above 10,000 brackets the depth is scanned before parsing (C-speed passes) instead
+    of walked after: the answers are the same as for the walk."""
+    flat = "[" + ",".join(["[]"] * 20_000) + "]"
+    assert len(parse_json(flat, max_bytes=None, max_depth=2)) == 20_000
+    with pytest.raises(JsonInputError, match="nested"):
+        parse_json(flat, max_bytes=None, max_depth=1)
+    deep = "[" + ",".join(["[]"] * 20_000) + "," + "[" * 40 + "]" * 40 + "]"
+    with pytest.raises(JsonInputError, match="nested"):
+        parse_json(deep, max_bytes=None)
+    # Brackets inside a string (a message body full of them) do not count.
+    text = json.dumps({"body": "[{" * 20_000})
+    assert parse_json(text, max_bytes=None, max_depth=1) == {"body": "[{" * 20_000}
