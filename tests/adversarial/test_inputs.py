@@ -19,11 +19,15 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
 
 from client_scan.franking.commitment import commit, new_franking_key
 from client_scan.franking.message import FrankedMessage
 from client_scan.franking.stamp import stamp
 from client_scan.report_format import Reason, Report, report_to_json
+from report_service.storage.models import ReviewItem
 from tests.adversarial._inputs_support import moderator, running_service
 from tests.report_service.conftest import Service
 
@@ -247,3 +251,65 @@ def test_relayed_hostile_payload_never_reaches_the_review_queue_through_b64_tric
         response = _submit_raw(s, json.dumps(obj).encode())
         assert response.status_code == 422, response.text
         assert _error(response)["code"] == "payload_invalid"
+
+
+_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=10**60, max_value=10**80)
+    | st.floats()
+    | st.text(max_size=40),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=12,
+)
+_paths = st.sampled_from(
+    [
+        ("device_matches",),
+        ("device_matches", 0),
+        ("device_matches", 0, "k"),
+        ("comment",),
+        ("unknown",),
+        ("v",),
+        ("reported",),
+        ("attachments",),
+        ("messages", 0, "timestamp_ms"),
+        ("messages", 0, "key_id"),
+        ("messages", 0, "extra"),
+    ]
+)
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(path=_paths, value=_values, depth=st.sampled_from([0, 0, 1, 40, 300, 3000]))
+@example(path=("device_matches", 0, "k"), value=1, depth=DEEP)  # the issue's reproduction
+def test_any_value_anywhere_in_a_sealed_report_is_2xx_or_typed_4xx(
+    service: Service, path: tuple[str | int, ...], value: object, depth: int
+) -> None:
+    """Whatever JSON an attacker puts wherever in a report: never a 5xx, and an accepted
+    report never breaks the moderator's view of its item."""
+    s = service
+    message = s.frank("mallory", "bob", "hello")
+    obj = _report_json([message], json.loads(message.payload)["id"])
+    obj["device_matches"] = [{"list_id": "demo"}]
+    target: Any = obj
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = "__VALUE__"
+    raw = "[" * depth + json.dumps(value) + "]" * depth
+    body = json.dumps(obj).replace(json.dumps("__VALUE__"), raw).encode()
+    response = _submit_raw(s, body)
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400:
+        assert _error(response)["code"]
+        return
+    lead = moderator(s, f"l{uuid.uuid4().hex[:8]}", "lead")  # views any item, no lease
+    with s.app.state.session_factory() as session:
+        items = session.scalars(select(ReviewItem.id)).all()
+    for item in items:
+        view = s.client.get(f"/v1/review/items/{item}", headers=lead)
+        assert view.status_code == 200, view.text
