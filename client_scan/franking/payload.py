@@ -8,7 +8,7 @@
 Unknown fields are kept (the committed bytes are what counts) but ignored. Parsing is
 strict where ambiguity could be exploited: duplicate keys, non-finite numbers, booleans
 posing as integers and invalid UTF-8 are all refused, and so are numbers longer than 40
-characters and nesting deeper than 16 levels (:mod:`client_scan.bounded_json`), so that
+characters and nesting deeper than 64 levels (:mod:`client_scan.bounded_json`), so that
 every failure is :class:`~client_scan.errors.PayloadInvalid`.
 """
 
@@ -30,9 +30,12 @@ MAX_ID_CHARS = 128
 MAX_ATTACHMENTS = 32
 MAX_MIME_CHARS = 127
 MAX_ATTACHMENT_SIZE = 2**53 - 1  # the largest integer every JSON parser keeps exactly
-# Unknown fields are kept but ignored; this bounds how deep they may nest, so that the
-# service can always parse again what it stored (the known fields need depth 3).
-MAX_PAYLOAD_DEPTH = 16
+# Unknown fields are kept but ignored; this bounds how deep they may nest. The known
+# fields need depth 3; 64 leaves room for future fields. A fixed bound far below the
+# interpreter's recursion limit gives the same answer in every caller (a client at a
+# shallow stack, the service deep in a request), so a message a client shows can always
+# be reported: without it, ~990 levels parsed in one and failed in the other.
+MAX_PAYLOAD_DEPTH = 64
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _CONTROL = re.compile(r"[\x00-\x1f]")

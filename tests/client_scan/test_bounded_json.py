@@ -125,3 +125,15 @@ def test_bracket_heavy_text_is_scanned_before_parsing_with_the_same_answer() -> 
     # Brackets inside a string (a message body full of them) do not count.
     text = json.dumps({"body": "[{" * 20_000})
     assert parse_json(text, max_bytes=None, max_depth=1) == {"body": "[{" * 20_000}
+
+
+def test_payload_depth_bound_is_fixed_far_below_the_recursion_limit() -> None:
+    """64 levels (63 in an unknown field) parse, 65 do not, whatever the caller's stack."""
+
+    def payload(levels: int) -> bytes:
+        deep = "[" * levels + "]" * levels
+        return ('{"v":1,"id":"p1","body":"hi","attachments":[],"x":' + deep + "}").encode()
+
+    assert parse_payload(payload(63)).body == "hi"
+    with pytest.raises(PayloadInvalid, match="nested"):
+        parse_payload(payload(64))
