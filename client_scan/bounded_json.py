@@ -10,11 +10,11 @@ keeps the last value. :func:`parse_json` turns every one of them into
 
 Bounds: the size before parsing; each number's length and finiteness while parsing (the
 parser hands every number literal to a hook before converting it); the nesting depth
-exactly, and never by recursion: text with few brackets (every honest document here) is
-checked after parsing by a walk over its containers, text with many is scanned before
-parsing in C-speed passes, so neither path costs more than a small multiple of
-:func:`json.loads` itself. The interpreter's recursion limit stops the C scanner at about
-a thousand levels in any case.
+during parsing by the interpreter's recursion limit (the C scanner stops at about a
+thousand levels, which costs nothing at the sizes allowed here) and exactly after it,
+never by recursion: a walk over the containers when there are few (every honest document
+here), a C-speed scan of the text when there are many, so that neither costs more than a
+small multiple of :func:`json.loads` itself.
 
 Pure: no I/O, only the standard library (the franking core imports it).
 """
@@ -38,8 +38,8 @@ MAX_NUMBER_CHARS = 40
 interpreter's limit, and a few thousand cost quadratic time to convert."""
 
 
-# Above this many brackets (inside strings too), the depth is scanned before parsing.
-_SCAN_ABOVE = 10_000
+# Beyond this many members, the depth is scanned from the text instead of walked.
+_WALK_BUDGET = 10_000
 # A JSON string, possessive so that an unterminated one costs linear time.
 _STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]++")
@@ -54,24 +54,30 @@ class JsonInputError(ClientScanError, ValueError):
 def json_depth(value: object) -> int:
     """The nesting depth of a parsed JSON value (a scalar is 0, ``[]`` is 1), computed
     without recursion."""
+    return _walked_depth(value, None) or 0
+
+
+def _walked_depth(value: object, budget: int | None) -> int | None:
+    """:func:`json_depth`, or ``None`` once more than ``budget`` members (array elements
+    and object values) were looked at."""
+    if not isinstance(value, dict | list):
+        return 0
     deepest = 0
-    stack: list[tuple[object, int]] = [(value, 0)]
+    stack: list[tuple[dict[str, Any] | list[Any], int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
-        if isinstance(node, dict):
-            children: Any = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        depth += 1
         deepest = max(deepest, depth)
-        stack.extend((c, depth) for c in children if isinstance(c, dict | list))
+        members = node.values() if isinstance(node, dict) else node
+        if budget is not None:
+            budget -= len(members)
+            if budget < 0:
+                return None
+        stack.extend((m, depth + 1) for m in members if isinstance(m, dict | list))
     return deepest
 
 
 def _scanned_depth(text: str) -> int:
-    """The deepest nesting of brackets outside strings, without parsing (for valid JSON,
+    """The deepest nesting of brackets outside strings, from the text (for valid JSON,
     the same as :func:`json_depth` of the parsed value)."""
     brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
     return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
@@ -137,9 +143,6 @@ def parse_json(
             raise JsonInputError("JSON is not valid UTF-8") from exc
     else:
         text = data
-    scanned = text.count("[") + text.count("{") > _SCAN_ABOVE
-    if scanned and _scanned_depth(text) > max_depth:
-        raise JsonInputError(f"JSON is nested deeper than {max_depth} levels")
     try:
         value = json.loads(
             text,
@@ -156,6 +159,9 @@ def parse_json(
         raise JsonInputError(f"JSON is nested deeper than {max_depth} levels") from exc
     except (ValueError, MemoryError) as exc:
         raise JsonInputError(f"not acceptable JSON ({type(exc).__name__})") from exc
-    if not scanned and json_depth(value) > max_depth:
+    depth = _walked_depth(value, _WALK_BUDGET)
+    if depth is None:
+        depth = _scanned_depth(text)
+    if depth > max_depth:
         raise JsonInputError(f"JSON is nested deeper than {max_depth} levels")
     return value
