@@ -81,6 +81,17 @@ def alias_report_id(reporter_id: str, report_id: str) -> str:
     return str(uuid.uuid5(REPORT_ALIAS_NAMESPACE, f"{reporter_id}\x00{report_id}"))
 
 
+def own_report_id(session: Session, reporter_id: str, report_id: str) -> str | None:
+    """The id under which ``reporter_id``'s report ``report_id`` is stored: the id itself,
+    or its alias when another reporter held the id; ``None`` if they have no such report."""
+    for rid in (report_id, alias_report_id(reporter_id, report_id)):
+        if session.scalar(select(Report.reporter_id).where(Report.report_id == rid)) == (
+            reporter_id
+        ):
+            return rid
+    return None
+
+
 def first_response(session: Session, report_id: str) -> tuple[str, dict[str, Any]] | None:
     """``(reporter_id, first answer)`` of a stored report, or ``None`` if unknown."""
     row = session.execute(
@@ -213,10 +224,9 @@ def report_status(session: Session, report_id: str, reporter_id: str) -> dict[st
         NotFound: no such report, or it belongs to someone else (the same answer, so that
             the existence of others' reports does not leak).
     """
-    report = session.get(Report, report_id)
-    if report is None or report.reporter_id != reporter_id:
-        report = session.get(Report, alias_report_id(reporter_id, report_id))
-    if report is None or report.reporter_id != reporter_id:
+    stored_id = own_report_id(session, reporter_id, report_id)
+    report = None if stored_id is None else session.get(Report, stored_id)
+    if report is None:
         raise NotFound("no such report")
     items = list(
         session.scalars(

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
+from sqlalchemy import select
 
 from client_scan.report_format import Reason
 from tests.adversarial._inputs_support import moderator, running_service
@@ -234,3 +235,29 @@ def test_metrics_are_not_served_to_the_network_without_a_token(
         response = s.client.get("/metrics")
         assert response.status_code == 401
         assert "frankly_reports_accepted_total" not in response.text
+
+
+def test_an_erasure_request_for_a_reused_id_never_destroys_the_first_reporters_evidence(
+    service: Service, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """carol reuses bob's report id, then asks for "her report ID" to be erased: with
+    ``--reporter carol`` the operator's command destroys carol's report (stored under her
+    alias of the id), and bob's evidence stays readable."""
+    from frankly.cli import main
+    from report_service.storage.models import EvidenceKey
+    from report_service.storage.reports import alias_report_id
+
+    s = service
+    bobs = s.report("bob", [s.frank("alice", "bob")], comment="bob's words")
+    assert s.submit("bob", bobs).status_code == 201
+    carols = s.report("carol", [s.frank("alice", "carol")], report_id=bobs.report_id)
+    assert s.submit("carol", carols).status_code == 201
+    monkeypatch.setenv("FRANKLY_DATABASE_URL", database_url)
+    argv = ["evidence", "destroy", bobs.report_id, "--reason", "erasure request DP-1"]
+    data = ["--data", str(tmp_path / "cli-data")]
+    assert main([*argv, "--reporter", "mallory", *data]) == 2  # not mallory's: refused
+    assert main([*argv, "--reporter", "carol", *data]) == 0
+    with s.app.state.session_factory() as session:
+        keys = {k.report_id: k.wrapped_key for k in session.scalars(select(EvidenceKey))}
+    assert keys[alias_report_id("carol", bobs.report_id)] is None
+    assert keys[bobs.report_id] is not None
