@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from client_scan.bounded_json import JsonInputError, parse_json
+
 if TYPE_CHECKING:
     from client_scan.client import FranklyClient
 
@@ -220,11 +222,14 @@ def _open(args: argparse.Namespace) -> FranklyClient:
 
     path = _config_path(args)
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
+        config = parse_json(path.read_bytes(), max_bytes=64 * 1024)
     except FileNotFoundError:
         raise CliError(f"no {path}; run `frankly client init` first") from None
-    except json.JSONDecodeError:
-        raise CliError(f"{path} is not valid JSON") from None
+    except JsonInputError as exc:
+        raise CliError(f"{path} is not valid JSON ({exc})") from None
+    fields = ("user_id", "base_url", "token")
+    if not isinstance(config, dict) or not all(isinstance(config.get(k), str) for k in fields):
+        raise CliError(f"{path} must hold user_id, base_url and token; run `frankly client init`")
     home: Path = args.home
     return FranklyClient(
         user_id=config["user_id"],

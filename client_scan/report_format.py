@@ -8,6 +8,11 @@ types, base64 and limits only; cryptographic checks belong to
 Codes: ``report_invalid`` (bad JSON, missing or mistyped field, bad base64, bad UUID),
 ``unsupported_version``, ``too_many_messages``, ``too_many_attachments``,
 ``too_many_device_matches``, ``comment_too_long``.
+
+The JSON goes through :func:`client_scan.bounded_json.parse_json` (nesting, number length,
+repeated keys), and ``device_matches``, the one free-form field the service stores, is a
+list of small flat objects (:func:`check_device_matches`), so that what is stored can
+always be read back.
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ import base64
 import binascii
 import enum
 import json
+import math
 import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from client_scan.bounded_json import JsonInputError, parse_json
 from client_scan.errors import ReportFormatError, ReportLimitExceeded
 from client_scan.franking.message import FrankedMessage
 
@@ -35,6 +42,13 @@ MAX_COMMENT_CHARS = 1000
 MAX_ID_CHARS = 128
 # Bounds memory before any cryptography; verification enforces the 64 KiB payload limit.
 MAX_ENCODED_PAYLOAD_BYTES = 128 * 1024
+# The report needs depth 3 (report -> messages -> message); unknown fields are ignored.
+MAX_REPORT_DEPTH = 8
+# A device-match hint is one flat object: {"sha256", "list_id", "list_version",
+# "category", "algorithm", "distance", "entry_id"} from the scanner, or the app's own keys.
+MAX_DEVICE_MATCH_FIELDS = 16
+MAX_DEVICE_MATCH_KEY_CHARS = 64
+MAX_DEVICE_MATCH_TEXT_CHARS = 256
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _CONTROL = re.compile(r"[\x00-\x1f]")
@@ -112,6 +126,67 @@ def _int(value: object, what: str) -> int:
     return value
 
 
+DeviceHintValue = str | int | float | bool | None
+
+
+def _hint_value(value: object, where: str) -> DeviceHintValue:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if not -(2**63) <= value < 2**63:
+            raise ReportFormatError(f"{where} is out of the 64-bit integer range")
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ReportFormatError(f"{where} is not a finite number")
+        return value
+    if isinstance(value, str):
+        if len(value) > MAX_DEVICE_MATCH_TEXT_CHARS:
+            raise ReportFormatError(
+                f"{where} is longer than {MAX_DEVICE_MATCH_TEXT_CHARS} characters"
+            )
+        if value:
+            _id(value, where)
+        return value
+    raise ReportFormatError(f"{where} must be a string, number, boolean or null")
+
+
+def check_device_matches(value: object) -> tuple[dict[str, DeviceHintValue], ...]:
+    """Validate on-device match hints: a list of at most :data:`MAX_DEVICE_MATCHES` flat
+    objects of at most :data:`MAX_DEVICE_MATCH_FIELDS` fields, each key 1 to 64
+    characters and each value a string (at most 256 characters, no control characters), a
+    64-bit integer, a finite number, a boolean or null. Hints are unverified and shown to
+    moderators as given, so their shape, not their meaning, is checked.
+
+    Raises:
+        ReportFormatError: not such a list (``report_invalid``).
+        ReportLimitExceeded: more than 50 hints (``too_many_device_matches``).
+    """
+    if not isinstance(value, list):
+        raise ReportFormatError("device_matches must be a list of objects")
+    if len(value) > MAX_DEVICE_MATCHES:
+        raise ReportLimitExceeded(
+            f"at most {MAX_DEVICE_MATCHES} device matches", code="too_many_device_matches"
+        )
+    hints = []
+    for i, hint in enumerate(value):
+        where = f"device_matches[{i}]"
+        if not isinstance(hint, dict):
+            raise ReportFormatError("device_matches must be a list of objects")
+        if len(hint) > MAX_DEVICE_MATCH_FIELDS:
+            raise ReportFormatError(f"{where} has more than {MAX_DEVICE_MATCH_FIELDS} fields")
+        checked: dict[str, DeviceHintValue] = {}
+        for key, item in hint.items():
+            if not isinstance(key, str) or len(key) > MAX_DEVICE_MATCH_KEY_CHARS:
+                raise ReportFormatError(
+                    f"{where} keys must be 1 to {MAX_DEVICE_MATCH_KEY_CHARS} characters"
+                )
+            _id(key, f"{where} key")
+            checked[key] = _hint_value(item, f"{where}.{key[:32]}")
+        hints.append(checked)
+    return tuple(hints)
+
+
 def normalise_report_id(value: object) -> str:
     """Return the canonical lowercase form of a report id.
 
@@ -185,19 +260,6 @@ def encode_report(report: Report) -> bytes:
     return json.dumps(report_to_json(report), ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise ReportFormatError(f"duplicate key {key!r}")
-        obj[key] = value
-    return obj
-
-
-def _reject_constant(name: str) -> Any:
-    raise ReportFormatError(f"non-finite number {name} is not allowed")
-
-
 def parse_report(data: bytes) -> Report:
     """Parse report JSON (the opened seal).
 
@@ -207,13 +269,9 @@ def parse_report(data: bytes) -> Report:
             ``too_many_device_matches``, ``comment_too_long``, ``report_too_large``).
     """
     try:
-        obj = json.loads(
-            data.decode("utf-8"),
-            object_pairs_hook=_reject_duplicates,
-            parse_constant=_reject_constant,
-        )
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ReportFormatError("report is not UTF-8 JSON") from exc
+        obj = parse_json(data, max_bytes=None, max_depth=MAX_REPORT_DEPTH)
+    except JsonInputError as exc:
+        raise ReportFormatError(f"report is not acceptable UTF-8 JSON: {exc}") from exc
     if not isinstance(obj, dict):
         raise ReportFormatError("report must be a JSON object")
     version = obj.get("v")
@@ -264,13 +322,7 @@ def parse_report(data: bytes) -> Report:
         if not _SHA256_HEX.fullmatch(digest):
             raise ReportFormatError("attachment keys must be 64 lowercase hex characters")
         attachments[digest] = _unb64(encoded, f"attachments[{digest[:12]}…]")
-    raw_matches = obj.get("device_matches", [])
-    if not isinstance(raw_matches, list) or not all(isinstance(m, dict) for m in raw_matches):
-        raise ReportFormatError("device_matches must be a list of objects")
-    if len(raw_matches) > MAX_DEVICE_MATCHES:
-        raise ReportLimitExceeded(
-            f"at most {MAX_DEVICE_MATCHES} device matches", code="too_many_device_matches"
-        )
+    device_matches = check_device_matches(obj.get("device_matches", []))
     return Report(
         report_id=report_id,
         reporter_id=reporter_id,
@@ -279,5 +331,5 @@ def parse_report(data: bytes) -> Report:
         reported=reported,
         comment=comment if comment else None,
         attachments=attachments,
-        device_matches=tuple(raw_matches),
+        device_matches=device_matches,
     )

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from urllib.parse import quote
 
 import httpx
 
+from client_scan.bounded_json import JsonInputError, parse_json
 from client_scan.errors import ReportRejected, SubmissionDeferred, SubmissionError
 
 __all__ = [
@@ -181,7 +181,7 @@ def _error_from(response: httpx.Response) -> SubmissionError:
         )
     code, message, index = "http_error", response.reason_phrase or "", None
     try:
-        body = response.json()
+        body = parse_json(response.content, max_bytes=64 * 1024)
         err = body["error"]
         code = str(err["code"])
         message = str(err.get("message", ""))
@@ -260,8 +260,10 @@ class ServiceClient:
         if not response.is_success:
             raise _error_from(response)
         try:
-            body = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            # The service's answer is input too: a huge number or deep nesting must not
+            # escape as a plain ValueError or RecursionError.
+            body = parse_json(response.content, max_bytes=None)
+        except JsonInputError as exc:
             raise SubmissionError(f"{method} {path}: answer is not JSON") from exc
         if not isinstance(body, dict):
             raise SubmissionError(f"{method} {path}: answer is not a JSON object")

@@ -52,7 +52,9 @@ def iso_utc(ms: int | None) -> str:
 def _settings(args: argparse.Namespace) -> Any:
     from report_service.settings import load_settings
 
-    return load_settings(args.data)
+    # ``serve --host`` is a setting too: the app needs to know where it listens.
+    host = getattr(args, "host", None)
+    return load_settings(args.data, **({} if host is None else {"host": host}))
 
 
 def _fail(exc: Exception) -> int:
@@ -107,7 +109,7 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError:
         return _fail(ValueError(f"log_level {settings.log_level!r} is not a logging level"))
     try:
-        sock = _listen(args.host, args.port)
+        sock = _listen(settings.host, args.port)
     except OSError as exc:
         import errno
 
@@ -118,7 +120,9 @@ def _serve(args: argparse.Namespace) -> int:
             errno.EACCES: " (ports below 1024 need privileges: choose one above 1024)",
             errno.EADDRNOTAVAIL: " (this machine has no such address: try 127.0.0.1 or 0.0.0.0)",
         }.get(exc.errno or 0, "")
-        print(f"error: cannot listen on {args.host}:{args.port}: {reason}{hint}", file=sys.stderr)
+        print(
+            f"error: cannot listen on {settings.host}:{args.port}: {reason}{hint}", file=sys.stderr
+        )
         return EXIT_CANNOT_LISTEN
     with sock:
         try:
@@ -133,11 +137,11 @@ def _serve(args: argparse.Namespace) -> int:
                 "data_dir": str(settings.data_dir.resolve()),
                 "database": describe_database(make_url(settings.resolved_database_url)),
                 "key_file": str(settings.resolved_key_file.resolve()),
-                "listen": f"http://{args.host}:{args.port}",
+                "listen": f"http://{settings.host}:{args.port}",
             },
         )
         config = uvicorn.Config(
-            app, host=args.host, port=args.port, access_log=False, log_config=None
+            app, host=settings.host, port=args.port, access_log=False, log_config=None
         )
         uvicorn.Server(config).run(sockets=[sock])
     return 0
@@ -221,11 +225,12 @@ def _serve_workers(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="frankly-metrics-") as metrics_dir:
         os.environ[MULTIPROC_ENV] = metrics_dir  # mkdtemp: mode 0700, ours alone
         os.environ["FRANKLY_DATA_DIR"] = str(settings.data_dir.resolve())
+        os.environ["FRANKLY_HOST"] = settings.host  # the workers judge /metrics by it
         uvicorn.run(
             "report_service.asgi:worker_app",
             factory=True,
             workers=args.workers,
-            host=args.host,
+            host=settings.host,
             port=args.port,
             access_log=False,
             log_config=None,
@@ -391,7 +396,12 @@ def _users_list(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add ``serve``, ``keys`` and ``users`` to the ``frankly`` parser."""
     serve = subparsers.add_parser("serve", help="run the report service (HTTP)")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument(
+        "--host",
+        default=None,
+        help="address to bind (default: FRANKLY_HOST, else 127.0.0.1); beyond loopback, "
+        "/metrics needs FRANKLY_METRICS_TOKEN",
+    )
     serve.add_argument(
         "--port", type=_port, default=8000, help="TCP port, 1 to 65535 (default 8000)"
     )

@@ -10,12 +10,19 @@ and nothing is stored):
 2. the JSON parses within the format's and the service's limits -> ``report_invalid``,
    ``too_many_messages``...;
 3. ``reporter_id`` is the authenticated user -> ``reporter_mismatch``;
-4. a report id already stored answers with the first outcome (200), only to its reporter;
+4. a report id the same reporter already stored answers with the first outcome (200);
 5. every message verifies (DESIGN.md error table) -> 422 with ``message_index``;
 6. media is hashed from the verified bytes and matched against the banks;
 7. one transaction stores the report, its encrypted evidence and facts, and merges it
    into review items; a concurrent duplicate loses on the primary key and gets the first
    outcome.
+
+Report ids are the reporter's idempotency keys, and one reporter never learns about
+another's: a verified report whose id another reporter already holds (no honest client
+draws the same UUID4 twice) is stored under :func:`alias_report_id` of its reporter and
+id, answered exactly like a fresh one, and found again under the reporter's own id by
+``GET /v1/reports/{id}`` and by a repeat. Nothing is answered before verification that
+depends on someone else's ids, so ids can be neither probed nor squatted.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from report_service.storage.reports import (
     ItemFacts,
     ReportRecord,
     RequeuePolicy,
+    alias_report_id,
     first_response,
     store_report,
 )
@@ -106,10 +114,14 @@ def build_record(
     master_key: bytes,
     random: RandomBytes,
     child_safety_categories: frozenset[str],
+    stored_id: str | None = None,
 ) -> ReportRecord:
     """Everything to store for a verified report, with its evidence encrypted under a
-    fresh data key wrapped by the master key. Pure: ``random`` supplies keys and nonces."""
-    rid = verified.report_id
+    fresh data key wrapped by the master key. Pure: ``random`` supplies keys and nonces.
+
+    ``stored_id`` is the id to store the report under when it is not the reporter's own
+    (:func:`alias_report_id`); the first answer always names the reporter's id."""
+    rid = verified.report_id if stored_id is None else stored_id
     data_key = random(32)
 
     def blob(kind: str, ref: str, plaintext: bytes) -> dict[str, Any]:
@@ -205,7 +217,7 @@ def build_record(
             "reason": str(verified.reason),
             "conversation_id": verified.conversation_id,
             "status": "received",
-            "first_response": json.dumps(received_answer(rid)),
+            "first_response": json.dumps(received_answer(verified.report_id)),
             "message_count": len(verified.messages),
             "attachment_count": len(verified.attachments),
             "received_at": now_ms,
@@ -254,14 +266,23 @@ class Intake:
         self.requeue = requeue  # the review policy for reports about decided items
 
     def _repeat(self, session: Session, report_id: str, user_id: str) -> Answer | None:
-        stored = first_response(session, report_id)
-        if stored is None:
-            return None
-        reporter, body = stored
-        if reporter != user_id:
-            raise Conflict("this report_id is already taken")
-        self.metrics.reports_duplicate.inc()
-        return Answer(200, body)
+        """The first answer to ``user_id``'s own report ``report_id`` (stored under the id
+        or its alias), or ``None``. Another reporter's report is never an answer."""
+        for rid in (report_id, alias_report_id(user_id, report_id)):
+            stored = first_response(session, rid)
+            if stored is not None and stored[0] == user_id:
+                self.metrics.reports_duplicate.inc()
+                return Answer(200, stored[1])
+        return None
+
+    def _store(self, record: ReportRecord, now_ms: int) -> bool:
+        """Store ``record``; ``False`` when its id was taken meanwhile (nothing written)."""
+        with self.sessions() as session:
+            try:
+                store_report(session, record, now_ms, self.requeue)
+            except DuplicateReport:
+                return False
+        return True
 
     def submit(self, user_id: str, sealed: bytes) -> Answer:
         """Verify and store a sealed report from ``user_id``.
@@ -281,6 +302,8 @@ class Intake:
             repeat = self._repeat(session, report.report_id, user_id)
         if repeat is not None:
             return repeat
+        # Verify before anything about the id is answered: an unverified report learns
+        # nothing about other reporters' ids, and cannot hold one.
         verified = verify_report(report, user_id, self.keys.franking, now_ms)
         self.metrics.verification_seconds.observe(time.perf_counter() - start)
         refs = {
@@ -293,22 +316,27 @@ class Intake:
             for digest, data in verified.attachments.items()
         }
         master = self.keys.active_master
-        record = build_record(
-            verified,
-            media,
-            now_ms=now_ms,
-            master_kid=master.kid,
-            master_key=master.key,
-            random=self.random,
-            child_safety_categories=self.child_safety_categories,
-        )
-        with self.sessions() as session:
-            try:
-                store_report(session, record, now_ms, self.requeue)
-            except DuplicateReport:
+        # The reporter's own id first; if another reporter holds it (now, or by the time
+        # this insert runs), the alias. Each try is one transaction that writes nothing
+        # when its id is taken.
+        for stored_id in (report.report_id, alias_report_id(user_id, report.report_id)):
+            record = build_record(
+                verified,
+                media,
+                now_ms=now_ms,
+                master_kid=master.kid,
+                master_key=master.key,
+                random=self.random,
+                child_safety_categories=self.child_safety_categories,
+                stored_id=stored_id,
+            )
+            if self._store(record, now_ms):
+                self.metrics.reports_accepted.inc()
+                return Answer(201, received_answer(report.report_id))
+            with self.sessions() as session:
                 repeat = self._repeat(session, report.report_id, user_id)
-                if repeat is None:  # pragma: no cover - the row was just seen
-                    raise
+            if repeat is not None:  # a concurrent repeat of this reporter's own report
                 return repeat
-        self.metrics.reports_accepted.inc()
-        return Answer(201, received_answer(report.report_id))
+        # Both the id and this reporter's alias of it are held by others: only someone
+        # who knew this reporter's next id and name in advance can cause that.
+        raise Conflict("choose another report_id")

@@ -27,6 +27,7 @@ from typing import Any
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
+from client_scan.bounded_json import JsonInputError, parse_json
 from client_scan.errors import KeyringError
 from client_scan.franking.keyring import FrankingKey, Keyring
 from report_service.errors import KeyFileError
@@ -312,8 +313,8 @@ def load_key_file(path: Path) -> KeyMaterial:
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise KeyFileError(f"key file {path} is accessible to others: chmod 600 it")
     try:
-        obj = json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        obj = parse_json(path.read_bytes(), max_bytes=None)
+    except (OSError, JsonInputError) as exc:
         raise KeyFileError(f"cannot read key file {path} ({type(exc).__name__})") from None
     return material_from_json(obj)
 

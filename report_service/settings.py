@@ -9,6 +9,7 @@ misspelled setting never silently falls back to its default.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -95,6 +96,9 @@ class Settings(BaseSettings):
     media_timeout_s: float = Field(default=4.0, gt=0, le=600)
     media_memory_mb: int = Field(default=144, gt=0, le=65536)
 
+    # The address ``frankly serve`` binds (``--host`` overrides it). The app reads it to
+    # decide whether /metrics may answer without FRANKLY_METRICS_TOKEN: only on loopback.
+    host: str = "127.0.0.1"
     metrics_token: SecretStr | None = None
     child_safety_categories: frozenset[str] = frozenset({"csam", "child_safety", "cse", "csae"})
 
@@ -138,6 +142,12 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def loopback_only(self) -> bool:
+        """Whether the service listens on a loopback address only (``127.0.0.0/8``,
+        ``::1``, ``localhost``); ``0.0.0.0``, ``::`` and any other name are not."""
+        return is_loopback(self.host)
+
+    @property
     def resolved_database_url(self) -> str:
         """The database URL: the setting, or SQLite under the data folder."""
         if self.database_url is not None:
@@ -148,6 +158,17 @@ class Settings(BaseSettings):
     def resolved_key_file(self) -> Path:
         """The key file: the setting, or ``keys.json`` in the data folder."""
         return self.key_file if self.key_file is not None else self.data_dir / KEY_FILE_NAME
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names a loopback interface only."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def load_settings(

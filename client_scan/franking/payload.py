@@ -7,7 +7,9 @@
 
 Unknown fields are kept (the committed bytes are what counts) but ignored. Parsing is
 strict where ambiguity could be exploited: duplicate keys, non-finite numbers, booleans
-posing as integers and invalid UTF-8 are all refused.
+posing as integers and invalid UTF-8 are all refused, and so are numbers longer than 40
+characters and nesting deeper than 64 levels (:mod:`client_scan.bounded_json`), so that
+every failure is :class:`~client_scan.errors.PayloadInvalid`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from client_scan.bounded_json import JsonInputError, parse_json
 from client_scan.errors import PayloadInvalid
 
 PAYLOAD_VERSION = 1
@@ -27,6 +30,12 @@ MAX_ID_CHARS = 128
 MAX_ATTACHMENTS = 32
 MAX_MIME_CHARS = 127
 MAX_ATTACHMENT_SIZE = 2**53 - 1  # the largest integer every JSON parser keeps exactly
+# Unknown fields are kept but ignored; this bounds how deep they may nest. The known
+# fields need depth 3; 64 leaves room for future fields. A fixed bound far below the
+# interpreter's recursion limit gives the same answer in every caller (a client at a
+# shallow stack, the service deep in a request), so a message a client shows can always
+# be reported: without it, ~990 levels parsed in one and failed in the other.
+MAX_PAYLOAD_DEPTH = 64
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _CONTROL = re.compile(r"[\x00-\x1f]")
@@ -131,19 +140,6 @@ def encode_payload(
     return Payload(id=pid, body=body, attachments=tuple(attachments), raw=raw)
 
 
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise PayloadInvalid(f"duplicate key {key!r}")
-        obj[key] = value
-    return obj
-
-
-def _no_constants(name: str) -> Any:
-    raise PayloadInvalid(f"non-finite number {name} is not allowed")
-
-
 def parse_payload(raw: bytes) -> Payload:
     """Parse and validate payload bytes.
 
@@ -153,10 +149,11 @@ def parse_payload(raw: bytes) -> Payload:
     if len(raw) > MAX_PAYLOAD_BYTES:
         raise PayloadInvalid(f"payload is {len(raw)} bytes; the limit is {MAX_PAYLOAD_BYTES}")
     try:
-        text = raw.decode("utf-8")
-        obj = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise PayloadInvalid("payload is not UTF-8 JSON") from exc
+        obj = parse_json(raw, max_bytes=MAX_PAYLOAD_BYTES, max_depth=MAX_PAYLOAD_DEPTH)
+    except JsonInputError as exc:
+        # Every way the bytes can fail to be JSON (huge integers, deep nesting, repeated
+        # keys, non-finite numbers, invalid UTF-8) is the same typed, reportable error.
+        raise PayloadInvalid(f"payload is not acceptable UTF-8 JSON: {exc}") from exc
     if not isinstance(obj, dict):
         raise PayloadInvalid("payload must be a JSON object")
     version = obj.get("v")

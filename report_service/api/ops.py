@@ -42,16 +42,22 @@ async def readyz(request: Request) -> Health:
 @router.get(
     "/metrics",
     summary="Prometheus metrics",
-    description="Text exposition format. When FRANKLY_METRICS_TOKEN is set, requires it "
-    "as a bearer token.",
+    description="Text exposition format. Requires FRANKLY_METRICS_TOKEN as a bearer token "
+    "when it is set; without one, answers only while the service is bound to loopback "
+    "(FRANKLY_HOST / `frankly serve --host`), and 401 otherwise.",
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}, **error_responses(401)},
 )
 async def metrics(request: Request) -> Response:
-    token = request.app.state.settings.metrics_token
+    settings = request.app.state.settings
+    token = settings.metrics_token
     if token is not None:
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
             raise AuthError("metrics token required")
+    elif not settings.loopback_only:
+        # Counters by status and rejection code tell an outsider what others are doing:
+        # beyond loopback they are served only to the holder of the token.
+        raise AuthError("metrics need FRANKLY_METRICS_TOKEN when bound beyond loopback")
     body = await run_in_threadpool(request.app.state.metrics.exposition)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -294,15 +294,25 @@ def flagged(service: Service, actor: Caller) -> schemas.FlaggedOut:
     response_model=schemas.BankOut,
     responses={
         **ITEM_ERRORS,
-        409: _err("The standing decision is not a violation.", "invalid_state"),
+        409: _err(
+            "The standing decision is not a violation (`invalid_state`), or the caller "
+            "may not bank it without an override (`lease_required`).",
+            "lease_required",
+        ),
         503: BANK_DOWN,
     },
     tags=["review"],
 )
-def bank(service: Service, actor: Caller, item_id: ItemId) -> schemas.BankOut:
-    """Bank the PDQ hashes of a decided violation's images (also a decision option).
-    Audited (`bank_media`)."""
-    return service.bank(actor, item_id)
+def bank(
+    service: Service,
+    actor: Caller,
+    item_id: ItemId,
+    body: Annotated[schemas.BankIn | None, Body()] = None,
+) -> schemas.BankOut:
+    """Bank the PDQ hashes of a decided violation's images. Banking belongs to a decision
+    made under the lease (`bank_media`); this call retries it for the decider, or is a
+    lead's override with a stated `reason`. Audited (`bank_media`)."""
+    return service.bank(actor, item_id, None if body is None else body.reason)
 
 
 @router.get(

@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from report_service import tokens
+from report_service.errors import NotFound
 from report_service.review import decisions as taxonomy
 from report_service.review import store
 from report_service.review.retention import (
@@ -38,6 +39,7 @@ from report_service.review.retention import (
 )
 from report_service.storage.evidence import checkpoint_wal, shred_data_key
 from report_service.storage.models import EvidenceKey, Report
+from report_service.storage.reports import own_report_id
 
 ACTION = "evidence_destroy"
 PAGE = 500
@@ -77,20 +79,32 @@ class EvidenceDestroyer:
         self._sessions = session_factory
         self._clock = clock
 
-    def destroy(self, report_id: str, *, actor: str, reason: str) -> Destruction:
+    def destroy(
+        self, report_id: str, *, actor: str, reason: str, reporter: str | None = None
+    ) -> Destruction:
         """Destroy one report's evidence on request, whatever the state of its items
         (including a legal hold: the request is the operator's explicit decision, and the
         audit entry records it). Audited.
 
+        ``reporter``, when given, is the reporter who asked: ``report_id`` is then the id
+        *their* client chose, which the service may store under an alias when another
+        reporter already held it (:func:`report_service.storage.reports.own_report_id`),
+        and a report of someone else's is never touched.
+
         Raises:
             InvalidRequest: ``actor`` is not a valid name.
             InvalidInput: ``reason`` is shorter than 10 or longer than 1000 characters.
-            NotFound: no such report.
+            NotFound: no such report (of ``reporter``, when given).
             EvidenceDestroyed: its evidence was already destroyed.
         """
         who, why = _check(actor, reason)
         now = self._clock()
         with self._sessions.begin() as session:
+            if reporter is not None:
+                own = own_report_id(session, reporter, report_id)
+                if own is None:
+                    raise NotFound(f"no report {report_id!r} of {reporter!r}")
+                report_id = own
             done = _destroy(session, report_id, now, who, {"basis": "request", "reason": why})
         return replace(done, scrubbed=self._checkpoint())
 

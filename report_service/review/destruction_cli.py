@@ -39,6 +39,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     destroy.add_argument(
         "report_id", metavar="REPORT_ID", help="the report id the reporter's client printed"
     )
+    destroy.add_argument(
+        "--reporter",
+        default=None,
+        metavar="USER",
+        help="the reporter who asked: REPORT_ID is then the id their client printed, "
+        "found even when the service stored it under an alias, and never someone else's",
+    )
     _common(destroy)
     destroy.set_defaults(func=_destroy)
 
@@ -129,7 +136,9 @@ def _scrub_note(scrubbed: bool) -> None:
 
 def _destroy(args: argparse.Namespace) -> int:
     def act(destroyer: EvidenceDestroyer) -> int:
-        done = destroyer.destroy(args.report_id, actor=args.by, reason=args.reason)
+        done = destroyer.destroy(
+            args.report_id, actor=args.by, reason=args.reason, reporter=args.reporter
+        )
         print(
             f"destroyed the evidence of report {done.report_id} (items: {_items(done.item_ids)}; "
             f"audit entry {done.audit_seq})"

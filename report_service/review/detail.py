@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from client_scan.bounded_json import JsonInputError, parse_json
+from client_scan.errors import ReportFormatError
+from client_scan.report_format import DeviceHintValue, check_device_matches
 from report_service.errors import EvidenceDestroyed
 from report_service.review import store
 from report_service.review.evidence_access import EvidenceReader
@@ -23,6 +25,9 @@ from report_service.review.schemas import (
 )
 from report_service.review.views import decision_out, lease_out, summary
 from report_service.storage.models import ReportMessage, ReviewItem
+
+# Stored payloads are read back only for their body and attachment descriptors.
+STORED_PAYLOAD_DEPTH = 256
 
 
 def build_detail(
@@ -137,6 +142,7 @@ def build_detail(
             evidence_destroyed=m.sha256 not in available,
         )
     claims = []
+    notes: list[str] = []
     for rep in reports:
         try:
             comment = evidence.read(session, rep.report_id, "comment", "")
@@ -151,7 +157,7 @@ def build_detail(
                 reason=rep.reason,
                 received_at=rep.received_at,
                 comment=None if comment is None else comment.decode("utf-8", "replace"),
-                device_matches=_json_or_none(hints),
+                device_matches=_device_hints(hints, rep.report_id, notes),
             )
         )
     cs = allows(role, Permission.CHILD_SAFETY)
@@ -180,6 +186,7 @@ def build_detail(
         ],
         decisions=[decision_out(d) for d in store.decisions_of(session, item.id)],
         evidence_destroyed=destroyed,
+        notes=notes,
     )
 
 
@@ -190,8 +197,10 @@ def _payload(
     if raw is None:
         return None
     try:
-        obj = json.loads(raw)
-    except ValueError:
+        # Stored before intake bounded payloads, a payload may nest deeper than today's
+        # limit; only its body and attachment descriptors are read, so allow more here.
+        obj = parse_json(raw, max_bytes=None, max_depth=STORED_PAYLOAD_DEPTH)
+    except JsonInputError:
         return None
     return obj if isinstance(obj, dict) else None
 
@@ -212,13 +221,30 @@ def _attachments(payload: dict[str, Any] | None) -> list[dict[str, Any]]:
     if not isinstance(raw, list):
         return []
     keep = ("id", "sha256", "size", "mime")
-    return [{k: a[k] for k in keep if k in a} for a in raw if isinstance(a, dict)]
+    return [
+        {k: a[k] for k in keep if _scalar(a.get(k))} for a in raw[:64] if isinstance(a, dict)
+    ]
 
 
-def _json_or_none(raw: bytes | None) -> Any:
+def _scalar(value: object) -> bool:
+    """A descriptor value safe to show: short text or a 64-bit integer."""
+    if isinstance(value, str):
+        return len(value) <= 256
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+
+
+def _device_hints(
+    raw: bytes | None, report_id: str, notes: list[str]
+) -> list[dict[str, DeviceHintValue]] | None:
+    """The stored device hints in today's intake shape, or ``None`` with a note: hints
+    stored by an older version (any JSON, any depth) must never break the item view."""
     if raw is None:
         return None
     try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode("utf-8", "replace")
+        return list(check_device_matches(parse_json(raw, max_bytes=None)))
+    except (JsonInputError, ReportFormatError):
+        notes.append(
+            f"report {report_id}: stored device_matches are not shown: they are not a "
+            "list of small flat objects (the evidence keeps them as received)"
+        )
+        return None

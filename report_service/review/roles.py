@@ -6,7 +6,9 @@ role           may
 moderator      see and claim the general queue, view the items it holds, decide them
 child_safety   as moderator, plus the child-safety queue and its items (the only role that
                ever sees child-safety items), and reopening decisions on those items
-lead           as moderator, plus view any general item without a lease and reopen decisions
+lead           as moderator, plus view any general item without a lease and reopen decisions;
+               reveal and bank without the lease only as reasoned, audited overrides
+               (ReviewService.reveal, ReviewService.bank)
 auditor        read and verify the audit log; nothing else
 admin          manage moderator accounts and read the audit log; no item access
 =============  ============================================================================

@@ -65,6 +65,19 @@ class ReasonIn(_In):
     )
 
 
+class BankIn(_In):
+    """Optional body of ``POST /items/{id}/bank``: a lead's override needs a reason."""
+
+    reason: str | None = Field(
+        default=None,
+        min_length=MIN_REASON_CHARS,
+        max_length=MAX_REASON_CHARS,
+        description="Required for a lead's override (banking a decision that did not ask "
+        "for it, or someone else's); written to the audit log.",
+        examples=["known NCII series; the decider missed the second image"],
+    )
+
+
 class DecisionIn(_In):
     """A decision about the held item."""
 
@@ -361,7 +374,9 @@ class ReporterClaimOut(_Out):
     reason: str
     received_at: int
     comment: str | None
-    device_matches: Any | None = Field(description="On-device match hints (unverified).")
+    device_matches: list[dict[str, str | int | float | bool | None]] | None = Field(
+        description="On-device match hints (unverified): flat objects of short values."
+    )
 
 
 class OtherItemOut(_Out):
@@ -460,6 +475,11 @@ class ItemDetailOut(_Out):
     decisions_about_sender: list[DecisionOut]
     decisions: list[DecisionOut] = Field(description="Decisions about this item, oldest first.")
     evidence_destroyed: bool
+    notes: list[str] = Field(
+        default_factory=list,
+        description="Stored fields left out of this view because they are malformed "
+        "(kept in the evidence as received).",
+    )
 
 
 class DecideOut(_Out):

@@ -421,6 +421,11 @@ class ReviewService:
     def reveal(self, actor: Actor, item_id: int, sha256: str, reason: str) -> Medium:
         """The original bytes of an item's medium, for a stated reason. Audited.
 
+        The rule (docs/review.md, "Originals and banking"): the holder of the item's live
+        lease reveals; a lead without the lease may too, as an override: the stated
+        reason is required of everyone, and the audit entry says ``with_lease: false,
+        override: true`` so that auditors can review every such reveal.
+
         Raises:
             InvalidInput: the reason is too short or too long.
             Forbidden, NotFound, LeaseRequired, EvidenceDestroyed: as for :meth:`thumbnail`.
@@ -429,7 +434,8 @@ class ReviewService:
         now = self._clock()
         with self._sessions.begin() as session:
             item = self._item(session, actor, item_id)
-            self._need_lease(session, actor, item, now, lead_may=True)
+            lease = self._need_lease(session, actor, item, now, lead_may=True)
+            held = lease is not None and lease.held_by(actor.name, now)
             data, mime = self._original(session, item, sha256)
             store.append_audit(
                 session,
@@ -437,7 +443,12 @@ class ReviewService:
                 actor=actor.name,
                 action="media_reveal",
                 item_id=item_id,
-                detail={"sha256": sha256, "reason": text},
+                detail={
+                    "sha256": sha256,
+                    "reason": text,
+                    "with_lease": held,
+                    "override": not held,
+                },
             )
             return Medium(data, mime)
 
@@ -534,6 +545,7 @@ class ReviewService:
                     "policy": policy,
                     "note_chars": len(note),
                     "queue": item.queue,
+                    "bank_media": bank_media,
                 },
             )
             item_out = summary(item, now)
@@ -586,23 +598,52 @@ class ReviewService:
             )
             return ReleasedOut(item=summary(item, now))
 
-    def bank(self, actor: Actor, item_id: int) -> BankOut:
+    def bank(self, actor: Actor, item_id: int, reason: str | None = None) -> BankOut:
         """Bank the PDQ hashes of a decided violation's images. Audited.
 
+        Banking is part of a decision made under the lease (``bank_media``). Afterwards,
+        without a lease, it is allowed only as (docs/review.md, "Originals and banking"):
+
+        - the retry of a decision that asked for banking, by the moderator who made it
+          (banking can fail after the decision is recorded, and the decision stands);
+        - an override by whoever may reopen the item (a lead; child_safety for a
+          child-safety item), with a stated ``reason`` written to the audit log
+          (``bank_media`` with ``override: true``).
+
+        Anyone else, including a decision that chose ``bank_media: false``, gets
+        :class:`LeaseRequired`.
+
         Raises:
-            Forbidden, NotFound: as for every item call.
+            Forbidden, NotFound: as for every item call; Forbidden also for a ``reason``
+                from a role that may not override.
+            InvalidInput: the reason is too short or too long.
+            LeaseRequired: neither the asking decider's retry nor an override.
             InvalidState: the item's standing decision is not a violation, or it has no
                 image with a PDQ hash.
             BankUnavailable: no bank is configured. BankError: the bank refused.
         """
-        self._check_visible(actor, item_id)
-        return self._bank(actor, item_id)
-
-    def _check_visible(self, actor: Actor, item_id: int) -> None:
+        text = None if reason is None else taxonomy.check_reason(reason)
         with self._sessions() as session:
-            self._item(session, actor, item_id)
+            item = self._item(session, actor, item_id)
+            current = store.current_decision(session, item_id)
+            if current is None or not taxonomy.Decision.parse(current.decision).violation:
+                raise InvalidState("only a confirmed violation's media can be banked")
+            if text is not None:
+                if not _may_override(actor, item):
+                    raise Forbidden(f"the {actor.role.value} role may not override banking")
+            elif not (
+                current.moderator == actor.name and _asked_to_bank(session, item_id, current.id)
+            ):
+                raise LeaseRequired(
+                    "media is banked as part of a decision made under the lease "
+                    "(bank_media); a lead may override with a stated reason"
+                )
+        override = None if text is None else {"override": True, "reason": text}
+        return self._bank(actor, item_id, override)
 
-    def _bank(self, actor: Actor, item_id: int) -> BankOut:
+    def _bank(
+        self, actor: Actor, item_id: int, override: dict[str, object] | None = None
+    ) -> BankOut:
         with self._sessions() as session:
             item = self._item(session, actor, item_id)
             current = store.current_decision(session, item_id)
@@ -645,6 +686,7 @@ class ReviewService:
                     "pdq": [p for p, _ in pdqs],
                     "sha256": [s for _, s in pdqs],
                     "added": added,
+                    **(override or {}),
                 },
             )
         return BankOut(list_id=list_id, list_version=version, hashes=[p for p, _ in pdqs])
@@ -749,6 +791,24 @@ class ReviewService:
         if lead_may and allows(actor.role, Permission.VIEW_ANY):
             return lease
         raise LeaseRequired("claim the item first (POST /v1/review/queues/{queue}/claim)")
+
+
+def _may_override(actor: Actor, item: ReviewItem) -> bool:
+    """Whether ``actor`` may act on ``item`` without its lease as an audited override:
+    the roles that may reopen it (a lead; for a child-safety item, child_safety)."""
+    if item.child_safety:
+        return allows(actor.role, Permission.CHILD_SAFETY)
+    return allows(actor.role, Permission.REOPEN)
+
+
+def _asked_to_bank(session: Session, item_id: int, decision_id: int) -> bool:
+    """Whether decision ``decision_id`` asked for its media to be banked (its ``decide``
+    audit entry records ``bank_media``)."""
+    f = store.AuditFilter(action="decide", item_id=item_id, limit=1000)
+    return any(
+        e.detail.get("decision_id") == decision_id and e.detail.get("bank_media") is True
+        for e in store.query_audit(session, f)
+    )
 
 
 def _need(actor: Actor, permission: Permission) -> None:

@@ -15,6 +15,7 @@ sits below review and never imports it.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -115,6 +116,27 @@ class ReportRecord:
     media_messages: tuple[tuple[str, str], ...]  # (sha256, commitment of a reported message)
     matches: tuple[Mapping[str, Any], ...]
     items: tuple[ItemFacts, ...]
+
+
+REPORT_ALIAS_NAMESPACE = uuid.UUID("6f1c2d0e-7d0a-5b4e-9a53-3f9c1e2b7a10")
+
+
+def alias_report_id(reporter_id: str, report_id: str) -> str:
+    """The id a report is stored under when another reporter already holds its own id: a
+    name-based UUID of ``(reporter_id, report_id)``, so that each reporter's ids stay
+    theirs without either learning about the other (see :mod:`report_service.intake`)."""
+    return str(uuid.uuid5(REPORT_ALIAS_NAMESPACE, f"{reporter_id}\x00{report_id}"))
+
+
+def own_report_id(session: Session, reporter_id: str, report_id: str) -> str | None:
+    """The id under which ``reporter_id``'s report ``report_id`` is stored: the id itself,
+    or its alias when another reporter held the id; ``None`` if they have no such report."""
+    for rid in (report_id, alias_report_id(reporter_id, report_id)):
+        if session.scalar(select(Report.reporter_id).where(Report.report_id == rid)) == (
+            reporter_id
+        ):
+            return rid
+    return None
 
 
 def first_response(session: Session, report_id: str) -> tuple[str, dict[str, Any]] | None:
@@ -255,18 +277,22 @@ def report_status(session: Session, report_id: str, reporter_id: str) -> dict[st
     ``received`` before (also again once a later report sent an item back to review);
     ``outcome`` is the decision of the report's highest-priority item.
 
+    A report stored under its alias (:func:`alias_report_id`) is found under the
+    reporter's own id.
+
     Raises:
         NotFound: no such report, or it belongs to someone else (the same answer, so that
             the existence of others' reports does not leak).
     """
-    report = session.get(Report, report_id)
-    if report is None or report.reporter_id != reporter_id:
+    stored_id = own_report_id(session, reporter_id, report_id)
+    report = None if stored_id is None else session.get(Report, stored_id)
+    if report is None:
         raise NotFound("no such report")
     items = list(
         session.scalars(
             select(ReviewItem)
             .join(ReportItem, ReportItem.item_id == ReviewItem.id)
-            .where(ReportItem.report_id == report_id)
+            .where(ReportItem.report_id == report.report_id)
             .order_by(ReviewItem.priority.desc(), ReviewItem.id)
         )
     )

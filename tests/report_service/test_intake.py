@@ -16,6 +16,7 @@ from client_scan.franking.stamp import stamp
 from client_scan.report_format import Reason
 from report_service.keys import KeyMaterial
 from report_service.storage.models import Report, ReportItem, ReportMessage, ReviewItem
+from report_service.storage.reports import alias_report_id
 
 from .conftest import FakeClock, Franker, Service, make_service
 
@@ -182,14 +183,21 @@ def test_reporter_must_be_the_authenticated_user(sqlite_service: Service) -> Non
     assert error_of(response)["code"] == "reporter_mismatch"
 
 
-def test_report_id_of_another_reporter_is_a_conflict(sqlite_service: Service) -> None:
+def test_report_id_of_another_reporter_is_kept_apart_under_an_alias(
+    sqlite_service: Service,
+) -> None:
     s = sqlite_service
     report = s.report("bob", [s.frank("alice", "bob")])
     assert s.submit("bob", report).status_code == 201
     theirs = s.report("carol", [s.frank("alice", "carol")], report_id=report.report_id)
     response = s.submit("carol", theirs)
-    assert response.status_code == 409
-    assert count(s, Report) == 1
+    assert response.status_code == 201
+    assert response.json()["report_id"] == report.report_id
+    assert count(s, Report) == 2
+    with s.app.state.session_factory() as session:
+        stored = session.get(Report, alias_report_id("carol", report.report_id))
+        assert stored is not None
+        assert stored.reporter_id == "carol"
 
 
 def test_missing_or_bad_token_is_401(sqlite_service: Service) -> None:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from pathlib import Path
 
 import pytest
 
+from report_service.keys import KeyMaterial
 from report_service.observability import JsonFormatter
 
-from .conftest import Service, b64
+from .conftest import FakeClock, Service, b64, make_service
+
+ALL_INTERFACES = "0.0.0.0"  # noqa: S104  (what `serve --host 0.0.0.0` binds)
 
 
 def test_health_ready_and_metrics(sqlite_service: Service) -> None:
@@ -144,3 +148,53 @@ def test_database_outage_is_503_not_500(sqlite_service: Service) -> None:
     response = s.submit("bob", s.report("bob", [s.frank("alice", "bob")]))
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "unavailable"
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        (ALL_INTERFACES, False),
+        ("::", False),
+        ("10.0.0.5", False),
+        ("frankly.example", False),
+        ("", False),
+    ],
+)
+def test_loopback_hosts(host: str, loopback: bool) -> None:
+    from report_service.settings import is_loopback
+
+    assert is_loopback(host) is loopback
+
+
+def test_metrics_beyond_loopback_need_the_token(
+    sqlite_url: str, tmp_path: Path, keys: KeyMaterial, clock: FakeClock
+) -> None:
+    for s in make_service(sqlite_url, tmp_path, keys, clock, host=ALL_INTERFACES):
+        response = s.client.get("/metrics")
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "unauthorized"
+    for s in make_service(
+        sqlite_url, tmp_path, keys, clock, host=ALL_INTERFACES, metrics_token="m-" + "x" * 30
+    ):
+        assert s.client.get("/metrics").status_code == 401
+        bad = s.client.get("/metrics", headers={"Authorization": "Bearer nope"})
+        assert bad.status_code == 401
+        good = s.client.get("/metrics", headers={"Authorization": "Bearer m-" + "x" * 30})
+        assert good.status_code == 200
+        assert "frankly_http_requests_total" in good.text
+
+
+def test_serve_host_reaches_the_settings(tmp_path: Path) -> None:
+    import argparse
+
+    from report_service._cli_service import _settings
+
+    args = argparse.Namespace(data=tmp_path, host=ALL_INTERFACES)
+    assert _settings(args).host == ALL_INTERFACES
+    assert not _settings(args).loopback_only
+    assert _settings(argparse.Namespace(data=tmp_path, host=None)).loopback_only

@@ -8,15 +8,17 @@ import uuid
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from nacl.public import PrivateKey
 
+from client_scan.bounded_json import parse_json
 from client_scan.errors import ReportFormatError, ReportLimitExceeded, SealError
 from client_scan.report_format import (
     MAX_MESSAGES,
     Reason,
     Report,
+    check_device_matches,
     encode_report,
     parse_report,
     report_to_json,
@@ -111,7 +113,38 @@ CASES: list[tuple[str, Any, str]] = [
         lambda o: o.update(device_matches=[{}] * 51),
         "too_many_device_matches",
     ),
+    # Hints are stored and shown as given: small flat objects only (issue 10).
+    ("device match nested", lambda o: o.update(device_matches=[{"a": {"b": 1}}]), "report_invalid"),
+    ("device match list value", lambda o: o.update(device_matches=[{"a": []}]), "report_invalid"),
+    (
+        "device match long value",
+        lambda o: o.update(device_matches=[{"a": "x" * 257}]),
+        "report_invalid",
+    ),
+    ("device match long key", lambda o: o.update(device_matches=[{"k" * 65: 1}]), "report_invalid"),
+    ("device match empty key", lambda o: o.update(device_matches=[{"": 1}]), "report_invalid"),
+    (
+        "device match too many fields",
+        lambda o: o.update(device_matches=[{f"k{i}": i for i in range(17)}]),
+        "report_invalid",
+    ),
+    ("device match control", lambda o: o.update(device_matches=[{"a": "x\ny"}]), "report_invalid"),
+    ("device match int64", lambda o: o.update(device_matches=[{"a": 2**63}]), "report_invalid"),
+    ("huge integer", lambda o: o.update(extra=10**100), "report_invalid"),
+    ("deep unknown field", lambda o: o.update(extra=[[[[[[[[1]]]]]]]]), "report_invalid"),
 ]
+
+
+def test_flat_device_matches_round_trip() -> None:
+    hints = [
+        {"sha256": "ab" * 32, "list_id": "l", "list_version": 2, "distance": 3},
+        {"category": "spam", "score": 0.25, "strong": False, "entry_id": None, "note": ""},
+        {},
+    ]
+    assert [
+        dict(m)
+        for m in parse_report(_mutated(lambda o: o.update(device_matches=hints))).device_matches
+    ] == hints
 
 
 @pytest.mark.parametrize(("name", "change", "code"), CASES, ids=[c[0] for c in CASES])
@@ -154,3 +187,27 @@ def test_sealed_report_opens_only_with_the_service_key() -> None:
     with pytest.raises(SealError):
         open_sealed_report(b"short", bytes(service))
     assert uuid.UUID(_base().report_id)
+
+
+_BASE = json.loads(_mutated(lambda o: None))
+_hint_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=300),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=70), inner),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=30)
+@given(st.lists(st.dictionaries(st.text(max_size=70), _hint_values, max_size=18), max_size=3))
+def test_hints_intake_accepts_are_hints_the_item_view_shows(hints: list[Any]) -> None:
+    """What intake stores (``json.dumps`` of the accepted hints) is exactly what the read
+    path accepts again: no accepted report can break a later read."""
+    obj = {**_BASE, "device_matches": hints}
+    try:
+        report = parse_report(json.dumps(obj).encode())
+    except ReportFormatError:
+        return
+    stored = json.dumps([dict(m) for m in report.device_matches], default=str).encode()
+    assert list(check_device_matches(parse_json(stored, max_bytes=None))) == [
+        dict(m) for m in report.device_matches
+    ]
