@@ -388,23 +388,27 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _match(args: argparse.Namespace) -> int:
+    from hashes.compute import hash_image
     from hashes.lists import load_list
     from hashes.matching import Matcher
-    from hashes.values import HashValue
 
     hash_list = load_list(args.list_file.read_bytes(), _policy(args), _trusted(args))
     matcher = Matcher(hash_list)
     algorithm = hash_list.header.algorithm
     any_match = False
-    for path, digest in _hash_images(args.images, algorithm):
-        matches = matcher.match(HashValue(algorithm, digest), args.distance)
+    for path in _image_files(args.images):
+        # The same query variants as the device scanner: mirrors, rotations, trimmed border.
+        result = hash_image(path.read_bytes(), [algorithm], variants=True)
+        named = [(n, h[algorithm]) for n, h in (result.variants or {}).items() if algorithm in h]
+        matches = matcher.match_variants(named or [("original", result[algorithm])], args.distance)
         any_match = any_match or bool(matches)
         if not matches:
             print(f"{path}: no match")
         for m in matches:
             entry = f" entry {m.entry_id}" if m.entry_id else ""
+            variant = f" variant {m.variant}" if m.variant != "original" else ""
             print(
                 f"{path}: MATCH {m.list_id} v{m.list_version} category {m.category} "
-                f"distance {m.distance}{entry}"
+                f"distance {m.distance}{entry}{variant}"
             )
     return 0 if any_match else 1

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import select
@@ -33,8 +33,9 @@ from hashes.lists import (
     sign_list,
     trusted_state,
 )
-from hashes.matching import Matcher
+from hashes.matching import Match, Matcher
 from hashes.values import Algorithm, HashValue
+from hashes.variants import Variants
 from report_service.errors import BankError
 from report_service.keys import CuratorKey
 from report_service.storage.models import HashListVersion
@@ -71,6 +72,7 @@ class MediaFacts:
     pdq_quality: int | None = None
     phash: str | None = None
     decode_error: str | None = None
+    variants: Variants | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,7 @@ class BankHit:
     severity: int
     distance: int
     entry_id: str | None
+    variant: str = "original"
 
 
 def hash_media(data: bytes, mime: str) -> tuple[MediaFacts, list[HashValue]]:
@@ -98,7 +101,9 @@ def hash_media(data: bytes, mime: str) -> tuple[MediaFacts, list[HashValue]]:
     digest = hashlib.sha256(data).hexdigest()
     values = [HashValue(Algorithm.SHA256, bytes.fromhex(digest))]
     try:
-        result = hash_image(data, (Algorithm.PDQ, Algorithm.PHASH), limits=DECODE_LIMITS)
+        result = hash_image(
+            data, (Algorithm.PDQ, Algorithm.PHASH), limits=DECODE_LIMITS, variants=True
+        )
     except HashesError as exc:
         return MediaFacts(digest, len(data), mime, decode_error=type(exc).__name__), values
     pdq = result.hashes.get(Algorithm.PDQ)
@@ -111,6 +116,7 @@ def hash_media(data: bytes, mime: str) -> tuple[MediaFacts, list[HashValue]]:
         pdq=pdq.hex if pdq is not None else None,
         pdq_quality=result.pdq_quality,
         phash=phash.hex if phash is not None else None,
+        variants=result.variants,
     )
     return facts, values
 
@@ -166,15 +172,16 @@ class HashBanks:
         """The lists in use, by id."""
         return dict(self._lists)
 
-    def match(self, values: Iterable[HashValue]) -> list[BankHit]:
-        """Every bank entry within its list's threshold of one of ``values``."""
+    def match(self, values: Iterable[HashValue], variants: Variants | None = None) -> list[BankHit]:
+        """Every bank entry within its list's threshold of one of ``values``, or of one of
+        their ``variants`` (mirrors, rotations, border trimmed: ``MediaFacts.variants``)."""
         matchers = self._matchers
         hits: list[BankHit] = []
         for value in values:
             for matcher in matchers:
                 if matcher.algorithm is not value.algorithm:
                     continue
-                for m in matcher.match(value):
+                for m in _match(matcher, value, variants):
                     hits.append(
                         BankHit(
                             list_id=m.list_id,
@@ -184,6 +191,7 @@ class HashBanks:
                             severity=category_severity(m.category),
                             distance=m.distance,
                             entry_id=m.entry_id,
+                            variant=m.variant,
                         )
                     )
         return hits
@@ -191,7 +199,7 @@ class HashBanks:
     def examine(self, data: bytes, mime: str) -> tuple[MediaFacts, list[BankHit]]:
         """Hash an attachment's verified bytes and match them against every bank."""
         facts, values = hash_media(data, mime)
-        return facts, self.match(values)
+        return facts, self.match(values, facts.variants)
 
     def import_list(self, data: bytes, now_ms: int) -> ListHeader:
         """Store and start using a signed list file (a new list, or the next version of one
@@ -285,6 +293,13 @@ class HashBanks:
         lists = {**self._lists, header.list_id: accepted}
         self._lists = lists
         self._matchers = tuple(Matcher(h) for h in lists.values())
+
+
+def _match(matcher: Matcher, value: HashValue, variants: Variants | None) -> list[Match]:
+    """:meth:`Matcher.match_variants` over ``value``'s algorithm in ``variants``, else
+    :meth:`Matcher.match` of ``value`` alone."""
+    named = [(n, h[value.algorithm]) for n, h in (variants or {}).items() if value.algorithm in h]
+    return matcher.match_variants(named) if named else matcher.match(value)
 
 
 def _holds(held: HashList, value: HashValue, category: str) -> bool:
