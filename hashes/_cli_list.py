@@ -60,6 +60,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     build.add_argument(
         "--images", type=Path, action="append", default=[], help="an image or a folder of them"
     )
+    build.add_argument(
+        "--augment",
+        action="store_true",
+        help="with --images: also list the hashes of standard crops and rotations of each "
+        "image under its entry id (hashes.augment.STANDARD_EDITS)",
+    )
     build.add_argument("--issued-at-ms", type=int, help="time of issue (default: now)")
     build.set_defaults(func=_run(_build))
 
@@ -223,6 +229,19 @@ def _hash_images(paths: Sequence[Path], algorithm: Algorithm) -> list[tuple[Path
     return out
 
 
+def _augmented_images(paths: Sequence[Path], algorithm: Algorithm) -> list[tuple[str, bytes]]:
+    """(entry id, digest) of each image and of its standard edits, under the image's name."""
+    from hashes.augment import augmented_hashes
+
+    if not algorithm.perceptual:
+        raise CliError("--augment needs a perceptual algorithm (pdq, phash, dhash)")
+    out = []
+    for path in _image_files(paths):
+        for _, value in augmented_hashes(path.read_bytes(), algorithm):
+            out.append((path.name, value.digest))
+    return out
+
+
 def _build(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -265,7 +284,16 @@ def _build(args: argparse.Namespace) -> int:
     for path in args.csv:
         got = read_csv(path.read_text(encoding="utf-8"), algorithm)
         add(got.hashes, got.categories, got.entry_categories, got.entry_ids)
-    if args.images:
+    if args.augment and not args.images:
+        raise CliError("--augment needs --images")
+    if args.images and args.augment:
+        augmented = _augmented_images(args.images, algorithm)
+        nbytes = algorithm.bits // 8
+        blob = b"".join(d for _, d in augmented)
+        arr = np.frombuffer(blob, dtype=np.uint8).reshape(-1, nbytes)
+        zeros = np.zeros(len(augmented), dtype=np.int64)
+        add(arr, [args.category], zeros, [n for n, _ in augmented])
+    elif args.images:
         hashed = _hash_images(args.images, algorithm)
         nbytes = algorithm.bits // 8
         arr = np.frombuffer(b"".join(d for _, d in hashed), dtype=np.uint8).reshape(-1, nbytes)

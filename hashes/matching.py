@@ -107,6 +107,8 @@ class Matcher:
 
         Each entry is reported once, through its nearest variant (the first given on a
         tie, so ``"original"`` wins when listed first), with ``Match.variant`` naming it.
+        Entries that share an id are one entry with several hashes (an augmented entry,
+        :mod:`hashes.augment`) and are reported once, through the nearest of them.
         Sorted by distance, then position.
 
         Raises:
@@ -115,12 +117,13 @@ class Matcher:
         """
         pairs = list(variants.items() if isinstance(variants, Mapping) else variants)
         found = self.match_many([value for _, value in pairs], threshold)
-        best: dict[int, Match] = {}
+        best: dict[int | str, Match] = {}
         for (name, _), matches in zip(pairs, found, strict=True):
             for m in matches:
-                held = best.get(m.position)
-                if held is None or m.distance < held.distance:
-                    best[m.position] = replace(m, variant=name)
+                key = m.entry_id or m.position
+                held = best.get(key)
+                if held is None or (m.distance, m.position) < (held.distance, held.position):
+                    best[key] = replace(m, variant=name)
         return sorted(best.values(), key=lambda m: (m.distance, m.position))
 
     def _check(self, value: HashValue) -> None:
