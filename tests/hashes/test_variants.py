@@ -220,3 +220,29 @@ def test_jpeg_bytes_of_a_bordered_picture_trim_on_the_fast_path() -> None:
     assert "trimmed" in result.variants
     original = hash_image(encode(PICTURE, "PNG"), ["pdq"])[Algorithm.PDQ]
     assert result.variants["trimmed"][Algorithm.PDQ].distance(original) <= 31
+
+
+def test_entries_sharing_an_id_are_one_match_through_the_nearest() -> None:
+    near = HashValue(Algorithm.PHASH, bytes.fromhex("ffff0000ffff0003"))
+    nearer = HashValue(Algorithm.PHASH, bytes.fromhex("ffff0000ffff0001"))
+    other = HashValue(Algorithm.PHASH, bytes.fromhex("ffff0000ffff0007"))
+    hash_list = build_list(
+        list_id="l",
+        version=1,
+        issued_at_ms=0,
+        algorithm=Algorithm.PHASH,
+        threshold=10,
+        categories=["c"],
+        hashes=[near, nearer, other, other],
+        entry_categories=[0, 0, 0, 0],
+        entry_ids=["pic", "pic", None, None],
+    )
+    query = HashValue(Algorithm.PHASH, bytes.fromhex("ffff0000ffff0000"))
+    got = Matcher(hash_list).match_variants({"original": query})
+    # "pic" once, through its nearer hash; entries without an id stay separate.
+    assert [(m.entry_id, m.position, m.distance) for m in got] == [
+        ("pic", 1, 1),
+        (None, 2, 3),
+        (None, 3, 3),
+    ]
+    assert len(Matcher(hash_list).match(query)) == 4  # plain match is unchanged
