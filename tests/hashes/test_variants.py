@@ -246,3 +246,22 @@ def test_entries_sharing_an_id_are_one_match_through_the_nearest() -> None:
         (None, 3, 3),
     ]
     assert len(Matcher(hash_list).match(query)) == 4  # plain match is unchanged
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    vertical=st.booleans(),
+    share=st.floats(0.1, 0.6),
+    colour=st.sampled_from([0, 16, 128, 240, 255]),
+)
+def test_any_plain_border_sent_as_jpeg_is_trimmed_back_to_a_match(
+    vertical: bool, share: float, colour: int
+) -> None:
+    """Bars of any plain colour, on two opposite sides, survive JPEG and the fast path."""
+    bar = round((PICTURE.height if vertical else PICTURE.width) * share / 2)
+    padded = _pad(PICTURE, *((bar, bar, 0, 0) if vertical else (0, 0, bar, bar)), colour)
+    original = hash_image(encode(PICTURE, "PNG"), ["pdq"])[Algorithm.PDQ]
+    result = hash_image(encode(padded, "JPEG", quality=85), ["pdq"], variants=True)
+    assert result.variants is not None
+    assert "trimmed" in result.variants
+    assert result.variants["trimmed"][Algorithm.PDQ].distance(original) <= 31
