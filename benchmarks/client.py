@@ -14,8 +14,9 @@ APIs, each step next to the cheapest thing that step cannot avoid doing:
 (b) scan: ``Scanner.scan`` of one synthetic photo-like JPEG of ``--megapixels`` against
     that list, once for a picture whose near-duplicate is listed (a match) and once for
     an unrelated one. Baseline: ``hashes.compute.hash_image(jpeg, [PDQ])`` on the same
-    bytes, which is the hashing the scanner asks for, so the ratio is what matching,
-    SHA-256/MD5 and the result objects add.
+    bytes, so the ratio is what the query variants (mirrors, rotations, a trimmed
+    border: ``hash_image(..., variants=True)``), matching them, SHA-256/MD5 and the
+    result objects add (``benchmarks/robustness.py`` gives the variants' own cost).
 (c) report: ``report_builder.build_report`` of ``--messages`` franked messages (one
     reported, the rest context, with the scan's device-match hints) and
     ``report_builder.seal`` to a pinned service key. Baseline: raw

@@ -343,7 +343,8 @@ def _scan(args: argparse.Namespace) -> int:
             note += f" (not decoded: {result.decode_error})"
         print(f"{path}: {len(result.matches)} match(es){note}")
         for m in result.matches:
-            print(f"  {m.list_id} v{m.list_version} {m.category} distance {m.distance}")
+            variant = f" variant {m.variant}" if m.variant != "original" else ""
+            print(f"  {m.list_id} v{m.list_version} {m.category} distance {m.distance}{variant}")
         matched += bool(result.matches)
     return 0 if matched == 0 else 3
 

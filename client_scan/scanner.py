@@ -97,7 +97,8 @@ MatcherFactory = Callable[[HashList], ListMatcher]
 
 
 def default_hasher(data: bytes, algorithms: Sequence[Algorithm]) -> HashOutcome:
-    """Hash with :func:`hashes.compute.hash_image` (fast path, default decode limits).
+    """Hash with :func:`hashes.compute.hash_image` (fast path, default decode limits),
+    with the query variants (mirrors, rotations, trimmed border) that the scan matches.
 
     In-process, under the same header budget as the service (memory estimated from the
     canvas, mode and depth; JPEG scans capped): a phone app may not start processes.
@@ -110,7 +111,7 @@ def default_hasher(data: bytes, algorithms: Sequence[Algorithm]) -> HashOutcome:
     """
     from hashes.compute import hash_image
 
-    result: HashOutcome = hash_image(data, tuple(algorithms))
+    result: HashOutcome = hash_image(data, tuple(algorithms), variants=True)
     return result
 
 
@@ -132,6 +133,7 @@ class ScanMatch:
     distance: int
     algorithm: Algorithm
     entry_id: str | None = None
+    variant: str = "original"
 
     def to_hint(self, sha256: str) -> dict[str, Any]:
         """The device-match hint for a report (unverified by the service)."""
@@ -145,6 +147,8 @@ class ScanMatch:
         }
         if self.entry_id is not None:
             hint["entry_id"] = self.entry_id
+        if self.variant != "original":
+            hint["variant"] = self.variant
         return hint
 
 
@@ -279,6 +283,7 @@ class Scanner:
         values: dict[Algorithm, HashValue] = {}
         low_quality = False
         decode_error: str | None = None
+        outcome_variants: Mapping[str, Mapping[Algorithm, HashValue]] | None = None
         if perceptual:
             try:
                 outcome = self._hasher(data, perceptual)
@@ -287,6 +292,7 @@ class Scanner:
             else:
                 values.update({a: outcome.hashes[a] for a in perceptual if a in outcome.hashes})
                 low_quality = outcome.low_quality
+                outcome_variants = getattr(outcome, "variants", None)
         values.update(_byte_hashes(data))
         matches: list[ScanMatch] = []
         for loaded in state.lists.values():
@@ -301,8 +307,9 @@ class Scanner:
                     distance=m.distance,
                     algorithm=m.algorithm,
                     entry_id=m.entry_id,
+                    variant=getattr(m, "variant", "original"),
                 )
-                for m in loaded.matcher.match(value)
+                for m in _match_variants(loaded.matcher, value, outcome_variants)
             )
         matches.sort(key=lambda m: (m.distance, m.list_id, m.category, m.entry_id or ""))
         return ScanResult(
@@ -312,6 +319,23 @@ class Scanner:
             decode_error=decode_error,
             hashes=values,
         )
+
+
+def _match_variants(
+    matcher: ListMatcher,
+    value: HashValue,
+    variants: Mapping[str, Mapping[Algorithm, HashValue]] | None,
+) -> Sequence[MatchLike]:
+    """Matches of the query in every shape the hasher gave (``HashResult.variants``: the
+    original, its mirrors and rotations, its border trimmed), each entry once, through the
+    nearest (:meth:`hashes.matching.Matcher.match_variants`). A hasher without variants or
+    a matcher without ``match_variants`` is matched on ``value`` alone."""
+    match_variants = getattr(matcher, "match_variants", None)
+    named = [(n, h[value.algorithm]) for n, h in (variants or {}).items() if value.algorithm in h]
+    if match_variants is None or not named:
+        return matcher.match(value)
+    found: Sequence[MatchLike] = match_variants(named)
+    return found
 
 
 def _peek_list_id(data: bytes) -> str:

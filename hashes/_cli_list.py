@@ -100,6 +100,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="MS",
         help="time of issue, ms since the epoch (default: now)",
     )
+    build.add_argument(
+        "--augment",
+        action="store_true",
+        help="with --images: also list the hashes of standard crops and rotations of each "
+        "image under its entry id (hashes.augment.STANDARD_EDITS)",
+    )
     build.set_defaults(func=_run(_build))
 
     sign = sub.add_parser("sign", help="add a curator signature to a list")
@@ -301,6 +307,19 @@ def _hash_images(paths: Sequence[Path], algorithm: Algorithm) -> list[tuple[Path
     return out
 
 
+def _augmented_images(paths: Sequence[Path], algorithm: Algorithm) -> list[tuple[str, bytes]]:
+    """(entry id, digest) of each image and of its standard edits, under the image's name."""
+    from hashes.augment import augmented_hashes
+
+    if not algorithm.perceptual:
+        raise CliError("--augment needs a perceptual algorithm (pdq, phash, dhash)")
+    out = []
+    for path in _image_files(paths):
+        for _, value in augmented_hashes(path.read_bytes(), algorithm):
+            out.append((path.name, value.digest))
+    return out
+
+
 def _build(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -343,7 +362,16 @@ def _build(args: argparse.Namespace) -> int:
     for path in args.csv:
         got = read_csv(path.read_text(encoding="utf-8"), algorithm)
         add(got.hashes, got.categories, got.entry_categories, got.entry_ids)
-    if args.images:
+    if args.augment and not args.images:
+        raise CliError("--augment needs --images")
+    if args.images and args.augment:
+        augmented = _augmented_images(args.images, algorithm)
+        nbytes = algorithm.bits // 8
+        blob = b"".join(d for _, d in augmented)
+        arr = np.frombuffer(blob, dtype=np.uint8).reshape(-1, nbytes)
+        zeros = np.zeros(len(augmented), dtype=np.int64)
+        add(arr, [args.category], zeros, [n for n, _ in augmented])
+    elif args.images:
         hashed = _hash_images(args.images, algorithm)
         nbytes = algorithm.bits // 8
         arr = np.frombuffer(b"".join(d for _, d in hashed), dtype=np.uint8).reshape(-1, nbytes)
@@ -474,23 +502,27 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _match(args: argparse.Namespace) -> int:
+    from hashes.compute import hash_image
     from hashes.lists import load_list
     from hashes.matching import Matcher
-    from hashes.values import HashValue
 
     hash_list = load_list(args.list_file.read_bytes(), _policy(args), _trusted(args))
     matcher = Matcher(hash_list)
     algorithm = hash_list.header.algorithm
     any_match = False
-    for path, digest in _hash_images(args.images, algorithm):
-        matches = matcher.match(HashValue(algorithm, digest), args.distance)
+    for path in _image_files(args.images):
+        # The same query variants as the device scanner: mirrors, rotations, trimmed border.
+        result = hash_image(path.read_bytes(), [algorithm], variants=True)
+        named = [(n, h[algorithm]) for n, h in (result.variants or {}).items() if algorithm in h]
+        matches = matcher.match_variants(named or [("original", result[algorithm])], args.distance)
         any_match = any_match or bool(matches)
         if not matches:
             print(f"{path}: no match")
         for m in matches:
             entry = f" entry {m.entry_id}" if m.entry_id else ""
+            variant = f" variant {m.variant}" if m.variant != "original" else ""
             print(
                 f"{path}: MATCH {m.list_id} v{m.list_version} category {m.category} "
-                f"distance {m.distance}{entry}"
+                f"distance {m.distance}{entry}{variant}"
             )
     return 0 if any_match else 1

@@ -6,7 +6,7 @@ preloads this module only, and each worker pins the numeric libraries to one thr
 is meant for). The messages on the pipe are plain tuples:
 
 - worker -> parent, once: ``("ready", pid)``;
-- parent -> worker: ``(algorithms, limits, fast, dihedral)`` then the image bytes
+- parent -> worker: ``(algorithms, limits, fast, dihedral, variants)`` then the image bytes
   (``send_bytes``); ``None`` asks the worker to exit;
 - worker -> parent: ``("ok", packed_result)`` or ``("error", class_name, message,
   retire)``; ``retire`` says the worker exits after this answer (it ran out of memory or
@@ -54,12 +54,14 @@ def serve(conn: Connection, memory_bytes: int, cpu_seconds: int) -> None:
             data = conn.recv_bytes()
         except (EOFError, OSError):
             return
-        algorithms, limits, fast, dihedral = request
+        algorithms, limits, fast, dihedral, variants = request
         _limit_cpu(cpu_seconds)
         exit_after = False
         reply: tuple[Any, ...]
         try:
-            result = hash_image(data, algorithms, limits=limits, fast=fast, dihedral=dihedral)
+            result = hash_image(
+                data, algorithms, limits=limits, fast=fast, dihedral=dihedral, variants=variants
+            )
             reply = ("ok", pack_result(result))
         except MemoryError:
             exit_after = True
@@ -105,6 +107,14 @@ def pack_result(result: HashResult) -> PackedResult:
         if result.pdq_dihedral is None
         else tuple((name, value.digest) for name, value in result.pdq_dihedral.items())
     )
+    shapes = (
+        None
+        if result.variants is None
+        else tuple(
+            (name, tuple((a.value, v.digest) for a, v in hashes.items()))
+            for name, hashes in result.variants.items()
+        )
+    )
     return (
         tuple((algorithm.value, value.digest) for algorithm, value in result.hashes.items()),
         result.pdq_quality,
@@ -115,6 +125,7 @@ def pack_result(result: HashResult) -> PackedResult:
         result.frames,
         result.fast,
         dihedral,
+        shapes,
     )
 
 
@@ -125,15 +136,27 @@ def unpack_result(packed: PackedResult) -> HashResult:
     from hashes.compute import HashResult
     from hashes.values import Algorithm, HashValue
 
-    pairs, quality, low, width, height, fmt, frames, fast, dihedral = packed
+    pairs, quality, low, width, height, fmt, frames, fast, dihedral, shapes = packed
     hashes: Mapping[Algorithm, HashValue] = MappingProxyType(
         {Algorithm(name): HashValue(Algorithm(name), digest) for name, digest in pairs}
     )
-    variants = (
+    pdq_dihedral = (
         None
         if dihedral is None
         else MappingProxyType(
             {name: HashValue(Algorithm.PDQ, digest) for name, digest in dihedral}
+        )
+    )
+    variants = (
+        None
+        if shapes is None
+        else MappingProxyType(
+            {
+                name: MappingProxyType(
+                    {Algorithm(a): HashValue(Algorithm(a), digest) for a, digest in hashes}
+                )
+                for name, hashes in shapes
+            }
         )
     )
     return HashResult(
@@ -145,7 +168,8 @@ def unpack_result(packed: PackedResult) -> HashResult:
         format=fmt,
         frames=frames,
         fast=fast,
-        pdq_dihedral=variants,
+        pdq_dihedral=pdq_dihedral,
+        variants=variants,
     )
 
 

@@ -40,6 +40,7 @@ from hashes.pdq import (
     pdq_hash_fast,
 )
 from hashes.values import Algorithm, HashValue
+from hashes.variants import Variants, variant_hashes
 
 __all__ = [
     "DEFAULT_ALGORITHMS",
@@ -75,6 +76,9 @@ class HashResult:
     ``low_quality`` is true when it is below 50 (flat or tiny pictures whose PDQ should
     not be matched on). ``pdq_dihedral`` holds the eight PDQ variants (keys
     :data:`hashes.pdq.DIHEDRAL_NAMES`) when asked for with ``dihedral=True``.
+    ``variants`` holds every query variant of the perceptual hashes (dihedral and
+    border-trimmed, :func:`hashes.variants.variant_hashes`) when asked for with
+    ``variants=True``; :meth:`hashes.matching.Matcher.match_variants` matches them.
     """
 
     hashes: Mapping[Algorithm, HashValue]
@@ -86,6 +90,7 @@ class HashResult:
     frames: int = 1
     fast: bool = True
     pdq_dihedral: Mapping[str, HashValue] | None = None
+    variants: Variants | None = None
 
     def __getitem__(self, algorithm: Algorithm) -> HashValue:
         """The hash for ``algorithm``.
@@ -131,13 +136,16 @@ def hash_image(
     limits: DecodeLimits = DEFAULT_LIMITS,
     fast: bool = True,
     dihedral: bool = False,
+    variants: bool = False,
 ) -> HashResult:
     """Decode ``data`` once and compute every hash in ``algorithms``.
 
     The image is always decoded, even for SHA-256 or MD5 alone, so that only images get
     hashes. With ``dihedral=True`` (and PDQ requested) the result also carries PDQ's
     eight rotation and flip variants, for finding mirrored copies. Pure: no files, clock
-    or network.
+    or network. With ``variants=True`` it also carries every query variant (dihedral and
+    flat-border-trimmed) of the perceptual hashes, for
+    :meth:`hashes.matching.Matcher.match_variants`.
 
     Raises:
         EmptyInput, TooManyBytes, UnsupportedFormat, TooManyPixels, TooManyFrames,
@@ -152,7 +160,7 @@ def hash_image(
     draft = FAST_DRAFT_SIZE if fast and perceptual else None
     extra = HASH_BYTES_PER_PIXEL[fast] if perceptual else 0
     decoded = decode_image(data, limits, draft_size=draft, extra_bytes_per_pixel=extra)
-    return hash_decoded(decoded, data, chosen, fast=fast, dihedral=dihedral)
+    return hash_decoded(decoded, data, chosen, fast=fast, dihedral=dihedral, variants=variants)
 
 
 def hash_decoded(
@@ -162,6 +170,7 @@ def hash_decoded(
     *,
     fast: bool = True,
     dihedral: bool = False,
+    variants: bool = False,
 ) -> HashResult:
     """Hash an already decoded image; ``data`` are its original bytes (for SHA-256, MD5).
 
@@ -174,7 +183,8 @@ def hash_decoded(
     chosen = _algorithms(algorithms)
     hashes: dict[Algorithm, HashValue] = {}
     quality: int | None = None
-    variants: dict[str, HashValue] | None = None
+    dihedral_hashes: dict[str, HashValue] | None = None
+    dihedral = dihedral or variants
     grey = None
     for algorithm in chosen:
         if algorithm is Algorithm.PDQ:
@@ -182,10 +192,12 @@ def hash_decoded(
             if dihedral:
                 if fast:
                     luma = np.asarray(decoded.image.convert("F"))
-                    variants, quality = pdq_dihedral_fast_with_quality(luma, full_size=full_size)
+                    dihedral_hashes, quality = pdq_dihedral_fast_with_quality(
+                        luma, full_size=full_size
+                    )
                 else:
-                    variants, quality = pdq_dihedral_with_quality(decoded.pixels())
-                value = variants["original"]
+                    dihedral_hashes, quality = pdq_dihedral_with_quality(decoded.pixels())
+                value = dihedral_hashes["original"]
             elif fast:
                 luma = np.asarray(decoded.image.convert("F"))
                 value, quality = pdq_hash_fast(luma, full_size=full_size)
@@ -202,6 +214,12 @@ def hash_decoded(
         else:
             value = HashValue(algorithm, hashlib.md5(data, usedforsecurity=False).digest())
         hashes[algorithm] = value
+    query_variants = None
+    if variants:
+        pdq = None
+        if dihedral_hashes is not None and quality is not None:
+            pdq = (dihedral_hashes, quality)
+        query_variants = variant_hashes(decoded, chosen, fast=fast, pdq=pdq)
     return HashResult(
         hashes=MappingProxyType(hashes),
         pdq_quality=quality,
@@ -211,5 +229,6 @@ def hash_decoded(
         format=decoded.format,
         frames=decoded.frames,
         fast=fast,
-        pdq_dihedral=MappingProxyType(variants) if variants is not None else None,
+        pdq_dihedral=MappingProxyType(dihedral_hashes) if dihedral_hashes is not None else None,
+        variants=query_variants,
     )

@@ -16,8 +16,8 @@ hash only to the lists of its algorithm.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from hashes.errors import AlgorithmMismatch
 from hashes.index import HammingIndex, RangeHits, Strategy
@@ -32,7 +32,10 @@ class Match:
     """One list entry within the threshold of a queried hash.
 
     ``position`` is the entry's index in the list (stable for a given list version);
-    ``entry_id`` is the curator's id for it, if the list carries ids.
+    ``entry_id`` is the curator's id for it, if the list carries ids. ``variant`` names
+    the shape of the query that matched (:mod:`hashes.variants`: ``"original"`` for the
+    picture as received, ``"flipy"`` for a mirror, ``"trimmed"`` once its flat border is
+    cut, ...).
     """
 
     list_id: str
@@ -42,6 +45,7 @@ class Match:
     entry_id: str | None
     algorithm: Algorithm
     position: int
+    variant: str = "original"
 
 
 class Matcher:
@@ -93,6 +97,34 @@ class Matcher:
         t = self._list.header.threshold if threshold is None else threshold
         hits = self._index.search_many([v.digest for v in values], t)
         return [self._matches(h) for h in hits]
+
+    def match_variants(
+        self,
+        variants: Mapping[str, HashValue] | Iterable[tuple[str, HashValue]],
+        threshold: int | None = None,
+    ) -> list[Match]:
+        """Match every variant of one query (:mod:`hashes.variants`); a match on any counts.
+
+        Each entry is reported once, through its nearest variant (the first given on a
+        tie, so ``"original"`` wins when listed first), with ``Match.variant`` naming it.
+        Entries that share an id are one entry with several hashes (an augmented entry,
+        :mod:`hashes.augment`) and are reported once, through the nearest of them.
+        Sorted by distance, then position.
+
+        Raises:
+            AlgorithmMismatch: a value is not of the list's algorithm.
+            IndexQueryError: ``threshold`` is not an integer in ``0..bits``.
+        """
+        pairs = list(variants.items() if isinstance(variants, Mapping) else variants)
+        found = self.match_many([value for _, value in pairs], threshold)
+        best: dict[int | str, Match] = {}
+        for (name, _), matches in zip(pairs, found, strict=True):
+            for m in matches:
+                key = m.entry_id or m.position
+                held = best.get(key)
+                if held is None or (m.distance, m.position) < (held.distance, held.position):
+                    best[key] = replace(m, variant=name)
+        return sorted(best.values(), key=lambda m: (m.distance, m.position))
 
     def _check(self, value: HashValue) -> None:
         if value.algorithm is not self.algorithm:

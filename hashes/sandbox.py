@@ -155,8 +155,11 @@ class HashSandbox:
         limits: DecodeLimits = DEFAULT_LIMITS,
         fast: bool = True,
         dihedral: bool = False,
+        variants: bool = False,
     ) -> HashResult:
-        """:func:`hashes.compute.hash_image` in a worker, under the sandbox's limits.
+        """:func:`hashes.compute.hash_image` in a worker, under the sandbox's limits
+        (``variants=True``: with the query variants, as the device scanner and the service's
+        bank matching ask for).
 
         Raises:
             DecodeTimeout: the worker ran past ``timeout_s`` (or its CPU limit) and was
@@ -169,7 +172,7 @@ class HashSandbox:
             RuntimeError: the sandbox is closed.
         """
         chosen = _algorithms(algorithms)  # a bad name fails here, not in a worker
-        request = (chosen, limits, fast, dihedral)
+        request = (chosen, limits, fast, dihedral, variants)
         for attempt in (1, 2):
             worker = self._acquire()
             reusable = False

@@ -29,7 +29,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -51,8 +51,9 @@ from hashes.lists import (
     trusted_state,
 )
 from hashes.lists.format import parse_list
-from hashes.matching import Matcher
+from hashes.matching import Match, Matcher
 from hashes.values import Algorithm, HashValue
+from hashes.variants import Variants
 from report_service.errors import BankError, StorageError
 from report_service.keys import CuratorKey
 from report_service.observability import logger
@@ -103,6 +104,7 @@ class MediaFacts:
     pdq_quality: int | None = None
     phash: str | None = None
     decode_error: str | None = None
+    variants: Variants | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +128,7 @@ class BankHit:
     severity: int
     distance: int
     entry_id: str | None
+    variant: str = "original"
 
 
 class MediaHasher(Protocol):
@@ -133,7 +136,12 @@ class MediaHasher(Protocol):
     :meth:`hashes.sandbox.HashSandbox.hash_image` (the service's default) in a worker."""
 
     def __call__(
-        self, data: bytes, algorithms: Iterable[Algorithm | str], *, limits: DecodeLimits
+        self,
+        data: bytes,
+        algorithms: Iterable[Algorithm | str],
+        *,
+        limits: DecodeLimits,
+        variants: bool = False,
     ) -> HashResult: ...
 
 
@@ -157,7 +165,9 @@ def hash_media(
     digest = hashlib.sha256(data).hexdigest()
     values = [HashValue(Algorithm.SHA256, bytes.fromhex(digest))]
     try:
-        result = (hasher or hash_image)(data, (Algorithm.PDQ, Algorithm.PHASH), limits=limits)
+        result = (hasher or hash_image)(
+            data, (Algorithm.PDQ, Algorithm.PHASH), limits=limits, variants=True
+        )
     except HashesError as exc:
         return MediaFacts(digest, len(data), mime, decode_error=type(exc).__name__), values
     pdq = result.hashes.get(Algorithm.PDQ)
@@ -170,6 +180,7 @@ def hash_media(
         pdq=pdq.hex if pdq is not None else None,
         pdq_quality=result.pdq_quality,
         phash=phash.hex if phash is not None else None,
+        variants=result.variants,
     )
     return facts, values
 
@@ -320,8 +331,9 @@ class HashBanks:
         self._fresh()
         return dict(self._lists)
 
-    def match(self, values: Iterable[HashValue]) -> list[BankHit]:
-        """Every bank entry within its list's threshold of one of ``values``."""
+    def match(self, values: Iterable[HashValue], variants: Variants | None = None) -> list[BankHit]:
+        """Every bank entry within its list's threshold of one of ``values``, or of one of
+        their ``variants`` (mirrors, rotations, border trimmed: ``MediaFacts.variants``)."""
         self._fresh()
         matchers = self._matchers
         hits: list[BankHit] = []
@@ -329,7 +341,7 @@ class HashBanks:
             for matcher in matchers:
                 if matcher.algorithm is not value.algorithm:
                     continue
-                for m in matcher.match(value):
+                for m in _match(matcher, value, variants):
                     hits.append(
                         BankHit(
                             list_id=m.list_id,
@@ -339,6 +351,7 @@ class HashBanks:
                             severity=category_severity(m.category),
                             distance=m.distance,
                             entry_id=m.entry_id,
+                            variant=m.variant,
                         )
                     )
         return hits
@@ -346,7 +359,7 @@ class HashBanks:
     def examine(self, data: bytes, mime: str) -> tuple[MediaFacts, list[BankHit]]:
         """Hash an attachment's verified bytes and match them against every bank."""
         facts, values = hash_media(data, mime, hasher=self._hasher, limits=self._decode_limits)
-        return facts, self.match(values)
+        return facts, self.match(values, facts.variants)
 
     def holds(self, value: HashValue, category: str, list_id: str = SERVICE_LIST_ID) -> bool:
         """Whether ``list_id`` already holds exactly ``value`` under ``category``."""
@@ -700,6 +713,13 @@ def _version_data(session: Session, list_id: str, version: int) -> bytes:
         )
     )
     return bytes(data or b"")
+
+
+def _match(matcher: Matcher, value: HashValue, variants: Variants | None) -> list[Match]:
+    """:meth:`Matcher.match_variants` over ``value``'s algorithm in ``variants``, else
+    :meth:`Matcher.match` of ``value`` alone."""
+    named = [(n, h[value.algorithm]) for n, h in (variants or {}).items() if value.algorithm in h]
+    return matcher.match_variants(named) if named else matcher.match(value)
 
 
 def _holds(held: HashList, value: HashValue, category: str) -> bool:

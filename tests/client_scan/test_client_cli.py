@@ -71,3 +71,37 @@ def test_scan_is_offline_and_reports_matches(
     other = base64.b64encode(hashlib.sha256(b"x").digest()).decode()
     assert main([*args[:-1], other]) == 1
     assert "ListUpdateRejected" in capsys.readouterr().err
+
+
+def test_scan_names_the_variant_of_a_mirrored_copy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from PIL import ImageOps
+
+    from hashes.compute import hash_image
+    from hashes.lists import build_list, sign_list
+    from hashes.values import Algorithm
+
+    from .test_scanner import _real_photo_jpeg
+
+    listed = hash_image(_real_photo_jpeg(), [Algorithm.PDQ])[Algorithm.PDQ]
+    hash_list = build_list(
+        list_id="pdq-list",
+        version=1,
+        issued_at_ms=0,
+        algorithm=Algorithm.PDQ,
+        threshold=31,
+        categories=["csam"],
+        hashes=[listed],
+        entry_categories=[0],
+    )
+    list_file = tmp_path / "list.bin"
+    list_file.write_bytes(sign_list(hash_list, CURATOR))
+    mirrored = tmp_path / "mirrored.jpg"
+    mirrored.write_bytes(_real_photo_jpeg(ImageOps.mirror))
+    trust = base64.b64encode(bytes(CURATOR.verify_key)).decode()
+    args = ["client", "scan", str(mirrored), "--list", str(list_file), "--trust", trust]
+    assert main(args) == 3
+    out = capsys.readouterr().out
+    assert "pdq-list v1 csam distance" in out
+    assert out.rstrip().endswith("variant flipy")

@@ -293,3 +293,62 @@ def test_hostile_pictures_are_refused_on_the_device_with_a_reason() -> None:
             assert scans.decode_error is not None
             assert scans.decode_error.startswith("TooManyScans")
     assert on_device.scan(KNOWN).matched  # byte lists still work
+
+
+def _real_photo_jpeg(transform: object = None) -> bytes:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(7)
+    picture = Image.fromarray(rng.integers(0, 256, (18, 24, 3), dtype=np.uint8)).resize(
+        (640, 480), Image.Resampling.BICUBIC
+    )
+    if callable(transform):
+        picture = transform(picture)
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def test_the_default_scanner_finds_mirrored_rotated_and_letterboxed_copies() -> None:
+    """Regression (issue 15): the scanner matched the original orientation only."""
+    from PIL import Image, ImageOps
+
+    from hashes.compute import hash_image
+
+    listed = hash_image(_real_photo_jpeg(), [Algorithm.PDQ])[Algorithm.PDQ]
+    hash_list = build_list(
+        list_id="pdq-list",
+        version=1,
+        issued_at_ms=0,
+        algorithm=Algorithm.PDQ,
+        threshold=31,
+        categories=["csam"],
+        hashes=[listed],
+        entry_categories=[0],
+        entry_ids=["pic-1"],
+    )
+    s = Scanner(POLICY)
+    s.load_list(sign_list(hash_list, CURATOR))
+
+    def letterbox(im: Image.Image) -> Image.Image:
+        canvas = Image.new("RGB", (round(im.height * 16 / 9), im.height))
+        canvas.paste(im, ((canvas.width - im.width) // 2, 0))
+        return canvas
+
+    cases = {
+        "original": None,
+        "flipy": ImageOps.mirror,
+        "flipx": ImageOps.flip,
+        "rotate90": lambda im: im.transpose(Image.Transpose.ROTATE_270),
+        "trimmed": letterbox,
+    }
+    for variant, transform in cases.items():
+        result = s.scan(_real_photo_jpeg(transform))
+        (match,) = result.matches
+        assert (match.entry_id, match.variant) == ("pic-1", variant)
+        hint = result.hints()[0]
+        assert hint.get("variant", "original") == variant
+    assert s.scan(_real_photo_jpeg(lambda im: im.rotate(45))).matches == ()

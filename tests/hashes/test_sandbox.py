@@ -50,6 +50,23 @@ def test_results_equal_in_process_hashing(sandbox: HashSandbox) -> None:
     assert sandbox.hash_image(jpeg, ["pdq", "sha256"]) == hash_image(jpeg, ["pdq", "sha256"])
 
 
+def test_query_variants_cross_the_process_boundary(sandbox: HashSandbox) -> None:
+    # The service's bank matching and a sandboxed scanner ask for the query variants
+    # (mirrors, rotations, trimmed border): they must come back from the worker whole.
+    from PIL import ImageOps
+
+    framed = ImageOps.expand(photo(320, 240), border=40, fill=(0, 0, 0))
+    for picture in (encode(photo(320, 240), "JPEG"), encode(framed, "PNG")):
+        inside = sandbox.hash_image(picture, ["pdq", "phash"], variants=True)
+        here = hash_image(picture, ["pdq", "phash"], variants=True)
+        assert inside.variants is not None and here.variants is not None
+        assert list(inside.variants) == list(here.variants)
+        assert {k: dict(v) for k, v in inside.variants.items()} == {
+            k: dict(v) for k, v in here.variants.items()
+        }
+    assert "trimmed" in here.variants
+
+
 def test_typed_errors_cross_the_process_boundary(sandbox: HashSandbox) -> None:
     pids = sandbox.worker_pids()
     with pytest.raises(EmptyInput):

@@ -108,3 +108,20 @@ def test_non_images_are_hashed_by_bytes_only() -> None:
     assert facts.decode_error is not None
     assert facts.pdq is None
     assert [v.algorithm for v in values] == [Algorithm.SHA256]
+
+
+def test_examine_matches_a_mirrored_copy_and_names_the_variant(sqlite_service: Service) -> None:
+    """Regression (issue 15): the service matched the original orientation only."""
+    import io
+
+    from PIL import Image, ImageOps
+
+    banks: HashBanks = sqlite_service.app.state.banks
+    banks.add_entry(pdq_of(demo_image()), "csam", "e1", 1)
+    mirrored = io.BytesIO()
+    ImageOps.mirror(Image.open(io.BytesIO(demo_image()))).save(mirrored, "JPEG", quality=80)
+    facts, hits = banks.examine(mirrored.getvalue(), "image/jpeg")
+    assert facts.pdq is not None
+    (hit,) = [h for h in hits if h.algorithm == "pdq"]
+    assert (hit.entry_id, hit.category, hit.variant) == ("e1", "csam", "flipy")
+    assert banks.match([HashValue.from_hex(Algorithm.PDQ, facts.pdq)]) == []

@@ -234,3 +234,23 @@ def test_images_build_sign_verify_match(tmp_path: Path, capsys: pytest.CaptureFi
         )
         == 2
     )
+
+
+def test_match_finds_a_mirrored_copy_and_names_the_variant(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Regression (issue 15): ``list match`` hashed the original orientation only."""
+    key, public = _keygen(tmp_path, "k", capsys)
+    (tmp_path / "known").mkdir()
+    _photo(5).resize((320, 320)).save(tmp_path / "known" / "pic.png")
+    lst = tmp_path / "l.list"
+    args = ["list", "build", str(lst), "--list-id", "img", "--category", "csam"]
+    assert main([*args, "--images", str(tmp_path / "known")]) == 0
+    assert main(["list", "sign", str(lst), "--key", str(key)]) == 0
+    capsys.readouterr()
+    mirrored = tmp_path / "mirrored.jpg"
+    _photo(5).resize((320, 320)).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(mirrored)
+    assert main(["list", "match", str(mirrored), "--list", str(lst), "--trust", public]) == 0
+    out = capsys.readouterr().out
+    assert "MATCH img v1 category csam" in out
+    assert "entry pic.png variant flipy" in out
