@@ -59,11 +59,13 @@ def test_query_variants_cross_the_process_boundary(sandbox: HashSandbox) -> None
     for picture in (encode(photo(320, 240), "JPEG"), encode(framed, "PNG")):
         inside = sandbox.hash_image(picture, ["pdq", "phash"], variants=True)
         here = hash_image(picture, ["pdq", "phash"], variants=True)
-        assert inside.variants is not None and here.variants is not None
+        assert inside.variants is not None
+        assert here.variants is not None
         assert list(inside.variants) == list(here.variants)
         assert {k: dict(v) for k, v in inside.variants.items()} == {
             k: dict(v) for k, v in here.variants.items()
         }
+    assert here.variants is not None
     assert "trimmed" in here.variants
 
 
