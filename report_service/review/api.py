@@ -294,6 +294,7 @@ def flagged(service: Service, actor: Caller) -> schemas.FlaggedOut:
     response_model=schemas.BankOut,
     responses={
         **ITEM_ERRORS,
+        **BAD_BODY,
         409: _err(
             "The standing decision is not a violation (`invalid_state`), or the caller "
             "may not bank it without an override (`lease_required`).",

@@ -169,7 +169,13 @@ def test_banking_from_two_processes_never_forks_and_matches_everywhere(cluster: 
     headers = mod(cluster, "lead")
 
     def bank(url: str, item_id: int) -> httpx.Response:
-        return httpx.post(f"{url}/v1/review/items/{item_id}/bank", headers=headers, timeout=30)
+        # A lead banks a decision that did not ask for it: an override, with its reason.
+        return httpx.post(
+            f"{url}/v1/review/items/{item_id}/bank",
+            headers=headers,
+            json={"reason": "multi-process banking test: confirmed series"},
+            timeout=30,
+        )
 
     answers = together([partial(bank, u, i) for u, i in zip(urls, item_ids, strict=True)])
     assert [r.status_code for r in answers] == [200] * 4, [r.text for r in answers]
