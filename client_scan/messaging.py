@@ -502,8 +502,12 @@ class Messenger:
     def _keep(self, record: MessageRecord) -> bool:
         """Store an accepted record; False when the same record was already stored.
 
+        Records are keyed by stamped message (:func:`~client_scan.records.record_id`): a
+        second stamped copy of a payload already kept (a relayed or re-sent ``(fk, P)``)
+        is a new record, kept beside the first; the same delivery again is not.
+
         Raises:
-            InvalidInput: another record has the same id (payload id).
+            InvalidInput: a different record has the same record id.
         """
         try:
             existing = self._store.get_message(record.id)
