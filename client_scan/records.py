@@ -28,7 +28,7 @@ import enum
 import hashlib
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -100,11 +100,16 @@ class MessageRecord:
     payload: Payload
     direction: Direction
     relay_message_id: str
+    _id: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def id(self) -> str:
         """The record id (:func:`record_id`): names this stamped message on the device."""
-        return record_id(self.message, self.payload.id)
+        cached = self._id
+        if cached is None:  # computed once: report building sorts and looks up by id
+            cached = record_id(self.message, self.payload.id)
+            object.__setattr__(self, "_id", cached)
+        return cached
 
     @property
     def payload_id(self) -> str:
