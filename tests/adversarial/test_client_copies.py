@@ -15,6 +15,7 @@ item").
 
 from __future__ import annotations
 
+import base64
 import os
 import random
 from collections.abc import Iterator
@@ -228,3 +229,32 @@ def test_both_copies_in_one_batch_are_kept_and_a_redelivery_is_kept_once(
         first.accepted, key=lambda r: r.id
     )
     assert bob.service.inbox_page().deliveries == ()
+
+
+def test_the_terminal_client_lists_both_copies_and_reports_the_one_named(
+    phones: Phones, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from frankly.cli import main
+
+    key = base64.b64encode(SESSION_KEY).decode()
+    home = ["client", "--home", str(tmp_path / "bob-terminal")]
+    init = ["init", "--url", phones.url, "--user", "bob", "--token", phones.service.tokens["bob"]]
+    assert main([*home, *init]) == 0
+    phones.group_send("alice", ["bob", "mallory"], "group-1", "you will regret this")
+    [mallory_received] = phones.receive("mallory")
+    phones.resend("mallory", mallory_received, "bob", "group-1")
+    capsys.readouterr()
+    assert main([*home, "inbox", "--session-key", key]) == 0
+    assert capsys.readouterr().out.endswith("2 accepted, 0 refused\n")
+    assert main([*home, "messages", "group-1"]) == 0
+    listed = {
+        line.split()[2].split("->")[0]: line.split()[0]
+        for line in capsys.readouterr().out.splitlines()
+    }
+    assert sorted(listed) == ["alice", "mallory"]
+    assert main([*home, "report", listed["mallory"], "--reason", "harassment"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith(": sent")
+    [item] = phones.items()
+    assert item["verified"]["message"]["sender_id"] == "mallory"
+    assert main([*home, "report", listed["alice"], listed["mallory"], "--reason", "spam"]) == 1
+    assert "its own report" in capsys.readouterr().err
