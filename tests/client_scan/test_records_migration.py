@@ -204,3 +204,32 @@ def test_any_version_0_file_upgrades_without_losing_a_row(
                 key=lambda r: (r.timestamp_ms, r.id),
             )
     assert len(rows(path)) == len(old)
+
+
+def test_two_processes_opening_a_version_0_file_at_once_upgrade_it_once(tmp_path: Path) -> None:
+    # The app and the terminal client may open the same file together: the upgrade runs
+    # in a write transaction that re-reads the version, so the second opener finds it done.
+    import threading
+
+    path = tmp_path / "records.sqlite"
+    old = old_records()
+    write_v0(path, old)
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def open_it() -> None:
+        try:
+            start.wait()
+            with SqliteRecordStore(path) as store:
+                assert store.get_message(old[0].id) == old[0]
+        except BaseException as exc:  # collected and re-raised below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(rows(path)) == len(old)
+    assert user_version(path) == SCHEMA_VERSION
