@@ -258,3 +258,34 @@ def test_the_terminal_client_lists_both_copies_and_reports_the_one_named(
     assert item["verified"]["message"]["sender_id"] == "mallory"
     assert main([*home, "report", listed["alice"], listed["mallory"], "--reason", "spam"]) == 1
     assert "its own report" in capsys.readouterr().err
+
+
+def test_a_copy_an_older_version_quarantined_as_a_conflict_is_taken_in(phones: Phones) -> None:
+    # Before this change bob's client refused mallory's copy (same payload id as alice's
+    # message), quarantined it as record_conflict and acknowledged it: the relay no longer
+    # has it. After the upgrade the app takes it in from the quarantine.
+    phones.group_send("alice", ["bob", "mallory"], "group-1", "you will regret this")
+    [alice_copy] = phones.receive("bob")
+    [mallory_received] = phones.receive("mallory")
+    phones.resend("mallory", mallory_received, "bob", "group-1")
+    bob = phones.user("bob")
+    [delivery] = bob.service.inbox_page().deliveries
+    bob.quarantine.add(delivery, "record_conflict", "another record already has id", 0.0)
+    assert bob.service.ack([delivery.message_id]) == 1
+    stale = bob.retry_quarantined(lambda _delivery: bytes(32))  # a wrong key: stays
+    assert stale.accepted == ()
+    assert [type(r.error).__name__ for r in stale.rejected] == ["EnvelopeError"]
+    assert [q.message_id for q in bob.quarantined()] == [delivery.message_id]
+    taken = bob.retry_quarantined(lambda _delivery: SESSION_KEY)
+    assert taken.rejected == ()
+    [mallory_copy] = taken.accepted
+    assert (mallory_copy.message.sender_id, mallory_copy.payload_id) == (
+        "mallory",
+        alice_copy.payload_id,
+    )
+    assert bob.quarantined() == []
+    assert {r.id for r in bob.store.conversation("group-1")} == {alice_copy.id, mallory_copy.id}
+    entry = bob.report([mallory_copy.id], Reason.HARASSMENT)
+    assert entry.status.value == "sent", entry
+    [item] = phones.items()
+    assert item["verified"]["message"]["sender_id"] == "mallory"
