@@ -7,7 +7,7 @@ import hashlib
 import uuid
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from nacl.public import PrivateKey
 
@@ -18,13 +18,16 @@ from client_scan.errors import (
     RecordNotFound,
     ReportFormatError,
 )
-from client_scan.franking import commit, encode_payload
+from client_scan.franking import commit, encode_payload, parse_payload
 from client_scan.franking.message import FrankedMessage
+from client_scan.franking.verify_report import verify_report
 from client_scan.messaging import attachment_ref
 from client_scan.records import Direction, MemoryRecordStore, MessageRecord, PinnedKey
 from client_scan.report_builder import build_report, compose_report, seal, select_messages
 from client_scan.report_format import MAX_MESSAGES, Reason, encode_report, parse_report
 from client_scan.sealing import open_sealed_report
+
+from .franking import helpers as fixtures
 
 PICTURE = b"picture bytes" * 7
 
@@ -288,3 +291,57 @@ def test_a_report_never_holds_two_copies_of_one_payload(
     distinct = len({r.payload_id for r in conv})
     room = min(context, MAX_MESSAGES - len(subject), distinct - len(subject))
     assert len(chosen) == len(subject) + room
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    plan=st.lists(
+        st.tuples(st.integers(0, 5), st.sampled_from(["alice", "mallory", "dave", "bob"])),
+        min_size=1,
+        max_size=14,
+    ),
+    picks=st.sets(st.integers(0, 20), min_size=1, max_size=4),
+    context=st.integers(0, 20),
+)
+def test_any_report_of_chosen_copies_verifies_and_names_their_stamped_senders(
+    plan: list[tuple[int, str]], picks: set[int], context: int
+) -> None:
+    # bob's conversation holds real stamped messages, several of them copies of one
+    # (fk, P) sent by different people (bob's own among them). Whatever copies he picks to
+    # report (one per payload), the built report passes the service's verifier, and the
+    # verified reported messages are exactly those copies with their own stamped senders.
+    ring = fixtures.keyring()
+    conv: list[MessageRecord] = []
+    for t, (seed, sender) in enumerate(plan):
+        recipient = "alice" if sender == "bob" else "bob"
+        message = fixtures.franked(
+            ring,
+            f"body {seed}",
+            sender=sender,
+            recipient=recipient,
+            conversation="c1",
+            t=fixtures.NOW_MS - 60_000 + t,
+            seed=f"payload-{seed}",
+        )
+        direction = Direction.SENT if sender == "bob" else Direction.RECEIVED
+        conv.append(MessageRecord(message, parse_payload(message.payload), direction, f"r{t}"))
+    received = [r for r in conv if r.direction is Direction.RECEIVED]
+    chosen: dict[str, MessageRecord] = {}
+    for p in sorted(picks):
+        if received:
+            r = received[p % len(received)]
+            chosen.setdefault(r.payload_id, r)
+    if not chosen:
+        return
+    report = build_report(
+        conv,
+        [r.id for r in chosen.values()],
+        report_id=str(uuid.uuid4()),
+        reporter_id="bob",
+        reason=Reason.HARASSMENT,
+        context=context,
+    )
+    verified = verify_report(report, "bob", ring, fixtures.NOW_MS)
+    cited = {(v.message.sender_id, v.payload.id) for v in verified.reported_messages}
+    assert cited == {(r.message.sender_id, r.payload_id) for r in chosen.values()}
+    assert {v.message for v in verified.reported_messages} == {r.message for r in chosen.values()}
