@@ -97,7 +97,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     messages.set_defaults(func=_wrap(_messages))
 
     accept = sub.add_parser("accept", help="check a downloaded attachment and keep it")
-    accept.add_argument("message_id", help="the message id inbox printed")
+    accept.add_argument(
+        "message_id", metavar="RECORD_ID", help="the message's record id (inbox, messages)"
+    )
     accept.add_argument("attachment_id", help="the attachment id inbox printed")
     accept.add_argument("file", type=Path, help="the downloaded attachment's bytes")
     accept.set_defaults(func=_wrap(_accept))
@@ -122,7 +124,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     scan.set_defaults(func=_wrap(_scan))
 
     report = sub.add_parser("report", help="report received message(s) to the service")
-    report.add_argument("message_ids", nargs="+", metavar="MESSAGE_ID", help="messages to report")
+    report.add_argument(
+        "message_ids",
+        nargs="+",
+        metavar="RECORD_ID",
+        help="record ids of the messages to report (inbox, messages); one copy of a message "
+        "per report",
+    )
     report.add_argument("--reason", required=True, help="child_safety, harassment, spam, ...")
     report.add_argument("--comment", metavar="TEXT", help="your own words (unverified)")
     report.add_argument(

@@ -151,6 +151,12 @@ class FranklyClient:
         may tell the user, and discards them with ``self.quarantine.discard(message_id)``."""
         return self.messenger.quarantined()
 
+    def retry_quarantined(self, session_key_for: SessionKeyLookup) -> ReceiveResult:
+        """Try the quarantined deliveries again (a session key that arrived late; copies
+        an older version refused as ``record_conflict``); see
+        :meth:`Messenger.retry_quarantined`."""
+        return self.messenger.retry_quarantined(session_key_for)
+
     def receive(self, session_key_for: SessionKeyLookup) -> ReceiveResult:
         """Fetch, verify and keep incoming messages; see :meth:`Messenger.receive`."""
         return self.messenger.receive(session_key_for)

@@ -502,8 +502,12 @@ class Messenger:
     def _keep(self, record: MessageRecord) -> bool:
         """Store an accepted record; False when the same record was already stored.
 
+        Records are keyed by stamped message (:func:`~client_scan.records.record_id`): a
+        second stamped copy of a payload already kept (a relayed or re-sent ``(fk, P)``)
+        is a new record, kept beside the first; the same delivery again is not.
+
         Raises:
-            InvalidInput: another record has the same id (payload id).
+            InvalidInput: a different record has the same record id.
         """
         try:
             existing = self._store.get_message(record.id)
@@ -524,6 +528,42 @@ class Messenger:
     def quarantined(self) -> list[QuarantinedDelivery]:
         """Every delivery kept in the quarantine, oldest first (empty without one)."""
         return [] if self._quarantine is None else self._quarantine.entries()
+
+    def retry_quarantined(self, session_key_for: SessionKeyLookup) -> ReceiveResult:
+        """Try every quarantined delivery again: one that now opens, verifies and fits the
+        store is kept as a record, returned in ``accepted`` and only then discarded from
+        the quarantine; the others stay quarantined and are returned in ``rejected``.
+
+        For a delivery refused because the app's session key was stale, and for a second
+        stamped copy of a message that a version keying records by payload id refused as
+        ``record_conflict`` (now kept beside the first: docs/client.md, section 4).
+
+        A delivery that fails again is not an error: it is in ``rejected`` (an
+        ``EnvelopeError`` whose ``__cause__`` is the app's exception when the session-key
+        lookup raised) and stays quarantined.
+        """
+        accepted: list[MessageRecord] = []
+        rejected: list[Rejection] = []
+        for entry in self.quarantined():
+            delivery = entry.delivery
+            try:
+                session_key = session_key_for(delivery)
+            except Exception as exc:  # the app's lookup
+                error = EnvelopeError(f"no session key for this delivery ({type(exc).__name__})")
+                error.__cause__ = exc
+                rejected.append(Rejection(delivery, error))
+                continue
+            try:
+                record = open_delivery(session_key, delivery, recipient_id=self.user_id)
+                fresh = self._keep(record)
+            except (ClientScanError, ValueError, RecursionError) as exc:
+                rejected.append(Rejection(delivery, _refusal(exc)))
+                continue
+            if fresh:
+                accepted.append(record)
+            if self._quarantine is not None:
+                self._quarantine.discard(delivery.message_id)  # kept as a record first
+        return ReceiveResult(tuple(accepted), tuple(rejected))
 
     def accept_attachment(self, record_id: str, attachment_id: str, data: bytes) -> AttachmentRef:
         """Check downloaded attachment bytes against the record's payload and keep them.

@@ -58,11 +58,17 @@ def select_messages(
     conversation: Sequence[MessageRecord], reported_ids: Sequence[str], context: int
 ) -> tuple[MessageRecord, ...]:
     """The reported records plus up to ``context`` others of the conversation, nearest in
-    position to a reported one (earlier first on a tie), ordered by (time, id); at most
-    :data:`~client_scan.report_format.MAX_MESSAGES` in all.
+    position to a reported one (earlier first on a tie), ordered by (time, record id); at
+    most :data:`~client_scan.report_format.MAX_MESSAGES` in all.
+
+    A report names its messages by payload id and may hold only one stamped copy of each
+    payload (the service refuses ``duplicate_message``), so a record whose payload is
+    already in the report (another stamped copy: a relayed or re-sent ``(fk, P)``) is
+    never added as context: the reported copy, or else the nearest one, is the one cited.
 
     Raises:
-        InvalidInput: no reported id, a repeated one, negative ``context``, or more
+        InvalidInput: no reported id, a repeated one, two reported records that are copies
+            of one payload (report each in its own report), negative ``context``, or more
             reported messages than a report may hold.
         RecordNotFound: a reported id is not in ``conversation``.
     """
@@ -80,11 +86,24 @@ def select_messages(
     if missing:
         raise RecordNotFound(f"message {missing[0]!r} is not in this conversation")
     subject = {position[rid] for rid in reported_ids}
+    cited = {ordered[i].payload_id for i in subject}
+    if len(cited) != len(subject):
+        raise InvalidInput(
+            "two reported records are stamped copies of one message (same payload id); "
+            "a report cites one copy: report each in its own report"
+        )
     room = min(context, MAX_MESSAGES - len(subject))
-    others = sorted(
+    others: list[int] = []
+    for i in sorted(
         (i for i in range(len(ordered)) if i not in subject),
         key=lambda i: (min(abs(i - s) for s in subject), i),
-    )[:room]
+    ):
+        if len(others) >= room:
+            break
+        if ordered[i].payload_id in cited:
+            continue  # another copy of a payload already in the report
+        cited.add(ordered[i].payload_id)
+        others.append(i)
     return tuple(ordered[i] for i in sorted(subject | set(others)))
 
 
@@ -102,6 +121,8 @@ def build_report(
 ) -> Report:
     """Build a report of ``reported_ids`` (record ids) from one conversation's records.
 
+    The report's ``reported`` lists the payload ids of those records (the wire format);
+    see :func:`select_messages` for why a report holds one copy of each payload.
     ``attachments`` maps SHA-256 hex digests to plaintext bytes the user chose to include.
     The result is checked against the wire format by encoding and parsing it again.
 
@@ -138,7 +159,7 @@ def build_report(
         reporter_id=reporter_id,
         reason=Reason(reason),
         messages=tuple(r.message for r in chosen),
-        reported=tuple(r.id for r in subject),
+        reported=tuple(r.payload_id for r in subject),
         comment=comment if comment else None,
         attachments=included,
         device_matches=tuple(dict(m) for m in device_matches),

@@ -73,8 +73,12 @@ class Reason(enum.StrEnum):
 class Report:
     """A report as the client builds it and the service parses it.
 
-    ``attachments`` maps a SHA-256 hex digest to the plaintext bytes; ``device_matches``
-    are the client's on-device match hints, unverified and kept as given.
+    ``reported`` holds payload ids: within one report a payload id names exactly one
+    message, since two messages carrying one payload id are refused (``duplicate_message``),
+    so a client holding several stamped copies of one payload cites the one the user chose
+    (:func:`client_scan.report_builder.select_messages`). ``attachments`` maps a SHA-256 hex
+    digest to the plaintext bytes; ``device_matches`` are the client's on-device match
+    hints, unverified and kept as given.
     """
 
     report_id: str

@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None, *, transport: httpx.BaseTransport | None
         if result.rejected or len(result.accepted) != 2:
             print("unexpected inbox", result, file=sys.stderr)
             return 1
-        # A record's id is its payload id, the same on both phones.
+        # A record id names one stamped message: the same on both phones.
         reported = next(r for r in result.accepted if r.id == sent.id)
 
         # 3. The attachment arrives on its own channel: its SHA-256 must match the payload.

@@ -43,6 +43,7 @@ SURFACE = {
         "RecordStore",
         "SqliteRecordStore",
         "open_sqlite",
+        "record_id",
     ],
     "client_scan.report_builder": [
         "DEFAULT_CONTEXT",

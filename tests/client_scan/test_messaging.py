@@ -178,11 +178,21 @@ def test_records_are_replaced_only_by_identical_ones(
     store = MemoryRecordStore()
     record = Messenger("alice", alice_client, store).send(SESSION_KEY, "bob", "c1", "x")
     store.add_message(record)  # idempotent
-    other = dataclasses.replace(
+    # Another stamp of the same payload is another stamped message: kept beside it.
+    restamped = dataclasses.replace(
         record, message=dataclasses.replace(record.message, stamp=b"\x01" * 32)
     )
+    store.add_message(restamped)
+    assert store.get_message(restamped.id) == restamped
+    assert store.get_message(record.id) == record
+    # The same stamped message with other contents is refused, never overwritten.
+    other = dataclasses.replace(
+        record, message=dataclasses.replace(record.message, franking_key=b"\x02" * 32)
+    )
+    assert other.id == record.id
     with pytest.raises(InvalidInput):
         store.add_message(other)
+    assert store.get_message(record.id) == record
 
 
 def test_a_failed_session_key_lookup_returns_the_delivery_instead_of_losing_it(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import uuid
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from nacl.public import PrivateKey
 
@@ -17,13 +18,16 @@ from client_scan.errors import (
     RecordNotFound,
     ReportFormatError,
 )
-from client_scan.franking import commit, encode_payload
+from client_scan.franking import commit, encode_payload, parse_payload
 from client_scan.franking.message import FrankedMessage
+from client_scan.franking.verify_report import verify_report
 from client_scan.messaging import attachment_ref
 from client_scan.records import Direction, MemoryRecordStore, MessageRecord, PinnedKey
 from client_scan.report_builder import build_report, compose_report, seal, select_messages
-from client_scan.report_format import MAX_MESSAGES, Reason, parse_report
+from client_scan.report_format import MAX_MESSAGES, Reason, encode_report, parse_report
 from client_scan.sealing import open_sealed_report
+
+from .franking import helpers as fixtures
 
 PICTURE = b"picture bytes" * 7
 
@@ -49,6 +53,17 @@ def record(
     )
     direction = Direction.RECEIVED if recipient == "bob" else Direction.SENT
     return MessageRecord(message, payload, direction, f"relay-{i}")
+
+
+def copy_of(
+    original: MessageRecord, *, sender: str, conv: str, stamp: bytes, t: int
+) -> MessageRecord:
+    """Another stamped copy of ``original``'s exact ``(fk, P)`` (a relay or re-send): same
+    payload and commitment, another sender, conversation, stamp and time."""
+    message = dataclasses.replace(
+        original.message, sender_id=sender, conversation_id=conv, stamp=stamp, timestamp_ms=t
+    )
+    return dataclasses.replace(original, message=message, relay_message_id=f"relay-{t}")
 
 
 def conversation(n: int) -> list[MessageRecord]:
@@ -222,3 +237,111 @@ def test_selection_matches_a_brute_force_oracle(n: int, picks: set[int], context
     left_out = [i for i in range(n) if i not in positions]
     if others and left_out:
         assert max(rank(i) for i in others) < min(rank(i) for i in left_out)
+
+
+def _with_copies(n: int, copies: list[tuple[int, str]]) -> list[MessageRecord]:
+    """A conversation of ``n`` messages plus, for each ``(i, sender)``, a stamped copy of
+    message ``i`` relayed into the same conversation later by ``sender``."""
+    conv = conversation(n)
+    extra = [
+        copy_of(conv[i], sender=sender, conv="c1", stamp=bytes([j + 1]) * 32, t=5000 + j)
+        for j, (i, sender) in enumerate(copies)
+    ]
+    return conv + extra
+
+
+def test_a_report_cites_the_chosen_copy_of_a_message_and_no_other() -> None:
+    # bob holds alice's message and mallory's relayed copy of it, in one conversation.
+    alice = record(0, body="you will regret this")
+    mallory = copy_of(alice, sender="mallory", conv="c1", stamp=b"\x05" * 32, t=1001)
+    conv = [alice, mallory, record(2)]
+    for chosen, other in ((mallory, alice), (alice, mallory)):
+        report = _build(conv, [chosen.id], context=10)
+        assert report.reported == (chosen.payload_id,)  # type: ignore[attr-defined]
+        cited = report.messages  # type: ignore[attr-defined]
+        assert chosen.message in cited
+        assert other.message not in cited  # one copy per payload id (duplicate_message)
+        assert len(cited) == 2
+        parse_report(encode_report(report))  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="its own report"):
+        _build(conv, [alice.id, mallory.id])
+
+
+@given(
+    n=st.integers(min_value=1, max_value=30),
+    copies=st.lists(
+        st.tuples(st.integers(0, 29), st.sampled_from(["mallory", "dave"])), max_size=8
+    ),
+    picks=st.sets(st.integers(min_value=0, max_value=40), min_size=1, max_size=4),
+    context=st.integers(min_value=0, max_value=60),
+)
+def test_a_report_never_holds_two_copies_of_one_payload(
+    n: int, copies: list[tuple[int, str]], picks: set[int], context: int
+) -> None:
+    conv = _with_copies(n, [(i % n, s) for i, s in copies])
+    ordered = sorted(conv, key=lambda r: (r.timestamp_ms, r.id))
+    subject: dict[str, MessageRecord] = {}
+    for p in sorted(picks):
+        r = ordered[p % len(ordered)]
+        subject.setdefault(r.payload_id, r)  # one copy of each payload may be reported
+    chosen = select_messages(conv, [r.id for r in subject.values()], context)
+    payload_ids = [r.payload_id for r in chosen]
+    assert len(payload_ids) == len(set(payload_ids))
+    assert set(subject.values()) <= set(chosen)  # the copies the user chose, not others
+    distinct = len({r.payload_id for r in conv})
+    room = min(context, MAX_MESSAGES - len(subject), distinct - len(subject))
+    assert len(chosen) == len(subject) + room
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    plan=st.lists(
+        st.tuples(st.integers(0, 5), st.sampled_from(["alice", "mallory", "dave", "bob"])),
+        min_size=1,
+        max_size=14,
+    ),
+    picks=st.sets(st.integers(0, 20), min_size=1, max_size=4),
+    context=st.integers(0, 20),
+)
+def test_any_report_of_chosen_copies_verifies_and_names_their_stamped_senders(
+    plan: list[tuple[int, str]], picks: set[int], context: int
+) -> None:
+    # bob's conversation holds real stamped messages, several of them copies of one
+    # (fk, P) sent by different people (bob's own among them). Whatever copies he picks to
+    # report (one per payload), the built report passes the service's verifier, and the
+    # verified reported messages are exactly those copies with their own stamped senders.
+    ring = fixtures.keyring()
+    conv: list[MessageRecord] = []
+    for t, (seed, sender) in enumerate(plan):
+        recipient = "alice" if sender == "bob" else "bob"
+        message = fixtures.franked(
+            ring,
+            f"body {seed}",
+            sender=sender,
+            recipient=recipient,
+            conversation="c1",
+            t=fixtures.NOW_MS - 60_000 + t,
+            seed=f"payload-{seed}",
+        )
+        direction = Direction.SENT if sender == "bob" else Direction.RECEIVED
+        conv.append(MessageRecord(message, parse_payload(message.payload), direction, f"r{t}"))
+    received = [r for r in conv if r.direction is Direction.RECEIVED]
+    chosen: dict[str, MessageRecord] = {}
+    for p in sorted(picks):
+        if received:
+            r = received[p % len(received)]
+            chosen.setdefault(r.payload_id, r)
+    if not chosen:
+        return
+    report = build_report(
+        conv,
+        [r.id for r in chosen.values()],
+        report_id=str(uuid.uuid4()),
+        reporter_id="bob",
+        reason=Reason.HARASSMENT,
+        context=context,
+    )
+    verified = verify_report(report, "bob", ring, fixtures.NOW_MS)
+    cited = {(v.message.sender_id, v.payload.id) for v in verified.reported_messages}
+    assert cited == {(r.message.sender_id, r.payload_id) for r in chosen.values()}
+    assert {v.message for v in verified.reported_messages} == {r.message for r in chosen.values()}
