@@ -37,6 +37,7 @@ machines are shared and noisy.
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import os
@@ -293,6 +294,209 @@ def run_backend(name: str, data: Path, db_url: str | None, items: int, moderator
         service.stop()
 
 
+# ---------------------------------------------------------------------------- --depth N
+
+#: One bulk statement per backend: ``depth`` open items in the general queue, with
+#: priorities spread over 45..165 and ages over a week, so the order really is mixed.
+BULK_PG = """
+INSERT INTO review_items (commitment, conversation_id, sender_id, reason, reporter_count,
+    max_bank_severity, child_safety, queue, priority, status, outcome, created_at, updated_at)
+SELECT lpad(to_hex(i), 64, '0'), 'bench', 'sender-' || (i % 997), 'harassment', 1 + i % 3,
+    (i * 7919) % 61, false, 'general', 40 + 5 * (1 + i % 3) + 2 * ((i * 7919) % 61), 'open',
+    NULL, :now - (i * 104729) % 604800000, :now
+FROM generate_series(1, :n) AS s(i)
+"""
+BULK_SQLITE = """
+WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < :n)
+INSERT INTO review_items (commitment, conversation_id, sender_id, reason, reporter_count,
+    max_bank_severity, child_safety, queue, priority, status, outcome, created_at, updated_at)
+SELECT printf('%064x', i), 'bench', 'sender-' || (i % 997), 'harassment', 1 + i % 3,
+    (i * 7919) % 61, 0, 'general', 40 + 5 * (1 + i % 3) + 2 * ((i * 7919) % 61), 'open',
+    NULL, :now - (i * 104729) % 604800000, :now
+FROM s
+"""
+
+
+def bulk_load(db_url: str, depth: int) -> tuple[float, list[str]]:
+    """Insert ``depth`` open items straight into the database (one statement, then
+    ANALYZE); return the seconds it took and the claim query's plan."""
+    from sqlalchemy import text
+
+    from report_service.review import store
+    from report_service.storage.engine import make_engine, make_session_factory
+
+    engine = make_engine(db_url)
+    try:
+        start = time.perf_counter()
+        pg = engine.dialect.name == "postgresql"
+        now = time.time_ns() // 1_000_000
+        with engine.begin() as conn:
+            conn.execute(text(BULK_PG if pg else BULK_SQLITE), {"n": depth, "now": now})
+        with engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE" if not pg else "ANALYZE review_items")
+            conn.commit()
+        took = time.perf_counter() - start
+        with make_session_factory(engine)() as session:
+            plan = store.explain_claim(session, "general", now)
+        return took, plan
+    finally:
+        engine.dispose()
+
+
+@dataclass
+class DepthResult:
+    db: str
+    depth: int
+    load_s: float
+    plan: list[str]
+    rounds: list[tuple[str, list[float], list[float]]]  # (phase, subject, baseline) latencies
+
+
+def claims(base: str, token: str, count: int, lat: list[float], lock: threading.Lock) -> None:
+    """``count`` claims one after another on one connection (each item stays leased)."""
+    with httpx.Client(base_url=base, headers=auth(token), timeout=60.0) as client:
+        for _ in range(count):
+            start = time.perf_counter()
+            r = client.post("/v1/review/queues/general/claim")
+            elapsed = time.perf_counter() - start
+            if r.status_code != 200:
+                raise RuntimeError(f"claim {r.status_code} {r.text[:200]}")
+            with lock:
+                lat.append(elapsed)
+
+
+def posts(url: str, count: int, lat: list[float], lock: threading.Lock) -> None:
+    """``count`` trivial POSTs one after another on one connection."""
+    with httpx.Client(timeout=60.0) as client:
+        for _ in range(count):
+            start = time.perf_counter()
+            client.post(url, content=b"{}").raise_for_status()
+            elapsed = time.perf_counter() - start
+            with lock:
+                lat.append(elapsed)
+
+
+def in_threads(jobs: list[Callable[[], None]]) -> None:
+    errors: list[BaseException] = []
+
+    def run(job: Callable[[], None]) -> None:
+        try:
+            job()
+        except BaseException as exc:  # re-raised below, not lost in a thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(j,)) for j in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
+def run_depth(
+    name: str,
+    data: Path,
+    db_url: str | None,
+    depth: int,
+    moderators: int,
+    rounds: int,
+    per_round: int,
+    baseline_url: str,
+) -> DepthResult:
+    """Load ``depth`` items, then ``rounds`` interleaved rounds of: ``per_round`` trivial
+    POSTs one at a time, ``per_round`` claims one at a time, ``per_round`` POSTs from each of
+    ``moderators`` threads at once, ``per_round`` claims from each of ``moderators``
+    moderators at once."""
+    service = ServiceProcess(data, db_url)
+    try:
+        base = service.start()
+        admin = service.cli("moderators", "add", "bench-admin", "--role", "admin")
+        tokens: list[str] = []
+        with httpx.Client(base_url=base, headers=auth(admin), timeout=60.0) as client:
+            for i in range(moderators):
+                r = client.post(
+                    "/v1/review/moderators", json={"name": f"mod-{i:02d}", "role": "moderator"}
+                )
+                r.raise_for_status()
+                tokens.append(r.json()["token"])
+        url = db_url or f"sqlite:///{(data / 'frankly.sqlite').resolve()}"
+        load_s, plan = bulk_load(url, depth)
+        lock = threading.Lock()
+        phases: dict[str, tuple[list[float], list[float]]] = {
+            "1 moderator": ([], []),
+            f"{moderators} moderators": ([], []),
+        }
+        one, many = phases["1 moderator"], phases[f"{moderators} moderators"]
+        post_jobs: list[Callable[[], None]] = [
+            functools.partial(posts, baseline_url, per_round, many[1], lock)
+        ] * moderators
+        claim_jobs: list[Callable[[], None]] = [
+            functools.partial(claims, base, t, per_round, many[0], lock) for t in tokens
+        ]
+        for _ in range(rounds):
+            posts(baseline_url, per_round, one[1], lock)
+            claims(base, tokens[0], per_round, one[0], lock)
+            in_threads(post_jobs)
+            in_threads(claim_jobs)
+        return DepthResult(name, depth, load_s, plan, [(k, v[0], v[1]) for k, v in phases.items()])
+    finally:
+        service.stop()
+
+
+def main_depth(args: argparse.Namespace) -> int:
+    results: list[DepthResult] = []
+    with tempfile.TemporaryDirectory() as tmp, baseline_server() as baseline_url:
+        backends: list[tuple[str, str | None, Callable[[], None] | None]] = []
+        if not args.postgres_only:
+            backends.append(("sqlite", None, None))
+        pg = postgres_database(args.postgres_url) if args.postgres_url else None
+        if pg is not None:
+            backends.append(("postgresql", pg[0], pg[1]))
+        else:
+            print("postgresql: not asked for or unreachable, skipped")
+        for name, db_url, drop in backends:
+            try:
+                r = run_depth(
+                    name,
+                    Path(tmp) / f"data-{name}",
+                    db_url,
+                    args.depth,
+                    args.moderators,
+                    args.rounds,
+                    args.per_round,
+                    baseline_url,
+                )
+            finally:
+                if drop is not None:
+                    drop()
+            results.append(r)
+            print(f"\n{name}: {r.depth} items loaded in {r.load_s:.1f} s; claim query plan:")
+            for line in r.plan:
+                print(f"    {line}")
+    print(
+        "\n| database | depth | claimers | claims | claim p50 / p99 / max "
+        "| trivial POST p50 / p99 | p99 ratio (POST / claim) |"
+    )
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
+    for r in results:
+        for phase, lat, base in r.rounds:
+            print(
+                f"| {r.db} | {r.depth} | {phase} | {len(lat)} "
+                f"| {pct(lat, 0.5):.1f} / {pct(lat, 0.99):.1f} / {max(lat) * 1000:.1f} ms "
+                f"| {pct(base, 0.5):.1f} / {pct(base, 0.99):.1f} ms "
+                f"| {pct(base, 0.99) / pct(lat, 0.99):.2f} |"
+            )
+    print(
+        "(latencies over HTTP on a shared machine: compare claim to the trivial POST of the "
+        "same round, not across runs)"
+    )
+    last = results[-1]
+    worst = max(pct(lat, 0.99) for _, lat, _ in last.rounds)
+    print(f"claim p99 ms at depth {last.depth}: {worst:.1f}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--items", type=int, default=400, help="review items to drain")
@@ -304,7 +508,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
         help="server to create a scratch database on; '' for SQLite only",
     )
+    parser.add_argument(
+        "--depth",
+        type=int,
+        default=0,
+        help="instead of the drain: load N items straight into the database and time claims",
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="--depth: interleaved rounds")
+    parser.add_argument(
+        "--per-round", type=int, default=40, help="--depth: claims per claimer per round"
+    )
+    parser.add_argument(
+        "--postgres-only", action="store_true", help="--depth: skip SQLite (slow to load 1M)"
+    )
     args = parser.parse_args(argv)
+    if args.depth:
+        if args.moderators == parser.get_default("moderators"):
+            args.moderators = 8
+        return main_depth(args)
 
     with baseline_server() as url:
         base_rps, base_lat = load(url, [b"{}"] * (2 * args.items), {}, args.moderators, 200)
