@@ -57,9 +57,9 @@ def test_claim_key_is_the_queue_order_and_follows_priority(env: Env) -> None:
         # Any writer of priority (intake merging a report, a requeue) moves the key too.
         s.execute(update(ReviewItem).where(ReviewItem.id == ids[1]).values(priority=99))
     with env.sf() as s:
-        item = s.get(ReviewItem, ids[1])
-        assert item is not None
-        assert item.claim_key == 99 * MS_PER_POINT - (T0 - 10)
+        moved = s.get(ReviewItem, ids[1])
+        assert moved is not None
+        assert moved.claim_key == 99 * MS_PER_POINT - (T0 - 10)
     got = env.service.claim(MOD, "general")
     assert got.item.id == ids[1]
 
