@@ -304,7 +304,7 @@ INSERT INTO review_items (commitment, conversation_id, sender_id, reason, report
 SELECT lpad(to_hex(i), 64, '0'), 'bench', 'sender-' || (i % 997), 'harassment', 1 + i % 3,
     (i * 7919) % 61, false, 'general', 40 + 5 * (1 + i % 3) + 2 * ((i * 7919) % 61), 'open',
     NULL, :now - (i * 104729) % 604800000, :now
-FROM generate_series(1, :n) AS s(i)
+FROM generate_series(CAST(1 AS BIGINT), CAST(:n AS BIGINT)) AS s(i)
 """
 BULK_SQLITE = """
 WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < :n)

@@ -347,23 +347,22 @@ def claim_next(
             item_id, previous, status = fresh[0], None, "open"
         else:  # pragma: no cover - both None is handled above
             continue
-        result = session.execute(
+        # Conditional update, returning the row (one round trip instead of two).
+        item = session.scalars(
             update(ReviewItem)
             .where(ReviewItem.id == item_id, ReviewItem.status == status)
             .where(ReviewItem.queue == queue)
             .values(status="claimed", updated_at=now_ms)
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(result, "rowcount", 0) != 1:
+            .returning(ReviewItem)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        ).first()
+        if item is None:
             continue
         lease = LeaseRow(
             item_id=item_id, moderator=moderator, claimed_at=now_ms, expires_at=now_ms + duration_ms
         )
         session.add(lease)
         session.flush()
-        item = session.get(ReviewItem, item_id, populate_existing=True)
-        if item is None:  # deleted under us; cannot happen while the row is locked
-            continue
         found = _lease(lease)
         if found is None:
             continue
