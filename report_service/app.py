@@ -90,6 +90,7 @@ def create_app(
     if migrate:
         upgrade_engine(engine)
     sessions = make_session_factory(engine)
+    reads = make_session_factory(engine, read_only=True)  # lookups that never write
     metrics = Metrics()
     banks = HashBanks(sessions, material.curator).load()
 
@@ -106,6 +107,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = sessions
+    app.state.read_session_factory = reads
     app.state.keys = material
     app.state.banks = banks
     app.state.clock = now
@@ -116,6 +118,7 @@ def create_app(
         keys=material,
         banks=banks,
         session_factory=sessions,
+        read_session_factory=reads,
         metrics=metrics,
         clock=now,
         random=rand,
@@ -137,7 +140,11 @@ def create_app(
     app.include_router(relay.router)
     app.include_router(reports.router)
     review = ReviewService(
-        sessions, now, MasterKeyEvidence(lambda kid: material.master_key(kid).key), banks
+        sessions,
+        now,
+        MasterKeyEvidence(lambda kid: material.master_key(kid).key),
+        banks,
+        read_session_factory=reads,
     )
     install_review(app, review)
 

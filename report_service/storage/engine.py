@@ -2,7 +2,8 @@
 
 SQLite gets WAL journaling, enforced foreign keys, a busy timeout, and ``BEGIN IMMEDIATE``
 transactions so that two writers queue on the lock instead of failing with "database is
-locked" when a read transaction upgrades to a write. PostgreSQL runs on psycopg 3.
+locked" when a read transaction upgrades to a write; sessions made read-only begin
+``DEFERRED`` and take no lock. PostgreSQL runs on psycopg 3.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from report_service.errors import ConfigError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POSTGRES_POOL_RECYCLE_S = 1800
+READ_ONLY_OPTION = "frankly_read_only"
 
 
 def normalize_url(url: str) -> str:
@@ -47,7 +50,13 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Read-only sessions (make_session_factory(read_only=True)) take no lock: a deferred
+    # BEGIN reads a WAL snapshot while a writer holds the write lock. Every other
+    # transaction may write, so it queues on the write lock from its first statement.
+    if conn.get_execution_options().get(READ_ONLY_OPTION):
+        conn.exec_driver_sql("BEGIN DEFERRED")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -64,9 +73,21 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # No pool_pre_ping: it costs a round trip on every checkout (several per request).
+    # A connection the server dropped fails its request once; SQLAlchemy then invalidates
+    # the whole pool, so the next requests reconnect. pool_recycle retires idle
+    # connections before server or proxy timeouts cut them.
+    return create_engine(
+        url, echo=echo, pool_size=10, max_overflow=20, pool_recycle=POSTGRES_POOL_RECYCLE_S
+    )
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """A session factory whose objects stay readable after commit."""
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    """A session factory whose objects stay readable after commit.
+
+    ``read_only``: for transactions that never write (token lookups, duplicate checks).
+    On SQLite they begin ``DEFERRED`` and so do not wait for, or hold up, writers; a write
+    in one may fail with "database is locked". PostgreSQL is unaffected.
+    """
+    bind = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
+    return sessionmaker(bind, expire_on_commit=False)
