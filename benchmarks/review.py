@@ -350,10 +350,13 @@ class DepthResult:
     load_s: float
     plan: list[str]
     rounds: list[tuple[str, list[float], list[float]]]  # (phase, subject, baseline) latencies
+    in_process: list[float]  # claim_next alone, seconds
+    probes: dict[str, tuple[float, str]]  # database-side cost, old query vs new probes
 
 
 def claims(base: str, token: str, count: int, lat: list[float], lock: threading.Lock) -> None:
-    """``count`` claims one after another on one connection (each item stays leased)."""
+    """``count`` claims one after another on one connection, each followed (untimed) by a
+    release, so that the queue keeps its depth."""
     with httpx.Client(base_url=base, headers=auth(token), timeout=60.0) as client:
         for _ in range(count):
             start = time.perf_counter()
@@ -363,6 +366,112 @@ def claims(base: str, token: str, count: int, lat: list[float], lock: threading.
                 raise RuntimeError(f"claim {r.status_code} {r.text[:200]}")
             with lock:
                 lat.append(elapsed)
+            item = r.json()["item"]["id"]
+            client.post(f"/v1/review/items/{item}/release").raise_for_status()
+
+
+#: The claim query before migration 0007 (an OR into the outer-joined leases and a computed
+#: ORDER BY), for comparison in the same run on the same rows.
+OLD_CLAIM_SQL = """
+SELECT review_items.id, review_items.status, review_leases.moderator
+FROM review_items LEFT OUTER JOIN review_leases ON review_leases.item_id = review_items.id
+WHERE review_items.queue = 'general' AND (review_items.status = 'open'
+    OR (review_items.status = 'claimed'
+        AND (review_leases.item_id IS NULL OR review_leases.expires_at <= {now})))
+ORDER BY CAST(review_items.priority AS BIGINT) * 120000 - review_items.created_at DESC,
+    review_items.id
+LIMIT 1{lock}
+"""
+
+
+def probe_costs(db_url: str, repeats: int = 5) -> dict[str, tuple[float, str]]:
+    """Database-side cost of finding the item to claim, old query vs the two new probes,
+    each the best of ``repeats`` inside a rolled-back transaction: on PostgreSQL the
+    server's ``Execution Time`` and the pages touched (``EXPLAIN (ANALYZE, BUFFERS)``),
+    on SQLite the in-process time. Independent of HTTP and of the server's Python."""
+    from sqlalchemy import text
+
+    from report_service.review import store
+    from report_service.storage.engine import make_engine
+
+    engine = make_engine(db_url)
+    pg = engine.dialect.name == "postgresql"
+    now = time.time_ns() // 1_000_000
+    old = OLD_CLAIM_SQL.format(
+        now=now, lock=" FOR UPDATE OF review_items SKIP LOCKED" if pg else ""
+    )
+    queries = {
+        "old query (before 0007)": [old],
+        "new: open probe + expired-lease probe": store.claim_probe_sql(engine.dialect, now),
+    }
+    out: dict[str, tuple[float, str]] = {}
+    try:
+        for label, sqls in queries.items():
+            best, pages = float("inf"), ""
+            for _ in range(repeats):
+                took, touched = 0.0, 0
+                with engine.connect() as conn:
+                    for sql in sqls:
+                        if pg:
+                            plan = [
+                                str(r[0])
+                                for r in conn.exec_driver_sql(
+                                    "EXPLAIN (ANALYZE, BUFFERS) " + sql.replace("%", "%%")
+                                )
+                            ]
+                            took += next(
+                                float(x.split(":")[1].split()[0])
+                                for x in plan
+                                if x.startswith("Execution Time")
+                            )
+                            touched += _buffers(plan)
+                        else:
+                            start = time.perf_counter()
+                            conn.execute(text(sql)).all()
+                            took += (time.perf_counter() - start) * 1000
+                    conn.rollback()
+                if took < best:
+                    best, pages = took, (f"{touched} pages" if pg else "")
+            out[label] = (best, pages)
+    finally:
+        engine.dispose()
+    return out
+
+
+def _buffers(plan: list[str]) -> int:
+    """Shared pages hit or read by the top node of an ``EXPLAIN (ANALYZE, BUFFERS)`` plan
+    (its figures include its children's)."""
+    for line in plan:
+        if "Buffers: shared" in line:
+            return sum(
+                int(part.split("=")[1])
+                for part in line.split("shared")[1].split()
+                if part.split("=")[0] in ("hit", "read")
+            )
+    return 0
+
+
+def claim_next_in_process(db_url: str, count: int) -> list[float]:
+    """Seconds of ``count`` calls of :func:`report_service.review.store.claim_next` in this
+    process, each in a transaction rolled back afterwards: the database's share of a claim
+    (the SQL of both probes, the update and the lease insert) without HTTP or the server's
+    Python."""
+    from report_service.review import store
+    from report_service.storage.engine import make_engine, make_session_factory
+
+    engine = make_engine(db_url)
+    sessions = make_session_factory(engine)
+    out: list[float] = []
+    try:
+        for _ in range(count):
+            with sessions() as session:
+                start = time.perf_counter()
+                store.claim_next(session, "general", "bench", time.time_ns() // 1_000_000, 60_000)
+                out.append(time.perf_counter() - start)
+                session.rollback()
+    finally:
+        engine.dispose()
+    return out
 
 
 def posts(url: str, count: int, lat: list[float], lock: threading.Lock) -> None:
@@ -434,12 +543,22 @@ def run_depth(
         claim_jobs: list[Callable[[], None]] = [
             functools.partial(claims, base, t, per_round, many[0], lock) for t in tokens
         ]
+        in_process: list[float] = []
         for _ in range(rounds):
             posts(baseline_url, per_round, one[1], lock)
             claims(base, tokens[0], per_round, one[0], lock)
             in_threads(post_jobs)
             in_threads(claim_jobs)
-        return DepthResult(name, depth, load_s, plan, [(k, v[0], v[1]) for k, v in phases.items()])
+            in_process += claim_next_in_process(url, per_round)
+        return DepthResult(
+            name,
+            depth,
+            load_s,
+            plan,
+            [(k, v[0], v[1]) for k, v in phases.items()],
+            in_process,
+            probe_costs(url),
+        )
     finally:
         service.stop()
 
@@ -489,10 +608,24 @@ def main_depth(args: argparse.Namespace) -> int:
             )
     print(
         "(latencies over HTTP on a shared machine: compare claim to the trivial POST of the "
-        "same round, not across runs)"
+        "same rounds, not across runs; each claim is followed, untimed, by a release)"
     )
+    print("\n| database | depth | store.claim_next in process: calls | p50 / p99 / max |")
+    print("| --- | ---: | ---: | ---: |")
+    for r in results:
+        lat = r.in_process
+        print(
+            f"| {r.db} | {r.depth} | {len(lat)} "
+            f"| {pct(lat, 0.5):.2f} / {pct(lat, 0.99):.2f} / {max(lat) * 1000:.2f} ms |"
+        )
+    print("\n| database | depth | finding the next item | database time (best of 5) | pages |")
+    print("| --- | ---: | --- | ---: | ---: |")
+    for r in results:
+        for label, (ms, pages) in r.probes.items():
+            print(f"| {r.db} | {r.depth} | {label} | {ms:.3f} ms | {pages} |")
     last = results[-1]
     worst = max(pct(lat, 0.99) for _, lat, _ in last.rounds)
+    print(f"(last line: {last.db}, over HTTP, the worse p99 of 1 and {args.moderators} claimers)")
     print(f"claim p99 ms at depth {last.depth}: {worst:.1f}")
     return 0
 

@@ -292,6 +292,14 @@ def _first_expired(session: Session, queue: str, now_ms: int) -> tuple[int, int,
     return None if row is None else (int(row[0]), int(row[1]), str(row[2]))
 
 
+def claim_probe_sql(dialect: Any, now_ms: int, queue: str = "general") -> list[str]:
+    """The SQL of the two probes of :func:`claim_next`, values inlined (for ``EXPLAIN``)."""
+    return [
+        str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        for stmt in (_open_probe(queue), _expired_probe(queue, now_ms))
+    ]
+
+
 def explain_claim(session: Session, queue: str, now_ms: int) -> list[str]:
     """The database's plan for the two probes of :func:`claim_next` (``EXPLAIN`` on
     PostgreSQL, ``EXPLAIN QUERY PLAN`` on SQLite), one line per plan row; for benchmarks,
@@ -299,11 +307,9 @@ def explain_claim(session: Session, queue: str, now_ms: int) -> list[str]:
     dialect = session.get_bind().dialect
     prefix = "EXPLAIN QUERY PLAN " if dialect.name == "sqlite" else "EXPLAIN "
     lines: list[str] = []
-    for label, stmt in (
-        ("open", _open_probe(queue)),
-        ("expired lease", _expired_probe(queue, now_ms)),
+    for label, sql in zip(
+        ("open", "expired lease"), claim_probe_sql(dialect, now_ms, queue), strict=True
     ):
-        sql = str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
         lines.append(f"-- {label} probe")
         for row in session.execute(text(prefix + sql)):
             lines.append(str(row[-1]))
