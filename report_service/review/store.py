@@ -3,11 +3,11 @@
 Every function takes an open :class:`~sqlalchemy.orm.Session` inside a transaction begun
 by the caller (:mod:`report_service.review.service`); nothing here commits.
 
-Concurrency. On SQLite every transaction starts with ``BEGIN IMMEDIATE`` (see
-:mod:`report_service.storage.engine`), so writers are serialised by the database lock. On
-PostgreSQL a claim selects its candidate with ``SELECT ... FOR UPDATE OF review_items SKIP
-LOCKED``, so concurrent claimers pass over each other's rows, and then re-checks its
-condition in a conditional ``UPDATE`` (rowcount 1 or retry); the primary key of
+Concurrency. On SQLite every transaction that may write starts with ``BEGIN IMMEDIATE``
+(see :mod:`report_service.storage.engine`), so writers are serialised by the database
+lock. On PostgreSQL each claim probe selects its candidate with ``SELECT ... FOR UPDATE
+OF review_items SKIP LOCKED``, so concurrent claimers pass over each other's rows, and
+then re-checks its condition in a conditional ``UPDATE`` (one row or retry); the key of
 ``review_leases`` (one lease per item) is the last line of defence. Audit appends lock the
 single ``audit_head`` row with ``SELECT ... FOR UPDATE``, so the chain never forks.
 """
