@@ -44,6 +44,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/intake.py
 	$(BIN)/python benchmarks/client.py
 	$(BIN)/python benchmarks/review.py
+	$(BIN)/python benchmarks/review.py --depth 1000
+	$(BIN)/python benchmarks/review.py --depth 100000
+	$(BIN)/python benchmarks/review.py --depth 1000000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
