@@ -443,9 +443,10 @@ def _buffers(plan: list[str]) -> int:
     (its figures include its children's)."""
     for line in plan:
         if "Buffers: shared" in line:
+            shared = line.split("shared", 1)[1].split(",")[0]  # "hit=12 read=3 dirtied=1"
             return sum(
                 int(part.split("=")[1])
-                for part in line.split("shared")[1].split()
+                for part in shared.split()
                 if part.split("=")[0] in ("hit", "read")
             )
     return 0
@@ -531,6 +532,7 @@ def run_depth(
                 tokens.append(r.json()["token"])
         url = db_url or f"sqlite:///{(data / 'frankly.sqlite').resolve()}"
         load_s, plan = bulk_load(url, depth)
+        probes = probe_costs(url)
         lock = threading.Lock()
         phases: dict[str, tuple[list[float], list[float]]] = {
             "1 moderator": ([], []),
@@ -557,7 +559,7 @@ def run_depth(
             plan,
             [(k, v[0], v[1]) for k, v in phases.items()],
             in_process,
-            probe_costs(url),
+            probes,
         )
     finally:
         service.stop()
