@@ -29,9 +29,23 @@ created for the run and dropped afterwards; ``--postgres-url ''`` skips it):
 
 Ratios: moderator requests/s (claims, including each thread's final empty claim, plus
 decisions) over the baseline's requests/s, the baseline being the one-route FastAPI app of
-``benchmarks/_support.py`` posted to ``2 * --items`` times from ``--moderators`` threads;
-for the audit rows, baseline time / measured time. Ratios, not absolute numbers, because
-machines are shared and noisy.
+``benchmarks/_support.py`` posted to ``--items`` times from ``--moderators`` threads just
+before and just after each drain (the median of those runs); for the audit rows, baseline
+time / measured time. Ratios, not absolute numbers, because machines are shared and noisy.
+
+``--depth N`` (issue 11) measures claim-next at a queue depth instead::
+
+    .venv/bin/python benchmarks/review.py --depth 1000000 [--rounds 5] [--per-round 40]
+        [--moderators 8] [--postgres-only]
+
+N open items are loaded straight into the database (one ``INSERT ... SELECT``), then each
+round times ``--per-round`` trivial POSTs one at a time, as many claims one at a time,
+``--per-round`` POSTs from each of ``--moderators`` threads, and as many claims from each
+of ``--moderators`` moderators at once (each claim followed, untimed, by a release, so the
+depth stays N), and ``store.claim_next`` in process. It prints the claim query's plan, the
+database-side cost of the old claim query against the new probes on the same rows
+(PostgreSQL: ``EXPLAIN (ANALYZE, BUFFERS)`` time and pages), and last
+``claim p99 ms at depth N: X``.
 """
 
 from __future__ import annotations
@@ -41,6 +55,7 @@ import functools
 import itertools
 import json
 import os
+import statistics
 import sys
 import tempfile
 import threading
@@ -662,15 +677,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.moderators = 8
         return main_depth(args)
 
-    with baseline_server() as url:
-        base_rps, base_lat = load(url, [b"{}"] * (2 * args.items), {}, args.moderators, 200)
-    print(
-        f"baseline  trivial FastAPI POST, {args.moderators} threads: {base_rps:8.1f} req/s  "
-        f"p50 {pct(base_lat, 0.5):6.1f} ms  p99 {pct(base_lat, 0.99):6.1f} ms"
-    )
-
     results: list[Result] = []
-    with tempfile.TemporaryDirectory() as tmp:
+    base_runs: list[tuple[float, list[float]]] = []
+    with tempfile.TemporaryDirectory() as tmp, baseline_server() as url:
+
+        def baseline() -> None:
+            # As many requests as one drain sends, from as many threads, in two halves
+            # around each drain (interleaved with the subject).
+            base_runs.append(load(url, [b"{}"] * args.items, {}, args.moderators, 200))
+
         backends: list[tuple[str, str | None, Callable[[], None] | None]] = [("sqlite", None, None)]
         pg = postgres_database(args.postgres_url) if args.postgres_url else None
         if pg is not None:
@@ -678,6 +693,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print("postgresql: not asked for or unreachable, skipped")
         for name, db_url, drop in backends:
+            baseline()
             try:
                 r = run_backend(
                     name, Path(tmp) / f"data-{name}", db_url, args.items, args.moderators
@@ -685,10 +701,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             finally:
                 if drop is not None:
                     drop()
+            baseline()
             results.append(r)
             print(f"\n{name}: intake made the items at {r.intake_rps:.1f} reports/s")
             for line in r.checks:
                 print(f"  {line}")
+    base_rps = statistics.median(rps for rps, _ in base_runs)
+    base_lat = [x for _, lat in base_runs for x in lat]
+    print(
+        f"baseline  trivial FastAPI POST, {args.moderators} threads, {len(base_runs)} runs "
+        f"around the drains: median {base_rps:8.1f} req/s (min "
+        f"{min(r for r, _ in base_runs):.1f}, max {max(r for r, _ in base_runs):.1f})"
+    )
 
     print(
         "\n| database | moderators | items | items/s | requests/s | claim p50 / p99 "
