@@ -85,9 +85,16 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
     """A session factory whose objects stay readable after commit.
 
-    ``read_only``: for transactions that never write (token lookups, duplicate checks).
-    On SQLite they begin ``DEFERRED`` and so do not wait for, or hold up, writers; a write
-    in one may fail with "database is locked". PostgreSQL is unaffected.
+    ``read_only``: for lookups that never write (token checks, duplicate checks, queue
+    depths). On SQLite they begin ``DEFERRED`` and so do not wait for, or hold up,
+    writers; a write in one may fail with "database is locked". On PostgreSQL they run in
+    autocommit: each statement is its own transaction, which saves the ``BEGIN`` and
+    ``ROLLBACK`` round trips (two of three for a one-query lookup); several statements in
+    one such session do not share a snapshot.
     """
-    bind = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
-    return sessionmaker(bind, expire_on_commit=False)
+    if not read_only:
+        return sessionmaker(engine, expire_on_commit=False)
+    options: dict[str, Any] = {READ_ONLY_OPTION: True}
+    if engine.dialect.name == "postgresql":
+        options["isolation_level"] = "AUTOCOMMIT"
+    return sessionmaker(engine.execution_options(**options), expire_on_commit=False)

@@ -1,5 +1,6 @@
-"""Read-only sessions on SQLite begin DEFERRED: they read beside a writer instead of
-queueing on its write lock; write sessions still begin IMMEDIATE."""
+"""Read-only sessions: on SQLite they begin DEFERRED and read beside a writer instead of
+queueing on its write lock (write sessions still begin IMMEDIATE); on PostgreSQL they run
+in autocommit (no BEGIN / ROLLBACK round trips)."""
 
 from __future__ import annotations
 
@@ -56,5 +57,29 @@ def test_write_sessions_still_take_the_write_lock_first(sqlite_url: str) -> None
                         probe.execute("BEGIN IMMEDIATE")
             finally:
                 probe.close()
+    finally:
+        engine.dispose()
+
+
+def test_read_only_sessions_on_postgresql_run_in_autocommit(postgres_url: str) -> None:
+    """No BEGIN / ROLLBACK round trips for a lookup; write sessions still open a
+    transaction."""
+    upgrade_database(postgres_url)
+    engine = make_engine(postgres_url)
+    try:
+        writes = make_session_factory(engine)
+        reads = make_session_factory(engine, read_only=True)
+        with writes.begin() as s:
+            s.add(User(id="alice", token_hash=b"\x01" * 32, created_at=1))
+        with reads() as reader:
+            assert reader.scalar(select(func.count()).select_from(User)) == 1
+            raw = reader.connection().connection.dbapi_connection
+            assert raw is not None
+            assert raw.autocommit
+        with writes() as writer:
+            writer.execute(text("SELECT 1"))
+            raw = writer.connection().connection.dbapi_connection
+            assert raw is not None
+            assert not raw.autocommit
     finally:
         engine.dispose()
