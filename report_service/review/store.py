@@ -267,7 +267,8 @@ def _open_probe(queue: str) -> Any:
 
 def _expired_probe(queue: str, now_ms: int) -> Any:
     """The first ``claimed`` item of ``queue`` whose lease has expired (row-locked): reads
-    only the expired leases, by ``ix_review_leases_expires_at``."""
+    the queue's claimed items (``ix_review_items_claim``) or the expired leases
+    (``ix_review_leases_expires_at``), as many as there are claims, not waiting items."""
     return (
         select(ReviewItem.id, ReviewItem.claim_key, LeaseRow.moderator)
         .join(LeaseRow, LeaseRow.item_id == ReviewItem.id)
@@ -325,7 +326,7 @@ def claim_next(
     Claimable: ``open``, or ``claimed`` under an expired lease (a ``claimed`` item always
     has a lease row). Two index probes, each O(log n): the first ``open`` item by
     ``(claim_key DESC, id)`` and the first expired-lease item by the same order (reading
-    only expired leases); the earlier of the two in queue order wins.
+    claimed items or expired leases only); the earlier of the two in queue order wins.
 
     Raises:
         QueueEmpty: nothing is claimable.

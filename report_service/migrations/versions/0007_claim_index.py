@@ -14,8 +14,10 @@ PostgreSQL). From here on:
 * ``ix_review_items_claim`` on ``(queue, status, claim_key DESC, id)`` serves
   ``WHERE queue = ? AND status = 'open' ORDER BY claim_key DESC, id LIMIT 1``
   directly: one index probe.
-* ``ix_review_leases_expires_at`` serves the second probe, for claimed items whose
-  lease has expired (``WHERE expires_at <= now``: only the expired leases are read).
+* ``ix_review_leases_expires_at`` can serve the second probe, for claimed items whose
+  lease has expired (``WHERE expires_at <= now``); the planner may instead read the
+  queue's ``claimed`` entries of ``ix_review_items_claim``. Either way it reads about as
+  many rows as there are claims, not as many as waiting items.
 
 Backfill (data). The claim path now relies on "a ``claimed`` item has a lease row"
 (expired or not). Revoking a moderator used to delete its lease rows and leave their
