@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import String, delete, func, literal, null, select, text, union_all, update
 from sqlalchemy.orm import Session
 
 from report_service.review.audit import AuditEntry, ChainHead, canonical_json, next_entry
@@ -283,14 +283,33 @@ def _expired_probe(queue: str, now_ms: int) -> Any:
     )
 
 
-def _first_open(session: Session, queue: str) -> tuple[int, int] | None:
-    row = session.execute(_open_probe(queue)).first()
-    return None if row is None else (int(row[0]), int(row[1]))
-
-
-def _first_expired(session: Session, queue: str, now_ms: int) -> tuple[int, int, str] | None:
-    row = session.execute(_expired_probe(queue, now_ms)).first()
-    return None if row is None else (int(row[0]), int(row[1]), str(row[2]))
+def _candidates(
+    session: Session, queue: str, now_ms: int
+) -> tuple[tuple[int, int] | None, tuple[int, int, str] | None]:
+    """Both probes in one statement (one round trip), each a CTE that locks its row:
+    ``(id, claim_key)`` of the first open item and ``(id, claim_key, moderator)`` of the
+    first expired-lease item, each ``None`` when there is none."""
+    fresh = _open_probe(queue).cte("fresh")
+    stale = _expired_probe(queue, now_ms).cte("stale")
+    rows = session.execute(
+        union_all(
+            select(
+                literal(0).label("kind"),
+                fresh.c.id,
+                fresh.c.claim_key,
+                null().cast(String).label("moderator"),
+            ),
+            select(literal(1).label("kind"), stale.c.id, stale.c.claim_key, stale.c.moderator),
+        )
+    ).all()
+    first_open: tuple[int, int] | None = None
+    first_expired: tuple[int, int, str] | None = None
+    for kind, item_id, key, holder in rows:
+        if kind == 0:
+            first_open = (int(item_id), int(key))
+        else:
+            first_expired = (int(item_id), int(key), str(holder))
+    return first_open, first_expired
 
 
 def claim_probe_sql(dialect: Any, now_ms: int, queue: str = "general") -> list[str]:
@@ -324,17 +343,17 @@ def claim_next(
     of the moderator whose expired lease was taken over (if any).
 
     Claimable: ``open``, or ``claimed`` under an expired lease (a ``claimed`` item always
-    has a lease row). Two index probes, each O(log n): the first ``open`` item by
-    ``(claim_key DESC, id)`` and the first expired-lease item by the same order (reading
-    claimed items or expired leases only); the earlier of the two in queue order wins.
+    has a lease row). Two index probes, each O(log n), sent as one statement: the first
+    ``open`` item by ``(claim_key DESC, id)`` and the first expired-lease item by the same
+    order (reading claimed items or expired leases only); the earlier of the two in queue
+    order wins.
 
     Raises:
         QueueEmpty: nothing is claimable.
         IntegrityError: a concurrent claimer won the item (the caller retries).
     """
     for _ in range(20):
-        fresh = _first_open(session, queue)
-        stale = _first_expired(session, queue, now_ms)
+        fresh, stale = _candidates(session, queue, now_ms)
         if fresh is None and stale is None:
             raise QueueEmpty(f"the {queue} queue has nothing to claim")
         take_stale = stale is not None and (
