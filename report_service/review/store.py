@@ -383,6 +383,12 @@ def claim_next(
             .execution_options(synchronize_session=False, populate_existing=True)
         ).first()
         if item is None:
+            if status == "claimed":
+                # Unreachable while the probe's row lock (PostgreSQL) or the write lock
+                # (SQLite) holds; if it ever happened, the expired lease is already
+                # deleted in this transaction: fail it whole rather than leave a
+                # ``claimed`` item without a lease.
+                raise QueueEmpty(f"the {queue} queue has nothing to claim right now; retry")
             continue
         lease = LeaseRow(
             item_id=item_id, moderator=moderator, claimed_at=now_ms, expires_at=now_ms + duration_ms
