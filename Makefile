@@ -45,6 +45,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/hostile_media.py
 	$(BIN)/python benchmarks/client.py
 	$(BIN)/python benchmarks/review.py
+	$(BIN)/python benchmarks/review.py --depth 1000
+	$(BIN)/python benchmarks/review.py --depth 100000
+	$(BIN)/python benchmarks/review.py --depth 1000000
 	$(BIN)/python benchmarks/lifecycle.py
 
 clean:

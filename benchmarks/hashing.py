@@ -6,13 +6,18 @@
 Speed: images per second on 1-megapixel JPEGs made from the photographs bundled with
 scikit-image, for (a) the ``pdqhash`` C++ binding (decode + PDQ), (b) ``imagehash.phash``
 (decode + pHash), (c) our numpy PDQ at full resolution (decode + bit-exact PDQ), (d) our
-fast path computing PDQ + pHash + dHash + SHA-256 together. Every figure is printed as a
-ratio to (a), measured in the same process, interleaved, best of several rounds.
+fast path computing PDQ + pHash + dHash + SHA-256 together, and (e, f) decoding alone at
+full resolution and in JPEG draft mode. Every figure is printed as a ratio to (a),
+measured in the same process, interleaved, best of several rounds. The fast path is fast
+because it decodes less: in draft mode libjpeg scales a JPEG down while decoding, and the
+hashes are then computed on that small picture, not on the megapixel; (e) and (f) split
+each path's time into decoding and hashing.
 
 Drift: the fast path against the full-resolution reference (our exact path, which equals
 ThreatExchange's C++ bit for bit) over the conformance vectors and the scikit-image
-photographs, as Hamming distances; and, for comparison, the canonical-resize design the
-fast path does not use.
+photographs, as Hamming distances, with JPEG rows (where draft decoding changes the
+pixels) apart from PNG / WebP rows (decoded in full); and, for comparison, the
+canonical-resize design the fast path does not use.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from PIL import Image, ImageOps
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._photos import PHOTOS, SKIMAGE_DATA
-from hashes.compute import hash_image
+from hashes.compute import FAST_DRAFT_SIZE, hash_image
 from hashes.decode import decode_image
 from hashes.pdq import pdq_hash, pdq_hash_fast
 from hashes.values import Algorithm, HashValue
@@ -84,11 +89,19 @@ def speed(images: list[bytes], rounds: int) -> list[tuple[str, float]]:
     def d_ours_fast(data: bytes) -> object:
         return hash_image(data, FAST, fast=True)
 
+    def e_decode_full(data: bytes) -> object:
+        return decode_image(data).pixels()
+
+    def f_decode_draft(data: bytes) -> object:
+        return decode_image(data, draft_size=FAST_DRAFT_SIZE).pixels()
+
     methods: list[tuple[str, Callable[[bytes], object]]] = [
         ("(a) pdqhash C++ binding: decode + PDQ", a_pdqhash),
         ("(b) imagehash.phash: decode + pHash", b_imagehash_phash),
         ("(c) ours, exact PDQ at full resolution", c_ours_exact),
         ("(d) ours, fast path: PDQ + pHash + dHash + SHA-256", d_ours_fast),
+        ("(e) decode only, full resolution (what (a) to (c) decode)", e_decode_full),
+        ("(f) decode only, JPEG draft (what (d) decodes)", f_decode_draft),
     ]
     for _, method in methods:  # warm caches (tent matrices, imports)
         for data in images:
@@ -174,6 +187,23 @@ def main(argv: list[str] | None = None) -> int:
     print("| method | images/s | ratio to (a) |\n| --- | ---: | ---: |")
     for name, rate in results:
         print(f"| {name} | {rate:.1f} | {rate / baseline:.2f}x |")
+    rates = dict(results)
+    full = rates["(e) decode only, full resolution (what (a) to (c) decode)"]
+    draft = rates["(f) decode only, JPEG draft (what (d) decodes)"]
+    exact = rates["(c) ours, exact PDQ at full resolution"]
+    fast = rates["(d) ours, fast path: PDQ + pHash + dHash + SHA-256"]
+    print(
+        "\nWhere the fast path's speed comes from: decoding less. A JPEG decoded in draft "
+        f"mode comes out scaled down (to about {FAST_DRAFT_SIZE[0]} px a side, libjpeg "
+        "scales while decoding), and everything after the decode works on those few pixels. "
+        f"The decode itself is only {draft / full:.1f}x faster ((f) vs (e)); the gain is "
+        f"that PDQ runs on the small picture: per image, (c) spends {1000 / full:.1f} ms "
+        f"decoding and {1000 / exact - 1000 / full:.1f} ms hashing the full picture, (d) "
+        f"{1000 / draft:.1f} ms decoding and {1000 / fast - 1000 / draft:.1f} ms hashing the "
+        "draft. It is not a faster hash of the same pixels, and its PDQ approximates the "
+        "full-resolution one (drift below). PNG and WebP have no draft mode: the fast path "
+        "decodes them in full (not timed here)."
+    )
 
     corpus: dict[str, bytes] = {}
     with (VECTORS / "expected.csv").open(newline="") as handle:
@@ -184,8 +214,14 @@ def main(argv: list[str] | None = None) -> int:
         buffer = io.BytesIO()
         im.save(buffer, "PNG")
         corpus[f"skimage original/{name}"] = buffer.getvalue()
+
+    def is_jpeg(key: str) -> bool:
+        return corpus[key][:3] == b"\xff\xd8\xff"
+
+    vectors = [k for k in corpus if k.startswith("vectors/")]
     groups = {
-        "conformance vectors": [k for k in corpus if k.startswith("vectors/")],
+        "conformance vectors, JPEG": [k for k in vectors if is_jpeg(k)],
+        "conformance vectors, PNG / WebP (no draft)": [k for k in vectors if not is_jpeg(k)],
         "skimage photos, 1 Mpx JPEG q90": [k for k in corpus if k.startswith("skimage 1")],
         "skimage photos, original size (PNG, no draft)": [
             k for k in corpus if k.startswith("skimage original")
@@ -197,14 +233,25 @@ def main(argv: list[str] | None = None) -> int:
         "| rejected: 512x512 resize, PDQ mean / max | rejected: 1024x1024, mean / max |"
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    everything: dict[str, list[int]] = {}
-    for label, keys in [*groups.items(), ("all", list(corpus))]:
-        if label == "all":
-            d = everything
-        else:
-            d = drift({k: corpus[k] for k in keys})
-            for key, values in d.items():
-                everything.setdefault(key, []).extend(values)
+    per_group = {label: drift({k: corpus[k] for k in keys}) for label, keys in groups.items()}
+
+    def pooled(labels: list[str]) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for label in labels:
+            for key, values in per_group[label].items():
+                out.setdefault(key, []).extend(values)
+        return out
+
+    jpeg_groups = [g for g in groups if "JPEG" in g]
+    rows = [
+        *per_group.items(),
+        ("all JPEGs (where the fast path decodes less)", pooled(jpeg_groups)),
+        (
+            "all PNG / WebP (decoded in full)",
+            pooled([g for g in groups if g not in jpeg_groups]),
+        ),
+    ]
+    for label, d in rows:
         cells = [f"{statistics.fmean(d[k]):.2f} | {max(d[k])}" for k in ("pdq", "phash", "dhash")]
         rejected = [
             f"{statistics.fmean(d[k]):.1f} / {max(d[k])}"
@@ -212,7 +259,10 @@ def main(argv: list[str] | None = None) -> int:
         ]
         print(f"| {label} | {len(d['pdq'])} | {' | '.join(cells)} | {' | '.join(rejected)} |")
     digest = hashlib.sha256(b"".join(jpegs.values())).hexdigest()[:16]
-    print(f"\n(input set digest {digest}; goal: (d) >= 3x (a), PDQ drift mean <= 2, max <= 10)")
+    print(
+        f"\n(input set digest {digest}; goal: (d) >= 3x (a), PDQ drift mean <= 2, max <= 10,"
+        " judged on the JPEG rows: pooling the PNGs, which drift less, would flatter the mean)"
+    )
     return 0
 
 

@@ -3,13 +3,17 @@
 Measures, single-threaded and in one run, queries per second of
 
 * ``HammingIndex`` (multi-index hashing, hashes/index.py),
-* a numpy brute-force scan (``HammingIndex(strategy="scan")``), the baseline,
-* faiss ``IndexBinaryFlat.range_search`` (the bench extra; one OpenMP thread),
+* a numpy brute-force scan (``HammingIndex(strategy="scan")``),
+* faiss ``IndexBinaryFlat.range_search`` (a scan) and faiss ``IndexBinaryMultiHash``
+  (multi-index hashing like ours, set up to be exact), from the bench extra, one OpenMP
+  thread,
 
 on 256-bit (PDQ) hashes at t = 31, uniform and clustered (many near-duplicates, like real
-lists), and on 64-bit hashes at t = 10; checks that all three return the same hits; and
-times verifying and loading a signed 1M-entry PDQ list. Ratios are against the numpy
-scan measured in the same run.
+lists), and on 64-bit hashes at t = 10; checks that all return the same hits; and times
+verifying and loading a signed 1M-entry PDQ list. Every method answers the same queries,
+the runs are interleaved and repeated (``--repeats``, default 3), and min / median / max
+are printed, so that a burst of load from other jobs on a shared machine hits all methods
+alike; ratios are of medians measured in the same run.
 
     .venv/bin/python benchmarks/matching.py            # 1M and 10M (needs ~3 GB of RAM)
     .venv/bin/python benchmarks/matching.py --quick    # 100k and 1M, a smoke run
@@ -18,6 +22,7 @@ scan measured in the same run.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -70,24 +75,33 @@ def queries_for(rng: np.random.Generator, data: U8, count: int) -> U8:
     return np.concatenate([near, uniform(rng, count - count // 2, nbytes)])
 
 
-def rate(run: Callable[[bytes], Hits], queries: U8, budget_s: float) -> tuple[float, list[Hits]]:
-    """Queries per second over as many queries as fit in ``budget_s`` (at least 3)."""
-    results: list[Hits] = []
+def timed(run: Callable[[bytes], Hits], queries: U8) -> tuple[float, list[Hits]]:
+    """Queries per second over every one of ``queries``, and the hits."""
     start = time.perf_counter()
-    for i, q in enumerate(queries):
-        results.append(run(q.tobytes()))
-        if i >= 2 and time.perf_counter() - start > budget_s:
-            break
+    results = [run(q.tobytes()) for q in queries]
     return len(results) / (time.perf_counter() - start), results
 
 
-def faiss_search(data: U8, t: int) -> Callable[[bytes], Hits] | None:
+def faiss_search(data: U8, t: int, kind: str = "flat") -> Callable[[bytes], Hits] | None:
+    """faiss range search over ``data`` at radius ``t``, one OpenMP thread: ``flat``
+    (``IndexBinaryFlat``, a scan) or ``multihash`` (``IndexBinaryMultiHash``, one table
+    per 32-bit substring, 16-bit for 64-bit hashes, and ``nflip`` set by the pigeonhole
+    principle, so that it is exact like ours)."""
     try:
         import faiss
     except ImportError:
         return None
     faiss.omp_set_num_threads(1)
-    index = faiss.IndexBinaryFlat(data.shape[1] * 8)
+    bits = data.shape[1] * 8
+    index: faiss.IndexBinary
+    if kind == "flat":
+        index = faiss.IndexBinaryFlat(bits)
+    else:
+        width = 32 if bits > 64 else 16
+        tables = bits // width
+        multi = faiss.IndexBinaryMultiHash(bits, tables, width)
+        multi.nflip = t // tables  # some substring of a hit differs in <= t // tables bits
+        index = multi
     index.add(data)
 
     def run(query: bytes) -> Hits:
@@ -105,36 +119,53 @@ class Row:
     n: int
     bits: int
     t: int
-    ours: float
-    scan: float
-    faiss: float | None
+    queries: int
+    qps: dict[str, list[float]]  # method -> queries/s of each repeat
     hits_per_query: float
     bytes_per_entry: float
     build_s: float
 
+    def median(self, method: str) -> float | None:
+        runs = self.qps.get(method)
+        return statistics.median(runs) if runs else None
 
-def bench_set(name: str, data: U8, t: int, rng: np.random.Generator, budget: float) -> Row:
+
+METHODS = ("index", "scan", "faiss flat", "faiss multihash")
+
+
+def bench_set(
+    name: str, data: U8, t: int, rng: np.random.Generator, queries_n: int, repeats: int
+) -> Row:
+    """Every method answers the same ``queries_n`` queries (half near-duplicates, half
+    unrelated), ``repeats`` times, interleaved (index, scan, faiss flat, faiss multihash,
+    then again), so load from other jobs hits all alike; all must return the same hits."""
     n, nbytes = data.shape
-    queries = queries_for(rng, data, 400)
+    queries = queries_for(rng, data, queries_n)
     start = time.perf_counter()
     index = HammingIndex(data)
     build_s = time.perf_counter() - start
     scan = HammingIndex(data, strategy="scan")
-
-    ours_qps, ours_hits = rate(lambda q: index.range_search(q, t).pairs(), queries, budget)
-    scan_qps, scan_hits = rate(lambda q: scan.range_search(q, t).pairs(), queries, budget)
-    if scan_hits != ours_hits[: len(scan_hits)]:
-        raise SystemExit(f"{name}: the index and the scan disagree")
-    faiss_run = faiss_search(data, t)
-    faiss_qps = None
-    if faiss_run is not None:
-        faiss_qps, faiss_hits = rate(faiss_run, queries, budget)
-        if faiss_hits != ours_hits[: len(faiss_hits)]:
-            raise SystemExit(f"{name}: the index and faiss disagree")
-    hits = sum(len(h) for h in ours_hits) / len(ours_hits)
-    return Row(
-        name, n, nbytes * 8, t, ours_qps, scan_qps, faiss_qps, hits, index.nbytes / n, build_s
-    )
+    runs: dict[str, Callable[[bytes], Hits]] = {
+        "index": lambda q: index.range_search(q, t).pairs(),
+        "scan": lambda q: scan.range_search(q, t).pairs(),
+    }
+    for kind in ("flat", "multihash"):
+        fn = faiss_search(data, t, kind)
+        if fn is not None:
+            runs[f"faiss {kind}"] = fn
+    qps: dict[str, list[float]] = {m: [] for m in runs}
+    reference: list[Hits] | None = None
+    for _ in range(repeats):
+        for method, fn in runs.items():
+            rate, hits = timed(fn, queries)
+            qps[method].append(rate)
+            if reference is None:
+                reference = hits
+            elif hits != reference:
+                raise SystemExit(f"{name}: {method} disagrees with the index")
+    assert reference is not None
+    hits_per_q = sum(len(h) for h in reference) / len(reference)
+    return Row(name, n, nbytes * 8, t, len(queries), qps, hits_per_q, index.nbytes / n, build_s)
 
 
 def bench_load(n: int, rng: np.random.Generator) -> dict[str, float]:
@@ -180,35 +211,47 @@ def bench_load(n: int, rng: np.random.Generator) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100k and 1M instead of 1M and 10M")
-    parser.add_argument("--budget", type=float, default=2.0, help="seconds per measurement")
+    parser.add_argument("--queries", type=int, default=200, help="queries per set")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(20261122)
     small, large = (100_000, 1_000_000) if args.quick else (1_000_000, 10_000_000)
+    q, reps = args.queries, args.repeats
 
     rows = []
     for n in (small, large):
-        rows.append(bench_set(f"pdq uniform {n:,}", uniform(rng, n, 32), 31, rng, args.budget))
-        rows.append(bench_set(f"pdq clustered {n:,}", clustered(rng, n, 32), 31, rng, args.budget))
-    rows.append(
-        bench_set(f"64-bit uniform {small:,}", uniform(rng, small, 8), 10, rng, args.budget)
-    )
+        rows.append(bench_set(f"pdq uniform {n:,}", uniform(rng, n, 32), 31, rng, q, reps))
+        rows.append(bench_set(f"pdq clustered {n:,}", clustered(rng, n, 32), 31, rng, q, reps))
+    rows.append(bench_set(f"64-bit uniform {small:,}", uniform(rng, small, 8), 10, rng, q, reps))
 
     mode = "quick" if args.quick else "full"
-    print(f"single-threaded queries/s; ratios against the numpy scan ({mode} run)")
-    header = (
-        f"{'set':<24} {'t':>3} {'index q/s':>10} {'scan q/s':>9} {'faiss q/s':>9} "
-        f"{'index/scan':>10} {'index/faiss':>11} {'faiss/scan':>10} {'hits/q':>7} "
-        f"{'B/entry':>8} {'build s':>7}"
+    print(
+        f"single-threaded queries/s ({mode} run): every method answers the same {q} queries "
+        f"per set (half near-duplicates, half unrelated), {reps} times interleaved; "
+        "min / median / max over the repeats; ratios of medians. faiss multihash: "
+        "IndexBinaryMultiHash, 32-bit substrings (16 for 64-bit hashes), nflip = t // tables "
+        "(exact)."
     )
-    print(header)
+    print(
+        f"{'set':<24} {'t':>3} {'method':<16} {'q/s min':>10} {'median':>10} {'max':>10} "
+        f"{'index/this':>10}"
+    )
     for r in rows:
-        faiss_qps = f"{r.faiss:9.1f}" if r.faiss else f"{'-':>9}"
-        vs_faiss = f"{r.ours / r.faiss:10.1f}x" if r.faiss else f"{'-':>11}"
-        faiss_scan = f"{r.faiss / r.scan:9.2f}x" if r.faiss else f"{'-':>10}"
+        ours = r.median("index")
+        assert ours is not None
+        for method in METHODS:
+            runs = r.qps.get(method)
+            if not runs:
+                print(f"{r.name:<24} {r.t:>3} {method:<16} {'(faiss not installed)':>32}")
+                continue
+            med = statistics.median(runs)
+            print(
+                f"{r.name:<24} {r.t:>3} {method:<16} {min(runs):10.1f} {med:10.1f} "
+                f"{max(runs):10.1f} {ours / med:9.1f}x"
+            )
         print(
-            f"{r.name:<24} {r.t:>3} {r.ours:10.0f} {r.scan:9.1f} {faiss_qps} "
-            f"{r.ours / r.scan:9.0f}x {vs_faiss} {faiss_scan} {r.hits_per_query:7.1f} "
-            f"{r.bytes_per_entry:8.1f} {r.build_s:7.2f}"
+            f"{'':<24} {'':>3} hits/query {r.hits_per_query:.1f}; index "
+            f"{r.bytes_per_entry:.1f} B/entry, built in {r.build_s:.2f} s"
         )
     load = bench_load(1_000_000 if not args.quick else 100_000, rng)
     print(

@@ -29,17 +29,33 @@ created for the run and dropped afterwards; ``--postgres-url ''`` skips it):
 
 Ratios: moderator requests/s (claims, including each thread's final empty claim, plus
 decisions) over the baseline's requests/s, the baseline being the one-route FastAPI app of
-``benchmarks/_support.py`` posted to ``2 * --items`` times from ``--moderators`` threads;
-for the audit rows, baseline time / measured time. Ratios, not absolute numbers, because
-machines are shared and noisy.
+``benchmarks/_support.py`` posted to ``--items`` times from ``--moderators`` threads just
+before and just after each drain (the median of those runs); for the audit rows, baseline
+time / measured time. Ratios, not absolute numbers, because machines are shared and noisy.
+
+``--depth N`` (issue 11) measures claim-next at a queue depth instead::
+
+    .venv/bin/python benchmarks/review.py --depth 1000000 [--rounds 5] [--per-round 40]
+        [--moderators 8] [--postgres-only]
+
+N open items are loaded straight into the database (one ``INSERT ... SELECT``), then each
+round times ``--per-round`` trivial POSTs one at a time, as many claims one at a time,
+``--per-round`` POSTs from each of ``--moderators`` threads, and as many claims from each
+of ``--moderators`` moderators at once (each claim followed, untimed, by a release, so the
+depth stays N), and ``store.claim_next`` in process. It prints the claim query's plan, the
+database-side cost of the old claim query against the new probes on the same rows
+(PostgreSQL: ``EXPLAIN (ANALYZE, BUFFERS)`` time and pages), and last
+``claim p99 ms at depth N: X``.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import os
+import statistics
 import sys
 import tempfile
 import threading
@@ -293,6 +309,344 @@ def run_backend(name: str, data: Path, db_url: str | None, items: int, moderator
         service.stop()
 
 
+# ---------------------------------------------------------------------------- --depth N
+
+#: One bulk statement per backend: ``depth`` open items in the general queue, with
+#: priorities spread over 45..165 and ages over a week, so the order really is mixed.
+BULK_PG = """
+INSERT INTO review_items (commitment, conversation_id, sender_id, reason, reporter_count,
+    max_bank_severity, child_safety, queue, priority, status, outcome, created_at, updated_at)
+SELECT lpad(to_hex(i), 64, '0'), 'bench', 'sender-' || (i % 997), 'harassment', 1 + i % 3,
+    (i * 7919) % 61, false, 'general', 40 + 5 * (1 + i % 3) + 2 * ((i * 7919) % 61), 'open',
+    NULL, :now - (i * 104729) % 604800000, :now
+FROM generate_series(CAST(1 AS BIGINT), CAST(:n AS BIGINT)) AS s(i)
+"""
+BULK_SQLITE = """
+WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < :n)
+INSERT INTO review_items (commitment, conversation_id, sender_id, reason, reporter_count,
+    max_bank_severity, child_safety, queue, priority, status, outcome, created_at, updated_at)
+SELECT printf('%064x', i), 'bench', 'sender-' || (i % 997), 'harassment', 1 + i % 3,
+    (i * 7919) % 61, 0, 'general', 40 + 5 * (1 + i % 3) + 2 * ((i * 7919) % 61), 'open',
+    NULL, :now - (i * 104729) % 604800000, :now
+FROM s
+"""
+
+
+def bulk_load(db_url: str, depth: int) -> tuple[float, list[str]]:
+    """Insert ``depth`` open items straight into the database (one statement, then
+    ANALYZE); return the seconds it took and the claim query's plan."""
+    from sqlalchemy import text
+
+    from report_service.review import store
+    from report_service.storage.engine import make_engine, make_session_factory
+
+    engine = make_engine(db_url)
+    try:
+        start = time.perf_counter()
+        pg = engine.dialect.name == "postgresql"
+        now = time.time_ns() // 1_000_000
+        with engine.begin() as conn:
+            conn.execute(text(BULK_PG if pg else BULK_SQLITE), {"n": depth, "now": now})
+        with engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE" if not pg else "ANALYZE review_items")
+            conn.commit()
+        took = time.perf_counter() - start
+        with make_session_factory(engine)() as session:
+            plan = store.explain_claim(session, "general", now)
+        return took, plan
+    finally:
+        engine.dispose()
+
+
+@dataclass
+class DepthResult:
+    db: str
+    depth: int
+    load_s: float
+    plan: list[str]
+    rounds: list[tuple[str, list[float], list[float]]]  # (phase, subject, baseline) latencies
+    in_process: list[float]  # claim_next alone, seconds
+    probes: dict[str, tuple[float, str]]  # database-side cost, old query vs new probes
+
+
+def claims(base: str, token: str, count: int, lat: list[float], lock: threading.Lock) -> None:
+    """``count`` claims one after another on one connection, each followed (untimed) by a
+    release, so that the queue keeps its depth."""
+    with httpx.Client(base_url=base, headers=auth(token), timeout=60.0) as client:
+        for _ in range(count):
+            start = time.perf_counter()
+            r = client.post("/v1/review/queues/general/claim")
+            elapsed = time.perf_counter() - start
+            if r.status_code != 200:
+                raise RuntimeError(f"claim {r.status_code} {r.text[:200]}")
+            with lock:
+                lat.append(elapsed)
+            item = r.json()["item"]["id"]
+            client.post(f"/v1/review/items/{item}/release").raise_for_status()
+
+
+#: The claim query before migration 0007 (an OR into the outer-joined leases and a computed
+#: ORDER BY), for comparison in the same run on the same rows.
+OLD_CLAIM_SQL = """
+SELECT review_items.id, review_items.status, review_leases.moderator
+FROM review_items LEFT OUTER JOIN review_leases ON review_leases.item_id = review_items.id
+WHERE review_items.queue = 'general' AND (review_items.status = 'open'
+    OR (review_items.status = 'claimed'
+        AND (review_leases.item_id IS NULL OR review_leases.expires_at <= {now})))
+ORDER BY CAST(review_items.priority AS BIGINT) * 120000 - review_items.created_at DESC,
+    review_items.id
+LIMIT 1{lock}
+"""
+
+
+def probe_costs(db_url: str, repeats: int = 5) -> dict[str, tuple[float, str]]:
+    """Database-side cost of finding the item to claim, old query vs the two new probes,
+    each the best of ``repeats`` inside a rolled-back transaction: on PostgreSQL the
+    server's ``Execution Time`` and the pages touched (``EXPLAIN (ANALYZE, BUFFERS)``),
+    on SQLite the in-process time. Independent of HTTP and of the server's Python."""
+    from sqlalchemy import text
+
+    from report_service.review import store
+    from report_service.storage.engine import make_engine
+
+    engine = make_engine(db_url)
+    pg = engine.dialect.name == "postgresql"
+    now = time.time_ns() // 1_000_000
+    old = OLD_CLAIM_SQL.format(
+        now=now, lock=" FOR UPDATE OF review_items SKIP LOCKED" if pg else ""
+    )
+    queries = {
+        "old query (before 0007)": [old],
+        "new: open probe + expired-lease probe": store.claim_probe_sql(engine.dialect, now),
+    }
+    out: dict[str, tuple[float, str]] = {}
+    try:
+        for label, sqls in queries.items():
+            best, pages = float("inf"), ""
+            for _ in range(repeats):
+                took, touched = 0.0, 0
+                with engine.connect() as conn:
+                    for sql in sqls:
+                        if pg:
+                            plan = [
+                                str(r[0])
+                                for r in conn.exec_driver_sql(
+                                    "EXPLAIN (ANALYZE, BUFFERS) " + sql.replace("%", "%%")
+                                )
+                            ]
+                            took += next(
+                                float(x.split(":")[1].split()[0])
+                                for x in plan
+                                if x.startswith("Execution Time")
+                            )
+                            touched += _buffers(plan)
+                        else:
+                            start = time.perf_counter()
+                            conn.execute(text(sql)).all()
+                            took += (time.perf_counter() - start) * 1000
+                    conn.rollback()
+                if took < best:
+                    best, pages = took, (f"{touched} pages" if pg else "")
+            out[label] = (best, pages)
+    finally:
+        engine.dispose()
+    return out
+
+
+def _buffers(plan: list[str]) -> int:
+    """Shared pages hit or read by the top node of an ``EXPLAIN (ANALYZE, BUFFERS)`` plan
+    (its figures include its children's)."""
+    for line in plan:
+        if "Buffers: shared" in line:
+            shared = line.split("shared", 1)[1].split(",")[0]  # "hit=12 read=3 dirtied=1"
+            return sum(
+                int(part.split("=")[1])
+                for part in shared.split()
+                if part.split("=")[0] in ("hit", "read")
+            )
+    return 0
+
+
+def claim_next_in_process(db_url: str, count: int) -> list[float]:
+    """Seconds of ``count`` calls of :func:`report_service.review.store.claim_next` in this
+    process, each in a transaction rolled back afterwards: the database's share of a claim
+    (the SQL of both probes, the update and the lease insert) without HTTP or the server's
+    Python."""
+    from report_service.review import store
+    from report_service.storage.engine import make_engine, make_session_factory
+
+    engine = make_engine(db_url)
+    sessions = make_session_factory(engine)
+    out: list[float] = []
+    try:
+        for _ in range(count):
+            with sessions() as session:
+                start = time.perf_counter()
+                store.claim_next(session, "general", "bench", time.time_ns() // 1_000_000, 60_000)
+                out.append(time.perf_counter() - start)
+                session.rollback()
+    finally:
+        engine.dispose()
+    return out
+
+
+def posts(url: str, count: int, lat: list[float], lock: threading.Lock) -> None:
+    """``count`` trivial POSTs one after another on one connection."""
+    with httpx.Client(timeout=60.0) as client:
+        for _ in range(count):
+            start = time.perf_counter()
+            client.post(url, content=b"{}").raise_for_status()
+            elapsed = time.perf_counter() - start
+            with lock:
+                lat.append(elapsed)
+
+
+def in_threads(jobs: list[Callable[[], None]]) -> None:
+    errors: list[BaseException] = []
+
+    def run(job: Callable[[], None]) -> None:
+        try:
+            job()
+        except BaseException as exc:  # re-raised below, not lost in a thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(j,)) for j in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
+def run_depth(
+    name: str,
+    data: Path,
+    db_url: str | None,
+    depth: int,
+    moderators: int,
+    rounds: int,
+    per_round: int,
+    baseline_url: str,
+) -> DepthResult:
+    """Load ``depth`` items, then ``rounds`` interleaved rounds of: ``per_round`` trivial
+    POSTs one at a time, ``per_round`` claims one at a time, ``per_round`` POSTs from each of
+    ``moderators`` threads at once, ``per_round`` claims from each of ``moderators``
+    moderators at once."""
+    service = ServiceProcess(data, db_url)
+    try:
+        base = service.start()
+        admin = service.cli("moderators", "add", "bench-admin", "--role", "admin")
+        tokens: list[str] = []
+        with httpx.Client(base_url=base, headers=auth(admin), timeout=60.0) as client:
+            for i in range(moderators):
+                r = client.post(
+                    "/v1/review/moderators", json={"name": f"mod-{i:02d}", "role": "moderator"}
+                )
+                r.raise_for_status()
+                tokens.append(r.json()["token"])
+        url = db_url or f"sqlite:///{(data / 'frankly.sqlite').resolve()}"
+        load_s, plan = bulk_load(url, depth)
+        probes = probe_costs(url)
+        lock = threading.Lock()
+        phases: dict[str, tuple[list[float], list[float]]] = {
+            "1 moderator": ([], []),
+            f"{moderators} moderators": ([], []),
+        }
+        one, many = phases["1 moderator"], phases[f"{moderators} moderators"]
+        post_jobs: list[Callable[[], None]] = [
+            functools.partial(posts, baseline_url, per_round, many[1], lock)
+        ] * moderators
+        claim_jobs: list[Callable[[], None]] = [
+            functools.partial(claims, base, t, per_round, many[0], lock) for t in tokens
+        ]
+        in_process: list[float] = []
+        for _ in range(rounds):
+            posts(baseline_url, per_round, one[1], lock)
+            claims(base, tokens[0], per_round, one[0], lock)
+            in_threads(post_jobs)
+            in_threads(claim_jobs)
+            in_process += claim_next_in_process(url, per_round)
+        return DepthResult(
+            name,
+            depth,
+            load_s,
+            plan,
+            [(k, v[0], v[1]) for k, v in phases.items()],
+            in_process,
+            probes,
+        )
+    finally:
+        service.stop()
+
+
+def main_depth(args: argparse.Namespace) -> int:
+    results: list[DepthResult] = []
+    with tempfile.TemporaryDirectory() as tmp, baseline_server() as baseline_url:
+        backends: list[tuple[str, str | None, Callable[[], None] | None]] = []
+        if not args.postgres_only:
+            backends.append(("sqlite", None, None))
+        pg = postgres_database(args.postgres_url) if args.postgres_url else None
+        if pg is not None:
+            backends.append(("postgresql", pg[0], pg[1]))
+        else:
+            print("postgresql: not asked for or unreachable, skipped")
+        for name, db_url, drop in backends:
+            try:
+                r = run_depth(
+                    name,
+                    Path(tmp) / f"data-{name}",
+                    db_url,
+                    args.depth,
+                    args.moderators,
+                    args.rounds,
+                    args.per_round,
+                    baseline_url,
+                )
+            finally:
+                if drop is not None:
+                    drop()
+            results.append(r)
+            print(f"\n{name}: {r.depth} items loaded in {r.load_s:.1f} s; claim query plan:")
+            for line in r.plan:
+                print(f"    {line}")
+    print(
+        "\n| database | depth | claimers | claims | claim p50 / p99 / max "
+        "| trivial POST p50 / p99 | p99 ratio (POST / claim) |"
+    )
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
+    for r in results:
+        for phase, lat, base in r.rounds:
+            print(
+                f"| {r.db} | {r.depth} | {phase} | {len(lat)} "
+                f"| {pct(lat, 0.5):.1f} / {pct(lat, 0.99):.1f} / {max(lat) * 1000:.1f} ms "
+                f"| {pct(base, 0.5):.1f} / {pct(base, 0.99):.1f} ms "
+                f"| {pct(base, 0.99) / pct(lat, 0.99):.2f} |"
+            )
+    print(
+        "(latencies over HTTP on a shared machine: compare claim to the trivial POST of the "
+        "same rounds, not across runs; each claim is followed, untimed, by a release)"
+    )
+    print("\n| database | depth | store.claim_next in process: calls | p50 / p99 / max |")
+    print("| --- | ---: | ---: | ---: |")
+    for r in results:
+        lat = r.in_process
+        print(
+            f"| {r.db} | {r.depth} | {len(lat)} "
+            f"| {pct(lat, 0.5):.2f} / {pct(lat, 0.99):.2f} / {max(lat) * 1000:.2f} ms |"
+        )
+    print("\n| database | depth | finding the next item | database time (best of 5) | pages |")
+    print("| --- | ---: | --- | ---: | ---: |")
+    for r in results:
+        for label, (ms, pages) in r.probes.items():
+            print(f"| {r.db} | {r.depth} | {label} | {ms:.3f} ms | {pages} |")
+    last = results[-1]
+    worst = max(pct(lat, 0.99) for _, lat, _ in last.rounds)
+    print(f"(last line: {last.db}, over HTTP, the worse p99 of 1 and {args.moderators} claimers)")
+    print(f"claim p99 ms at depth {last.depth}: {worst:.1f}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--items", type=int, default=400, help="review items to drain")
@@ -304,17 +658,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
         help="server to create a scratch database on; '' for SQLite only",
     )
-    args = parser.parse_args(argv)
-
-    with baseline_server() as url:
-        base_rps, base_lat = load(url, [b"{}"] * (2 * args.items), {}, args.moderators, 200)
-    print(
-        f"baseline  trivial FastAPI POST, {args.moderators} threads: {base_rps:8.1f} req/s  "
-        f"p50 {pct(base_lat, 0.5):6.1f} ms  p99 {pct(base_lat, 0.99):6.1f} ms"
+    parser.add_argument(
+        "--depth",
+        type=int,
+        default=0,
+        help="instead of the drain: load N items straight into the database and time claims",
     )
+    parser.add_argument("--rounds", type=int, default=5, help="--depth: interleaved rounds")
+    parser.add_argument(
+        "--per-round", type=int, default=40, help="--depth: claims per claimer per round"
+    )
+    parser.add_argument(
+        "--postgres-only", action="store_true", help="--depth: skip SQLite (slow to load 1M)"
+    )
+    args = parser.parse_args(argv)
+    if args.depth:
+        if args.moderators == parser.get_default("moderators"):
+            args.moderators = 8
+        return main_depth(args)
 
     results: list[Result] = []
-    with tempfile.TemporaryDirectory() as tmp:
+    base_runs: list[tuple[float, list[float]]] = []
+    with tempfile.TemporaryDirectory() as tmp, baseline_server() as url:
+
+        def baseline() -> None:
+            # As many requests as one drain sends, from as many threads, in two halves
+            # around each drain (interleaved with the subject).
+            base_runs.append(load(url, [b"{}"] * args.items, {}, args.moderators, 200))
+
         backends: list[tuple[str, str | None, Callable[[], None] | None]] = [("sqlite", None, None)]
         pg = postgres_database(args.postgres_url) if args.postgres_url else None
         if pg is not None:
@@ -322,6 +693,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print("postgresql: not asked for or unreachable, skipped")
         for name, db_url, drop in backends:
+            baseline()
             try:
                 r = run_backend(
                     name, Path(tmp) / f"data-{name}", db_url, args.items, args.moderators
@@ -329,10 +701,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             finally:
                 if drop is not None:
                     drop()
+            baseline()
             results.append(r)
             print(f"\n{name}: intake made the items at {r.intake_rps:.1f} reports/s")
             for line in r.checks:
                 print(f"  {line}")
+    base_rps = statistics.median(rps for rps, _ in base_runs)
+    base_lat = [x for _, lat in base_runs for x in lat]
+    print(
+        f"baseline  trivial FastAPI POST, {args.moderators} threads, {len(base_runs)} runs "
+        f"around the drains: median {base_rps:8.1f} req/s (min "
+        f"{min(r for r, _ in base_runs):.1f}, max {max(r for r, _ in base_runs):.1f})"
+    )
 
     print(
         "\n| database | moderators | items | items/s | requests/s | claim p50 / p99 "

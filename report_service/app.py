@@ -142,6 +142,7 @@ def create_app(
     if migrate:
         upgrade_engine(engine)
     sessions = make_session_factory(engine)
+    reads = make_session_factory(engine, read_only=True)  # lookups that never write
     metrics = Metrics()
     sandbox, decode_limits = media_sandbox(settings)
     banks = HashBanks(
@@ -172,6 +173,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = sessions
+    app.state.read_session_factory = reads
     app.state.keys = material
     app.state.banks = banks
     app.state.media_sandbox = sandbox
@@ -186,6 +188,7 @@ def create_app(
         keys=material,
         banks=banks,
         session_factory=sessions,
+        read_session_factory=reads,
         metrics=metrics,
         clock=now,
         random=rand,
@@ -211,7 +214,11 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(banks_api.router)
     review = ReviewService(
-        sessions, now, MasterKeyEvidence(lambda kid: material.master_key(kid).key), banks
+        sessions,
+        now,
+        MasterKeyEvidence(lambda kid: material.master_key(kid).key),
+        banks,
+        read_session_factory=reads,
     )
     install_review(app, review)
     app.include_router(lifecycle_api.router)

@@ -246,6 +246,7 @@ class Intake:
         keys: KeyMaterial,
         banks: HashBanks,
         session_factory: Callable[[], Session],
+        read_session_factory: Callable[[], Session] | None = None,
         metrics: Metrics,
         clock: Callable[[], int],
         random: RandomBytes,
@@ -257,6 +258,8 @@ class Intake:
         self.keys = keys
         self.banks = banks
         self.sessions = session_factory
+        # The duplicate check before verification only reads (no SQLite write lock).
+        self.read_sessions = read_session_factory or session_factory
         self.metrics = metrics
         self.clock = clock
         self.random = random
@@ -298,7 +301,7 @@ class Intake:
         check_limits(report, self.max_messages, self.max_attachments)
         if report.reporter_id != user_id:
             raise ReporterMismatch("reporter_id is not the authenticated user")
-        with self.sessions() as session:
+        with self.read_sessions() as session:
             repeat = self._repeat(session, report.report_id, user_id)
         if repeat is not None:
             return repeat

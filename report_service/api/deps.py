@@ -26,7 +26,9 @@ def current_user(
     if credentials is None or not credentials.credentials:
         raise AuthError("missing bearer token")
     token_hash = hash_token(credentials.credentials)
-    with request.app.state.session_factory() as session:
+    state = request.app.state
+    sessions = getattr(state, "read_session_factory", None) or state.session_factory
+    with sessions() as session:  # a lookup: no SQLite write lock
         user = user_by_token_hash(session, token_hash)
         if user is None:
             raise AuthError("unknown bearer token")

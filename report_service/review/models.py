@@ -1,4 +1,4 @@
-"""Tables of the review package (migration ``0002``).
+"""Tables of the review package (migration ``0002``; ``ix_review_leases_expires_at``: ``0007``).
 
 Times are integer milliseconds since the epoch (the service clock). The review package
 also reads and updates the service's ``review_items`` (status, outcome, queue) and reads
@@ -37,7 +37,7 @@ class LeaseRow(Base):
     )
     moderator: Mapped[str] = mapped_column(NAME, index=True)
     claimed_at: Mapped[int] = mapped_column(BigInteger)
-    expires_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)  # 0007: expired-lease probe
 
 
 class DecisionRow(Base):

@@ -132,8 +132,11 @@ class ReviewService:
         banker: Banker | None = None,
         *,
         default_lease_ms: int = DEFAULT_LEASE_MS,
+        read_session_factory: sessionmaker[Session] | None = None,
     ) -> None:
         self._sessions = session_factory
+        # Token lookups and queue depths only read: no SQLite write lock for them.
+        self._reads = read_session_factory or session_factory
         self._clock = clock
         self._evidence = evidence
         self._banker = banker
@@ -149,7 +152,7 @@ class ReviewService:
         """
         if not token:
             raise AuthError("a moderator bearer token is required")
-        with self._sessions() as session:
+        with self._reads() as session:
             try:
                 mod = store.moderator_by_token_hash(session, tokens.hash_token(token))
             except NotFound:
@@ -264,7 +267,7 @@ class ReviewService:
         _need(actor, Permission.REVIEW)
         now = self._clock()
         out = []
-        with self._sessions() as session:
+        with self._reads() as session:
             for q in visible_queues(actor.role):
                 s = store.queue_stats(session, q, now)
                 out.append(

@@ -3,11 +3,11 @@
 Every function takes an open :class:`~sqlalchemy.orm.Session` inside a transaction begun
 by the caller (:mod:`report_service.review.service`); nothing here commits.
 
-Concurrency. On SQLite every transaction starts with ``BEGIN IMMEDIATE`` (see
-:mod:`report_service.storage.engine`), so writers are serialised by the database lock. On
-PostgreSQL a claim selects its candidate with ``SELECT ... FOR UPDATE OF review_items SKIP
-LOCKED``, so concurrent claimers pass over each other's rows, and then re-checks its
-condition in a conditional ``UPDATE`` (rowcount 1 or retry); the primary key of
+Concurrency. On SQLite every transaction that may write starts with ``BEGIN IMMEDIATE``
+(see :mod:`report_service.storage.engine`), so writers are serialised by the database
+lock. On PostgreSQL each claim probe selects its candidate with ``SELECT ... FOR UPDATE
+OF review_items SKIP LOCKED``, so concurrent claimers pass over each other's rows, and
+then re-checks its condition in a conditional ``UPDATE`` (one row or retry); the key of
 ``review_leases`` (one lease per item) is the last line of defence. Audit appends lock the
 single ``audit_head`` row with ``SELECT ... FOR UPDATE``, so the chain never forks.
 """
@@ -19,14 +19,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, cast, delete, func, or_, select, update
+from sqlalchemy import String, delete, func, literal, null, select, text, union_all, update
 from sqlalchemy.orm import Session
 
 from report_service.review.audit import AuditEntry, ChainHead, canonical_json, next_entry
 from report_service.review.errors import ModeratorExists, NotFound, QueueEmpty
 from report_service.review.leases import Lease
 from report_service.review.models import AuditHeadRow, AuditRow, DecisionRow, LeaseRow, Moderator
-from report_service.review.priority import MS_PER_POINT
 from report_service.storage.models import (
     BankMatch,
     EvidenceBlob,
@@ -58,7 +57,7 @@ def add_moderator(session: Session, name: str, role: str, token_hash: bytes, now
 
 
 def revoke_moderator(session: Session, name: str, now_ms: int) -> None:
-    """Mark a moderator revoked and drop its leases.
+    """Mark a moderator revoked, drop its leases and put their items back (``open``).
 
     Raises:
         NotFound: no such moderator, or already revoked.
@@ -67,6 +66,14 @@ def revoke_moderator(session: Session, name: str, now_ms: int) -> None:
     if mod is None or mod.revoked_at is not None:
         raise NotFound(f"no active moderator {name!r}")
     mod.revoked_at = now_ms
+    held = select(LeaseRow.item_id).where(LeaseRow.moderator == name).scalar_subquery()
+    # Its items go back to the queue as ``open``: a ``claimed`` item always has a lease row.
+    session.execute(
+        update(ReviewItem)
+        .where(ReviewItem.id.in_(held), ReviewItem.status == "claimed")
+        .values(status="open", updated_at=now_ms)
+        .execution_options(synchronize_session=False)
+    )
     session.execute(delete(LeaseRow).where(LeaseRow.moderator == name))
     session.flush()
 
@@ -241,17 +248,92 @@ def get_lease(session: Session, item_id: int) -> Lease | None:
     return _lease(session.get(LeaseRow, item_id))
 
 
-def _claimable(queue: str, now_ms: int) -> Any:
-    return and_(
-        ReviewItem.queue == queue,
-        or_(
-            ReviewItem.status == "open",
-            and_(
-                ReviewItem.status == "claimed",
-                or_(LeaseRow.item_id.is_(None), LeaseRow.expires_at <= now_ms),
-            ),
-        ),
+def _claim_order() -> tuple[Any, Any]:
+    """The queue order, served by ``ix_review_items_claim``: highest key first, then id."""
+    return ReviewItem.claim_key.desc(), ReviewItem.id.asc()
+
+
+def _open_probe(queue: str) -> Any:
+    """The first ``open`` item of ``queue`` not locked by another claimer (row-locked):
+    one probe of ``ix_review_items_claim``."""
+    return (
+        select(ReviewItem.id, ReviewItem.claim_key)
+        .where(ReviewItem.queue == queue, ReviewItem.status == "open")
+        .order_by(*_claim_order())
+        .limit(1)
+        .with_for_update(of=ReviewItem, skip_locked=True)
     )
+
+
+def _expired_probe(queue: str, now_ms: int) -> Any:
+    """The first ``claimed`` item of ``queue`` whose lease has expired (row-locked): reads
+    the queue's claimed items (``ix_review_items_claim``) or the expired leases
+    (``ix_review_leases_expires_at``), as many as there are claims, not waiting items."""
+    return (
+        select(ReviewItem.id, ReviewItem.claim_key, LeaseRow.moderator)
+        .join(LeaseRow, LeaseRow.item_id == ReviewItem.id)
+        .where(
+            LeaseRow.expires_at <= now_ms,
+            ReviewItem.queue == queue,
+            ReviewItem.status == "claimed",
+        )
+        .order_by(*_claim_order())
+        .limit(1)
+        .with_for_update(of=ReviewItem, skip_locked=True)
+    )
+
+
+def _candidates(
+    session: Session, queue: str, now_ms: int
+) -> tuple[tuple[int, int] | None, tuple[int, int, str] | None]:
+    """Both probes in one statement (one round trip), each a CTE that locks its row:
+    ``(id, claim_key)`` of the first open item and ``(id, claim_key, moderator)`` of the
+    first expired-lease item, each ``None`` when there is none."""
+    fresh = _open_probe(queue).cte("fresh")
+    stale = _expired_probe(queue, now_ms).cte("stale")
+    rows = session.execute(
+        union_all(
+            select(
+                literal(0).label("kind"),
+                fresh.c.id,
+                fresh.c.claim_key,
+                null().cast(String).label("moderator"),
+            ),
+            select(literal(1).label("kind"), stale.c.id, stale.c.claim_key, stale.c.moderator),
+        )
+    ).all()
+    first_open: tuple[int, int] | None = None
+    first_expired: tuple[int, int, str] | None = None
+    for kind, item_id, key, holder in rows:
+        if kind == 0:
+            first_open = (int(item_id), int(key))
+        else:
+            first_expired = (int(item_id), int(key), str(holder))
+    return first_open, first_expired
+
+
+def claim_probe_sql(dialect: Any, now_ms: int, queue: str = "general") -> list[str]:
+    """The SQL of the two probes of :func:`claim_next`, values inlined (for ``EXPLAIN``)."""
+    return [
+        str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        for stmt in (_open_probe(queue), _expired_probe(queue, now_ms))
+    ]
+
+
+def explain_claim(session: Session, queue: str, now_ms: int) -> list[str]:
+    """The database's plan for the two probes of :func:`claim_next` (``EXPLAIN`` on
+    PostgreSQL, ``EXPLAIN QUERY PLAN`` on SQLite), one line per plan row; for benchmarks,
+    tests and operators checking that claim-next reads an index instead of the queue."""
+    dialect = session.get_bind().dialect
+    prefix = "EXPLAIN QUERY PLAN " if dialect.name == "sqlite" else "EXPLAIN "
+    lines: list[str] = []
+    for label, sql in zip(
+        ("open", "expired lease"), claim_probe_sql(dialect, now_ms, queue), strict=True
+    ):
+        lines.append(f"-- {label} probe")
+        for row in session.execute(text(prefix + sql)):
+            lines.append(str(row[-1]))
+    return lines
 
 
 def claim_next(
@@ -260,53 +342,63 @@ def claim_next(
     """Claim the first claimable item of ``queue``; return it, its new lease and the name
     of the moderator whose expired lease was taken over (if any).
 
+    Claimable: ``open``, or ``claimed`` under an expired lease (a ``claimed`` item always
+    has a lease row). Two index probes, each O(log n), sent as one statement: the first
+    ``open`` item by ``(claim_key DESC, id)`` and the first expired-lease item by the same
+    order (reading claimed items or expired leases only); the earlier of the two in queue
+    order wins.
+
     Raises:
         QueueEmpty: nothing is claimable.
         IntegrityError: a concurrent claimer won the item (the caller retries).
     """
-    order = (cast(ReviewItem.priority, BigInteger) * MS_PER_POINT - ReviewItem.created_at).desc()
     for _ in range(20):
-        row = session.execute(
-            select(ReviewItem.id, ReviewItem.status, LeaseRow.moderator)
-            .outerjoin(LeaseRow, LeaseRow.item_id == ReviewItem.id)
-            .where(_claimable(queue, now_ms))
-            .order_by(order, ReviewItem.id)
-            .limit(1)
-            .with_for_update(of=ReviewItem, skip_locked=True)
-        ).first()
-        if row is None:
+        fresh, stale = _candidates(session, queue, now_ms)
+        if fresh is None and stale is None:
             raise QueueEmpty(f"the {queue} queue has nothing to claim")
-        item_id, status, previous = row
-        # Conditional re-check: only an open item, or a claimed one whose lease is gone.
-        session.execute(
-            delete(LeaseRow).where(LeaseRow.item_id == item_id, LeaseRow.expires_at <= now_ms)
+        take_stale = stale is not None and (
+            fresh is None or (-stale[1], stale[0]) < (-fresh[1], fresh[0])
         )
-        still_leased = session.get(LeaseRow, item_id)
-        if still_leased is not None:
-            session.expunge(still_leased)
+        if take_stale and stale is not None:
+            item_id, previous, status = stale[0], stale[2], "claimed"
+            # Conditional re-check: the lease must still be expired.
+            gone = session.execute(
+                delete(LeaseRow)
+                .where(LeaseRow.item_id == item_id, LeaseRow.expires_at <= now_ms)
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(gone, "rowcount", 0) != 1:
+                continue
+        elif fresh is not None:
+            item_id, previous, status = fresh[0], None, "open"
+        else:  # pragma: no cover - both None is handled above
             continue
-        result = session.execute(
+        # Conditional update, returning the row (one round trip instead of two).
+        item = session.scalars(
             update(ReviewItem)
-            .where(ReviewItem.id == item_id, ReviewItem.status.in_(("open", "claimed")))
+            .where(ReviewItem.id == item_id, ReviewItem.status == status)
             .where(ReviewItem.queue == queue)
             .values(status="claimed", updated_at=now_ms)
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(result, "rowcount", 0) != 1:
+            .returning(ReviewItem)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        ).first()
+        if item is None:
+            if status == "claimed":
+                # Unreachable while the probe's row lock (PostgreSQL) or the write lock
+                # (SQLite) holds; if it ever happened, the expired lease is already
+                # deleted in this transaction: fail it whole rather than leave a
+                # ``claimed`` item without a lease.
+                raise QueueEmpty(f"the {queue} queue has nothing to claim right now; retry")
             continue
         lease = LeaseRow(
             item_id=item_id, moderator=moderator, claimed_at=now_ms, expires_at=now_ms + duration_ms
         )
         session.add(lease)
         session.flush()
-        item = session.get(ReviewItem, item_id, populate_existing=True)
-        if item is None:  # deleted under us; cannot happen while the row is locked
-            continue
-        taken_over = previous if status == "claimed" else None
         found = _lease(lease)
         if found is None:
             continue
-        return item, found, taken_over
+        return item, found, previous
     raise QueueEmpty(f"the {queue} queue has nothing to claim right now; retry")
 
 
@@ -350,12 +442,25 @@ class QueueStats:
 
 
 def queue_stats(session: Session, queue: str, now_ms: int) -> QueueStats:
-    """Claimable depth, live claims and oldest claimable item of ``queue``."""
+    """Claimable depth, live claims and oldest claimable item of ``queue``.
+
+    Claimable is ``open`` plus ``claimed`` under an expired lease, counted apart so that
+    each part is an index range (no ``OR`` into an outer join).
+    """
     depth, oldest, top = session.execute(
         select(func.count(), func.min(ReviewItem.created_at), func.max(ReviewItem.priority))
         .select_from(ReviewItem)
-        .outerjoin(LeaseRow, LeaseRow.item_id == ReviewItem.id)
-        .where(_claimable(queue, now_ms))
+        .where(ReviewItem.queue == queue, ReviewItem.status == "open")
+    ).one()
+    s_depth, s_oldest, s_top = session.execute(
+        select(func.count(), func.min(ReviewItem.created_at), func.max(ReviewItem.priority))
+        .select_from(ReviewItem)
+        .join(LeaseRow, LeaseRow.item_id == ReviewItem.id)
+        .where(
+            ReviewItem.queue == queue,
+            ReviewItem.status == "claimed",
+            LeaseRow.expires_at <= now_ms,
+        )
     ).one()
     claimed = session.execute(
         select(func.count())
@@ -363,7 +468,15 @@ def queue_stats(session: Session, queue: str, now_ms: int) -> QueueStats:
         .join(LeaseRow, LeaseRow.item_id == ReviewItem.id)
         .where(ReviewItem.queue == queue, LeaseRow.expires_at > now_ms)
     ).scalar_one()
-    return QueueStats(queue, int(depth), int(claimed), oldest, top)
+    oldests = [t for t in (oldest, s_oldest) if t is not None]
+    tops = [t for t in (top, s_top) if t is not None]
+    return QueueStats(
+        queue,
+        int(depth) + int(s_depth),
+        int(claimed),
+        min(oldests) if oldests else None,
+        max(tops) if tops else None,
+    )
 
 
 def leases_of(session: Session, moderator: str, now_ms: int) -> list[Lease]:

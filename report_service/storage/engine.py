@@ -2,10 +2,10 @@
 
 SQLite gets WAL journaling, enforced foreign keys, a busy timeout, and ``BEGIN IMMEDIATE``
 transactions so that two writers queue on the lock instead of failing with "database is
-locked" when a read transaction upgrades to a write; its file (and the ``-wal`` / ``-shm``
-files, which SQLite creates with the database file's mode) is mode 0600, since it holds
-the users' token hashes, the wrapped evidence keys and the audit log. PostgreSQL runs on
-psycopg 3.
+locked" when a read transaction upgrades to a write; sessions made read-only begin
+``DEFERRED`` and take no lock. Its file (and the ``-wal`` / ``-shm`` files, which SQLite
+creates with the database file's mode) is mode 0600, since it holds the users' token
+hashes, the wrapped evidence keys and the audit log. PostgreSQL runs on psycopg 3.
 
 SQLite commits with ``synchronous=FULL`` by default: the WAL is synced at every commit, so
 an answered request (a 201 for a report, a 200 for a relayed message) survives a power
@@ -29,6 +29,8 @@ from report_service.errors import ConfigError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SqliteSynchronous = Literal["FULL", "NORMAL"]
+POSTGRES_POOL_RECYCLE_S = 1800
+READ_ONLY_OPTION = "frankly_read_only"
 
 
 def normalize_url(url: str) -> str:
@@ -62,7 +64,13 @@ def _sqlite_on_connect(
 
 
 def _sqlite_on_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Read-only sessions (make_session_factory(read_only=True)) take no lock: a deferred
+    # BEGIN reads a WAL snapshot while a writer holds the write lock. Every other
+    # transaction may write, so it queues on the write lock from its first statement.
+    if conn.get_execution_options().get(READ_ONLY_OPTION):
+        conn.exec_driver_sql("BEGIN DEFERRED")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(
@@ -82,7 +90,13 @@ def make_engine(
         event.listen(engine, "connect", partial(_sqlite_on_connect, synchronous=sqlite_synchronous))
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # No pool_pre_ping: it costs a round trip on every checkout (several per request).
+    # A connection the server dropped fails its request once; SQLAlchemy then invalidates
+    # the whole pool, so the next requests reconnect. pool_recycle retires idle
+    # connections before server or proxy timeouts cut them.
+    return create_engine(
+        url, echo=echo, pool_size=10, max_overflow=20, pool_recycle=POSTGRES_POOL_RECYCLE_S
+    )
 
 
 def _private_sqlite_file(database: str | None) -> None:
@@ -104,6 +118,19 @@ def _private_sqlite_file(database: str | None) -> None:
             continue
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """A session factory whose objects stay readable after commit."""
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    """A session factory whose objects stay readable after commit.
+
+    ``read_only``: for lookups that never write (token checks, duplicate checks, queue
+    depths). On SQLite they begin ``DEFERRED`` and so do not wait for, or hold up,
+    writers; a write in one may fail with "database is locked". On PostgreSQL they run in
+    autocommit: each statement is its own transaction, which saves the ``BEGIN`` and
+    ``ROLLBACK`` round trips (two of three for a one-query lookup); several statements in
+    one such session do not share a snapshot.
+    """
+    if not read_only:
+        return sessionmaker(engine, expire_on_commit=False)
+    options: dict[str, Any] = {READ_ONLY_OPTION: True}
+    if engine.dialect.name == "postgresql":
+        options["isolation_level"] = "AUTOCOMMIT"
+    return sessionmaker(engine.execution_options(**options), expire_on_commit=False)

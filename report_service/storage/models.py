@@ -1,6 +1,6 @@
 """Tables of the report service (migration ``0001``; ``media_messages``: ``0003``; the
 review item key and ``lead_flag``: ``0004``; ``relay_sends`` and the relay queue's
-``size``: ``0005``).
+``size``: ``0005``; ``review_items.claim_key`` and its index: ``0007``).
 
 Times are integer milliseconds since the epoch (the service clock). Digests and
 commitments are lowercase hex. Message text, attachments and the reporter's comment are
@@ -13,6 +13,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Computed,
     ForeignKey,
     Index,
     Integer,
@@ -27,6 +28,11 @@ from report_service.storage.base import Base
 
 ID = String(128)
 HEX64 = String(64)
+
+#: The queue's sort key, computed by the database (a stored generated column; on SQLite
+#: databases upgraded by migration ``0007``, a virtual one, materialised in the index). 120000 is
+#: :data:`report_service.review.priority.MS_PER_POINT`; a test keeps the two equal.
+CLAIM_KEY_SQL = "CAST(priority AS BIGINT) * 120000 - created_at"
 
 
 class User(Base):
@@ -219,7 +225,14 @@ class ReviewItem(Base):
 
     ``status``: open | claimed | decided. ``queue``: child_safety | general. ``outcome`` is
     written by :mod:`report_service.review` when decided. ``lead_flag`` is set by migration
-    ``0004`` on items a lead should look at (see :data:`FLAG_DECIDED_ON_MERGED`).
+    ``0004`` on items a lead should look at (see :data:`FLAG_DECIDED_ON_MERGED`). A
+    ``claimed`` item always has a lease row (possibly expired);
+    :mod:`report_service.review.store` keeps that so.
+
+    ``claim_key`` is the queue order as a column the database computes itself
+    (``priority * MS_PER_POINT - created_at``, see :mod:`report_service.review.priority`):
+    claim-next reads the first entry of ``ix_review_items_claim`` instead of sorting the
+    queue, whatever code writes ``priority``.
     """
 
     __tablename__ = "review_items"
@@ -243,6 +256,21 @@ class ReviewItem(Base):
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
     lead_flag: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+
+    # Never NULL (both operands are NOT NULL); declared nullable because SQLite cannot add
+    # a NOT NULL generated column to an existing table.
+    claim_key: Mapped[int] = mapped_column(
+        BigInteger, Computed(CLAIM_KEY_SQL, persisted=True), nullable=True
+    )
+
+
+Index(
+    "ix_review_items_claim",
+    ReviewItem.queue,
+    ReviewItem.status,
+    ReviewItem.claim_key.desc(),
+    ReviewItem.id,
+)
 
 
 FLAG_DECIDED_ON_MERGED = "decided_on_merged_reports"

@@ -144,7 +144,8 @@ def test_database_outage_is_503_not_500(sqlite_service: Service) -> None:
     from sqlalchemy import create_engine
     from sqlalchemy.orm import sessionmaker
 
-    s.app.state.session_factory = sessionmaker(create_engine("sqlite:////nonexistent/dir/x.db"))
+    gone = sessionmaker(create_engine("sqlite:////nonexistent/dir/x.db"))
+    s.app.state.session_factory = s.app.state.read_session_factory = gone
     response = s.submit("bob", s.report("bob", [s.frank("alice", "bob")]))
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "unavailable"
