@@ -181,6 +181,7 @@ def build_record(
                 "severity": h.severity,
                 "distance": h.distance,
                 "entry_id": h.entry_id,
+                "variant": h.variant,
             }
             for h in hits
         ]

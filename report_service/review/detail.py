@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from client_scan.bounded_json import JsonInputError, parse_json
 from client_scan.errors import ReportFormatError
 from client_scan.report_format import DeviceHintValue, check_device_matches
+from hashes.variants import ORIGINAL
 from report_service.errors import EvidenceDestroyed
 from report_service.review import store
 from report_service.review.evidence_access import EvidenceReader
@@ -127,6 +128,7 @@ def build_detail(
                         severity=b.severity,
                         distance=b.distance,
                         entry_id=b.entry_id,
+                        variant=b.variant or ORIGINAL,
                     )
                 )
         attachments[m.sha256] = AttachmentOut(

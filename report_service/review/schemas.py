@@ -279,6 +279,7 @@ _ATTACHMENT_EXAMPLE: dict[str, Any] = {
             "severity": 80,
             "distance": 6,
             "entry_id": "review-7-3721f1a5c4a0e5d3",
+            "variant": "flipy",
         }
     ],
     "thumbnail_url": f"/v1/review/items/1/media/{_SHA}",
@@ -321,6 +322,13 @@ class BankMatchOut(_Out):
     severity: int
     distance: int
     entry_id: str | None
+    variant: str = Field(
+        description="The query variant of the attachment that matched (hashes.variants): "
+        "`original`, a rotation or mirror (`rotate90`, `rotate180`, `rotate270`, `flipx` "
+        "top-bottom, `flipy` left-right, `flip_plus1`, `flip_minus1`), `trimmed` (a flat "
+        "border cut off) or `trimmed+<rotation or mirror>`. Matches stored before "
+        "migration 0010 show `original`."
+    )
 
 
 class AttachmentOut(_Out):

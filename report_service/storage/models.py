@@ -200,7 +200,12 @@ class MediaMessage(Base):
 
 
 class BankMatch(Base):
-    """A match of a report's media against one of the service's hash banks."""
+    """A match of a report's media against one of the service's hash banks.
+
+    ``variant`` names the query variant that matched (:mod:`hashes.variants`: ``flipy``,
+    ``rotate90``, ``trimmed``, ...); NULL means ``original`` (every row written before
+    migration ``0010``).
+    """
 
     __tablename__ = "bank_matches"
 
@@ -216,6 +221,7 @@ class BankMatch(Base):
     severity: Mapped[int] = mapped_column(Integer)
     distance: Mapped[int] = mapped_column(Integer)
     entry_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    variant: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class ReviewItem(Base):
