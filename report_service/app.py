@@ -19,6 +19,8 @@ What :mod:`report_service.review` (and any other router) finds on ``app.state``:
 ``metrics``    :class:`report_service.observability.Metrics` (own registry)
 ``review``     :class:`report_service.review.service.ReviewService` (its router is
                mounted by :func:`report_service.review.api.install`)
+``console_sessions``  :class:`report_service.console.sessions.ConsoleSessions` (the
+               console at ``/console``, :func:`report_service.console.pages.install`)
 ``intake``, ``relay``, ``rate_limiter``: the services behind this package's routers
 ============== ==================================================================
 """
@@ -69,6 +71,7 @@ def create_app(
     from report_service.api import ops, relay, reports
     from report_service.banks import HashBanks
     from report_service.body_limit import BodyLimitMiddleware
+    from report_service.console.pages import install as install_console
     from report_service.http_errors import CatchAllMiddleware, install_error_handlers
     from report_service.intake import Intake
     from report_service.observability import Metrics, RequestContextMiddleware
@@ -140,6 +143,7 @@ def create_app(
         sessions, now, MasterKeyEvidence(lambda kid: material.master_key(kid).key), banks
     )
     install_review(app, review)
+    install_console(app)  # the moderator console at /console (docs/review.md)
 
     relay_limit = settings.relay_max_ciphertext_bytes * 4 // 3 + RELAY_BODY_OVERHEAD
 
