@@ -40,9 +40,7 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [
-                    (k, v) for k, v in message.get("headers", []) if k.lower() not in _OURS
-                ]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _OURS]
                 headers.extend(HEADERS)
                 if not any(k.lower() == b"cache-control" for k, _ in headers):
                     headers.append(NO_STORE)
