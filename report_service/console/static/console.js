@@ -10,7 +10,8 @@
   function typing(el) {
     if (!el) return false;
     var tag = el.tagName;
-    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable;
+    if (tag === "INPUT") return !/^(checkbox|radio|button|submit|reset)$/.test(el.type);
+    return tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable;
   }
   document.addEventListener("keydown", function (ev) {
     if (ev.key === "Escape" && typing(document.activeElement)) {
