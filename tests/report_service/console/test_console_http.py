@@ -1,0 +1,116 @@
+"""The console over plain HTTP (no browser): cookie flags over HTTPS, security headers on
+every console answer (and none added to the JSON API), escaping of reporters' words, and
+HTML answers, never a crash, for malformed input."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from client_scan.report_format import Reason
+from report_service.server import BackgroundServer
+from tests.report_service.console.shift_data import Shift, build_app
+
+HOSTILE = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Shift, str]]:
+    shift = build_app(tmp_path / "data")
+    try:
+        with BackgroundServer(shift.app) as url:
+            msg = shift.frank("alice", "bob", HOSTILE, "c-x")
+            with httpx.Client(base_url=url) as http:
+                shift.submit(http, "bob", [msg], Reason.HARASSMENT, HOSTILE, {})
+            yield shift, url
+    finally:
+        shift.app.state.engine.dispose()
+
+
+def signed_in(url: str, token: str) -> tuple[httpx.Client, str]:
+    http = httpx.Client(base_url=url, follow_redirects=True)
+    form = http.get("/console/signin").text
+    login = re.search(r'name="csrf" value="([0-9a-f]{64})"', form)
+    assert login is not None
+    page = http.post("/console/signin", data={"csrf": login[1], "token": token})
+    assert page.status_code == 200
+    csrf = re.search(r'name="csrf-token" content="([0-9a-f]{64})"', page.text)
+    assert csrf is not None
+    return http, csrf[1]
+
+
+def test_security_headers_escaping_and_malformed_input(served: tuple[Shift, str]) -> None:
+    shift, url = served
+    http, csrf = signed_in(url, shift.tokens["mia"])
+    try:
+        for path, ctype in (
+            ("/console/static/console.js", "javascript"),
+            ("/console/static/console.css", "text/css"),
+            ("/console/queues", "text/html"),
+        ):
+            r = http.get(path)
+            assert r.status_code == 200
+            assert ctype in r.headers["content-type"]
+            assert r.headers["x-content-type-options"] == "nosniff"
+            assert r.headers["x-frame-options"] == "DENY"
+            assert "default-src 'none'" in r.headers["content-security-policy"]
+            assert "unsafe" not in r.headers["content-security-policy"]
+        # the JSON API keeps its own headers
+        api = http.get("/v1/review/me", headers={"Authorization": f"Bearer {shift.tokens['mia']}"})
+        assert api.status_code == 200
+        assert "content-security-policy" not in api.headers
+
+        page = http.post("/console/claim-next", data={"csrf": csrf})
+        assert page.url.path == "/console/items/1"
+        assert HOSTILE not in page.text
+        assert "&lt;script&gt;alert(2)&lt;/script&gt;" in page.text
+        assert page.text.count("<script") == 1  # the console's own, from /console/static
+
+        for bad in ("abc", "0", "-1", "99999999999", "1.5"):
+            r = http.get(f"/console/items/{bad}")
+            assert r.status_code == 422, bad
+            assert r.headers["content-type"].startswith("text/html")
+        r = http.get("/console/items/1/media/" + "z" * 64)
+        assert r.status_code == 404
+        r = http.post("/console/queues/nope/claim", data={"csrf": csrf})
+        assert r.status_code == 404
+        r = http.post("/console/items/1/decision", data={"csrf": csrf, "note": "x" * 9000})
+        assert r.status_code == 422
+        r = http.post(
+            "/console/items/1/decision",
+            data={"csrf": csrf, "decision": "ban_forever", "policy": "p"},
+        )
+        assert r.status_code == 422
+        assert "unknown decision" in r.text
+        r = http.post("/console/settings", data={"csrf": csrf, "blur_level": "9"})
+        assert r.status_code == 422
+        r = http.get("/console/audit")
+        assert r.status_code == 403  # a moderator reads no audit log
+    finally:
+        http.close()
+
+
+def test_the_cookie_is_secure_over_https(served: tuple[Shift, str]) -> None:
+    shift, _url = served
+
+    async def go() -> list[str]:
+        transport = httpx.ASGITransport(app=shift.app)
+        async with httpx.AsyncClient(transport=transport, base_url="https://console.test") as c:
+            form = (await c.get("/console/signin")).text
+            login = re.search(r'name="csrf" value="([0-9a-f]{64})"', form)
+            assert login is not None
+            r = await c.post(
+                "/console/signin", data={"csrf": login[1], "token": shift.tokens["mia"]}
+            )
+            assert r.status_code == 303
+            return r.headers.get_list("set-cookie")
+
+    cookies = asyncio.run(go())
+    (session,) = [c for c in cookies if c.startswith("frankly_console=")]
+    flags = {part.strip().lower() for part in session.split(";")}
+    assert {"httponly", "secure", "samesite=strict", "path=/console"} <= flags
