@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from client_scan.report_format import Reason
+from report_service.app import create_app
 from report_service.server import BackgroundServer
 from tests.report_service.console.shift_data import Shift, build_app
 
@@ -114,3 +115,32 @@ def test_the_cookie_is_secure_over_https(served: tuple[Shift, str]) -> None:
     (session,) = [c for c in cookies if c.startswith("frankly_console=")]
     flags = {part.strip().lower() for part in session.split(";")}
     assert {"httponly", "secure", "samesite=strict", "path=/console"} <= flags
+
+
+def test_a_session_opened_on_one_server_process_works_on_another(
+    served: tuple[Shift, str],
+) -> None:
+    """Two apps (as two `frankly serve` processes) on one database: sign in on the first,
+    carry on with the same cookie and CSRF token on the second."""
+    shift, url_a = served
+    settings = shift.app.state.settings
+    app_b = create_app(settings, keys=shift.keys, clock=shift.clock)
+    try:
+        with BackgroundServer(app_b) as url_b:
+            http, csrf = signed_in(url_a, shift.tokens["mia"])
+            try:
+                cookie = http.cookies["frankly_console"]
+                with httpx.Client(base_url=url_b, follow_redirects=True) as other:
+                    other.cookies.set("frankly_console", cookie, path="/console")
+                    page = other.post("/console/claim-next", data={"csrf": csrf})
+                    assert page.status_code == 200
+                    assert page.url.path == "/console/items/1"
+                    out = other.post("/console/signout", data={"csrf": csrf})
+                    assert out.url.path == "/console/signin"
+                # signed out on B: the first process no longer knows the session either
+                again = http.get("/console/queues")
+                assert again.url.path == "/console/signin"
+            finally:
+                http.close()
+    finally:
+        app_b.state.engine.dispose()
