@@ -276,6 +276,22 @@ def _item_id(text: str) -> int:
     return int(text)
 
 
+def _day_ms(text: str, *, next_day: bool = False) -> int:
+    """The start of a UTC day ``YYYY-MM-DD`` in ms (of the next day with ``next_day``, so
+    that an "until" day is included).
+
+    Raises:
+        RequestRejected: not a date (422).
+    """
+    try:
+        day = dt.datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=dt.UTC)
+    except ValueError:
+        raise RequestRejected("a date is YYYY-MM-DD", code="invalid_input", status=422) from None
+    if next_day:
+        day += dt.timedelta(days=1)
+    return int(day.timestamp() * 1000)
+
+
 def _sha(text: str) -> str:
     if not SHA256.fullmatch(text):
         raise RequestRejected("no such medium", code="not_found", status=404)
@@ -577,14 +593,15 @@ def audit_page(request: Request, review: Review, who: Who) -> Response:
     action = q.get("action", "").strip()[:32] or None
     after = int(after_text) if after_text.isdigit() and len(after_text) < 19 else 0
     item = _item_id(item_text) if item_text else None
+    since_text, until_text = q.get("since", "").strip(), q.get("until", "").strip()
     page = review.audit_page(
         who.actor,
         AuditFilter(
             actor=actor_name,
             action=action,
             item_id=item,
-            since_ms=None,
-            until_ms=None,
+            since_ms=_day_ms(since_text) if since_text else None,
+            until_ms=_day_ms(until_text, next_day=True) if until_text else None,
             after_seq=after,
             limit=AUDIT_PAGE,
         ),
@@ -596,7 +613,13 @@ def audit_page(request: Request, review: Review, who: Who) -> Response:
         who,
         page=page,
         verified=verified,
-        filters={"actor": actor_name or "", "action": action or "", "item": item or ""},
+        filters={
+            "actor": actor_name or "",
+            "action": action or "",
+            "item": item or "",
+            "since": since_text if since_text else "",
+            "until": until_text if until_text else "",
+        },
         after=after,
     )
 

@@ -144,3 +144,39 @@ def test_a_session_opened_on_one_server_process_works_on_another(
                 http.close()
     finally:
         app_b.state.engine.dispose()
+
+
+def test_the_auditor_pages_and_filters_the_log(served: tuple[Shift, str]) -> None:
+    shift, url = served
+    review = shift.app.state.review
+    mia = review.authenticate(shift.tokens["mia"])
+    for _ in range(30):  # 60 entries by mia: more than one page
+        review.claim(mia, "general")
+        review.release(mia, 1)
+    http, _csrf = signed_in(url, shift.tokens["aldo"])
+    try:
+        first = http.get("/console/audit", params={"actor": "mia"})
+        assert first.status_code == 200
+        seqs = [
+            int(s) for s in re.findall(r'<tr data-action="\w+"><td class="num">(\d+)', first.text)
+        ]
+        assert len(seqs) == 50
+        nxt = re.search(r'href="(/console/audit\?after=\d+[^"]*)"', first.text)
+        assert nxt is not None
+        second = http.get(nxt[1].replace("&amp;", "&"))
+        more = [
+            int(s) for s in re.findall(r'<tr data-action="\w+"><td class="num">(\d+)', second.text)
+        ]
+        assert len(more) == 10
+        assert min(more) > max(seqs)
+        assert set(re.findall(r'<tr data-action="(\w+)">', second.text)) == {"claim", "release"}
+        # by day: everything happened on 2026-01-01 (the service clock)
+        day = http.get("/console/audit", params={"since": "2026-01-01", "until": "2026-01-01"})
+        assert len(re.findall(r"<tr data-action=", day.text)) == 50
+        none = http.get("/console/audit", params={"since": "2026-01-02"})
+        assert "No entries." in none.text
+        bad = http.get("/console/audit", params={"since": "yesterday"})
+        assert bad.status_code == 422
+        assert http.get("/console/queues").status_code == 403  # an auditor reviews nothing
+    finally:
+        http.close()
