@@ -72,6 +72,22 @@ def test_a_general_moderator_never_sees_child_safety(browser: Any, live: Live) -
     assert child_entries.entries == []
     context.close()
 
+    # a lead reads any general item without a lease, but never a child-safety one
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, live, "lee")
+    assert 'data-queue="child_safety"' not in page.content()
+    r = page.goto(f"{live.url}/console/items/2")
+    assert r is not None
+    assert r.status == 200
+    r = page.goto(f"{live.url}/console/items/3")
+    assert r is not None
+    assert r.status == 404
+    r = page.goto(f"{live.url}/console/items/3/media/{sha}")
+    assert r is not None
+    assert r.status == 404
+    context.close()
+
     # the child-safety role sees that queue and the item
     context = browser.new_context()
     page = context.new_page()
