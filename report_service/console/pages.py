@@ -52,6 +52,7 @@ LOGIN_COOKIE = "frankly_console_signin"
 HERE = Path(__file__).parent
 MAX_ITEM_ID = 2**31 - 1
 MAX_FORM_FIELD = 8192
+MAX_FORM_FIELDS = 64
 AUDIT_PAGE = 50
 HEARTBEAT_MS = 60_000
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -154,14 +155,19 @@ async def get_form(request: Request) -> dict[str, str]:
     """The url-encoded form of a POST (empty for any other body).
 
     Raises:
-        RequestRejected: a field longer than :data:`MAX_FORM_FIELD` characters.
+        RequestRejected: more than :data:`MAX_FORM_FIELDS` fields, or one longer than
+            :data:`MAX_FORM_FIELD` characters (422).
     """
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/x-www-form-urlencoded":
         return {}
     body = (await request.body()).decode("utf-8", "replace")
+    try:
+        pairs = parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:
+        raise RequestRejected("too many form fields", code="invalid_input", status=422) from None
     fields: dict[str, str] = {}
-    for key, value in parse_qsl(body, keep_blank_values=True, max_num_fields=64):
+    for key, value in pairs:
         if len(value) > MAX_FORM_FIELD:
             raise RequestRejected("a form field is too long", code="invalid_input", status=422)
         fields.setdefault(key, value)
@@ -274,6 +280,21 @@ def _item_id(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= MAX_ITEM_ID:
         raise RequestRejected("an item id is a positive number", code="invalid_input", status=422)
     return int(text)
+
+
+def _plain(text: str, limit: int) -> str | None:
+    """A filter value: stripped, at most ``limit`` characters, no control characters
+    (PostgreSQL text holds no NUL); ``None`` when empty.
+
+    Raises:
+        RequestRejected: a control character or too long (422).
+    """
+    text = text.strip()
+    if len(text) > limit or any(ord(c) < 32 for c in text):
+        raise RequestRejected(
+            "a filter value is too long or not text", code="invalid_input", status=422
+        )
+    return text or None
 
 
 def _day_ms(text: str, *, next_day: bool = False) -> int:
@@ -589,8 +610,8 @@ def audit_page(request: Request, review: Review, who: Who) -> Response:
     q = request.query_params
     after_text = q.get("after", "0")
     item_text = q.get("item", "").strip()
-    actor_name = q.get("actor", "").strip()[:64] or None
-    action = q.get("action", "").strip()[:32] or None
+    actor_name = _plain(q.get("actor", ""), 64)
+    action = _plain(q.get("action", ""), 32)
     after = int(after_text) if after_text.isdigit() and len(after_text) < 19 else 0
     item = _item_id(item_text) if item_text else None
     since_text, until_text = q.get("since", "").strip(), q.get("until", "").strip()

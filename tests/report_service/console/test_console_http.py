@@ -21,8 +21,9 @@ HOSTILE = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[Shift, str]]:
-    shift = build_app(tmp_path / "data")
+def served(tmp_path: Path, database_url: str) -> Iterator[tuple[Shift, str]]:
+    """One hostile report, on SQLite and on PostgreSQL."""
+    shift = build_app(tmp_path / "data", database_url)
     try:
         with BackgroundServer(shift.app) as url:
             msg = shift.frank("alice", "bob", HOSTILE, "c-x")
@@ -88,6 +89,19 @@ def test_security_headers_escaping_and_malformed_input(served: tuple[Shift, str]
         )
         assert r.status_code == 422
         assert "unknown decision" in r.text
+        many = "&".join(f"f{i}=x" for i in range(100))
+        r = http.post(
+            "/console/settings",
+            content=f"csrf={csrf}&{many}",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert r.status_code == 422
+        r = http.post(
+            "/console/settings",
+            content=b"csrf=" + csrf.encode() + b"&blur_level=\xff\xfe",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert r.status_code == 422
         r = http.post("/console/settings", data={"csrf": csrf, "blur_level": "9"})
         assert r.status_code == 422
         r = http.get("/console/audit")
@@ -175,8 +189,9 @@ def test_the_auditor_pages_and_filters_the_log(served: tuple[Shift, str]) -> Non
         assert len(re.findall(r"<tr data-action=", day.text)) == 50
         none = http.get("/console/audit", params={"since": "2026-01-02"})
         assert "No entries." in none.text
-        bad = http.get("/console/audit", params={"since": "yesterday"})
-        assert bad.status_code == 422
+        for bad_query in ({"since": "yesterday"}, {"actor": "mi\x00a"}, {"action": "x" * 33}):
+            bad = http.get("/console/audit", params=bad_query)
+            assert bad.status_code == 422, bad_query
         assert http.get("/console/queues").status_code == 403  # an auditor reviews nothing
     finally:
         http.close()
