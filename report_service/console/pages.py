@@ -679,7 +679,10 @@ def add_moderator(request: Request, review: Review, who: Checked, form: Form) ->
 @router.post("/moderators/{name}/revoke")
 def revoke_moderator(name: str, review: Review, who: Checked) -> Response:
     """Revoke an account: its token and console sessions stop working at once."""
-    review.admin_revoke(who.actor, name)
+    account = _plain(name, 64)
+    if account is None:
+        raise RequestRejected("no such account", code="not_found", status=404)
+    review.admin_revoke(who.actor, account)
     return _see_other("/moderators", msg="revoked")
 
 

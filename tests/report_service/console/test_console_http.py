@@ -195,3 +195,14 @@ def test_the_auditor_pages_and_filters_the_log(served: tuple[Shift, str]) -> Non
         assert http.get("/console/queues").status_code == 403  # an auditor reviews nothing
     finally:
         http.close()
+    http, csrf = signed_in(url, shift.tokens["ada"])
+    try:
+        for name, status in (("mi%00a", 422), ("nobody", 404), ("x" * 65, 422)):
+            r = http.post(f"/console/moderators/{name}/revoke", data={"csrf": csrf})
+            assert r.status_code == status, name
+        r = http.post("/console/moderators", data={"csrf": csrf, "name": "a\x00b", "role": "lead"})
+        assert r.status_code in (400, 422)
+        r = http.post("/console/moderators", data={"csrf": csrf, "name": "ok", "role": "king"})
+        assert r.status_code in (400, 422)
+    finally:
+        http.close()
