@@ -87,7 +87,7 @@ class Shift:
     clock: Clock
     keys: KeyMaterial
     tokens: dict[str, str] = field(default_factory=dict)
-    pictures: dict[int, bytes] = field(default_factory=dict)  # item id -> original bytes
+    pictures: dict[int, bytes] = field(default_factory=dict, repr=False)  # item id -> original
     users: dict[str, str] = field(default_factory=dict)
 
     def frank(
