@@ -271,13 +271,18 @@ def _see_other(path: str, **query: str | int) -> RedirectResponse:
     return RedirectResponse(f"{PREFIX}{path}{'?' + q if q else ''}", status_code=303)
 
 
+def _digits(text: str, most: int) -> bool:
+    """Whether ``text`` is 1 to ``most`` ASCII digits (``str.isdigit`` also takes "²")."""
+    return re.fullmatch(f"[0-9]{{1,{most}}}", text) is not None
+
+
 def _item_id(text: str) -> int:
     """An item id from a path or form.
 
     Raises:
         RequestRejected: not a positive 32-bit integer (422).
     """
-    if not text.isdigit() or not 1 <= int(text) <= MAX_ITEM_ID:
+    if not _digits(text, 10) or not 1 <= int(text) <= MAX_ITEM_ID:
         raise RequestRejected("an item id is a positive number", code="invalid_input", status=422)
     return int(text)
 
@@ -428,7 +433,7 @@ def queues_page(request: Request, review: Review, who: Who) -> Response:
         who,
         queues=queues.queues,
         claims=claims.claims,
-        done_item=int(done) if done.isdigit() else None,
+        done_item=int(done) if _digits(done, 10) else None,
         can_view_any=allows(who.actor.role, Permission.VIEW_ANY),
     )
 
@@ -612,7 +617,7 @@ def audit_page(request: Request, review: Review, who: Who) -> Response:
     item_text = q.get("item", "").strip()
     actor_name = _plain(q.get("actor", ""), 64)
     action = _plain(q.get("action", ""), 32)
-    after = int(after_text) if after_text.isdigit() and len(after_text) < 19 else 0
+    after = int(after_text) if _digits(after_text, 18) else 0
     item = _item_id(item_text) if item_text else None
     since_text, until_text = q.get("since", "").strip(), q.get("until", "").strip()
     page = review.audit_page(
@@ -707,7 +712,7 @@ def save_settings(sessions: Sessions, who: Checked, form: Form) -> Response:
     """Save blur level, grayscale and the break reminder."""
     blur = form.get("blur_level", "")
     minutes = form.get("break_minutes", "")
-    if not blur.isdigit() or not minutes.isdigit() or len(minutes) > 4:
+    if not _digits(blur, 1) or not _digits(minutes, 4):
         raise RequestRejected("settings must be numbers", code="invalid_input", status=422)
     prefs = Preferences.checked(int(blur), form.get("grayscale") == "on", int(minutes))
     sessions.save_preferences(who.actor.name, prefs)

@@ -48,10 +48,10 @@ FIELDS = ["csrf", "token", "reason", "decision", "policy", "note", "bank_media",
 FIELDS += ["blur_level", "grayscale", "break_minutes", "item", "actor", "action", "after"]
 FIELDS += ["since", "until", "verify"]
 segment = st.one_of(
-    st.sampled_from(["1", "2", "3", "0", "general", "child_safety", "mia", "a" * 64]),
+    st.sampled_from(["1", "2", "3", "0", "²", "general", "child_safety", "mia", "a" * 64]),
     st.text(min_size=1, max_size=70).map(lambda t: t.replace("/", "_")),
 )
-values = st.one_of(st.text(max_size=300), st.sampled_from(["1", "on", "2026-01-01", "0" * 64]))
+values = st.one_of(st.text(max_size=300), st.sampled_from(["1", "on", "²", "2026-01-01", "0" * 64]))
 
 
 @pytest.fixture

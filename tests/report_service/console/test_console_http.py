@@ -73,7 +73,7 @@ def test_security_headers_escaping_and_malformed_input(served: tuple[Shift, str]
         assert "&lt;script&gt;alert(2)&lt;/script&gt;" in page.text
         assert page.text.count("<script") == 1  # the console's own, from /console/static
 
-        for bad in ("abc", "0", "-1", "99999999999", "1.5"):
+        for bad in ("abc", "0", "-1", "99999999999", "1.5", "²", "١"):
             r = http.get(f"/console/items/{bad}")
             assert r.status_code == 422, bad
             assert r.headers["content-type"].startswith("text/html")
@@ -102,6 +102,12 @@ def test_security_headers_escaping_and_malformed_input(served: tuple[Shift, str]
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
         assert r.status_code == 422
+        r = http.post(
+            "/console/settings", data={"csrf": csrf, "blur_level": "²", "break_minutes": "²"}
+        )
+        assert r.status_code == 422
+        assert http.get("/console/queues", params={"item": "²"}).status_code == 200
+        assert http.get("/console/open", params={"item": "²"}).status_code == 422
         r = http.post("/console/settings", data={"csrf": csrf, "blur_level": "9"})
         assert r.status_code == 422
         r = http.get("/console/audit")
