@@ -394,6 +394,7 @@ def signin(request: Request, review: Review, sessions: Sessions, form: Form) -> 
             secure=_cookie_secure(request),
         )
         return response
+    sessions.close(request.cookies.get(COOKIE))  # a session the browser held before ends
     cookie, _csrf = sessions.open(actor)
     home = _see_other(_home(actor))
     home.set_cookie(

@@ -212,3 +212,24 @@ def test_the_auditor_pages_and_filters_the_log(served: tuple[Shift, str]) -> Non
         assert r.status_code in (400, 422)
     finally:
         http.close()
+
+
+def test_signing_in_again_ends_the_session_the_browser_held(served: tuple[Shift, str]) -> None:
+    shift, url = served
+    http, _ = signed_in(url, shift.tokens["mia"])
+    try:
+        first = http.cookies["frankly_console"]
+        form = http.get("/console/signin").text
+        login = re.search(r'name="csrf" value="([0-9a-f]{64})"', form)
+        assert login is not None
+        http.post("/console/signin", data={"csrf": login[1], "token": shift.tokens["lee"]})
+        second = http.cookies["frankly_console"]
+        assert second != first
+        assert "lee" in http.get("/console/queues").text
+    finally:
+        http.close()
+    with httpx.Client(base_url=url) as other:
+        other.cookies.set("frankly_console", first, path="/console")
+        r = other.get("/console/queues")
+        assert r.status_code == 303
+        assert r.headers["location"].startswith("/console/signin")
