@@ -38,3 +38,16 @@ class ConsolePreferences(Base):
     grayscale: Mapped[bool] = mapped_column(Boolean)
     break_minutes: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class ConsoleSigninLink(Base):
+    """A one-time sign-in link an admin made for a moderator (only its code's hash)."""
+
+    __tablename__ = "console_signin_links"
+
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    moderator: Mapped[str] = mapped_column(NAME, index=True)
+    created_by: Mapped[str] = mapped_column(NAME)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+    used_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -76,6 +76,7 @@ FLASH = {
     "break": "Break timer reset. Welcome back.",
     "signed_out": "Signed out.",
     "expired": "Your session ended. Sign in again.",
+    "link": "That sign-in link is used, expired or unknown. Ask an admin for a new one.",
 }
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -409,6 +410,49 @@ def signin(request: Request, review: Review, sessions: Sessions, form: Form) -> 
     return home
 
 
+@router.get("/link/{code}")
+def link_form(request: Request, code: str) -> Response:
+    """A one-time sign-in link: a page with one button (opening the link uses nothing up,
+    so a link previewer cannot spend it)."""
+    token = secrets.token_hex(32)
+    response = render(request, "link.html", None, login_csrf=token, code=code)
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        path=f"{PREFIX}/link",
+        httponly=True,
+        samesite="strict",
+        secure=_cookie_secure(request),
+    )
+    return response
+
+
+@router.post("/link/{code}")
+def link_signin(request: Request, code: str, sessions: Sessions, form: Form) -> Response:
+    """Use up a one-time sign-in link and open a session for its moderator."""
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    given = form.get("csrf", "")
+    if not expected or not secrets.compare_digest(expected.encode(), given.encode()):
+        return _see_other("/signin", msg="expired")
+    try:
+        actor = sessions.redeem_link(code)
+    except SessionExpired:
+        return _see_other("/signin", msg="link")
+    sessions.close(request.cookies.get(COOKIE))
+    cookie, _csrf = sessions.open(actor)
+    home = _see_other(_home(actor))
+    home.set_cookie(
+        COOKIE,
+        cookie,
+        path=PREFIX,
+        httponly=True,
+        samesite="strict",
+        secure=_cookie_secure(request),
+    )
+    home.delete_cookie(LOGIN_COOKIE, path=f"{PREFIX}/link")
+    return home
+
+
 @router.post("/signout")
 def signout(request: Request, sessions: Sessions, who: Checked) -> Response:
     """End the session and forget the cookie."""
@@ -679,6 +723,31 @@ def add_moderator(request: Request, review: Review, who: Checked, form: Form) ->
         moderators=review.admin_list(who.actor).moderators,
         roles=[r.value for r in Role],
         created=created,
+    )
+
+
+@router.post("/moderators/{name}/link")
+def make_link(
+    request: Request, name: str, review: Review, sessions: Sessions, who: Checked
+) -> Response:
+    """A one-time sign-in link for an account (admin), shown once on this answer."""
+    account = _plain(name, 64)
+    if account is None:
+        raise RequestRejected("no such account", code="not_found", status=404)
+    code, expires = sessions.create_link(who.actor, account)
+    return render(
+        request,
+        "moderators.html",
+        who,
+        status=201,
+        moderators=review.admin_list(who.actor).moderators,
+        roles=[r.value for r in Role],
+        created=None,
+        link={
+            "name": account,
+            "url": f"{str(request.base_url).rstrip('/')}{PREFIX}/link/{code}",
+            "expires_at": expires,
+        },
     )
 
 

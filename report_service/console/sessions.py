@@ -15,19 +15,22 @@ import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from report_service.console.models import ConsolePreferences, ConsoleSession
-from report_service.errors import AuthError, RequestRejected
+from report_service.console.models import ConsolePreferences, ConsoleSession, ConsoleSigninLink
+from report_service.errors import AuthError, NotFound, RequestRejected
+from report_service.review import store
+from report_service.review.errors import Forbidden
 from report_service.review.models import Moderator
-from report_service.review.roles import Role
+from report_service.review.roles import Permission, Role, allows
 from report_service.review.service import Actor
 
 SESSION_BYTES = 32
 DEFAULT_IDLE_MS = 30 * 60 * 1000
 DEFAULT_MAX_AGE_MS = 12 * 60 * 60 * 1000
 TOUCH_EVERY_MS = 5_000
+LINK_TTL_MS = 15 * 60 * 1000
 BLUR_LEVELS = (0, 1, 2, 3, 4)
 MIN_BREAK_MINUTES, MAX_BREAK_MINUTES = 5, 240
 
@@ -186,6 +189,79 @@ class ConsoleSessions:
             row = session.get(ConsoleSession, _hash(cookie))
             if row is not None:
                 row.child_safety_since = None
+
+    def create_link(self, admin: Actor, moderator: str) -> tuple[str, int]:
+        """A one-time sign-in link code for an active ``moderator`` (admin), valid for
+        :data:`LINK_TTL_MS`: ``(code, expires_at)``. Only the code's hash is stored.
+        Audited (``signin_link_add``, the moderator's name; never the code).
+
+        Raises:
+            Forbidden: ``admin`` may not manage accounts.
+            NotFound: no active moderator of that name.
+        """
+        if not allows(admin.role, Permission.MANAGE_MODERATORS):
+            raise Forbidden(f"the {admin.role.value} role may not make sign-in links")
+        code = self._random(SESSION_BYTES).hex()
+        now = self._clock()
+        expires = now + LINK_TTL_MS
+        with self._sessions.begin() as session:
+            mod = session.get(Moderator, moderator)
+            if mod is None or mod.revoked_at is not None:
+                raise NotFound(f"no active moderator {moderator!r}")
+            session.add(
+                ConsoleSigninLink(
+                    code_hash=_hash(code),
+                    moderator=moderator,
+                    created_by=admin.name,
+                    created_at=now,
+                    expires_at=expires,
+                    used_at=None,
+                )
+            )
+            store.append_audit(
+                session,
+                at_ms=now,
+                actor=admin.name,
+                action="signin_link_add",
+                item_id=None,
+                detail={"name": moderator, "expires_at": expires},
+            )
+        return code, expires
+
+    def redeem_link(self, code: str) -> Actor:
+        """The moderator a one-time link was made for; the link is used up (a second use,
+        even a concurrent one, fails). Audited (``signin_link_use``).
+
+        Raises:
+            SessionExpired: unknown, used or expired code, or the moderator was revoked.
+        """
+        if not code or len(code) > 2 * SESSION_BYTES:
+            raise SessionExpired("this sign-in link is not valid")
+        now = self._clock()
+        with self._sessions.begin() as session:
+            used = session.execute(
+                update(ConsoleSigninLink)
+                .where(
+                    ConsoleSigninLink.code_hash == _hash(code),
+                    ConsoleSigninLink.used_at.is_(None),
+                    ConsoleSigninLink.expires_at > now,
+                )
+                .values(used_at=now)
+            )
+            won = getattr(used, "rowcount", 0) == 1
+            link = session.get(ConsoleSigninLink, _hash(code)) if won else None
+            mod = None if link is None else session.get(Moderator, link.moderator)
+            if mod is not None and mod.revoked_at is None:
+                store.append_audit(
+                    session,
+                    at_ms=now,
+                    actor=mod.name,
+                    action="signin_link_use",
+                    item_id=None,
+                    detail={"created_by": link.created_by if link else ""},
+                )
+                return Actor(mod.name, Role.parse(mod.role))
+        raise SessionExpired("this sign-in link is used, expired or unknown")
 
     @staticmethod
     def check_csrf(signed_in: SignedIn, token: str | None) -> None:

@@ -4,7 +4,9 @@
 moderator, a CSRF synchronizer token, creation and last-seen times for the idle timeout,
 and when the moderator started looking at the child-safety queue for the break
 reminder). ``console_preferences``: per-moderator blur level, grayscale and break
-reminder. Both start empty; nothing existing changes.
+reminder. ``console_signin_links``: one-time sign-in links an admin made (the SHA-256 of
+the code, for whom, by whom, when, until when, when used). All start empty; nothing
+existing changes.
 
 Revision ID: 0009
 Revises: 0003
@@ -51,8 +53,27 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("moderator", name=op.f("pk_console_preferences")),
     )
 
+    op.create_table(
+        "console_signin_links",
+        sa.Column("code_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("moderator", sa.String(length=64), nullable=False),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.BigInteger(), nullable=False),
+        sa.Column("expires_at", sa.BigInteger(), nullable=False),
+        sa.Column("used_at", sa.BigInteger(), nullable=True),
+        sa.PrimaryKeyConstraint("code_hash", name=op.f("pk_console_signin_links")),
+    )
+    op.create_index(
+        op.f("ix_console_signin_links_moderator"),
+        "console_signin_links",
+        ["moderator"],
+        unique=False,
+    )
+
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_console_signin_links_moderator"), table_name="console_signin_links")
+    op.drop_table("console_signin_links")
     op.drop_table("console_preferences")
     op.drop_index(op.f("ix_console_sessions_last_seen_at"), table_name="console_sessions")
     op.drop_index(op.f("ix_console_sessions_moderator"), table_name="console_sessions")

@@ -30,6 +30,8 @@ POSTS = [
     "/console/items/{x}/media/{x}/reveal",
     "/console/moderators",
     "/console/moderators/{x}/revoke",
+    "/console/moderators/{x}/link",
+    "/console/link/{x}",
     "/console/settings",
     "/console/break",
 ]
@@ -43,6 +45,7 @@ GETS = [
     "/console/audit",
     "/console/moderators",
     "/console/settings",
+    "/console/link/{x}",
 ]
 FIELDS = ["csrf", "token", "reason", "decision", "policy", "note", "bank_media", "name", "role"]
 FIELDS += ["blur_level", "grayscale", "break_minutes", "item", "actor", "action", "after"]

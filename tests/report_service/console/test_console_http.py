@@ -14,6 +14,7 @@ import pytest
 
 from client_scan.report_format import Reason
 from report_service.app import create_app
+from report_service.review.store import AuditFilter
 from report_service.server import BackgroundServer
 from tests.report_service.console.shift_data import Shift, build_app
 
@@ -233,3 +234,59 @@ def test_signing_in_again_ends_the_session_the_browser_held(served: tuple[Shift,
         r = other.get("/console/queues")
         assert r.status_code == 303
         assert r.headers["location"].startswith("/console/signin")
+
+
+def link_signin(url: str, link: str) -> httpx.Response:
+    with httpx.Client(base_url=url) as browser:
+        page = browser.get(link)
+        assert page.status_code == 200
+        login = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text)
+        assert login is not None
+        return browser.post(link, data={"csrf": login[1]})
+
+
+def test_a_one_time_sign_in_link_works_once(served: tuple[Shift, str]) -> None:
+    shift, url = served
+    admin, csrf = signed_in(url, shift.tokens["ada"])
+    try:
+        made = admin.post("/console/moderators/lee/link", data={"csrf": csrf})
+        assert made.status_code == 201
+        found = re.search(r'<code id="signin-link">([^<]+)</code>', made.text)
+        assert found is not None
+        link = httpx.URL(found[1]).path
+        assert link.startswith("/console/link/")
+        code = link.rsplit("/", 1)[1]
+        # only an admin makes links, only for an active account
+        assert admin.post("/console/moderators/nobody/link", data={"csrf": csrf}).status_code == 404
+    finally:
+        admin.close()
+    mia, mia_csrf = signed_in(url, shift.tokens["mia"])
+    try:
+        assert mia.post("/console/moderators/lee/link", data={"csrf": mia_csrf}).status_code == 403
+    finally:
+        mia.close()
+
+    used = link_signin(url, link)
+    assert used.status_code == 303
+    assert used.headers["location"] == "/console/queues"
+    assert "frankly_console=" in used.headers["set-cookie"]
+    again = link_signin(url, link)
+    assert again.headers["location"] == "/console/signin?msg=link"
+    assert "frankly_console=" not in again.headers.get("set-cookie", "")
+    # expired, and unknown, links do nothing either
+    sessions = shift.app.state.console_sessions
+    ada = shift.app.state.review.authenticate(shift.tokens["ada"])
+    stale, _ = sessions.create_link(ada, "lee")
+    shift.clock.advance(15 * 60 * 1000 + 1)
+    assert link_signin(url, f"/console/link/{stale}").headers["location"].endswith("msg=link")
+    assert link_signin(url, "/console/link/" + "0" * 64).headers["location"].endswith("msg=link")
+    # the code never reaches the audit log; its making and its use do
+    log = shift.app.state.review.audit_entries(
+        AuditFilter(None, None, None, None, None, after_seq=0, limit=1000)
+    ).entries
+    assert [(e.actor, e.action) for e in log if e.action.startswith("signin_link")] == [
+        ("ada", "signin_link_add"),
+        ("lee", "signin_link_use"),
+        ("ada", "signin_link_add"),
+    ]
+    assert all(code not in str(e.detail) and stale not in str(e.detail) for e in log)

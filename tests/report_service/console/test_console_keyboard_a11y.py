@@ -100,10 +100,17 @@ def test_no_serious_accessibility_violation_on_any_page(browser: Any, live: Live
     page.get_by_role("button", name="Add account").click()
     assert len(page.locator("#new-token").inner_text()) >= 40
     check("moderator created")
+    page.get_by_role("button", name="Sign-in link for lee").click()
+    check("sign-in link made")
+    page.goto(page.locator("#signin-link").inner_text())
+    check("sign-in link page")
+    page.get_by_role("button", name="Sign in").click()
+    assert page.url.endswith("/console/queues")
+    assert "lee" in page.locator("header").inner_text()
     # a control: axe does run and would catch a picture without a text alternative
     page.evaluate("() => document.querySelector('main').append(document.createElement('img'))")
     assert "image-alt" in [v["id"] for v in axe_violations(page)]
     context.close()
     bad = {k: [(v["id"], v["impact"], v["help"]) for v in vs] for k, vs in checked.items() if vs}
     assert bad == {}
-    assert len(checked) == 10
+    assert len(checked) == 12

@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from hypothesis import given
 from hypothesis import strategies as st
 
-from report_service.console.models import ConsolePreferences, ConsoleSession
+from report_service.console.models import ConsolePreferences, ConsoleSession, ConsoleSigninLink
 from report_service.console.sessions import (
     DEFAULT_IDLE_MS,
     ConsoleSessions,
@@ -146,7 +146,11 @@ def test_the_migration_creates_exactly_the_console_tables(database_url: str) -> 
         with engine.connect() as conn:
             mc = MigrationContext.configure(conn, opts={"compare_type": True})
             diff = compare_metadata(mc, Base.metadata)
-        ours = {ConsoleSession.__tablename__, ConsolePreferences.__tablename__}
+        ours = {
+            ConsoleSession.__tablename__,
+            ConsolePreferences.__tablename__,
+            ConsoleSigninLink.__tablename__,
+        }
         assert [d for d in diff if any(t in repr(d) for t in ours)] == []
     finally:
         engine.dispose()
