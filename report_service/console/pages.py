@@ -152,6 +152,22 @@ def get_signed_in(request: Request, sessions: Sessions) -> SignedIn:
 Who = Annotated[SignedIn, Depends(get_signed_in)]
 
 
+def get_heartbeat_caller(request: Request, sessions: Sessions, form: Form) -> SignedIn:
+    """The signed-in moderator of an automatic heartbeat, CSRF-checked; the session's idle
+    timer is not restarted, so an unattended page still times out.
+
+    Raises:
+        SessionExpired: no session. CsrfRejected: missing or wrong token.
+    """
+    who = sessions.resume(request.cookies.get(COOKIE), touch=False)
+    request.state.signed_in = who
+    ConsoleSessions.check_csrf(who, form.get("csrf") or request.headers.get("x-csrf-token"))
+    return who
+
+
+HeartbeatCaller = Annotated[SignedIn, Depends(get_heartbeat_caller)]
+
+
 async def get_form(request: Request) -> dict[str, str]:
     """The url-encoded form of a POST (empty for any other body).
 
@@ -607,8 +623,9 @@ def reveal(
 
 
 @router.post("/items/{item_id}/heartbeat")
-def heartbeat(item_id: str, review: Review, sessions: Sessions, who: Checked) -> Response:
-    """Extend the lease (the item page's script calls this while it is open)."""
+def heartbeat(item_id: str, review: Review, sessions: Sessions, who: HeartbeatCaller) -> Response:
+    """Extend the lease (the item page's script calls this while it is open; it does not
+    keep the session itself alive)."""
     lease = review.heartbeat(who.actor, _item_id(item_id))
     return JSONResponse(
         {"remaining_ms": lease.expires_at - sessions.now()},

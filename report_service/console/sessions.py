@@ -132,8 +132,9 @@ class ConsoleSessions:
             )
         return cookie, csrf
 
-    def resume(self, cookie: str | None) -> SignedIn:
-        """The session named by ``cookie``; its idle timer restarts.
+    def resume(self, cookie: str | None, *, touch: bool = True) -> SignedIn:
+        """The session named by ``cookie``; its idle timer restarts unless ``touch`` is
+        false (the page's automatic heartbeat is not the moderator's activity).
 
         Raises:
             SessionExpired: no such session, idle or too old, or the moderator is revoked
@@ -152,7 +153,7 @@ class ConsoleSessions:
                 session.delete(row)
                 signed_in = None
             else:
-                if now - row.last_seen_at >= TOUCH_EVERY_MS:
+                if touch and now - row.last_seen_at >= TOUCH_EVERY_MS:
                     row.last_seen_at = now
                 signed_in = SignedIn(
                     actor=Actor(mod.name, Role.parse(mod.role)),

@@ -290,3 +290,24 @@ def test_a_one_time_sign_in_link_works_once(served: tuple[Shift, str]) -> None:
         ("ada", "signin_link_add"),
     ]
     assert all(code not in str(e.detail) and stale not in str(e.detail) for e in log)
+
+
+def test_heartbeats_keep_the_lease_but_not_an_unattended_session(
+    served: tuple[Shift, str],
+) -> None:
+    shift, url = served
+    http, csrf = signed_in(url, shift.tokens["mia"])
+    try:
+        assert http.post("/console/claim-next", data={"csrf": csrf}).url.path == "/console/items/1"
+        beat = {"X-CSRF-Token": csrf, "Accept": "application/json"}
+        for _ in range(5):  # 25 minutes of heartbeats with nobody at the keyboard
+            shift.clock.advance(5 * 60_000)
+            r = http.post("/console/items/1/heartbeat", headers=beat)
+            assert r.status_code == 200
+            assert r.json()["remaining_ms"] == 10 * 60_000
+        shift.clock.advance(6 * 60_000)  # 31 minutes since the last page the moderator opened
+        r = http.post("/console/items/1/heartbeat", headers=beat)
+        assert r.status_code == 401
+        assert http.get("/console/queues").url.path == "/console/signin"
+    finally:
+        http.close()
