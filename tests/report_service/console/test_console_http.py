@@ -118,7 +118,7 @@ def test_security_headers_escaping_and_malformed_input(served: tuple[Shift, str]
 
 
 def test_the_cookie_is_secure_over_https(served: tuple[Shift, str]) -> None:
-    shift, _url = served
+    shift, url = served
 
     async def go() -> list[str]:
         transport = httpx.ASGITransport(app=shift.app)
@@ -136,6 +136,23 @@ def test_the_cookie_is_secure_over_https(served: tuple[Shift, str]) -> None:
     (session,) = [c for c in cookies if c.startswith("frankly_console=")]
     flags = {part.strip().lower() for part in session.split(";")}
     assert {"httponly", "secure", "samesite=strict", "path=/console"} <= flags
+
+    # behind a TLS proxy on the same host: uvicorn trusts X-Forwarded-Proto from loopback
+    proxied = {"X-Forwarded-Proto": "https"}
+    with httpx.Client(base_url=url, headers=proxied) as http:
+        page = http.get("/console/signin")
+        assert "secure" in page.headers["set-cookie"].lower()
+        login = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text)
+        assert login is not None
+        # (the client speaks plain HTTP to the "proxy" so it holds back Secure cookies)
+        r = http.post(
+            "/console/signin",
+            data={"csrf": login[1], "token": shift.tokens["mia"]},
+            headers={"Cookie": f"frankly_console_signin={login[1]}"},
+        )
+        assert r.status_code == 303
+        assert r.headers["location"] == "/console/queues"
+        assert "secure" in r.headers["set-cookie"].lower()
 
 
 def test_a_session_opened_on_one_server_process_works_on_another(
