@@ -426,10 +426,12 @@ def signin(request: Request, review: Review, sessions: Sessions, form: Form) -> 
     return home
 
 
-@router.get("/link/{code}")
-def link_form(request: Request, code: str) -> Response:
-    """A one-time sign-in link: a page with one button (opening the link uses nothing up,
-    so a link previewer cannot spend it)."""
+@router.get("/link")
+def link_form(request: Request) -> Response:
+    """A one-time sign-in link (``/console/link?code=...``: in the query, which the access
+    log never records, not the path): a page with one button; opening the link uses
+    nothing up, so a link previewer cannot spend it."""
+    code = request.query_params.get("code", "")[:128]
     token = secrets.token_hex(32)
     response = render(request, "link.html", None, login_csrf=token, code=code)
     response.set_cookie(
@@ -443,15 +445,16 @@ def link_form(request: Request, code: str) -> Response:
     return response
 
 
-@router.post("/link/{code}")
-def link_signin(request: Request, code: str, sessions: Sessions, form: Form) -> Response:
-    """Use up a one-time sign-in link and open a session for its moderator."""
+@router.post("/link")
+def link_signin(request: Request, sessions: Sessions, form: Form) -> Response:
+    """Use up a one-time sign-in link (its code in the form) and open a session for its
+    moderator."""
     expected = request.cookies.get(LOGIN_COOKIE, "")
     given = form.get("csrf", "")
     if not expected or not secrets.compare_digest(expected.encode(), given.encode()):
         return _see_other("/signin", msg="expired")
     try:
-        actor = sessions.redeem_link(code)
+        actor = sessions.redeem_link(form.get("code", ""))
     except SessionExpired:
         return _see_other("/signin", msg="link")
     sessions.close(request.cookies.get(COOKIE))
@@ -762,7 +765,7 @@ def make_link(
         created=None,
         link={
             "name": account,
-            "url": f"{str(request.base_url).rstrip('/')}{PREFIX}/link/{code}",
+            "url": f"{str(request.base_url).rstrip('/')}{PREFIX}/link?code={code}",
             "expires_at": expires,
         },
     )

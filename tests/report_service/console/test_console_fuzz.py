@@ -31,7 +31,7 @@ POSTS = [
     "/console/moderators",
     "/console/moderators/{x}/revoke",
     "/console/moderators/{x}/link",
-    "/console/link/{x}",
+    "/console/link",
     "/console/settings",
     "/console/break",
 ]
@@ -45,11 +45,11 @@ GETS = [
     "/console/audit",
     "/console/moderators",
     "/console/settings",
-    "/console/link/{x}",
+    "/console/link",
 ]
 FIELDS = ["csrf", "token", "reason", "decision", "policy", "note", "bank_media", "name", "role"]
 FIELDS += ["blur_level", "grayscale", "break_minutes", "item", "actor", "action", "after"]
-FIELDS += ["since", "until", "verify"]
+FIELDS += ["since", "until", "verify", "code"]
 segment = st.one_of(
     st.sampled_from(["1", "2", "3", "0", "²", "general", "child_safety", "mia", "a" * 64]),
     st.text(min_size=1, max_size=70).map(lambda t: t.replace("/", "_")),

@@ -5,6 +5,7 @@ HTML answers, never a crash, for malformed input."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from client_scan.report_format import Reason
 from report_service.app import create_app
+from report_service.observability import LOGGER_NAME
 from report_service.review.store import AuditFilter
 from report_service.server import BackgroundServer
 from tests.report_service.console.shift_data import Shift, build_app
@@ -253,26 +255,32 @@ def test_signing_in_again_ends_the_session_the_browser_held(served: tuple[Shift,
         assert r.headers["location"].startswith("/console/signin")
 
 
-def link_signin(url: str, link: str) -> httpx.Response:
+def link_signin(url: str, code: str) -> httpx.Response:
     with httpx.Client(base_url=url) as browser:
-        page = browser.get(link)
+        page = browser.get("/console/link", params={"code": code})
         assert page.status_code == 200
         login = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text)
         assert login is not None
-        return browser.post(link, data={"csrf": login[1]})
+        form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page.text))
+        assert form["code"] == code
+        return browser.post("/console/link", data=form)
 
 
-def test_a_one_time_sign_in_link_works_once(served: tuple[Shift, str]) -> None:
+def test_a_one_time_sign_in_link_works_once(
+    served: tuple[Shift, str], caplog: pytest.LogCaptureFixture
+) -> None:
     shift, url = served
+    caplog.set_level(logging.INFO, logger=LOGGER_NAME)
     admin, csrf = signed_in(url, shift.tokens["ada"])
     try:
         made = admin.post("/console/moderators/lee/link", data={"csrf": csrf})
         assert made.status_code == 201
         found = re.search(r'<code id="signin-link">([^<]+)</code>', made.text)
         assert found is not None
-        link = httpx.URL(found[1]).path
-        assert link.startswith("/console/link/")
-        code = link.rsplit("/", 1)[1]
+        link = httpx.URL(found[1].replace("&amp;", "&"))
+        assert link.path == "/console/link"
+        code = link.params["code"]
+        assert re.fullmatch("[0-9a-f]{64}", code)
         # only an admin makes links, only for an active account
         assert admin.post("/console/moderators/nobody/link", data={"csrf": csrf}).status_code == 404
     finally:
@@ -283,11 +291,11 @@ def test_a_one_time_sign_in_link_works_once(served: tuple[Shift, str]) -> None:
     finally:
         mia.close()
 
-    used = link_signin(url, link)
+    used = link_signin(url, code)
     assert used.status_code == 303
     assert used.headers["location"] == "/console/queues"
     assert "frankly_console=" in used.headers["set-cookie"]
-    again = link_signin(url, link)
+    again = link_signin(url, code)
     assert again.headers["location"] == "/console/signin?msg=link"
     assert "frankly_console=" not in again.headers.get("set-cookie", "")
     # expired, and unknown, links do nothing either
@@ -295,8 +303,8 @@ def test_a_one_time_sign_in_link_works_once(served: tuple[Shift, str]) -> None:
     ada = shift.app.state.review.authenticate(shift.tokens["ada"])
     stale, _ = sessions.create_link(ada, "lee")
     shift.clock.advance(15 * 60 * 1000 + 1)
-    assert link_signin(url, f"/console/link/{stale}").headers["location"].endswith("msg=link")
-    assert link_signin(url, "/console/link/" + "0" * 64).headers["location"].endswith("msg=link")
+    assert link_signin(url, stale).headers["location"].endswith("msg=link")
+    assert link_signin(url, "0" * 64).headers["location"].endswith("msg=link")
     # the code never reaches the audit log; its making and its use do
     log = shift.app.state.review.audit_entries(
         AuditFilter(None, None, None, None, None, after_seq=0, limit=1000)
@@ -307,6 +315,11 @@ def test_a_one_time_sign_in_link_works_once(served: tuple[Shift, str]) -> None:
         ("ada", "signin_link_add"),
     ]
     assert all(code not in str(e.detail) and stale not in str(e.detail) for e in log)
+    # nor the service's log, which records each request's path
+    paths = [getattr(r, "path", "") for r in caplog.records]
+    assert "/console/link" in paths
+    assert code not in caplog.text
+    assert all(code not in str(r.__dict__) for r in caplog.records)
 
 
 def test_heartbeats_keep_the_lease_but_not_an_unattended_session(
