@@ -150,7 +150,8 @@ class ConsoleSessions:
             mod = session.get(Moderator, row.moderator)
             stale = now - row.last_seen_at > self.idle_ms or now - row.created_at > self.max_age_ms
             if stale or mod is None or mod.revoked_at is not None:
-                session.delete(row)
+                # a plain DELETE: a concurrent request may have removed the row already
+                session.execute(delete(ConsoleSession).where(ConsoleSession.id_hash == row.id_hash))
                 signed_in = None
             else:
                 if touch and now - row.last_seen_at >= TOUCH_EVERY_MS:

@@ -5,6 +5,7 @@ migration creates exactly the declared tables."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -154,3 +155,30 @@ def test_the_migration_creates_exactly_the_console_tables(database_url: str) -> 
         assert [d for d in diff if any(t in repr(d) for t in ours)] == []
     finally:
         engine.dispose()
+
+
+def test_concurrent_requests_on_an_ended_session_all_sign_out_cleanly(
+    parts: tuple[ConsoleSessions, ConsoleSessions, Clock],
+) -> None:
+    one, two, clock = parts
+    cookie, _ = one.open(MIA)
+    clock.now += DEFAULT_IDLE_MS + 1
+    barrier = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def request(store: ConsoleSessions) -> None:
+        barrier.wait()
+        try:
+            store.resume(cookie)
+            outcomes.append("resumed")
+        except SessionExpired:
+            outcomes.append("expired")
+        except Exception as exc:  # anything else is the bug this test looks for
+            outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=request, args=(s,)) for s in (one, two) * 3]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes == ["expired"] * 6
