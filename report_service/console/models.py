@@ -16,12 +16,14 @@ NAME = String(64)
 
 
 class ConsoleSession(Base):
-    """A signed-in browser: the cookie's hash, whose it is, its CSRF token, its times."""
+    """A signed-in browser: the cookie's hash, whose it is, the hash of the moderator's
+    token when it signed in (a rotated token ends the session), its CSRF token, its times."""
 
     __tablename__ = "console_sessions"
 
     id_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
     moderator: Mapped[str] = mapped_column(NAME, index=True)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[int] = mapped_column(BigInteger)
     last_seen_at: Mapped[int] = mapped_column(BigInteger, index=True)

@@ -4,7 +4,8 @@ A browser signs in with a moderator's bearer token once; it then holds a random 
 cookie whose SHA-256 names a :class:`~report_service.console.models.ConsoleSession` row.
 Every request resumes the session from the database (so any server process recognises
 it), checks the idle and absolute timeouts, and re-reads the moderator's account, so a
-revoked moderator is signed out at once. Each session carries its own CSRF synchronizer
+revoked moderator, or one whose token was rotated (by any means: the command line, the
+API) since the session began, is signed out at once. Each session carries its own CSRF synchronizer
 token, which every state-changing form must echo.
 """
 
@@ -111,12 +112,19 @@ class ConsoleSessions:
         self.max_age_ms = max_age_ms
 
     def open(self, actor: Actor) -> tuple[str, str]:
-        """A new session for ``actor``: ``(cookie value, csrf token)``. Sessions idle past
-        the timeout are deleted on the way."""
+        """A new session for ``actor``: ``(cookie value, csrf token)``, bound to the
+        moderator's current token. Sessions idle past the timeout are deleted on the way.
+
+        Raises:
+            SessionExpired: the account was revoked meanwhile.
+        """
         cookie = self._random(SESSION_BYTES).hex()
         csrf = self._random(SESSION_BYTES).hex()
         now = self._clock()
         with self._sessions.begin() as session:
+            mod = session.get(Moderator, actor.name)
+            if mod is None or mod.revoked_at is not None:
+                raise SessionExpired("the account is not active")
             session.execute(
                 delete(ConsoleSession).where(ConsoleSession.last_seen_at < now - self.idle_ms)
             )
@@ -124,6 +132,7 @@ class ConsoleSessions:
                 ConsoleSession(
                     id_hash=_hash(cookie),
                     moderator=actor.name,
+                    token_hash=mod.token_hash,
                     csrf=csrf,
                     created_at=now,
                     last_seen_at=now,
@@ -137,8 +146,8 @@ class ConsoleSessions:
         false (the page's automatic heartbeat is not the moderator's activity).
 
         Raises:
-            SessionExpired: no such session, idle or too old, or the moderator is revoked
-                (the row is then deleted).
+            SessionExpired: no such session, idle or too old, the moderator revoked or its
+                token rotated since sign-in (the row is then deleted).
         """
         if not cookie or len(cookie) > 2 * SESSION_BYTES:
             raise SessionExpired("sign in")
@@ -149,7 +158,12 @@ class ConsoleSessions:
                 raise SessionExpired("sign in")
             mod = session.get(Moderator, row.moderator)
             stale = now - row.last_seen_at > self.idle_ms or now - row.created_at > self.max_age_ms
-            if stale or mod is None or mod.revoked_at is not None:
+            active = (
+                mod is not None
+                and mod.revoked_at is None
+                and hmac.compare_digest(mod.token_hash, row.token_hash)
+            )
+            if stale or not active or mod is None:
                 # a plain DELETE: a concurrent request may have removed the row already
                 session.execute(delete(ConsoleSession).where(ConsoleSession.id_hash == row.id_hash))
                 signed_in = None

@@ -1,7 +1,8 @@
 """The moderator console's sessions and wellness preferences.
 
 ``console_sessions``: one row per signed-in browser (the SHA-256 of its cookie, the
-moderator, a CSRF synchronizer token, creation and last-seen times for the idle timeout,
+moderator and the hash of its token at sign-in, so that rotating the token ends the
+session, a CSRF synchronizer token, creation and last-seen times for the idle timeout,
 and when the moderator started looking at the child-safety queue for the break
 reminder). ``console_preferences``: per-moderator blur level, grayscale and break
 reminder. ``console_signin_links``: one-time sign-in links an admin made (the SHA-256 of
@@ -28,6 +29,7 @@ def upgrade() -> None:
         "console_sessions",
         sa.Column("id_hash", sa.LargeBinary(length=32), nullable=False),
         sa.Column("moderator", sa.String(length=64), nullable=False),
+        sa.Column("token_hash", sa.LargeBinary(length=32), nullable=False),
         sa.Column("csrf", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.Column("last_seen_at", sa.BigInteger(), nullable=False),

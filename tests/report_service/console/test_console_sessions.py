@@ -24,6 +24,7 @@ from report_service.console.sessions import (
 )
 from report_service.errors import RequestRejected
 from report_service.review import store
+from report_service.review.models import Moderator
 from report_service.review.roles import Role
 from report_service.review.service import Actor
 from report_service.storage.base import Base
@@ -182,3 +183,24 @@ def test_concurrent_requests_on_an_ended_session_all_sign_out_cleanly(
     for t in threads:
         t.join()
     assert outcomes == ["expired"] * 6
+
+
+def test_rotating_the_token_ends_the_sessions_it_opened(
+    parts: tuple[ConsoleSessions, ConsoleSessions, Clock], database_url: str
+) -> None:
+    one, two, _ = parts
+    cookie, _ = one.open(MIA)
+    two.resume(cookie)
+    engine = make_engine(database_url)
+    try:  # what `frankly moderators rotate` does to the account row
+        with make_session_factory(engine).begin() as session:
+            mod = session.get(Moderator, "mia")
+            assert mod is not None
+            mod.token_hash = hash_token("t-mia-rotated")
+    finally:
+        engine.dispose()
+    with pytest.raises(SessionExpired):
+        two.resume(cookie)
+    # a session opened after the rotation works
+    fresh, _ = one.open(MIA)
+    assert two.resume(fresh).actor == MIA
