@@ -143,7 +143,6 @@ def create_app(
         sessions, now, MasterKeyEvidence(lambda kid: material.master_key(kid).key), banks
     )
     install_review(app, review)
-    install_console(app)  # the moderator console at /console (docs/review.md)
 
     relay_limit = settings.relay_max_ciphertext_bytes * 4 // 3 + RELAY_BODY_OVERHEAD
 
@@ -151,6 +150,8 @@ def create_app(
         if path.startswith("/v1/relay"):
             return relay_limit
         return settings.max_body_bytes
+
+    install_console(app)  # the moderator console at /console (docs/review.md)
 
     # Outermost last: request ids and access logs, then the body limit, then the catch-all.
     app.add_middleware(CatchAllMiddleware)
