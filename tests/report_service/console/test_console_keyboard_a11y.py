@@ -61,6 +61,23 @@ def test_a_keyboard_only_shift(browser: Any, live: Live) -> None:
     decided = next(e for e in entries if e.action == "decide")
     assert decided.detail["decision"] == "warn_sender"
     assert decided.detail["policy"] == "harassment/2.0"
+
+    # a lead reopens it, keyboard only
+    page.keyboard.type(live.shift.tokens["lee"])
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/console/queues")
+    page.keyboard.press("g")  # open an item by number
+    page.keyboard.type("1")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/console/items/1")
+    page.keyboard.press("o")  # reopen reason
+    page.keyboard.type("warning was the wrong call here")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/console/items/1?msg=reopened")
+    reopened = live.shift.app.state.review.audit_entries(
+        AuditFilter("lee", "reopen", 1, None, None, after_seq=0, limit=10)
+    ).entries
+    assert [e.detail["reason"] for e in reopened] == ["warning was the wrong call here"]
     context.close()
 
 
