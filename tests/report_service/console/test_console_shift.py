@@ -27,6 +27,11 @@ def audit(live: Live) -> list[Any]:
 def test_a_whole_shift_click_by_click(browser: Any, live: Live) -> None:
     mia = browser.new_context()
     page = mia.new_page()
+    problems: list[str] = []  # script errors, CSP violations, failed loads
+    hosts: set[str] = set()
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("request", lambda r: hosts.add(r.url.split("/")[2]))
     sign_in(page, live, "mia")
     assert page.url.endswith("/console/queues")
     general = page.locator('tr[data-queue="general"]')
@@ -62,7 +67,11 @@ def test_a_whole_shift_click_by_click(browser: Any, live: Live) -> None:
 
     # decide and bank
     page.get_by_label("Decision").select_option("suspend_sender")
-    page.get_by_label("Policy").fill("harassment/1.2")
+    policy = page.get_by_label("Policy")
+    policy.fill("Harassment 1.2")  # the browser checks the policy pattern before sending
+    assert policy.evaluate("e => e.validity.patternMismatch") is True
+    policy.fill("harassment/1.2")
+    assert policy.evaluate("e => e.validity.valid") is True
     page.get_by_label("Note").fill("targeted harassment with an image")
     page.get_by_label("Bank this item's image hashes").check()
     page.get_by_role("button", name="Record decision").click()
@@ -78,6 +87,8 @@ def test_a_whole_shift_click_by_click(browser: Any, live: Live) -> None:
     assert "Decision recorded." in page.locator(".flash").inner_text()
     page.get_by_role("button", name="Claim next item").click()
     assert "Nothing to claim" in page.locator(".flash").inner_text()
+    assert problems == []
+    assert hosts == {live.url.split("/")[2]}  # nothing loaded from another host
     mia.close()
 
     # a lead reopens item 1
