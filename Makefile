@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo demo-franking bench install clean
+.PHONY: test lint typecheck pytest demo demo-franking bench install clean screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ demo: $(STAMP)
 ## make demo-franking: the franking protocol alone, no service
 demo-franking: $(STAMP)
 	$(BIN)/frankly demo --franking
+
+## make screenshots: the console's screenshots in docs/screenshots (needs /usr/bin/chromium)
+screenshots: $(STAMP)
+	$(BIN)/python tools/console_screenshots.py
 
 ## make bench: every benchmark, with the reference implementations installed
 bench: $(STAMP)

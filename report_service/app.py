@@ -22,6 +22,8 @@ What :mod:`report_service.review` (and any other router) finds on ``app.state``:
 ``metrics``    :class:`report_service.observability.Metrics` (own registry)
 ``review``     :class:`report_service.review.service.ReviewService` (its router is
                mounted by :func:`report_service.review.api.install`)
+``console_sessions``  :class:`report_service.console.sessions.ConsoleSessions` (the
+               console at ``/console``, :func:`report_service.console.pages.install`)
 ``intake``, ``relay``, ``rate_limiter``: the services behind this package's routers
 (the rate limiter keeps its counts in the database, exact across processes)
 ============== ==================================================================
@@ -116,6 +118,7 @@ def create_app(
     from report_service.api import docs, ops, relay, reports
     from report_service.banks import HashBanks
     from report_service.body_limit import BodyLimitMiddleware
+    from report_service.console.pages import install as install_console
     from report_service.http_errors import CatchAllMiddleware, install_error_handlers
     from report_service.intake import Intake
     from report_service.observability import Metrics, RequestContextMiddleware
@@ -230,6 +233,8 @@ def create_app(
         if path.startswith("/v1/relay"):
             return relay_limit
         return settings.max_body_bytes
+
+    install_console(app)  # the moderator console at /console (docs/review.md)
 
     # Outermost last: request ids and access logs, then the body limit, then the catch-all.
     app.add_middleware(CatchAllMiddleware)

@@ -367,4 +367,22 @@ def _run(data_dir: Path) -> int:
     elapsed = time.perf_counter() - started
     verdict = "[green]demo complete" if ok else "[red]demo finished with problems"
     console.rule(f"{verdict} in {elapsed:.1f} s; the service has stopped")
+    console.print(console_hint(data_dir), soft_wrap=True, highlight=False, markup=False)
     return 0 if ok else 1
+
+
+def console_hint(data_dir: Path) -> str:
+    """How to open the moderator console on the demo's data (a temporary folder is gone
+    when the demo ends, so then the first step is a demo run into a folder that stays)."""
+    temporary = data_dir.name.startswith("frankly-") and data_dir.parent == Path(
+        tempfile.gettempdir()
+    )
+    folder = "./frankly-demo" if temporary else str(data_dir)
+    first = f"  frankly demo --data {folder}\n" if temporary else ""
+    return (
+        "Open the moderator console on the demo's data:\n"
+        f"{first}"
+        f"  frankly moderators add mia --role moderator --data {folder}   # prints mia's token\n"
+        f"  frankly serve --data {folder} --port 8000\n"
+        "  then open http://127.0.0.1:8000/console/ and sign in with that token"
+    )
