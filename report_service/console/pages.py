@@ -244,6 +244,7 @@ def render(
     if actor is not None:
         if allows(actor.role, Permission.REVIEW):
             nav.append(("Queues", f"{PREFIX}/queues", "q"))
+            nav.append(("Search", f"{PREFIX}/search", "i"))
         if allows(actor.role, Permission.READ_AUDIT):
             nav.append(("Audit log", f"{PREFIX}/audit", "a"))
         if allows(actor.role, Permission.MANAGE_MODERATORS):
@@ -671,6 +672,58 @@ def take_break(request: Request, sessions: Sessions, who: Checked) -> Response:
     return _see_other("/queues", msg="break")
 
 
+# ---------------------------------------------------------------------------- search
+
+UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+STATUSES = ("open", "claimed", "decided")
+
+
+@router.get("/search")
+def search_page(request: Request, who: Who) -> Response:
+    """Find items by sender, reporter, report id, status and standing decision (the review
+    API's search service: same rules, same ``item_search`` audit entry)."""
+    from report_service.review.search import DEFAULT_LIMIT, ItemQuery, search_items
+
+    q = request.query_params
+    report_id = q.get("report_id", "").strip()
+    status = q.get("status", "")
+    decision = q.get("decision", "")
+    cursor = q.get("cursor", "")
+    if report_id and not UUID.fullmatch(report_id):
+        raise RequestRejected("a report id is a UUID", code="invalid_input", status=422)
+    if status and status not in STATUSES:
+        raise RequestRejected("no such status", code="invalid_input", status=422)
+    if decision:
+        taxonomy.Decision.parse(decision)
+    query = ItemQuery(
+        sender=_plain(q.get("sender", ""), 128),
+        reporter=_plain(q.get("reporter", ""), 128),
+        report_id=report_id.lower() or None,
+        status=status or None,
+        decision=decision or None,
+        cursor=_item_id(cursor) if cursor else None,
+        limit=DEFAULT_LIMIT,
+    )
+    searched = any(
+        v for k, v in q.items() if k in ("sender", "reporter", "report_id", "status", "decision")
+    )
+    state = request.app.state
+    page = (
+        search_items(state.session_factory, state.clock, who.actor.name, who.actor.role, query)
+        if searched
+        else None
+    )
+    return render(
+        request,
+        "search.html",
+        who,
+        page=page,
+        query=query,
+        statuses=STATUSES,
+        decisions=list(DECISION_LABELS.items()),
+    )
+
+
 # ---------------------------------------------------------------------------- audit
 
 
@@ -768,6 +821,30 @@ def make_link(
             "url": f"{str(request.base_url).rstrip('/')}{PREFIX}/link?code={code}",
             "expires_at": expires,
         },
+    )
+
+
+@router.post("/moderators/{name}/rotate")
+def rotate_moderator(request: Request, name: str, review: Review, who: Checked) -> Response:
+    """A new token for an account (admin), shown once; the old token and every console
+    session opened with it stop working at once. Audited (``moderator_rotate``)."""
+    from report_service.review.lifecycle import AccountService
+
+    account = _plain(name, 64)
+    if account is None:
+        raise RequestRejected("no such account", code="not_found", status=404)
+    state = request.app.state
+    issued = AccountService(state.session_factory, state.clock).admin_rotate_moderator(
+        who.actor, account
+    )
+    return render(
+        request,
+        "moderators.html",
+        who,
+        moderators=review.admin_list(who.actor).moderators,
+        roles=[r.value for r in Role],
+        created=issued,
+        rotated=True,
     )
 
 

@@ -10,7 +10,7 @@ the code, for whom, by whom, when, until when, when used). All start empty; noth
 existing changes.
 
 Revision ID: 0009
-Revises: 0003
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision: str | None = "0003"
+down_revision: str | None = "0008"
 branch_labels: tuple[str, ...] | None = None
 depends_on: tuple[str, ...] | None = None
 

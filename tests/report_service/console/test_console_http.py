@@ -341,3 +341,42 @@ def test_heartbeats_keep_the_lease_but_not_an_unattended_session(
         assert http.get("/console/queues").url.path == "/console/signin"
     finally:
         http.close()
+
+
+def test_the_admin_rotates_a_token_and_its_sessions_end(served: tuple[Shift, str]) -> None:
+    pytest.importorskip("report_service.review.lifecycle")
+    shift, url = served
+    lee, _ = signed_in(url, shift.tokens["lee"])
+    admin, csrf = signed_in(url, shift.tokens["ada"])
+    try:
+        r = admin.post("/console/moderators/lee/rotate", data={"csrf": csrf})
+        assert r.status_code == 200
+        assert "New token for" in r.text
+        token = re.search(r'<code id="new-token">([^<]+)</code>', r.text)
+        assert token is not None
+        assert (
+            admin.post("/console/moderators/nobody/rotate", data={"csrf": csrf}).status_code == 404
+        )
+        assert lee.get("/console/queues").url.path == "/console/signin"  # its session ended
+        fresh, _ = signed_in(url, token[1])  # the new token signs in
+        fresh.close()
+        with httpx.Client(base_url=url) as old:
+            form = old.get("/console/signin").text
+            login = re.search(r'name="csrf" value="([0-9a-f]{64})"', form)
+            assert login is not None
+            r = old.post("/console/signin", data={"csrf": login[1], "token": shift.tokens["lee"]})
+            assert r.status_code == 401
+    finally:
+        lee.close()
+        admin.close()
+    mia, mia_csrf = signed_in(url, shift.tokens["mia"])
+    try:
+        assert (
+            mia.post("/console/moderators/lee/rotate", data={"csrf": mia_csrf}).status_code == 403
+        )
+    finally:
+        mia.close()
+    log = shift.app.state.review.audit_entries(
+        AuditFilter(None, "moderator_rotate", None, None, None, after_seq=0, limit=10)
+    ).entries
+    assert [(e.actor, e.detail["name"]) for e in log] == [("ada", "lee")]
