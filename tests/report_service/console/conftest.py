@@ -27,9 +27,13 @@ def _required() -> bool:
     return bool(os.environ.get("CI") or os.environ.get("FRANKLY_REQUIRE_POSTGRES"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless chromium for the run (a context per test keeps tests apart)."""
+    """One headless chromium per test module (a context per test keeps tests apart).
+
+    Not per session: Playwright's sync API keeps an asyncio loop running on the main
+    thread while it is open, and later tests elsewhere that call ``asyncio.run`` (the
+    in-process ASGI clients) would then fail."""
     missing = None
     if not CHROMIUM.exists():
         missing = f"{CHROMIUM} is missing (apt-get install chromium chromium-driver)"
