@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from report_service._cli_common import add_data_option as _data_arg
 from report_service.errors import ServiceError
 
 if TYPE_CHECKING:
@@ -25,15 +26,6 @@ if TYPE_CHECKING:
 
 CLI_ACTOR = "cli"
 
-
-def _data_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--data",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="data folder (default: ./frankly-data, or FRANKLY_DATA_DIR)",
-    )
 
 
 def _now_ms() -> int:

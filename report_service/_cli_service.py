@@ -18,16 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from report_service import lifecycle_cli
+from report_service._cli_common import add_data_option
 from report_service.errors import ServiceError
 
-DATA_HELP = "data folder (default: $FRANKLY_DATA_DIR, else ./frankly-data)"
-"""The one help text of every command's ``--data DIR``."""
 CONFIRM_REPLACE_FLAG = "--yes-replace-keys"
 EXIT_CANNOT_LISTEN = 3
 
 
-def _data_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", type=Path, default=None, metavar="DIR", help=DATA_HELP)
+_data_arg = add_data_option
 
 
 def _port(text: str) -> int:

@@ -12,17 +12,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from report_service._cli_common import add_data_option as _data_arg
+
 CLI_ACTOR = "cli"
 
-
-def _data_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--data",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="data folder (default: ./frankly-data, or FRANKLY_DATA_DIR)",
-    )
 
 
 def register_users(users_sub: argparse._SubParsersAction[Any]) -> None:

@@ -119,7 +119,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def _data(parser: argparse.ArgumentParser) -> None:
-    from report_service._cli_service import DATA_HELP
+    from report_service._cli_common import DATA_HELP
 
     parser.add_argument("--data", default=None, metavar="DIR", help=DATA_HELP)
 

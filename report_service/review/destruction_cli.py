@@ -84,7 +84,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help=f"who is destroying, for the audit log (default: {CLI_ACTOR})",
     )
-    from report_service._cli_service import DATA_HELP
+    from report_service._cli_common import DATA_HELP
 
     parser.add_argument("--data", default=None, metavar="DIR", help=DATA_HELP)
 
