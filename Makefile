@@ -53,6 +53,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/review.py --depth 100000
 	$(BIN)/python benchmarks/review.py --depth 1000000
 	$(BIN)/python benchmarks/lifecycle.py
+	$(BIN)/python benchmarks/shared_state.py
+	$(BIN)/python benchmarks/bounded_json.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
