@@ -45,7 +45,7 @@ from report_service.storage.relay import (
     record_send,
     sender_usage,
 )
-from report_service.storage.users import user_exists
+from report_service.storage.users import active_user_exists
 
 if TYPE_CHECKING:
     from report_service.settings import Settings
@@ -166,8 +166,8 @@ class Relay:
         returns the first :class:`Stamped` (``repeated=True``) and queues nothing.
 
         Raises:
-            InvalidRequest: ``unknown_recipient``, ``invalid_commitment`` (not 32 bytes) or
-                ``ciphertext_too_large``.
+            InvalidRequest: ``unknown_recipient`` (no such user, or revoked),
+                ``invalid_commitment`` (not 32 bytes) or ``ciphertext_too_large``.
             IdempotencyConflict: the sender used ``client_message_id`` for another request.
             QuotaExceeded: ``relay_sender_quota`` or ``relay_inbox_full``.
         """
@@ -213,7 +213,7 @@ class Relay:
                 earlier = find_send(session, sender_id, client_message_id)
                 if earlier is not None:
                     return _repeat(earlier, digest)
-            if not user_exists(session, recipient_id):
+            if not active_user_exists(session, recipient_id):
                 raise InvalidRequest("no such recipient", code="unknown_recipient", status=422)
             now_ms = self.clock()
             size = len(ciphertext)

@@ -51,9 +51,11 @@ def user_by_token_hash(session: Session, token_hash: bytes) -> User | None:
     ).first()
 
 
-def user_exists(session: Session, user_id: str) -> bool:
-    """Whether a user with this id exists."""
-    return session.get(User, user_id) is not None
+def active_user_exists(session: Session, user_id: str) -> bool:
+    """Whether a user with this id exists and is not revoked (the relay delivers only to
+    those: a revoked user could never fetch or acknowledge, so its inbox would only fill)."""
+    user = session.get(User, user_id)
+    return user is not None and user.revoked_at is None
 
 
 def reset_token(session: Session, user_id: str, token_hash: bytes) -> None:

@@ -153,6 +153,27 @@ def test_relay_rejects_bad_input(sqlite_service: Service) -> None:
     assert r.json()["error"]["code"] == "invalid_request"
 
 
+def test_a_revoked_recipient_gets_nothing_queued(service: Service) -> None:
+    # A revoked user can never fetch or acknowledge: queueing for it would only fill its
+    # inbox quota with ciphertext nobody will read until the TTL.
+    from report_service.storage.users import revoke
+
+    with service.app.state.session_factory.begin() as session:
+        revoke(session, "bob", service.clock())
+    ok = {
+        "recipient_id": "bob",
+        "conversation_id": "c",
+        "ciphertext": "AA==",
+        "commitment": b64(bytes(32)),
+    }
+    r = service.client.post("/v1/relay/messages", json=ok, headers=service.auth("alice"))
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "unknown_recipient")
+    r = service.client.post(
+        "/v1/relay/messages", json={**ok, "recipient_id": "carol"}, headers=service.auth("alice")
+    )
+    assert r.status_code == 200
+
+
 def test_a_send_repeated_under_its_client_id_returns_the_first_stamp(service: Service) -> None:
     cid = str(uuid.uuid4())
     first = send(service, "alice", "bob", b"ct", bytes(32), cid)
