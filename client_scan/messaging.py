@@ -63,7 +63,7 @@ from client_scan.outbox import (
     backoff_delay_s,
 )
 from client_scan.quarantine import Quarantine, QuarantinedDelivery
-from client_scan.records import Direction, MessageRecord, RecordStore
+from client_scan.records import Direction, MessageRecord, RecordStore, same_record
 from client_scan.service_client import Delivery, RelayReceipt, ServiceClient
 
 __all__ = [
@@ -514,7 +514,7 @@ class Messenger:
         except RecordNotFound:
             self._store.add_message(record)
             return True
-        if existing.message != record.message or existing.direction != record.direction:
+        if not same_record(existing, record):
             raise InvalidInput(f"another record already has id {record.id!r}")
         return False
 

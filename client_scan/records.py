@@ -194,8 +194,12 @@ class RecordStore(Protocol):
         ...
 
 
-def _same_record(a: MessageRecord, b: MessageRecord) -> bool:
-    return a.message == b.message and a.direction == b.direction
+def same_record(a: MessageRecord, b: MessageRecord) -> bool:
+    """Whether ``b`` is ``a`` again. A message a user sent to themself is both sent and
+    received: the same stamped message, kept once under the direction first stored."""
+    if a.message != b.message:
+        return False
+    return a.direction == b.direction or a.message.sender_id == a.message.recipient_id
 
 
 class MemoryRecordStore:
@@ -213,7 +217,7 @@ class MemoryRecordStore:
         with self._lock:
             existing = self._messages.get(rid)
             if existing is not None:
-                if not _same_record(existing, record):
+                if not same_record(existing, record):
                     raise InvalidInput(f"another record already has id {rid!r}")
                 return
             self._messages[rid] = record
@@ -417,7 +421,7 @@ class SqliteRecordStore(SqliteFile):
                 (rid,),
             ).fetchone()
             if row is not None:
-                if not _same_record(_row_to_record(row), record):
+                if not same_record(_row_to_record(row), record):
                     raise InvalidInput(f"another record already has id {rid!r}")
                 return
             cur.execute(

@@ -84,6 +84,22 @@ def test_a_bad_payload_is_quarantined_and_the_rest_of_the_batch_is_received(
         assert again.entries() == []
 
 
+def test_a_message_to_oneself_is_kept_once_not_quarantined(
+    service: FakeService, alice_client: ServiceClient, tmp_path: Path
+) -> None:
+    # A note to self is both the sent and the received copy of one stamped message.
+    store = MemoryRecordStore()
+    with Quarantine(tmp_path / "q.sqlite") as quarantine:
+        alice = Messenger("alice", alice_client, store, quarantine=quarantine)
+        sent = alice.send(SESSION_KEY, "alice", "notes", "remember the milk")
+        result = alice.receive(lambda d: SESSION_KEY)
+        assert result.rejected == ()
+        assert alice.quarantined() == []
+        assert result.accepted == ()  # already kept, as sent: not returned twice
+    assert store.get_message(sent.id).direction == Direction.SENT
+    assert service.inboxes["alice"] == []
+
+
 def test_without_a_quarantine_a_refused_delivery_stays_on_the_relay(
     service: FakeService, alice_client: ServiceClient, bob_client: ServiceClient
 ) -> None:
