@@ -412,19 +412,7 @@ def signin(request: Request, review: Review, sessions: Sessions, form: Form) -> 
             secure=_cookie_secure(request),
         )
         return response
-    sessions.close(request.cookies.get(COOKIE))  # a session the browser held before ends
-    cookie, _csrf = sessions.open(actor)
-    home = _see_other(_home(actor))
-    home.set_cookie(
-        COOKIE,
-        cookie,
-        path=PREFIX,
-        httponly=True,
-        samesite="strict",
-        secure=_cookie_secure(request),
-    )
-    home.delete_cookie(LOGIN_COOKIE, path=f"{PREFIX}/signin")
-    return home
+    return _start_session(request, sessions, actor, f"{PREFIX}/signin")
 
 
 @router.get("/link")
@@ -458,19 +446,7 @@ def link_signin(request: Request, sessions: Sessions, form: Form) -> Response:
         actor = sessions.redeem_link(form.get("code", ""))
     except SessionExpired:
         return _see_other("/signin", msg="link")
-    sessions.close(request.cookies.get(COOKIE))
-    cookie, _csrf = sessions.open(actor)
-    home = _see_other(_home(actor))
-    home.set_cookie(
-        COOKIE,
-        cookie,
-        path=PREFIX,
-        httponly=True,
-        samesite="strict",
-        secure=_cookie_secure(request),
-    )
-    home.delete_cookie(LOGIN_COOKIE, path=f"{PREFIX}/link")
-    return home
+    return _start_session(request, sessions, actor, f"{PREFIX}/link")
 
 
 @router.post("/signout")
@@ -899,3 +875,23 @@ def install(app: FastAPI) -> None:
 
 
 __all__ = ["PREFIX", "install", "router"]
+
+
+def _start_session(
+    request: Request, sessions: ConsoleSessions, actor: Actor, login_path: str
+) -> Response:
+    """End any session the browser held before, open one for ``actor``, set its cookie,
+    forget the sign-in form's cookie (at ``login_path``) and go to the actor's home page."""
+    sessions.close(request.cookies.get(COOKIE))
+    cookie, _csrf = sessions.open(actor)
+    home = _see_other(_home(actor))
+    home.set_cookie(
+        COOKIE,
+        cookie,
+        path=PREFIX,
+        httponly=True,
+        samesite="strict",
+        secure=_cookie_secure(request),
+    )
+    home.delete_cookie(LOGIN_COOKIE, path=login_path)
+    return home
