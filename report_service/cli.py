@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from report_service import _cli_banks, _cli_service, backup_cli
+from report_service.escalation.preservation import cli as preservation_cli
 from report_service.review import cli as review_cli
 from report_service.review import destruction_cli
 
@@ -15,5 +16,5 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     _cli_service.register(subparsers)
     _cli_banks.register(subparsers)
     review_cli.register(subparsers)
-    destruction_cli.register(subparsers)
+    preservation_cli.register(destruction_cli.register(subparsers))
     backup_cli.register(subparsers)

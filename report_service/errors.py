@@ -19,6 +19,7 @@ caller (usually the HTTP layer, which maps them to status codes in one place,
     │   ├── UnsupportedMediaType   415 unsupported_media_type
     │   ├── ReporterMismatch       422 reporter_mismatch
     │   ├── InvalidRequest         400/422 with its own code
+    │   ├── EvidenceHeld           409 evidence_held: a preservation hold keeps it
     │   └── IdempotencyConflict    409 client_message_id_reused: same id, different send
     ├── RateLimited                429 with ``retry_after_s``
     │   └── QuotaExceeded          429 relay_sender_quota / relay_inbox_full
@@ -137,6 +138,20 @@ class QuotaExceeded(RateLimited):
         RateLimited.__init__(self, retry_after_s)
         self.args = (detail,)
         self.quota_code = code
+
+
+class EvidenceHeld(RequestRejected):
+    """A report's evidence is under an active preservation hold and may not be destroyed
+    until the hold is released or expires; ``hold_id`` and ``expires_at`` (ms, ``None`` =
+    until released) name the hold that keeps it."""
+
+    code = "evidence_held"
+    status = 409
+
+    def __init__(self, detail: str, *, hold_id: int, expires_at: int | None) -> None:
+        super().__init__(detail)
+        self.hold_id = hold_id
+        self.expires_at = expires_at
 
 
 class EvidenceDestroyed(ServiceError):

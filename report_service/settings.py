@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -50,11 +50,21 @@ PLACEHOLDERS = frozenset(
 
 
 MIN_METRICS_TOKEN_CHARS = 16
+MIN_PRESERVATION_DAYS = 365
+"""The REPORT Act's one year; the same figure as
+:data:`report_service.escalation.preservation.policy.STATUTORY_MINIMUM_DAYS` (a test keeps
+them equal; settings sit below the feature packages and do not import them)."""
+MAX_PRESERVATION_DAYS = 36_500
 ENV_PREFIX = "FRANKLY_"
 NON_SETTING_ENV = frozenset({"FRANKLY_SETTINGS_FILE"})
 """``FRANKLY_*`` variables that are read but are not settings."""
 NON_SETTING_ENV_PREFIXES = ("FRANKLY_TEST_", "FRANKLY_REQUIRE_")
 """``FRANKLY_*`` variables of the test harness, never read by the service."""
+
+
+class _SettingRefused(ConfigError, ValueError):
+    """A setting's value is refused; a ``ValueError`` so pydantic reports it, a
+    ``ConfigError`` so :func:`load_settings` raises it as it is."""
 
 
 def is_placeholder(value: str) -> bool:
@@ -102,6 +112,10 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     child_safety_categories: frozenset[str] = frozenset({"csam", "child_safety", "cse", "csae"})
 
+    # Preservation holds placed by an NCMEC CyberTipline submission last this many days
+    # (issue 14, "Preservation"): at least the REPORT Act's one year, configurable upward.
+    preservation_days: int = MIN_PRESERVATION_DAYS
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -117,6 +131,17 @@ class Settings(BaseSettings):
             TomlConfigSettingsSource(settings_cls),
             file_secret_settings,
         )
+
+    @field_validator("preservation_days")
+    @classmethod
+    def _preservation_at_least_a_year(cls, days: int) -> int:
+        if not MIN_PRESERVATION_DAYS <= days <= MAX_PRESERVATION_DAYS:
+            raise _SettingRefused(
+                f"FRANKLY_PRESERVATION_DAYS must be {MIN_PRESERVATION_DAYS} to "
+                f"{MAX_PRESERVATION_DAYS} days: US law (18 U.S.C. 2258A(h), REPORT Act) asks "
+                f"a provider to preserve a CyberTipline report for one year; got {days}"
+            )
+        return days
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:

@@ -11,6 +11,11 @@ transaction** as the key deletion: who (``actor``), why (``reason``), the basis
 (``request`` or ``retention`` with its period and cutoff), the report and the items it is
 about. Never content, never key material.
 
+Preservation holds (:mod:`report_service.escalation.preservation`) are enforced where the
+key is deleted (:func:`report_service.storage.evidence.shred_data_key` refuses with
+``EvidenceHeld``), so neither a request nor a purge passes one; a purge also reads them
+first, to report each held report with its hold instead of failing on it.
+
 A purge decides with the pure rules of :mod:`report_service.review.retention` twice: once
 to list candidates, then again per report under the row locks of its evidence key and
 items, so that an item reopened, claimed or escalated meanwhile is left alone.
@@ -31,6 +36,7 @@ from report_service.errors import NotFound
 from report_service.review import decisions as taxonomy
 from report_service.review import store
 from report_service.review.retention import (
+    Held,
     ItemState,
     ReportState,
     Verdict,
@@ -38,6 +44,7 @@ from report_service.review.retention import (
     purge_verdict,
 )
 from report_service.storage.evidence import checkpoint_wal, shred_data_key
+from report_service.storage.holds import active_holds
 from report_service.storage.models import EvidenceKey, Report
 from report_service.storage.reports import own_report_id
 
@@ -61,7 +68,8 @@ class Destruction:
 @dataclass(frozen=True, slots=True)
 class PurgeResult:
     """What a purge destroyed (or, in a dry run, would destroy) and what it kept, by
-    :class:`Verdict`; ``scrubbed`` as for :class:`Destruction`."""
+    :class:`Verdict`; ``held`` names each report kept by a preservation hold, with the
+    hold; ``scrubbed`` as for :class:`Destruction`."""
 
     cutoff_ms: int
     dry_run: bool
@@ -69,6 +77,7 @@ class PurgeResult:
     would_destroy: tuple[str, ...]
     kept: Mapping[Verdict, int]
     scrubbed: bool
+    held: tuple[Held, ...] = ()
 
 
 class EvidenceDestroyer:
@@ -84,7 +93,8 @@ class EvidenceDestroyer:
     ) -> Destruction:
         """Destroy one report's evidence on request, whatever the state of its items
         (including a legal hold: the request is the operator's explicit decision, and the
-        audit entry records it). Audited.
+        audit entry records it), but never under an active preservation hold: that is
+        released first, on the record (``frankly evidence release``). Audited.
 
         ``reporter``, when given, is the reporter who asked: ``report_id`` is then the id
         *their* client chose, which the service may store under an alias when another
@@ -96,6 +106,7 @@ class EvidenceDestroyer:
             InvalidInput: ``reason`` is shorter than 10 or longer than 1000 characters.
             NotFound: no such report (of ``reporter``, when given).
             EvidenceDestroyed: its evidence was already destroyed.
+            EvidenceHeld: an active preservation hold keeps it (the error names it).
         """
         who, why = _check(actor, reason)
         now = self._clock()
@@ -123,6 +134,7 @@ class EvidenceDestroyer:
         now = self._clock()
         cutoff = purge_cutoff(now, decided_before_days)
         kept: Counter[Verdict] = Counter()
+        held: list[Held] = []
         candidates: list[str] = []
         with self._sessions() as session:
             kept[Verdict.RECENT] += store.count_live_evidence_since(session, cutoff)
@@ -131,18 +143,21 @@ class EvidenceDestroyer:
             with self._sessions() as session:
                 page = store.live_evidence_reports(session, cutoff, after, PAGE)
                 for report_id, received_at in page:
-                    verdict = purge_verdict(
-                        _state(session, report_id, received_at, now, lock=False), cutoff
-                    )
+                    state = _state(session, report_id, received_at, now, lock=False)
+                    verdict = purge_verdict(state, cutoff)
                     if verdict is Verdict.DESTROY:
                         candidates.append(report_id)
                     else:
                         kept[verdict] += 1
+                        if state.held is not None:
+                            held.append(state.held)
             if len(page) < PAGE:
                 break
             after = page[-1][0]
         if dry_run:
-            return PurgeResult(cutoff, True, (), tuple(candidates), dict(kept), True)
+            return PurgeResult(
+                cutoff, True, (), tuple(candidates), dict(kept), True, tuple(held)
+            )
         detail = {
             "basis": "retention",
             "reason": why,
@@ -153,23 +168,31 @@ class EvidenceDestroyer:
         for report_id in candidates:
             now = self._clock()
             with self._sessions.begin() as session:
-                again = self._recheck(session, report_id, cutoff, now)
+                locked = self._recheck(session, report_id, now)
+                if locked is None:
+                    continue
+                again = purge_verdict(locked, cutoff)
                 if again is Verdict.DESTROY:
                     destroyed.append(_destroy(session, report_id, now, who, detail))
-                elif again is not None:
+                else:
                     kept[again] += 1
+                    if locked.held is not None:
+                        held.append(locked.held)
         scrubbed = self._checkpoint() if destroyed else True
-        return PurgeResult(cutoff, False, tuple(destroyed), (), dict(kept), scrubbed)
+        return PurgeResult(
+            cutoff, False, tuple(destroyed), (), dict(kept), scrubbed, tuple(held)
+        )
 
-    def _recheck(self, session: Session, report_id: str, cutoff: int, now: int) -> Verdict | None:
-        """The verdict again, under the row locks of the report's evidence key and items;
+    def _recheck(self, session: Session, report_id: str, now: int) -> ReportState | None:
+        """The report's state again, under the row locks of its evidence key and items;
         ``None`` when the evidence is already gone. Locks are taken key, items, audit head:
-        moderators' calls lock items then the audit head, so the orders agree."""
+        moderators' calls lock items then the audit head, and placing a preservation hold
+        locks the key first too, so the orders agree."""
         key = session.get(EvidenceKey, report_id, with_for_update=True)
         report = session.get(Report, report_id)
         if key is None or key.wrapped_key is None or report is None:
             return None
-        return purge_verdict(_state(session, report_id, report.received_at, now, lock=True), cutoff)
+        return _state(session, report_id, report.received_at, now, lock=True)
 
     def _checkpoint(self) -> bool:
         with self._sessions() as session:
@@ -199,7 +222,12 @@ def _state(
                 decisions=frozenset(d.decision for d in decisions),
             )
         )
-    return ReportState(report_id, received_at, tuple(states))
+    holds = active_holds(session, [report_id], now)
+    held = None
+    if holds:
+        first = holds[0]
+        held = Held(report_id, first.id, first.source, first.reference, first.expires_at)
+    return ReportState(report_id, received_at, tuple(states), held)
 
 
 def _destroy(

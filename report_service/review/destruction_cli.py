@@ -1,11 +1,14 @@
-"""``frankly evidence destroy|purge``: crypto-shred report evidence, audited.
+"""``frankly evidence destroy|purge``: crypto-shred report evidence, audited (``hold``,
+``release`` and ``holds`` join the same ``evidence`` command from
+:mod:`report_service.escalation.preservation.cli`).
 
 Both act on the data folder (``--data DIR``, default ``./frankly-data`` or the settings),
 whose database is found by :func:`report_service.settings.load_settings`. They need no
 key file: destroying deletes a wrapped key, it never decrypts anything. Output names
 reports, items and audit positions only; never content or key material. Exit status 0 on
 success, 2 with ``error: ...`` on stderr when nothing was destroyed because of an error
-(unknown report, already destroyed, bad reason or name, database unreachable).
+(unknown report, already destroyed, under a preservation hold, bad reason or name,
+database unreachable).
 """
 
 from __future__ import annotations
@@ -23,18 +26,24 @@ if TYPE_CHECKING:
 CLI_ACTOR = "cli"
 
 
-def register(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Add ``evidence`` to the ``frankly`` parser."""
-    ev = subparsers.add_parser("evidence", help="destroy report evidence (crypto-shredding)")
-    esub = ev.add_subparsers(dest="evidence_command", metavar="ACTION", required=True)
+def register(subparsers: argparse._SubParsersAction[Any]) -> argparse._SubParsersAction[Any]:
+    """Add ``evidence`` to the ``frankly`` parser; returns its sub-command action, to which
+    :mod:`report_service.cli` adds the preservation-hold commands."""
+    ev = subparsers.add_parser(
+        "evidence", help="destroy report evidence (crypto-shredding) and manage preservation holds"
+    )
+    esub: argparse._SubParsersAction[Any] = ev.add_subparsers(
+        dest="evidence_command", metavar="ACTION", required=True
+    )
 
     destroy = esub.add_parser(
         "destroy",
         help="destroy one report's evidence now (e.g. a legal or data-protection request)",
         description="Delete the report's wrapped data key: its message text, attachments, "
         "comment and device hints can never be decrypted again. The verified facts stay. "
-        "Works whatever the state of the report's items, legal hold included. Audited "
-        "(evidence_destroy) with --by and --reason.",
+        "Works whatever the state of the report's items, legal hold included, but is "
+        "refused while a preservation hold keeps the report (frankly evidence holds; "
+        "release it first). Audited (evidence_destroy) with --by and --reason.",
     )
     destroy.add_argument(
         "report_id", metavar="REPORT_ID", help="the report id the reporter's client printed"
@@ -54,7 +63,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="destroy the evidence of reports decided more than N days ago",
         description="Destroy the evidence of every report whose items are all decided "
         "and unclaimed, whose decisions and arrival are more than N days old, and whose "
-        "items were never escalated to legal or child safety (legal hold: never purged). "
+        "items were never escalated to legal or child safety (legal hold: never purged), "
+        "and that no preservation hold keeps (each held report is listed with its hold). "
         "Each report is audited (evidence_destroy).",
     )
     purge.add_argument(
@@ -69,6 +79,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     _common(purge)
     purge.set_defaults(func=_purge)
+    return esub
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -165,6 +176,12 @@ def _purge(args: argparse.Namespace) -> int:
             )
         for report_id in result.would_destroy:
             print(f"would destroy {report_id}")
+        for h in result.held:
+            ref = f", reference {h.reference}" if h.reference else ""
+            until = "until released" if h.expires_at is None else f"until {_when(h.expires_at)}"
+            print(
+                f"kept {h.report_id}: preservation_hold {h.hold_id} ({h.source}{ref}) {until}"
+            )
         count = len(result.would_destroy) if result.dry_run else len(result.destroyed)
         kept = ", ".join(
             f"{result.kept.get(v, 0)} {v.value}" for v in Verdict if v is not Verdict.DESTROY

@@ -2,8 +2,13 @@
 
 A report's evidence is one unit (one data key), but a report can be about several
 messages, so about several review items. :func:`purge_verdict` lets a purge destroy a
-report's evidence only when *every* item it is about allows it:
+report's evidence only when it is under no preservation hold and *every* item it is about
+allows it:
 
+0. **Preservation hold.** No active preservation hold keeps the report (an NCMEC
+   submission's year, a manual hold: :mod:`report_service.escalation.preservation`). The
+   verdict names the hold (:class:`Held`), so a purge can say which one and until when.
+   Not even ``frankly evidence destroy`` passes such a hold: the storage layer refuses.
 1. **Legal hold.** No item was ever decided ``escalate_legal`` or
    ``escalate_child_safety`` (:data:`LEGAL_HOLD_DECISIONS`), not even by a decision a
    lead later reopened. Escalated evidence may have to be preserved for law enforcement
@@ -18,7 +23,8 @@ report's evidence only when *every* item it is about allows it:
    decided long ago is merged into it: its evidence is kept for the full period from
    its own arrival.
 
-The checks run in that order, so a held report is always reported as held.
+The checks run in that order, so a held report is always reported as held (and a
+report under a preservation hold as that, even when it is also under a legal hold).
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ class Verdict(enum.StrEnum):
     """What a purge does with one report's evidence, and why."""
 
     DESTROY = "destroy"
+    PRESERVATION_HOLD = "preservation_hold"
     LEGAL_HOLD = "legal_hold"
     CLAIMED = "claimed"
     UNDECIDED = "undecided"
@@ -64,12 +71,26 @@ class ItemState:
 
 
 @dataclass(frozen=True, slots=True)
+class Held:
+    """The active preservation hold that keeps a report (the longest-lasting one when
+    several overlap); ``expires_at`` ``None`` = until released."""
+
+    report_id: str
+    hold_id: int
+    source: str
+    reference: str | None
+    expires_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class ReportState:
-    """A report whose evidence still exists, and the items it is about."""
+    """A report whose evidence still exists, the items it is about, and the active
+    preservation hold on it, if any."""
 
     report_id: str
     received_at: int
     items: tuple[ItemState, ...]
+    held: Held | None = None
 
 
 def purge_cutoff(now_ms: int, days: int) -> int:
@@ -90,6 +111,8 @@ def purge_verdict(report: ReportState, cutoff_ms: int) -> Verdict:
     """Whether a purge with ``cutoff_ms`` destroys ``report``'s evidence (see the module
     docstring for the rules and their order)."""
     items = report.items
+    if report.held is not None:
+        return Verdict.PRESERVATION_HOLD
     if any(item.decisions & LEGAL_HOLD_DECISIONS for item in items):
         return Verdict.LEGAL_HOLD
     if any(item.leased or item.status == "claimed" for item in items):

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from report_service.errors import EvidenceDestroyed, NotFound
 from report_service.evidence import open_blob, unwrap_data_key
 from report_service.keys import KeyMaterial
+from report_service.storage.holds import refuse_if_held
 from report_service.storage.models import EvidenceBlob, EvidenceKey
 
 
@@ -73,9 +74,15 @@ def shred_data_key(session: Session, report_id: str, now_ms: int) -> None:
     page that held the wrapped key is rewritten with the freed bytes zeroed instead of
     leaving them in free space (:func:`checkpoint_wal` then moves that page out of the WAL).
 
+    This is the one place evidence is destroyed, so it is where preservation holds are
+    enforced: with the key row locked, an active hold refuses. Placing a hold locks the
+    same row (:mod:`report_service.escalation.preservation.store`), so a hold and a
+    destruction never pass each other.
+
     Raises:
         NotFound: no such report.
         EvidenceDestroyed: the report's evidence was already destroyed.
+        EvidenceHeld: an active preservation hold keeps it (the hold is named).
     """
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("PRAGMA secure_delete=ON"))
@@ -86,6 +93,7 @@ def shred_data_key(session: Session, report_id: str, now_ms: int) -> None:
         raise EvidenceDestroyed(
             f"the evidence of report {report_id} was already destroyed (at {row.destroyed_at} ms)"
         )
+    refuse_if_held(session, report_id, now_ms)
     row.wrapped_key = None
     row.destroyed_at = now_ms
     session.flush()
@@ -99,6 +107,7 @@ def destroy_evidence(session: Session, report_id: str, now_ms: int) -> None:
     Raises:
         NotFound: no such report.
         EvidenceDestroyed: it was already destroyed.
+        EvidenceHeld: an active preservation hold keeps it.
     """
     shred_data_key(session, report_id, now_ms)
     session.commit()

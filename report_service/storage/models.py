@@ -315,3 +315,44 @@ class HashListVersion(Base):
     digest: Mapped[str] = mapped_column(HEX64)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class PreservationHold(Base):
+    """A preservation hold on one report's evidence (migration ``0012``).
+
+    While a hold is *active* (``released_at`` NULL and ``expires_at`` NULL or later than
+    now) the report's wrapped data key is never deleted: not by a retention purge, not by
+    ``frankly evidence destroy`` (:func:`report_service.storage.evidence.shred_data_key`
+    refuses). Holds overlap freely; the rules live in
+    :mod:`report_service.escalation.preservation.policy`.
+
+    ``source`` says who placed it (``manual``, ``ncmec``, ...), ``reference`` an outside
+    reference (a CyberTipline report id, a court order number); the same
+    ``(report_id, source, reference)`` is one hold (placing it again is a no-op, which is
+    what makes the NCMEC flow's retries safe). ``item_id`` is the review item the hold was
+    placed through, when it was placed on an item. ``minimum_until`` is the end of a
+    statutory minimum period (REPORT Act: one year for an NCMEC report) before which a
+    release needs an explicit, audited override; NULL for holds without one.
+    """
+
+    __tablename__ = "preservation_holds"
+    __table_args__ = (UniqueConstraint("report_id", "source", "reference"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_id: Mapped[str] = mapped_column(
+        ForeignKey("reports.report_id", ondelete="CASCADE"), index=True
+    )
+    item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("review_items.id", ondelete="SET NULL"), nullable=True
+    )
+    source: Mapped[str] = mapped_column(String(32))
+    reference: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    placed_by: Mapped[str] = mapped_column(String(64))
+    placed_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    minimum_until: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    released_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    released_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    release_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    release_forced: Mapped[bool | None] = mapped_column(Boolean, nullable=True)

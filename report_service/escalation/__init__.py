@@ -1,0 +1,1 @@
+"""Escalation out of Frankly: NCMEC reports, preservation holds, DSA statements, webhooks."""
