@@ -334,7 +334,8 @@ def test_purge_respects_the_legal_hold_and_a_dry_run_changes_nothing(
     lines = out.splitlines()
     assert lines[0] == f"would destroy {would}"
     assert lines[1].startswith(
-        "would destroy 1; kept 0 preservation_hold, 2 legal_hold, 1 claimed, 1 undecided, 2 recent (cutoff "
+        "would destroy 1; kept 0 preservation_hold, 2 legal_hold, 1 claimed, 1 undecided, "
+        "2 recent (cutoff "
     )
     assert len(lines) == 2
     assert _wrapped(env) == keys_before
@@ -343,7 +344,10 @@ def test_purge_respects_the_legal_hold_and_a_dry_run_changes_nothing(
     status, out, err = cli(*args, "--by", "retention-bot")
     assert status == 0, err
     assert out.startswith(f"destroyed {would} (items: {old.item_id}; audit entry ")
-    assert "destroyed 1; kept 0 preservation_hold, 2 legal_hold, 1 claimed, 1 undecided, 2 recent" in out
+    assert (
+        "destroyed 1; kept 0 preservation_hold, 2 legal_hold, 1 claimed, 1 undecided, 2 recent"
+        in out
+    )
     after = _wrapped(env)
     assert after[would] is None
     assert {r: w for r, w in after.items() if r != would} == {
