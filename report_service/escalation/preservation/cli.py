@@ -140,7 +140,10 @@ def _hold(args: argparse.Namespace) -> int:
 
     try:
         with open_holds(args.data) as (sessions, preservation_days):
-            days = None if args.indefinite else (args.days or preservation_days)
+            if args.indefinite:
+                days = None
+            else:
+                days = preservation_days if args.days is None else args.days
             with sessions.begin() as session:
                 done = place_manual_hold(
                     session,
