@@ -31,6 +31,7 @@ import enum
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from report_service.escalation.preservation.errors import (
     HoldAlreadyReleased,
@@ -222,11 +223,14 @@ def check_release(hold: Hold, now_ms: int, *, force: bool) -> Release:
     """
     if hold.released_at is not None:
         raise HoldAlreadyReleased(f"hold {hold.hold_id} was already released")
-    early = hold.minimum_until is not None and now_ms < hold.minimum_until
-    if early and not force:
+    if hold.minimum_until is None or now_ms >= hold.minimum_until:
+        return Release(forced=False)
+    if not force:
+        until = datetime.fromtimestamp(hold.minimum_until / 1000, UTC)
         raise MinimumPeriodNotOver(
             f"hold {hold.hold_id} ({hold.source}) keeps its evidence for a statutory "
-            f"minimum period that has not ended; releasing it earlier needs "
-            "--force-before-expiry and a reason saying why the duty no longer applies"
+            f"minimum period that has not ended (until {until:%Y-%m-%dT%H:%M:%SZ}); "
+            "releasing it earlier needs --force-before-expiry and a reason saying why the "
+            "duty no longer applies"
         )
-    return Release(forced=early)
+    return Release(forced=True)
