@@ -119,6 +119,7 @@ def create_app(
     from report_service.banks import HashBanks
     from report_service.body_limit import BodyLimitMiddleware
     from report_service.console.pages import install as install_console
+    from report_service.escalation.preservation import router as preservation_api
     from report_service.http_errors import CatchAllMiddleware, install_error_handlers
     from report_service.intake import Intake
     from report_service.observability import Metrics, RequestContextMiddleware
@@ -226,6 +227,7 @@ def create_app(
     install_review(app, review)
     app.include_router(lifecycle_api.router)
     app.include_router(search.router)
+    app.include_router(preservation_api.router)
 
     relay_limit = settings.relay_max_ciphertext_bytes * 4 // 3 + RELAY_BODY_OVERHEAD
 

@@ -8,9 +8,11 @@ child_safety   as moderator, plus the child-safety queue and its items (the only
                ever sees child-safety items), and reopening decisions on those items
 lead           as moderator, plus view any general item without a lease and reopen decisions;
                reveal and bank without the lease only as reasoned, audited overrides
-               (ReviewService.reveal, ReviewService.bank)
+               (ReviewService.reveal, ReviewService.bank); place, release and list
+               preservation holds (/v1/review/holds)
 auditor        read and verify the audit log; nothing else
-admin          manage moderator accounts and read the audit log; no item access
+admin          manage moderator accounts, read the audit log, and place, release and list
+               preservation holds; no item access
 =============  ============================================================================
 """
 
@@ -53,14 +55,19 @@ class Permission(enum.StrEnum):
     REOPEN = "reopen"
     READ_AUDIT = "read_audit"
     MANAGE_MODERATORS = "manage_moderators"
+    PRESERVE = "preserve"  # place, release and list preservation holds
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {
     Role.MODERATOR: frozenset({Permission.REVIEW}),
     Role.CHILD_SAFETY: frozenset({Permission.REVIEW, Permission.CHILD_SAFETY}),
-    Role.LEAD: frozenset({Permission.REVIEW, Permission.VIEW_ANY, Permission.REOPEN}),
+    Role.LEAD: frozenset(
+        {Permission.REVIEW, Permission.VIEW_ANY, Permission.REOPEN, Permission.PRESERVE}
+    ),
     Role.AUDITOR: frozenset({Permission.READ_AUDIT}),
-    Role.ADMIN: frozenset({Permission.MANAGE_MODERATORS, Permission.READ_AUDIT}),
+    Role.ADMIN: frozenset(
+        {Permission.MANAGE_MODERATORS, Permission.READ_AUDIT, Permission.PRESERVE}
+    ),
 }
 
 

@@ -8,7 +8,7 @@ line in one of its own (:func:`open_holds`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +22,9 @@ from report_service.escalation.preservation.errors import InvalidInput, NothingT
 from report_service.escalation.preservation.policy import HoldStatus, HoldTerms
 from report_service.review import decisions as taxonomy
 from report_service.review import store as review_store
+from report_service.review.errors import Forbidden
+from report_service.review.roles import Permission, allows
+from report_service.review.service import Actor
 from report_service.storage.models import PreservationHold
 
 HOLD_ACTION = "preservation_hold"
@@ -149,17 +152,19 @@ def place_manual_hold(
     reference: str | None = None,
     actor: str,
     now_ms: int,
+    item: bool | None = None,
 ) -> HoldPlacement:
     """A manual hold (``source`` ``manual``) on a report, or on every report of a review
-    item when ``target`` is an item id: ``days`` days, or until released when ``None``.
-    Audited. Idempotent like :func:`place_preservation_hold` when ``reference`` is given.
+    item when ``target`` is an item id (``item`` true or false: only that kind): ``days``
+    days, or until released when ``None``. Audited. Idempotent like
+    :func:`place_preservation_hold` when ``reference`` is given.
 
     Raises:
         NotFound: ``target`` is neither a report nor a review item with reports.
         InvalidInput, InvalidRequest, NothingToHold: as :func:`place_preservation_hold`.
     """
     terms = policy.manual_terms(now_ms, days=days)
-    report_ids, item_id = store.resolve_target(session, target)
+    report_ids, item_id = store.resolve_target(session, target, item=item)
     return _place(
         session, report_ids, item_id, policy.MANUAL, reference, terms, reason, actor, now_ms
     )
@@ -310,3 +315,87 @@ def open_holds(data: str | Path | None) -> Iterator[tuple[sessionmaker[Session],
     settings = load_settings(None if data is None else Path(data))
     with open_database(settings, create=False) as sessions:
         yield sessions, settings.preservation_days
+
+
+class HoldService:
+    """Holds over HTTP for leads and admins: one transaction per call; ``clock`` returns
+    ms since the epoch; ``preservation_days`` is ``FRANKLY_PRESERVATION_DAYS``."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        clock: Callable[[], int],
+        preservation_days: int,
+    ) -> None:
+        self._sessions = session_factory
+        self._clock = clock
+        self._days = preservation_days
+
+    def list(
+        self, actor: Actor, *, include_inactive: bool, report_id: str | None
+    ) -> list[HoldView]:
+        """:func:`list_holds`.
+
+        Raises:
+            Forbidden: the role may not manage holds.
+        """
+        _need_preserve(actor)
+        with self._sessions() as session:
+            return list_holds(
+                session, self._clock(), include_inactive=include_inactive, report_id=report_id
+            )
+
+    def place(
+        self,
+        actor: Actor,
+        target: str,
+        reason: str,
+        *,
+        item: bool,
+        days: int | None,
+        indefinite: bool,
+        reference: str | None,
+    ) -> HoldPlacement:
+        """:func:`place_manual_hold` on a report or (``item``) a review item; neither
+        ``days`` nor ``indefinite`` means ``FRANKLY_PRESERVATION_DAYS`` days.
+
+        Raises:
+            Forbidden: the role may not manage holds. NotFound, InvalidInput,
+            NothingToHold: as :func:`place_manual_hold`.
+        """
+        _need_preserve(actor)
+        length = None if indefinite else (self._days if days is None else days)
+        with self._sessions.begin() as session:
+            return place_manual_hold(
+                session,
+                target,
+                reason,
+                days=length,
+                reference=reference,
+                actor=actor.name,
+                now_ms=self._clock(),
+                item=item,
+            )
+
+    def release(self, actor: Actor, hold_id: int, reason: str, *, force: bool) -> HoldView:
+        """:func:`release_hold`.
+
+        Raises:
+            Forbidden: the role may not manage holds. NotFound, HoldAlreadyReleased,
+            MinimumPeriodNotOver, InvalidInput: as :func:`release_hold`.
+        """
+        _need_preserve(actor)
+        with self._sessions.begin() as session:
+            return release_hold(
+                session,
+                hold_id,
+                reason,
+                actor=actor.name,
+                now_ms=self._clock(),
+                force_before_expiry=force,
+            )
+
+
+def _need_preserve(actor: Actor) -> None:
+    if not allows(actor.role, Permission.PRESERVE):
+        raise Forbidden(f"the {actor.role.value} role may not manage preservation holds")

@@ -112,25 +112,28 @@ def first_item_of(session: Session, report_id: str) -> int | None:
     ).first()
 
 
-def resolve_target(session: Session, target: str) -> tuple[list[str], int | None]:
+def resolve_target(
+    session: Session, target: str, *, item: bool | None = None
+) -> tuple[list[str], int | None]:
     """``REPORT_OR_ITEM`` of the command line: a report id, else a review item id (all its
-    reports). Returns the report ids and the item id (``None`` for a report).
+    reports); ``item`` true or false takes it as only one of the two. Returns the report
+    ids and the item id (``None`` for a report).
 
     Raises:
         NotFound: neither a report nor a review item with reports.
     """
-    if session.get(Report, target) is not None:
+    if item is not True and session.get(Report, target) is not None:
         return [target], None
-    if target.isascii() and target.isdigit() and len(target) <= 18:
-        item = session.get(ReviewItem, int(target))
-        if item is not None:
+    if item is not False and target.isascii() and target.isdigit() and len(target) <= 18:
+        row = session.get(ReviewItem, int(target))
+        if row is not None:
             ids = list(
                 session.scalars(
                     select(ReportItem.report_id)
-                    .where(ReportItem.item_id == item.id)
+                    .where(ReportItem.item_id == row.id)
                     .order_by(ReportItem.report_id)
                 )
             )
             if ids:
-                return ids, item.id
+                return ids, row.id
     raise NotFound(f"no report or review item {target!r}")
