@@ -148,14 +148,15 @@ def check_source(source: str) -> str:
 
 
 def check_reference(reference: str | None) -> str | None:
-    """Validate an outside reference: ``None``, or 1 to 128 printable characters.
+    """Validate an outside reference: ``None``, or 1 to 128 characters without control
+    characters (taken as given: no stripping, so that what the caller sent is the key).
 
     Raises:
         InvalidInput: empty, too long, or holding control characters.
     """
     if reference is None:
         return None
-    text = reference.strip()
+    text = reference
     if not text or len(text) > MAX_REFERENCE_CHARS:
         raise InvalidInput(f"a hold reference is 1 to {MAX_REFERENCE_CHARS} characters")
     if any(ord(c) < 32 or ord(c) == 127 for c in text):

@@ -13,14 +13,15 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 
 from report_service.escalation.preservation.schemas import (
     NO_CONTROL,
-    HoldIn,
     HoldOut,
     HoldsOut,
+    ItemHoldIn,
     PlacementOut,
     ReleaseIn,
+    ReportHoldIn,
 )
 from report_service.escalation.preservation.service import HoldService
-from report_service.review.api import AUTH_ERRORS, BAD_BODY, Caller, _err
+from report_service.review.api import AUTH_ERRORS, BAD_BODY, MAX_ITEM_ID, Caller, _err
 
 router = APIRouter(prefix="/v1/review/holds", tags=["preservation"])
 
@@ -32,7 +33,7 @@ def get_holds(request: Request) -> HoldService:
 
 
 Holds = Annotated[HoldService, Depends(get_holds)]
-HoldId = Annotated[int, Path(ge=1, le=2**62, description="The hold's id.")]
+HoldId = Annotated[int, Path(ge=1, le=MAX_ITEM_ID, description="The hold's id.")]
 
 
 @router.get("", response_model=HoldsOut, responses=AUTH_ERRORS)
@@ -58,20 +59,20 @@ def list_holds(
         422: _err("Bad target, reason, period or reference.", "invalid_request"),
     },
 )
-def place_hold(holds: Holds, actor: Caller, body: HoldIn) -> PlacementOut:
+def place_hold(holds: Holds, actor: Caller, body: ReportHoldIn | ItemHoldIn) -> PlacementOut:
     """Place a manual preservation hold on a report, or on each report of a review item
-    (lead, admin): `days` days, until released (`indefinite`), or
+    (lead, admin): `days` days, until released (`"days": "indefinite"`), or
     `FRANKLY_PRESERVATION_DAYS` days. The same report and `reference` is held once.
     Audited (`preservation_hold`)."""
-    item = body.item_id is not None
-    target = str(body.item_id) if item else str(body.report_id)
+    item = isinstance(body, ItemHoldIn)
+    target = str(body.item_id) if isinstance(body, ItemHoldIn) else body.report_id
     placed = holds.place(
         actor,
         target,
         body.reason,
         item=item,
-        days=body.days,
-        indefinite=body.indefinite,
+        days=None if body.days == "indefinite" else body.days,
+        indefinite=body.days == "indefinite",
         reference=body.reference,
     )
     return PlacementOut.of(placed)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from report_service.escalation.preservation.policy import MAX_DAYS, MAX_REFERENCE_CHARS
 from report_service.escalation.preservation.service import HoldPlacement, HoldView
+from report_service.review.api import MAX_ITEM_ID
+from report_service.review.decisions import MAX_REASON_CHARS, MIN_REASON_CHARS
+from report_service.review.schemas import REASON_PATTERN
 
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+REFERENCE_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+"""What :func:`report_service.escalation.preservation.policy.check_reference` accepts."""
 
 _EXAMPLE: dict[str, Any] = {
     "hold_id": 4,
@@ -88,42 +93,60 @@ class PlacementOut(BaseModel):
         )
 
 
-class HoldIn(BaseModel):
-    """A manual hold on one report, or on every report of a review item."""
+class _HoldIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(
+        min_length=MIN_REASON_CHARS,
+        max_length=MAX_REASON_CHARS,
+        pattern=REASON_PATTERN,
+        description="Why (10 to 1000 characters); written to the audit log.",
+    )
+    days: Annotated[int, Field(ge=1, le=MAX_DAYS)] | Literal["indefinite"] | None = Field(
+        default=None,
+        description='Days the hold lasts, or "indefinite" (until released); '
+        "default FRANKLY_PRESERVATION_DAYS.",
+    )
+    reference: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_REFERENCE_CHARS,
+        pattern=REFERENCE_PATTERN,
+        description="Outside reference; the same report and reference is held once.",
+    )
+
+
+class ReportHoldIn(_HoldIn):
+    """A manual hold on one report."""
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"item_id": 12, "reason": "litigation hold LH-2026-4", "days": 180},
                 {
                     "report_id": "0b9d7c52-3c1e-4f0a-9a55-0c6f1f6f2b10",
                     "reason": "law-enforcement preservation request PR-88",
-                    "indefinite": True,
+                    "days": "indefinite",
                     "reference": "PR-88",
-                },
+                }
             ]
         },
     )
 
-    report_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=NO_CONTROL)
-    item_id: int | None = Field(default=None, ge=1, le=2**62)
-    reason: str = Field(min_length=10, max_length=1000)
-    days: int | None = Field(
-        default=None, ge=1, le=MAX_DAYS, description="Default: FRANKLY_PRESERVATION_DAYS."
-    )
-    indefinite: bool = Field(default=False, description="Until released; excludes `days`.")
-    reference: str | None = Field(
-        default=None, min_length=1, max_length=MAX_REFERENCE_CHARS, pattern=NO_CONTROL
+    report_id: str = Field(min_length=1, max_length=64, pattern=NO_CONTROL)
+
+
+class ItemHoldIn(_HoldIn):
+    """A manual hold on every report of a review item."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"item_id": 12, "reason": "litigation hold LH-2026-4", "days": 180}]
+        },
     )
 
-    @model_validator(mode="after")
-    def _one_target(self) -> HoldIn:
-        if (self.report_id is None) == (self.item_id is None):
-            raise ValueError("give exactly one of report_id and item_id")
-        if self.indefinite and self.days is not None:
-            raise ValueError("give days or indefinite, not both")
-        return self
+    item_id: int = Field(ge=1, le=MAX_ITEM_ID)
 
 
 class ReleaseIn(BaseModel):
@@ -134,5 +157,7 @@ class ReleaseIn(BaseModel):
         json_schema_extra={"examples": [{"reason": "LH-4 settled, counsel's note 2026-12-03"}]},
     )
 
-    reason: str = Field(min_length=10, max_length=1000)
+    reason: str = Field(
+        min_length=MIN_REASON_CHARS, max_length=MAX_REASON_CHARS, pattern=REASON_PATTERN
+    )
     force_before_expiry: bool = False

@@ -103,7 +103,8 @@ def test_bad_bodies_are_422_and_change_nothing(service: Service) -> None:
     for body in (
         {"reason": reason},
         {"report_id": report_id, "item_id": 1, "reason": reason},
-        {"report_id": report_id, "reason": reason, "days": 5, "indefinite": True},
+        {"report_id": report_id, "reason": reason, "days": "forever"},
+        {"report_id": report_id, "reason": "          "},
         {"report_id": report_id, "reason": reason, "days": 0},
         {"report_id": report_id, "reason": "short"},
         {"report_id": report_id, "reason": reason, "reference": "a\nb"},

@@ -129,10 +129,10 @@ def test_bad_escalation_inputs_are_refused() -> None:
     for source in ("", "NCMEC", "n cmec", "x" * 33, "1abc"):
         with pytest.raises(InvalidInput, match="source"):
             check_source(source)
-    for reference in ("", "   ", "x" * 129, "a\nb", "a\x00b"):
+    for reference in ("", "x" * 129, "a\nb", "a\x00b", "\tx"):
         with pytest.raises(InvalidInput, match="reference"):
             check_reference(reference)
-    assert check_reference(" CT-123 ") == "CT-123"
+    assert check_reference("CT-123") == "CT-123"
     assert check_reference(None) is None
 
 
