@@ -4,6 +4,8 @@ hold's year is only overridden on purpose."""
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import pytest
@@ -137,3 +139,34 @@ def test_an_ncmec_hold_needs_the_override_in_its_year(service: Service) -> None:
     r = service.client.post(url, headers=who["lead"], json={**body, "force_before_expiry": True})
     assert r.status_code == 200, r.text
     assert r.json()["release_forced"] is True
+
+
+def test_held_evidence_survives_a_rewrap_and_the_old_master_keys_retirement(
+    service: Service,
+) -> None:
+    """Rotating the master key, re-wrapping and retiring the old key never touches what a
+    hold keeps: held data keys are re-wrapped like any other and stay readable."""
+    import os
+
+    from report_service.keys import rotate_key
+    from report_service.review.rewrap import retire_master, rewrap
+    from report_service.storage.evidence import read_evidence
+
+    sessions = service.app.state.session_factory
+    report_id = _report(service)
+    with sessions.begin() as s:
+        place_preservation_hold(
+            s, [report_id], "CyberTipline report filed", reference="CT-7", now_ms=service.clock()
+        )
+    old_kid = service.keys.master_active
+    new_keys = rotate_key(service.keys, "master", os.urandom, service.clock())
+    done = rewrap(sessions, new_keys, actor="cli", clock=service.clock, random=os.urandom)
+    assert (done.rewrapped, done.remaining) == (1, 0)
+    saved: list[Any] = []
+    retire_master(sessions, new_keys, old_kid, actor="cli", clock=service.clock, save=saved.append)
+    [retired] = saved
+    with sessions() as s:
+        payload = read_evidence(s, retired, report_id, "message", "0")
+    message = json.loads(payload)
+    assert message["sender_id"] == "alice"
+    assert json.loads(base64.b64decode(message["payload"]))["body"] == "threat"
