@@ -44,7 +44,7 @@ def list_holds(
     report_id: Annotated[str | None, Query(min_length=1, max_length=64, pattern=NO_CONTROL)] = None,
 ) -> HoldsOut:
     """Preservation holds by id (lead, admin): active ones, or every one with `all`."""
-    found = holds.list(actor, include_inactive=all, report_id=report_id)
+    found = holds.holds(actor, include_inactive=all, report_id=report_id)
     return HoldsOut(holds=[HoldOut.of(h) for h in found])
 
 

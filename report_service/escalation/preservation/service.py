@@ -331,7 +331,7 @@ class HoldService:
         self._clock = clock
         self._days = preservation_days
 
-    def list(
+    def holds(
         self, actor: Actor, *, include_inactive: bool, report_id: str | None
     ) -> list[HoldView]:
         """:func:`list_holds`.
