@@ -203,6 +203,18 @@ def test_bad_hold_commands_fail_clearly_and_change_nothing(env: Env, cli: Cli) -
         assert message in err, err
     with pytest.raises(SystemExit):
         main(["evidence", "hold", report_id, "--reason", LITIGATION, "--days", "9", "--indefinite"])
-    status, out, err = cli("evidence", "holds", "--all")
-    assert (status, out, err) == (0, "", "0 holds\n")
     assert _audit(cli, "preservation_hold") == []
+    assert cli("evidence", "holds", "--all")[1:] == ("", "0 holds\n")
+    # Nothing left to preserve: refused, and for an item only the live reports are held.
+    pair = env.seed(sender="pat", reporters=["alice", "bob"])
+    gone, live = pair.report_ids
+    assert cli("evidence", "destroy", gone, "--reason", ERASURE)[0] == 0
+    status, out, err = cli("evidence", "hold", gone, "--reason", LITIGATION)
+    assert (status, out) == (2, "")
+    assert err == f"error: nothing to preserve: the evidence of {gone} was already destroyed\n"
+    status, out, err = cli("evidence", "hold", str(pair.item_id), "--reason", LITIGATION)
+    assert status == 0, err
+    assert out.startswith(f"placed hold 1 [active] report {live} item {pair.item_id}: ")
+    assert err == f"note: the evidence of report {gone} was already destroyed; nothing to hold\n"
+    assert cli("evidence", "release", "1", "--reason", "test over, release it")[0] == 0
+    assert len(_audit(cli, "preservation_hold")) == 1  # the item's live report only
