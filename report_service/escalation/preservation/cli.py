@@ -64,11 +64,18 @@ def register(evidence_sub: argparse._SubParsersAction[Any]) -> None:
     release = evidence_sub.add_parser(
         "release",
         help="release a preservation hold (the record stays; audited)",
-        description="Release a hold by id (see frankly evidence holds). An NCMEC hold "
+        description="Release holds by id (see frankly evidence holds), in one "
+        "transaction: all or none. An NCMEC hold "
         "cannot be released during its statutory minimum year without "
         "--force-before-expiry. Audited (preservation_release).",
     )
-    release.add_argument("hold_id", type=int, metavar="HOLD_ID", help="the hold's id")
+    release.add_argument(
+        "hold_ids",
+        type=int,
+        nargs="+",
+        metavar="HOLD_ID",
+        help="the hold's id (several: all or none are released, e.g. the holds of one item)",
+    )
     release.add_argument(
         "--reason",
         required=True,
@@ -174,18 +181,23 @@ def _release(args: argparse.Namespace) -> int:
 
     try:
         with open_holds(args.data) as (sessions, _days), sessions.begin() as session:
-            h = release_hold(
-                session,
-                args.hold_id,
-                args.reason,
-                actor=args.by,
-                now_ms=_now(),
-                force_before_expiry=args.force_before_expiry,
-            )
+            now = _now()
+            released = [
+                release_hold(
+                    session,
+                    hold_id,
+                    args.reason,
+                    actor=args.by,
+                    now_ms=now,
+                    force_before_expiry=args.force_before_expiry,
+                )
+                for hold_id in dict.fromkeys(args.hold_ids)
+            ]
     except ServiceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"released {describe(h)}")
+    for h in released:
+        print(f"released {describe(h)}")
     return 0
 
 

@@ -136,6 +136,19 @@ def test_holds_by_hand_purge_and_destroy_respect_them_and_release_lets_go(
     everything = json.loads(cli("evidence", "holds", "--all", "--json")[1])
     assert [h["status"] for h in everything] == ["released", "active", "active"]
 
+    # Several at once: all or none (an unknown id releases nothing).
+    item_holds = [str(h["hold_id"]) for h in everything[1:]]
+    why = "preservation request PR-88 withdrawn"
+    status, out, err = cli("evidence", "release", *item_holds, "999", "--reason", why)
+    assert (status, out, err) == (2, "", "error: no preservation hold 999\n")
+    assert len(cli("evidence", "holds")[1].splitlines()) == 2
+    status, out, err = cli("evidence", "release", *item_holds, "--reason", why)
+    assert status == 0, err
+    assert [x.split()[:3] for x in out.splitlines()] == [
+        ["released", "hold", i] for i in item_holds
+    ]
+    assert cli("evidence", "holds")[1] == ""
+
     holds = _audit(cli, "preservation_hold")
     assert [(e["actor"], e["detail"]["report_id"]) for e in holds] == [
         ("dpo-ana", held_report),
@@ -143,7 +156,8 @@ def test_holds_by_hand_purge_and_destroy_respect_them_and_release_lets_go(
     ]
     assert all(e["detail"]["reason"] == LITIGATION for e in holds)
     assert holds[1]["item_id"] == pair.item_id
-    [released] = _audit(cli, "preservation_release")
+    released, *by_item = _audit(cli, "preservation_release")
+    assert [e["detail"]["hold_id"] for e in by_item] == [int(i) for i in item_holds]
     assert released["actor"] == "dpo-ana"
     assert released["detail"]["hold_id"] == hold_id
     assert released["detail"]["forced"] is False
