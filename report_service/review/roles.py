@@ -6,6 +6,8 @@ role           may
 moderator      see and claim the general queue, view the items it holds, decide them
 child_safety   as moderator, plus the child-safety queue and its items (the only role that
                ever sees child-safety items), and reopening decisions on those items
+safety_lead    the lead of the child-safety team: as child_safety, plus approving the
+               CyberTipline reports its decisions prepare (report_service.escalation.ncmec)
 lead           as moderator, plus view any general item without a lease and reopen decisions;
                reveal and bank without the lease only as reasoned, audited overrides
                (ReviewService.reveal, ReviewService.bank)
@@ -26,6 +28,7 @@ class Role(enum.StrEnum):
 
     MODERATOR = "moderator"
     CHILD_SAFETY = "child_safety"
+    SAFETY_LEAD = "safety_lead"
     LEAD = "lead"
     AUDITOR = "auditor"
     ADMIN = "admin"
@@ -53,11 +56,15 @@ class Permission(enum.StrEnum):
     REOPEN = "reopen"
     READ_AUDIT = "read_audit"
     MANAGE_MODERATORS = "manage_moderators"
+    APPROVE_NCMEC = "approve_ncmec"  # approve a prepared CyberTipline report
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {
     Role.MODERATOR: frozenset({Permission.REVIEW}),
     Role.CHILD_SAFETY: frozenset({Permission.REVIEW, Permission.CHILD_SAFETY}),
+    Role.SAFETY_LEAD: frozenset(
+        {Permission.REVIEW, Permission.CHILD_SAFETY, Permission.APPROVE_NCMEC}
+    ),
     Role.LEAD: frozenset({Permission.REVIEW, Permission.VIEW_ANY, Permission.REOPEN}),
     Role.AUDITOR: frozenset({Permission.READ_AUDIT}),
     Role.ADMIN: frozenset({Permission.MANAGE_MODERATORS, Permission.READ_AUDIT}),

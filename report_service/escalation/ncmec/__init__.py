@@ -1,0 +1,8 @@
+"""NCMEC CyberTipline reports: preparation, approval, submission and hand export.
+
+Modules: :mod:`.model` (the report as frozen values), :mod:`.xml` (request builder and
+response parser, every document validated against ``schema/cybertipline.xsd``),
+:mod:`.rules` (which decisions prepare a report), :mod:`.models` and :mod:`.store` (the
+persisted state machine), :mod:`.client` (the HTTP client), :mod:`.flow` (the submitter),
+:mod:`.service` (list, show, approve, prepare), :mod:`.api`, :mod:`.cli`, :mod:`.export`.
+"""
