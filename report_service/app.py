@@ -267,7 +267,7 @@ def _start_ncmec_submitter(
     """Start the CyberTipline submitter thread when it is configured (URL, credentials,
     reporter e-mail, an interval above 0); the function that stops it, or ``None``.
     Processes share the work through leases in the database."""
-    from report_service.escalation.ncmec import config
+    from report_service.escalation.ncmec import config, wiring
     from report_service.escalation.ncmec.flow import RetryPolicy, Submitter
 
     if not config.configured(settings) or settings.ncmec_submit_interval_s <= 0:
@@ -275,6 +275,7 @@ def _start_ncmec_submitter(
     if not settings.ncmec_reporter_email:
         return None
     client = config.client(settings)
+    events, on_submitted = wiring.hooks()
     submitter = Submitter(
         sessions,
         clock,
@@ -283,6 +284,8 @@ def _start_ncmec_submitter(
         client,
         owner=f"serve-{os.getpid()}-{threading.get_ident()}",
         policy=RetryPolicy(max_attempts=settings.ncmec_max_attempts),
+        events=events,
+        on_submitted=on_submitted,
     )
     stop = threading.Event()
     thread = threading.Thread(

@@ -19,7 +19,9 @@ from report_service.review.api import AUTH_ERRORS, BAD_BODY, MAX_ITEM_ID, Caller
 
 router = APIRouter(prefix="/v1/review/ncmec", tags=["ncmec"])
 
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _err("No such CyberTipline report.", "not_found")}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: _err("No such CyberTipline report.", "not_found")
+}
 ReportId = Annotated[int, Path(ge=1, le=MAX_ITEM_ID, description="Frankly's report number.")]
 
 

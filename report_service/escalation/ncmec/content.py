@@ -146,12 +146,16 @@ def file_bytes(session: Session, evidence: EvidenceReader, f: NcmecFile) -> byte
 
 
 def file_details(
-    row: NcmecReport, f: NcmecFile, ncmec_report_id: int, ncmec_file_id: str
+    row: NcmecReport,
+    f: NcmecFile,
+    ncmec_report_id: int,
+    ncmec_file_id: str,
+    md5: str | None = None,
 ) -> FileDetails:
-    """The ``fileDetails`` values of one file."""
+    """The ``fileDetails`` values of one file (``md5``: when the row holds none yet)."""
     hashes = [FileHash(HashType.SHA256, f.sha256)]
-    if f.md5:
-        hashes.insert(0, FileHash(HashType.MD5, f.md5))
+    if md5 or f.md5:
+        hashes.insert(0, FileHash(HashType.MD5, md5 or f.md5 or ""))
     return FileDetails(
         report_id=ncmec_report_id,
         file_id=ncmec_file_id,

@@ -208,18 +208,17 @@ class NcmecService:
         with self._sessions() as session:
             return report_out(session, ncmec_store.get(session, report_id))
 
-    def approve(self, actor: Actor | str, report_id: int, body: ApproveIn) -> NcmecReportOut:
+    def approve(self, actor: Actor, report_id: int, body: ApproveIn) -> NcmecReportOut:
         """Approve a prepared (or failed) report for submission. Audited
-        (``ncmec_approve``). ``actor`` is a moderator, or the name the command line
-        gives after checking that it names an active ``safety_lead``.
+        (``ncmec_approve``).
 
         Raises:
             Forbidden: not a safety_lead, or the moderator who made the decision.
             NotFound: no such report.
             InvalidState: the report is already approved, being sent or sent.
         """
-        name = actor if isinstance(actor, str) else actor.name
-        if not isinstance(actor, str) and not allows(actor.role, Permission.APPROVE_NCMEC):
+        name = actor.name
+        if not allows(actor.role, Permission.APPROVE_NCMEC):
             raise Forbidden("only the lead of the child-safety team (safety_lead) approves")
         now = self._clock()
         with self._sessions.begin() as session:
