@@ -25,8 +25,9 @@ Crash windows and what resuming does (docs/escalation.md, "NCMEC CyberTipline"):
   the same open report (one report, possibly one unused copy of the file, never a second
   report).
 - after ``/fileinfo``: sent again (same file id; NCMEC keeps the last details).
-- after ``/finish``: finish is called again; if NCMEC refuses it because the report is
-  finished, the report is recorded ``submitted`` with that note in ``last_error``.
+- after ``/finish`` (or a ``/finish`` whose answer was lost to a timeout): finish is
+  called again; if NCMEC refuses it (it refuses to finish a finished report), the report
+  is recorded ``submitted`` with that note in ``last_error``.
 
 Failures: :class:`NcmecUnavailable` is retried in the same pass with exponential backoff
 (``attempts_per_pass``), then the report waits (``next_attempt_at`` doubling from
@@ -206,8 +207,17 @@ class Submitter:
             document = build_report(content.build(session, self._evidence, self._profile, row))
             row.submit_started_at = now
             row.updated_at = now
+        lost = [0]
+
+        def submit() -> int:
+            try:
+                return self._client.submit(document)
+            except NcmecUnavailable as exc:
+                lost[0] += not exc.answered  # NCMEC may have opened a report we never learn
+                raise
+
         try:
-            ncmec_id = self._retry("submit", lambda: self._client.submit(document))
+            ncmec_id = self._retry("submit", submit)
         except (NcmecRejected, NcmecUnavailable) as exc:
             if isinstance(exc, NcmecRejected) or exc.answered:
                 with self._sessions.begin() as session:
@@ -218,6 +228,16 @@ class Submitter:
             row = self._hold(session, rid)
             row.ncmec_report_id = ncmec_id
             row.submit_started_at = None
+            if lost[0]:
+                row.ambiguous_submits += lost[0]
+                review_store.append_audit(
+                    session,
+                    at_ms=now,
+                    actor=ACTOR,
+                    action="ncmec_submit_ambiguous",
+                    item_id=row.item_id,
+                    detail={"ncmec_report": row.id, "lost_answers": lost[0]},
+                )
             row.status = "open"
             row.updated_at = now
             review_store.append_audit(
@@ -287,10 +307,19 @@ class Submitter:
             finished_before = row.finish_started_at is not None
             row.finish_started_at = now
         note = None
+        lost: list[bool] = [finished_before]
+
+        def finish() -> object:
+            try:
+                return self._client.finish(ncmec_id)
+            except NcmecUnavailable as exc:
+                lost[0] = lost[0] or not exc.answered  # NCMEC may have finished it
+                raise
+
         try:
-            self._retry("finish", lambda: self._client.finish(ncmec_id))
+            self._retry("finish", finish)
         except NcmecRejected as exc:
-            if not finished_before:
+            if not lost[0]:
                 raise
             note = f"finish answer lost, then refused as already finished: {exc}"
         now = self._clock()
