@@ -101,9 +101,9 @@ class CyberTipServer:
                 if report is None or "file" not in form:
                     return _xml(_response(1100, "no such open report"), 400)
                 data, name = form["file"]
-                fid = hashlib.sha1(data + str(len(report[1].files)).encode()).hexdigest()
+                fid = hashlib.sha256(data + str(len(report[1].files)).encode()).hexdigest()
                 report[1].files[fid] = (name, data)
-                md5 = hashlib.md5(data).hexdigest()
+                md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
                 return _xml(_response(0, "Success", report_id=report[0], file_id=fid, md5=md5))
             if route == "fileinfo":
                 try:

@@ -48,7 +48,8 @@ class Hooks:
 
     def on_event(self, session: Session, event_type: str, data: dict[str, Any]) -> None:
         row = session.get(NcmecReport, data["case_id"])
-        assert row is not None and row.status == "submitted"  # recorded in the same transaction
+        assert row is not None
+        assert row.status == "submitted"
         self.events.append((event_type, data))
 
     def on_submitted(self, session: Session, report_ids: list[str], reason: str) -> None:
@@ -84,7 +85,7 @@ class World:
             reason="child_safety" if child_safety else "harassment",
             child_safety=child_safety,
             sender=sender,
-            text="verified <text> & \"quotes\"",
+            text='verified <text> & "quotes"',
             attachments=[Attachment(png_bytes(seed=i + 7)) for i in range(files)],
         )
         who = self.actor("child_safety" if child_safety else "moderator")

@@ -39,12 +39,15 @@ def _actions(world: World) -> list[str]:
 def test_a_confirming_child_safety_decision_prepares_a_report(world: World) -> None:
     item = world.confirm(files=2)
     row = world.report_of(item)
-    assert row is not None and row.status == "prepared"
+    assert row is not None
+    assert row.status == "prepared"
     assert row.incident_type.startswith("Child Pornography")
-    assert row.sender_id == "mallory" and row.prepared_by == "child_safety-1"
+    assert row.sender_id == "mallory"
+    assert row.prepared_by == "child_safety-1"
     assert "ncmec_prepare" in _actions(world)
     shown = world.ncmec.show(world.lead, row.id)
-    assert len(shown.files) == 2 and all(not f.viewed_by_esp for f in shown.files)
+    assert len(shown.files) == 2
+    assert all(not f.viewed_by_esp for f in shown.files)
 
 
 @pytest.mark.parametrize(
@@ -81,7 +84,8 @@ def test_a_failing_preparation_never_breaks_the_decision(world: World) -> None:
     with world.env.sf() as session:
         f = AuditFilter(item_id=item, limit=100)
         actions = [e.action for e in query_audit(session, f)]
-    assert "decide" in actions and "decision_hook_failed" in actions
+    assert "decide" in actions
+    assert "decision_hook_failed" in actions
 
 
 def test_text_only_enticement_is_reported_without_files(world: World) -> None:
@@ -107,7 +111,8 @@ def test_nothing_leaves_without_approval(world: World) -> None:
     assert world.submitter().run_once() == []
     assert world.server.calls == []
     row = world.report_of(item)
-    assert row is not None and row.status == "prepared"
+    assert row is not None
+    assert row.status == "prepared"
 
 
 @pytest.mark.parametrize("role", ["child_safety", "lead", "moderator", "admin"])
@@ -164,7 +169,8 @@ def test_an_approved_report_goes_through_the_whole_flow(world: World) -> None:
         ("ncmec.submitted", {"case_id": rid, "item_id": item, "ncmec_report_id": ncmec_id})
     ]
     [(report_ids, reason)] = world.hooks.holds
-    assert report_ids and str(ncmec_id) in reason
+    assert report_ids
+    assert str(ncmec_id) in reason
     assert world.env.service.audit_verify().ok
     # a second report about the same sender names the first as a prior report
     rid2 = world.approve(world.confirm())
@@ -208,16 +214,19 @@ def test_backoff_is_exponential_and_bounded_then_the_report_fails_for_a_lead(
     world.env.clock.advance(1000)
     sub.run_once()
     row = world.row(rid)
-    assert row.status == "failed" and "HTTP 500" in (row.last_error or "")
+    assert row.status == "failed"
+    assert "HTTP 500" in (row.last_error or "")
     assert row.retracted_ids == str(next(iter(world.server.reports)))  # the open one
     assert world.server.finished() == []
     shown = world.ncmec.list(world.lead, "failed").reports
-    assert [r.id for r in shown] == [rid] and shown[0].last_error
+    assert [r.id for r in shown] == [rid]
+    assert shown[0].last_error
     # a lead may approve it again; it then goes through as a new report
     world.ncmec.approve(world.lead, rid, ApproveIn())
     world.server.faults.clear()
     sub.run_once()
-    assert world.row(rid).status == "submitted" and len(world.server.finished()) == 1
+    assert world.row(rid).status == "submitted"
+    assert len(world.server.finished()) == 1
 
 
 def test_a_refused_file_detail_retracts_the_open_report(world: World) -> None:
@@ -225,9 +234,11 @@ def test_a_refused_file_detail_retracts_the_open_report(world: World) -> None:
     world.server.faults["fileinfo"] = ["reject"]
     world.submitter().run_once()
     row = world.row(rid)
-    assert row.status == "failed" and "1000" in (row.last_error or "")
+    assert row.status == "failed"
+    assert "1000" in (row.last_error or "")
     [opened] = world.server.reports.values()
-    assert opened.retracted and not opened.finished
+    assert opened.retracted
+    assert not opened.finished
     assert "ncmec_failed" in _actions(world)
 
 
@@ -236,9 +247,7 @@ class Crash(BaseException):
 
 
 @pytest.mark.parametrize("step", STEPS)
-def test_a_crash_after_any_call_resumes_without_a_duplicate_report(
-    world: World, step: str
-) -> None:
+def test_a_crash_after_any_call_resumes_without_a_duplicate_report(world: World, step: str) -> None:
     rid = world.approve(world.confirm(files=2))
 
     def die(done: str) -> None:
@@ -256,9 +265,11 @@ def test_a_crash_after_any_call_resumes_without_a_duplicate_report(
     [done] = world.server.finished()
     assert len(done.details) == 2
     if step == "submit":
-        assert row.ambiguous_submits == 1 and "ncmec_submit_ambiguous" in _actions(world)
+        assert row.ambiguous_submits == 1
+        assert "ncmec_submit_ambiguous" in _actions(world)
     else:
-        assert len(world.server.reports) == 1 and row.ambiguous_submits == 0
+        assert len(world.server.reports) == 1
+        assert row.ambiguous_submits == 0
     assert len(world.hooks.events) == 1
 
 
@@ -268,7 +279,8 @@ def test_two_submitters_never_send_the_same_report(world: World) -> None:
 
     with world.env.sf.begin() as session:
         row = claim_due(session, "first", world.env.clock(), 60_000)
-        assert row is not None and row.id == rid
+        assert row is not None
+        assert row.id == rid
     assert world.submitter("second").run_once() == []
     assert world.server.calls == []
 
@@ -277,7 +289,10 @@ def test_wrong_credentials_fail_without_leaking_them(world: World) -> None:
     rid = world.approve(world.confirm())
     world.submitter(password="wrong-password-xyz").run_once()
     row = world.row(rid)
-    assert row.status == "failed" and world.server.refused_auth == 1
+    assert row.status == "failed"
+    assert world.server.refused_auth == 1
     assert "wrong-password-xyz" not in (row.last_error or "")
     with world.env.sf() as session:
-        assert all("wrong-password" not in str(e.detail) for e in query_audit(session, AuditFilter()))
+        assert all(
+            "wrong-password" not in str(e.detail) for e in query_audit(session, AuditFilter())
+        )
