@@ -62,6 +62,7 @@ from report_service.escalation.ncmec.errors import (
     SchemaViolation,
 )
 from report_service.escalation.ncmec.models import NcmecFile, NcmecReport
+from report_service.escalation.ncmec.service import withdraw
 from report_service.escalation.ncmec.xml import build_file_details, build_report
 from report_service.observability import logger
 from report_service.review import store as review_store
@@ -156,11 +157,13 @@ class Submitter:
     def process(self, rid: int) -> None:
         """Take one leased report as far as it goes now."""
         try:
+            self._check_decision(rid)
             self._submit(rid)
             for fid in self._pending(rid, uploaded=False):
                 self._upload(rid, fid)
             for fid in self._pending(rid, uploaded=True):
                 self._file_info(rid, fid)
+            self._check_decision(rid)
             self._finish(rid)
         except LeaseLost:
             return
@@ -187,6 +190,26 @@ class Submitter:
             self._after_call(step)
             return result
         raise NcmecUnavailable(f"{step}: no attempt made")  # attempts_per_pass < 1
+
+    def _check_decision(self, rid: int) -> None:
+        """Stop when the decision the report rests on was reopened: a report NCMEC never
+        saw is withdrawn; an open one fails (and is retracted by :meth:`_fail`).
+
+        Raises:
+            LeaseLost: withdrawn. NcmecRejected: open at NCMEC (to retract it).
+        """
+        now = self._clock()
+        with self._sessions.begin() as session:
+            row = self._hold(session, rid)
+            current = review_store.current_decision(session, row.item_id)
+            if current is not None and current.id == row.decision_id:
+                return
+            opened = row.ncmec_report_id is not None
+            if not opened:
+                withdraw(session, row, ACTOR, "a reopen", now)
+        if opened:
+            raise NcmecRejected("the decision this report rests on was reopened")
+        raise LeaseLost("withdrawn: the decision this report rests on was reopened")
 
     def _submit(self, rid: int) -> None:
         now = self._clock()

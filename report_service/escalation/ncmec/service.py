@@ -31,7 +31,13 @@ from report_service.review.roles import Permission, allows
 from report_service.review.service import Actor
 from report_service.storage.models import ReviewItem
 
-STATUSES = ("prepared", "approved", "open", "submitted", "failed")
+STATUSES = ("prepared", "approved", "open", "submitted", "failed", "withdrawn")
+UNSENT = ("prepared", "approved", "failed", "withdrawn")
+
+
+def unsent(row: NcmecReport) -> bool:
+    """Whether NCMEC never saw ``row`` (no report opened, none possibly in flight)."""
+    return row.status in UNSENT and row.ncmec_report_id is None and row.submit_started_at is None
 EXTENSIONS = {
     "image/jpeg": ".jpg",
     "image/png": ".png",
@@ -108,17 +114,20 @@ class NcmecService:
 
     def prepare(self, session: Session, item: ReviewItem, decision: DecisionRow) -> None:
         """Prepare a report if ``decision`` confirms a reportable incident (see
-        :mod:`.rules`); a second confirming decision on the same item (after a reopen)
-        refreshes a report that was not approved yet and leaves any other alone.
-        Audited (``ncmec_prepare``)."""
+        :mod:`.rules`). A later decision on the same item (after a reopen) replaces a
+        report NCMEC never saw (it must be approved again), or withdraws it when the new
+        decision confirms nothing reportable; a report already opened at NCMEC is left
+        alone. Audited (``ncmec_prepare``, ``ncmec_withdraw``)."""
         incident = rules.incident_for(
             decision.decision, decision.policy, child_safety=item.child_safety
         )
-        if incident is None:
+        existing = ncmec_store.by_item(session, item.id)
+        if existing is not None and not unsent(existing):
             return
         now = self._clock()
-        existing = ncmec_store.by_item(session, item.id)
-        if existing is not None and existing.status != "prepared":
+        if incident is None:
+            if existing is not None and existing.status != "withdrawn":
+                withdraw(session, existing, decision.moderator, "a new decision", now)
             return
         if existing is not None:
             session.delete(existing)
@@ -227,6 +236,9 @@ class NcmecService:
                 raise InvalidState(
                     f"the report is {row.status}; only a prepared or failed report can be approved"
                 )
+            current = review_store.current_decision(session, row.item_id)
+            if current is None or current.id != row.decision_id:
+                raise InvalidState("the decision this report rests on was reopened")
             if row.prepared_by == name:
                 raise Forbidden("the moderator who made the decision cannot approve its report")
             again = row.status == "failed"
@@ -260,6 +272,24 @@ class NcmecService:
                 },
             )
             return report_out(session, row)
+
+
+def withdraw(session: Session, row: NcmecReport, actor: str, why: str, now: int) -> None:
+    """Mark an unsent report ``withdrawn``: its decision was reopened or replaced.
+    Audited (``ncmec_withdraw``)."""
+    row.status = "withdrawn"
+    row.last_error = f"withdrawn: {why} replaced the decision it rested on"
+    row.lease_owner = None
+    row.lease_expires_at = None
+    row.updated_at = now
+    review_store.append_audit(
+        session,
+        at_ms=now,
+        actor=actor,
+        action="ncmec_withdraw",
+        item_id=row.item_id,
+        detail={"ncmec_report": row.id, "decision_id": row.decision_id},
+    )
 
 
 def _need_child_safety(actor: Actor | None) -> None:

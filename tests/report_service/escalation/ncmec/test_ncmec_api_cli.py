@@ -184,3 +184,65 @@ def test_migration_0011_creates_the_tables_and_downgrades(database_url: str) -> 
     finally:
         engine.dispose()
     upgrade_database(database_url)
+
+
+def test_the_serve_loop_sends_approved_reports_and_stops(world: World, tmp_path: Path) -> None:
+    import time
+
+    from report_service.app import _start_ncmec_submitter
+    from report_service.settings import Settings
+    from tests.report_service.escalation.ncmec.cybertip_server import PASSWORD, USER
+
+    password_file = tmp_path / "ncmec-password"
+    password_file.write_text(PASSWORD + "\n")
+    password_file.chmod(0o600)
+    settings = Settings(
+        environment="development",
+        data_dir=tmp_path,
+        ncmec_url=world.url + "/ispws",
+        ncmec_username=USER,
+        ncmec_password_file=password_file,
+        ncmec_reporter_email="tips@example.org",
+        ncmec_submit_interval_s=0.05,
+    )
+    evidence = MasterKeyEvidence(lambda kid: MASTER_KEY)
+    rid = world.approve(world.confirm())
+    stop = _start_ncmec_submitter(settings, world.env.sf, world.env.clock, evidence)
+    assert stop is not None
+    try:
+        deadline = time.monotonic() + 20
+        while world.row(rid).status != "submitted" and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop()
+    assert world.row(rid).status == "submitted"
+    assert len(world.server.finished()) == 1
+    unconfigured = Settings(environment="development", data_dir=tmp_path)
+    assert _start_ncmec_submitter(unconfigured, world.env.sf, world.env.clock, evidence) is None
+
+
+def test_a_loose_or_empty_password_file_is_refused(tmp_path: Path) -> None:
+    from report_service.escalation.ncmec import config
+    from report_service.escalation.ncmec.errors import NotConfigured
+    from report_service.settings import Settings
+
+    path = tmp_path / "pw"
+    path.write_text("hunter2-secret\n")
+    path.chmod(0o644)
+    settings = Settings(
+        environment="development",
+        data_dir=tmp_path,
+        ncmec_url="http://127.0.0.1:9/ispws",
+        ncmec_username="esp",
+        ncmec_password_file=path,
+    )
+    with pytest.raises(NotConfigured, match="0600") as info:
+        config.client(settings)
+    assert "hunter2" not in str(info.value)
+    path.chmod(0o600)
+    assert config.password(settings) == "hunter2-secret"
+    path.write_text("\n")
+    with pytest.raises(NotConfigured, match="empty"):
+        config.password(settings)
+    with pytest.raises(NotConfigured, match="REPORTER_EMAIL"):
+        config.profile(settings)

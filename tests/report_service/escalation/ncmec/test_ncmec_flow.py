@@ -296,3 +296,59 @@ def test_wrong_credentials_fail_without_leaking_them(world: World) -> None:
         assert all(
             "wrong-password" not in str(e.detail) for e in query_audit(session, AuditFilter())
         )
+
+
+# ----------------------------------------------------------------------------- reopening
+
+
+def test_a_reopened_decision_withdraws_an_approved_report_before_it_leaves(world: World) -> None:
+    item = world.confirm()
+    rid = world.approve(item)
+    world.review.reopen(world.actor("child_safety"), item, "second look at the context")
+    assert world.submitter().run_once() == [rid]
+    assert world.server.calls == []
+    row = world.row(rid)
+    assert row.status == "withdrawn"
+    assert "ncmec_withdraw" in _actions(world)
+
+
+def test_a_new_decision_after_a_reopen_replaces_or_withdraws_the_unsent_report(
+    world: World,
+) -> None:
+    item = world.confirm()
+    first = world.report_of(item)
+    assert first is not None
+    cs = world.actor("child_safety")
+    world.review.reopen(cs, item, "second look at the context")
+    with pytest.raises(InvalidState):  # its decision no longer stands
+        world.ncmec.approve(world.lead, first.id, ApproveIn())
+    world.review.claim(cs, "child_safety")
+    world.review.decide(cs, item, "no_violation", "csam", "")
+    row = world.report_of(item)
+    assert row is not None
+    assert row.status == "withdrawn"
+    world.review.reopen(cs, item, "third look, new evidence")
+    world.review.claim(cs, "child_safety")
+    world.review.decide(cs, item, "suspend_sender", "trafficking", "")
+    row = world.report_of(item)
+    assert row is not None
+    assert (row.status, row.incident_type) == ("prepared", "Child Sex Trafficking")
+    world.approve(item)
+    world.submitter().run_once()
+    assert len(world.server.finished()) == 1
+
+
+def test_a_reopen_while_a_report_is_open_at_ncmec_retracts_it(world: World) -> None:
+    item = world.confirm()
+    rid = world.approve(item)
+
+    def reopen_after_upload(step: str) -> None:
+        if step == "upload":
+            world.review.reopen(world.actor("child_safety"), item, "second look at the context")
+
+    world.submitter(after_call=reopen_after_upload).run_once()
+    row = world.row(rid)
+    assert row.status == "failed"
+    [opened] = world.server.reports.values()
+    assert opened.retracted
+    assert not opened.finished
