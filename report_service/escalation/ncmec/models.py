@@ -6,6 +6,7 @@ or not, per case), the persisted state machine of :mod:`.flow`::
     prepared --approve--> approved --submit--> open --upload, fileinfo--> open
         --finish--> submitted
     approved/open --rejected or attempts exhausted--> failed --approve again--> approved
+    prepared/approved/failed --decision reopened or replaced--> withdrawn
 
 ``ncmec_files``: the files of a report, each with NCMEC's file id once uploaded and
 when its ``fileDetails`` were accepted. No message text, file bytes or secret is stored

@@ -9,8 +9,8 @@ A report is prepared when a decision
 - names a policy whose first segment is one of :data:`POLICY_INCIDENTS`: ``csam``
   (``csam``, ``csam/1.2``), ``enticement`` or ``trafficking``.
 
-The policy chooses the incident type. ``csam`` needs at least one file; the other two
-may be text only.
+The policy chooses the incident type. Any of them may be text only (no file); a
+``csam`` report normally carries the files the moderator confirmed.
 """
 
 from __future__ import annotations
