@@ -369,6 +369,10 @@ class Submitter:
                 {"case_id": row.id, "item_id": row.item_id, "ncmec_report_id": ncmec_id},
             )
             self._on_submitted(session, reports, f"CyberTipline report {ncmec_id}")
+        logger().info(
+            "ncmec report submitted",
+            extra={"ncmec_report": rid, "ncmec_report_id": ncmec_id},
+        )
 
     # ------------------------------------------------------------------ failure
 
@@ -422,6 +426,10 @@ class Submitter:
                     f.ncmec_file_id = None
                     f.uploaded_at = None
                     f.details_sent_at = None
+            logger().warning(
+                "ncmec report failed",
+                extra={"ncmec_report": rid, "retracted": open_id if retracted else None},
+            )
             review_store.append_audit(
                 session,
                 at_ms=now,

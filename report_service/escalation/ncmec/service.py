@@ -38,6 +38,8 @@ UNSENT = ("prepared", "approved", "failed", "withdrawn")
 def unsent(row: NcmecReport) -> bool:
     """Whether NCMEC never saw ``row`` (no report opened, none possibly in flight)."""
     return row.status in UNSENT and row.ncmec_report_id is None and row.submit_started_at is None
+
+
 EXTENSIONS = {
     "image/jpeg": ".jpg",
     "image/png": ".png",

@@ -285,9 +285,14 @@ def test_two_submitters_never_send_the_same_report(world: World) -> None:
     assert world.server.calls == []
 
 
-def test_wrong_credentials_fail_without_leaking_them(world: World) -> None:
+def test_wrong_credentials_fail_without_leaking_them(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
     rid = world.approve(world.confirm())
-    world.submitter(password="wrong-password-xyz").run_once()
+    with caplog.at_level("DEBUG"):
+        world.submitter(password="wrong-password-xyz").run_once()
+    assert "ncmec report failed" in caplog.text
+    assert "wrong-password" not in caplog.text
     row = world.row(rid)
     assert row.status == "failed"
     assert world.server.refused_auth == 1
