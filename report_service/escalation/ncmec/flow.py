@@ -400,6 +400,8 @@ class Submitter:
     def _fail(self, rid: int, error: str, *, leased: bool = True) -> None:
         with self._sessions() as session:
             row = ncmec_store.get(session, rid)
+            if leased and row.lease_owner != self._owner:
+                return  # another submitter took it over; it decides
             open_id = row.ncmec_report_id if row.status in ncmec_store.WORKING else None
         retracted = False
         if open_id is not None:
