@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session
 from report_service.escalation.ncmec.client import CyberTiplineClient
 from report_service.escalation.ncmec.content import CompanyProfile
 from report_service.escalation.ncmec.flow import RetryPolicy, Submitter
+from report_service.escalation.ncmec.local_server import PASSWORD, USER, CyberTipServer
 from report_service.escalation.ncmec.models import NcmecReport
 from report_service.escalation.ncmec.schemas import ApproveIn
 from report_service.escalation.ncmec.service import NcmecService
 from report_service.review.evidence_access import MasterKeyEvidence
 from report_service.review.service import Actor, ReviewService
 from report_service.server import BackgroundServer
-from tests.report_service.escalation.ncmec.cybertip_server import PASSWORD, USER, CyberTipServer
 from tests.report_service.review.review_support import (
     MASTER_KEY,
     Attachment,

@@ -190,8 +190,8 @@ def test_the_serve_loop_sends_approved_reports_and_stops(world: World, tmp_path:
     import time
 
     from report_service.app import _start_ncmec_submitter
+    from report_service.escalation.ncmec.local_server import PASSWORD, USER
     from report_service.settings import Settings
-    from tests.report_service.escalation.ncmec.cybertip_server import PASSWORD, USER
 
     password_file = tmp_path / "ncmec-password"
     password_file.write_text(PASSWORD + "\n")

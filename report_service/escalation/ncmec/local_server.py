@@ -1,4 +1,7 @@
-"""A local CyberTipline test server speaking the documented flow over real HTTP.
+"""A local stand-in for NCMEC's CyberTipline test service, over real HTTP (tests and
+demos; never a production endpoint). Serve :meth:`CyberTipServer.app` with
+:class:`report_service.server.BackgroundServer` and point ``FRANKLY_NCMEC_URL`` at
+``<url>/ispws`` with :data:`USER` and :data:`PASSWORD`.
 
 ``/submit`` (a ``report`` document) opens a report and answers its id; ``/upload``
 (multipart ``id`` + ``file``) stores a file and answers its id and MD5; ``/fileinfo`` (a
