@@ -166,7 +166,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         sandbox.start()  # warm the workers before the first report, off the request path
-        stop = _start_ncmec_submitter(settings, sessions, now, evidence_reader)
+        stop = start_ncmec_submitter(settings, sessions, now, evidence_reader)
         yield
         if stop is not None:
             stop()
@@ -258,7 +258,7 @@ def create_app(
     return app
 
 
-def _start_ncmec_submitter(
+def start_ncmec_submitter(
     settings: Settings,
     sessions: Any,
     clock: Callable[[], int],

@@ -1,4 +1,4 @@
-"""``frankly ncmec list|show|approve|submit|export``: CyberTipline reports by hand.
+"""``frankly ncmec list|show|approve|submit|export|demo``: CyberTipline reports by hand.
 
 They act on the data folder (``--data DIR``) like every service command. ``approve``
 needs ``--by`` naming an active ``safety_lead`` account (not the moderator who decided);
@@ -82,6 +82,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     add_data_option(export)
     export.set_defaults(func=_export)
+
+    demo = sub.add_parser(
+        "demo",
+        help="a confirmed child-safety case filed with a local CyberTipline stand-in "
+        "(temporary folder, loopback only)",
+    )
+    demo.set_defaults(func=_demo)
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -197,6 +204,12 @@ def _submit(args: argparse.Namespace) -> int:
         return 0
 
     return _run(args, go, keys=True)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from report_service.escalation.ncmec.demo import run
+
+    return run()
 
 
 def _export(args: argparse.Namespace) -> int:

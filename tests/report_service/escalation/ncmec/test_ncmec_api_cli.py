@@ -189,7 +189,7 @@ def test_migration_0011_creates_the_tables_and_downgrades(database_url: str) -> 
 def test_the_serve_loop_sends_approved_reports_and_stops(world: World, tmp_path: Path) -> None:
     import time
 
-    from report_service.app import _start_ncmec_submitter
+    from report_service.app import start_ncmec_submitter
     from report_service.escalation.ncmec.local_server import PASSWORD, USER
     from report_service.settings import Settings
 
@@ -207,7 +207,7 @@ def test_the_serve_loop_sends_approved_reports_and_stops(world: World, tmp_path:
     )
     evidence = MasterKeyEvidence(lambda kid: MASTER_KEY)
     rid = world.approve(world.confirm())
-    stop = _start_ncmec_submitter(settings, world.env.sf, world.env.clock, evidence)
+    stop = start_ncmec_submitter(settings, world.env.sf, world.env.clock, evidence)
     assert stop is not None
     try:
         deadline = time.monotonic() + 20
@@ -218,7 +218,7 @@ def test_the_serve_loop_sends_approved_reports_and_stops(world: World, tmp_path:
     assert world.row(rid).status == "submitted"
     assert len(world.server.finished()) == 1
     unconfigured = Settings(environment="development", data_dir=tmp_path)
-    assert _start_ncmec_submitter(unconfigured, world.env.sf, world.env.clock, evidence) is None
+    assert start_ncmec_submitter(unconfigured, world.env.sf, world.env.clock, evidence) is None
 
 
 def test_a_loose_or_empty_password_file_is_refused(tmp_path: Path) -> None:
