@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from datetime import UTC, datetime
 from importlib import resources
 
@@ -42,10 +43,21 @@ def iso_utc(ms: int) -> str:
 
 
 @functools.cache
+def _schema_bytes() -> bytes:
+    return resources.files(__package__).joinpath("schema/cybertipline.xsd").read_bytes()
+
+
+_LOCAL = threading.local()
+
+
 def schema() -> etree.XMLSchema:
-    """The package's XSD, parsed once."""
-    data = resources.files(__package__).joinpath("schema/cybertipline.xsd").read_bytes()
-    return etree.XMLSchema(etree.fromstring(data, _safe_parser()))
+    """The package's XSD, parsed once per thread (a validator keeps its error log, so
+    threads do not share one)."""
+    xsd: etree.XMLSchema | None = getattr(_LOCAL, "schema", None)
+    if xsd is None:
+        xsd = etree.XMLSchema(etree.fromstring(_schema_bytes(), _safe_parser()))
+        _LOCAL.schema = xsd
+    return xsd
 
 
 def _safe_parser() -> etree.XMLParser:
