@@ -63,6 +63,11 @@ class ApproveIn(BaseModel):
     classification: Literal["A1", "A2", "B1", "B2"] | None = Field(
         default=None, description="industry classification of every file (A1, A2, B1, B2)"
     )
+    file_classifications: dict[str, Literal["A1", "A2", "B1", "B2"]] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="per-file classification by SHA-256 (hex), over `classification`",
+    )
     screen_name: str | None = Field(default=None, min_length=1, max_length=128)
     escalate_to_high_priority: str | None = Field(
         default=None,

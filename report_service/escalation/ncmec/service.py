@@ -255,9 +255,14 @@ class NcmecService:
                 row.screen_name = body.screen_name
             if body.escalate_to_high_priority is not None:
                 row.high_priority = body.escalate_to_high_priority
-            for f in ncmec_store.files_of(session, row):
+            files = ncmec_store.files_of(session, row)
+            unknown = set(body.file_classifications) - {f.sha256 for f in files}
+            if unknown:
+                raise InvalidInput("file_classifications names a file the report does not hold")
+            for f in files:
                 if body.classification is not None:
                     f.classification = body.classification
+                f.classification = body.file_classifications.get(f.sha256, f.classification)
                 f.publicly_available = body.publicly_available
             session.flush()
             review_store.append_audit(

@@ -357,3 +357,18 @@ def test_a_reopen_while_a_report_is_open_at_ncmec_retracts_it(world: World) -> N
     [opened] = world.server.reports.values()
     assert opened.retracted
     assert not opened.finished
+
+
+def test_each_file_may_get_its_own_classification(world: World) -> None:
+    from report_service.review.errors import InvalidInput
+
+    item = world.confirm(files=2)
+    row = world.report_of(item)
+    assert row is not None
+    shas = [f.sha256 for f in world.ncmec.show(world.lead, row.id).files]
+    with pytest.raises(InvalidInput):
+        world.ncmec.approve(world.lead, row.id, ApproveIn(file_classifications={"ab" * 32: "A1"}))
+    assert world.row(row.id).status == "prepared"  # nothing changed
+    body = ApproveIn(classification="B2", file_classifications={shas[0]: "A1"})
+    out = world.ncmec.approve(world.lead, row.id, body)
+    assert {f.sha256: f.classification for f in out.files} == {shas[0]: "A1", shas[1]: "B2"}
