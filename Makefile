@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo demo-franking bench install clean screenshots
+.PHONY: test lint typecheck pytest demo demo-ncmec demo-franking bench install clean screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: lint typecheck pytest
 ## make demo: the main job, on the embedded SQLite default
 demo: $(STAMP)
 	$(BIN)/frankly demo
+
+## make demo-ncmec: a confirmed child-safety case filed with a local CyberTipline stand-in
+demo-ncmec: $(STAMP)
+	$(BIN)/frankly ncmec demo
 
 ## make demo-franking: the franking protocol alone, no service
 demo-franking: $(STAMP)

@@ -22,6 +22,10 @@ What :mod:`report_service.review` (and any other router) finds on ``app.state``:
 ``metrics``    :class:`report_service.observability.Metrics` (own registry)
 ``review``     :class:`report_service.review.service.ReviewService` (its router is
                mounted by :func:`report_service.review.api.install`)
+``ncmec``      :class:`report_service.escalation.ncmec.service.NcmecService` (its router:
+               :func:`report_service.escalation.ncmec.api.install`); the review service
+               prepares reports through its ``prepare`` hook, and when the CyberTipline
+               settings are complete the lifespan runs a submitter thread
 ``console_sessions``  :class:`report_service.console.sessions.ConsoleSessions` (the
                console at ``/console``, :func:`report_service.console.pages.install`)
 ``intake``, ``relay``, ``rate_limiter``: the services behind this package's routers
@@ -37,7 +41,7 @@ import os
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
@@ -120,6 +124,7 @@ def create_app(
     from report_service.body_limit import BodyLimitMiddleware
     from report_service.console.pages import install as install_console
     from report_service.escalation.preservation import router as preservation_api
+    from report_service.escalation.ncmec.api import install as install_ncmec
     from report_service.http_errors import CatchAllMiddleware, install_error_handlers
     from report_service.intake import Intake
     from report_service.observability import Metrics, RequestContextMiddleware
@@ -154,10 +159,18 @@ def create_app(
     )
     banks.listen(engine).load()
 
+    from report_service.escalation.ncmec.service import NcmecService
+
+    ncmec = NcmecService(sessions, now)
+    evidence_reader = MasterKeyEvidence(lambda kid: material.master_key(kid).key)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         sandbox.start()  # warm the workers before the first report, off the request path
+        stop = start_ncmec_submitter(settings, sessions, now, evidence_reader)
         yield
+        if stop is not None:
+            stop()
         banks.close()
 
     app = FastAPI(
@@ -220,11 +233,13 @@ def create_app(
     review = ReviewService(
         sessions,
         now,
-        MasterKeyEvidence(lambda kid: material.master_key(kid).key),
+        evidence_reader,
         banks,
         read_session_factory=reads,
+        on_decided=ncmec.prepare,
     )
     install_review(app, review)
+    install_ncmec(app, ncmec)
     app.include_router(lifecycle_api.router)
     app.include_router(search.router)
     app.include_router(preservation_api.router)
@@ -243,3 +258,49 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app
+
+
+def start_ncmec_submitter(
+    settings: Settings,
+    sessions: Any,
+    clock: Callable[[], int],
+    evidence: Any,
+) -> Callable[[], None] | None:
+    """Start the CyberTipline submitter thread when it is configured (URL, credentials,
+    reporter e-mail, an interval above 0); the function that stops it, or ``None``.
+    Processes share the work through leases in the database."""
+    from report_service.escalation.ncmec import config, wiring
+    from report_service.escalation.ncmec.flow import RetryPolicy, Submitter
+
+    if not config.configured(settings) or settings.ncmec_submit_interval_s <= 0:
+        return None
+    if not settings.ncmec_reporter_email:
+        return None
+    client = config.client(settings)
+    events, on_submitted = wiring.hooks()
+    submitter = Submitter(
+        sessions,
+        clock,
+        evidence,
+        config.profile(settings),
+        client,
+        owner=f"serve-{os.getpid()}-{threading.get_ident()}",
+        policy=RetryPolicy(max_attempts=settings.ncmec_max_attempts),
+        events=events,
+        on_submitted=on_submitted,
+    )
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=submitter.run_forever,
+        args=(stop, settings.ncmec_submit_interval_s),
+        name="frankly-ncmec-submitter",
+        daemon=True,
+    )
+    thread.start()
+
+    def halt() -> None:
+        stop.set()
+        thread.join(timeout=30)
+        client.close()
+
+    return halt

@@ -7,6 +7,7 @@ from typing import Any
 
 from report_service import _cli_banks, _cli_service, backup_cli
 from report_service.escalation.preservation import cli as preservation_cli
+from report_service.escalation.ncmec import cli as ncmec_cli
 from report_service.review import cli as review_cli
 from report_service.review import destruction_cli
 
@@ -18,3 +19,4 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     review_cli.register(subparsers)
     preservation_cli.register(destruction_cli.register(subparsers))
     backup_cli.register(subparsers)
+    ncmec_cli.register(subparsers)

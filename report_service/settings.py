@@ -115,6 +115,22 @@ class Settings(BaseSettings):
     # Preservation holds placed by an NCMEC CyberTipline submission last this many days
     # (issue 14, "Preservation"): at least the REPORT Act's one year, configurable upward.
     preservation_days: int = MIN_PRESERVATION_DAYS
+    # NCMEC CyberTipline (report_service.escalation.ncmec): nothing is sent unless the URL
+    # and credentials are set. The reporter fields fill the report's ``reporter`` block.
+    ncmec_url: str | None = None
+    ncmec_username: str | None = None
+    ncmec_password: SecretStr | None = None
+    ncmec_password_file: Path | None = None
+    ncmec_timeout_s: float = Field(default=60.0, gt=0, le=600)
+    ncmec_max_attempts: int = Field(default=8, gt=0, le=100)
+    ncmec_submit_interval_s: float = Field(default=60.0, ge=0, le=86400)
+    ncmec_reporter_first_name: str = "Trust and Safety"
+    ncmec_reporter_last_name: str = "Team"
+    ncmec_reporter_email: str | None = None
+    ncmec_company_template: str | None = None
+    ncmec_legal_url: str | None = None
+    ncmec_terms_of_service: str | None = None
+    ncmec_esp_service: str = "Frankly messenger"
 
     @classmethod
     def settings_customise_sources(

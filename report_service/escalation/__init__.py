@@ -1,1 +1,1 @@
-"""Escalation out of Frankly: NCMEC reports, preservation holds, DSA statements, webhooks."""
+"""Escalation out of the service: reports to outside bodies (NCMEC, DSA), holds, webhooks."""

@@ -50,8 +50,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     add.add_argument(
         "--role",
         required=True,
-        choices=["moderator", "child_safety", "lead", "auditor", "admin"],
-        help="moderator: general queue; child_safety: both queues; lead: view any, reopen; "
+        choices=["moderator", "child_safety", "safety_lead", "lead", "auditor", "admin"],
+        help="moderator: general queue; child_safety: both queues; safety_lead: as "
+        "child_safety, plus approving CyberTipline reports; lead: view any, reopen; "
         "auditor: the audit log; admin: accounts and the audit log",
     )
     _data(add)

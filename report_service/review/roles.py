@@ -6,6 +6,8 @@ role           may
 moderator      see and claim the general queue, view the items it holds, decide them
 child_safety   as moderator, plus the child-safety queue and its items (the only role that
                ever sees child-safety items), and reopening decisions on those items
+safety_lead    the lead of the child-safety team: as child_safety, plus approving the
+               CyberTipline reports its decisions prepare (report_service.escalation.ncmec)
 lead           as moderator, plus view any general item without a lease and reopen decisions;
                reveal and bank without the lease only as reasoned, audited overrides
                (ReviewService.reveal, ReviewService.bank); place, release and list
@@ -28,6 +30,7 @@ class Role(enum.StrEnum):
 
     MODERATOR = "moderator"
     CHILD_SAFETY = "child_safety"
+    SAFETY_LEAD = "safety_lead"
     LEAD = "lead"
     AUDITOR = "auditor"
     ADMIN = "admin"
@@ -56,6 +59,7 @@ class Permission(enum.StrEnum):
     READ_AUDIT = "read_audit"
     MANAGE_MODERATORS = "manage_moderators"
     PRESERVE = "preserve"  # place, release and list preservation holds
+    APPROVE_NCMEC = "approve_ncmec"  # approve a prepared CyberTipline report
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {
@@ -63,6 +67,9 @@ _GRANTS: dict[Role, frozenset[Permission]] = {
     Role.CHILD_SAFETY: frozenset({Permission.REVIEW, Permission.CHILD_SAFETY}),
     Role.LEAD: frozenset(
         {Permission.REVIEW, Permission.VIEW_ANY, Permission.REOPEN, Permission.PRESERVE}
+    ),
+    Role.SAFETY_LEAD: frozenset(
+        {Permission.REVIEW, Permission.CHILD_SAFETY, Permission.APPROVE_NCMEC}
     ),
     Role.AUDITOR: frozenset({Permission.READ_AUDIT}),
     Role.ADMIN: frozenset(

@@ -22,7 +22,7 @@ DecisionName = Literal[
     "escalate_child_safety",
     "escalate_legal",
 ]
-RoleName = Literal["moderator", "child_safety", "lead", "auditor", "admin"]
+RoleName = Literal["moderator", "child_safety", "safety_lead", "lead", "auditor", "admin"]
 QueueName = Literal["child_safety", "general"]
 NO_NUL = r"^[^\x00]*$"
 # At least MIN_REASON_CHARS characters from the first to the last non-blank one, no NUL:

@@ -102,6 +102,13 @@ class Banker(Protocol):
         ...
 
 
+DecisionHook = Callable[[Session, ReviewItem, DecisionRow], None]
+"""Called in the transaction that records a decision, after its audit entry, inside a
+savepoint (e.g. :mod:`report_service.escalation.ncmec` prepares a CyberTipline report).
+A hook that raises has its savepoint rolled back and its failure audited
+(``decision_hook_failed``); the decision stands."""
+
+
 class BankUnavailable(RequestRejected):
     """No hash bank is configured, so media cannot be banked."""
 
@@ -133,6 +140,7 @@ class ReviewService:
         *,
         default_lease_ms: int = DEFAULT_LEASE_MS,
         read_session_factory: sessionmaker[Session] | None = None,
+        on_decided: DecisionHook | None = None,
     ) -> None:
         self._sessions = session_factory
         # Token lookups and queue depths only read: no SQLite write lock for them.
@@ -141,6 +149,7 @@ class ReviewService:
         self._evidence = evidence
         self._banker = banker
         self._lease_ms = default_lease_ms
+        self._on_decided = on_decided
 
     # ------------------------------------------------------------------ accounts
 
@@ -551,6 +560,8 @@ class ReviewService:
                     "bank_media": bank_media,
                 },
             )
+            if self._on_decided is not None:
+                _run_hook(self._on_decided, session, actor, item, row, now)
             item_out = summary(item, now)
             decided = decision_out(row)
         banked = self._bank(actor, item_id) if bank_media else None
@@ -794,6 +805,29 @@ class ReviewService:
         if lead_may and allows(actor.role, Permission.VIEW_ANY):
             return lease
         raise LeaseRequired("claim the item first (POST /v1/review/queues/{queue}/claim)")
+
+
+def _run_hook(
+    hook: DecisionHook,
+    session: Session,
+    actor: Actor,
+    item: ReviewItem,
+    row: DecisionRow,
+    now: int,
+) -> None:
+    """Run a :data:`DecisionHook` in a savepoint; a failure is audited, never raised."""
+    try:
+        with session.begin_nested():
+            hook(session, item, row)
+    except Exception as exc:  # the decision must stand whatever a hook does
+        store.append_audit(
+            session,
+            at_ms=now,
+            actor=actor.name,
+            action="decision_hook_failed",
+            item_id=item.id,
+            detail={"decision_id": row.id, "error": type(exc).__name__},
+        )
 
 
 def _may_override(actor: Actor, item: ReviewItem) -> bool:
