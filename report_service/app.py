@@ -119,6 +119,8 @@ def create_app(
     from report_service.banks import HashBanks
     from report_service.body_limit import BodyLimitMiddleware
     from report_service.console.pages import install as install_console
+    from report_service.escalation.webhooks import emit_event
+    from report_service.escalation.webhooks.background import webhook_task
     from report_service.http_errors import CatchAllMiddleware, install_error_handlers
     from report_service.intake import Intake
     from report_service.observability import Metrics, RequestContextMiddleware
@@ -156,7 +158,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         sandbox.start()  # warm the workers before the first report, off the request path
-        yield
+        async with webhook_task(settings, sessions, lambda: material, now):
+            yield
         banks.close()
 
     app = FastAPI(
@@ -199,6 +202,7 @@ def create_app(
         max_attachments=settings.max_attachments,
         child_safety_categories=settings.child_safety_categories,
         requeue=ReviewRequeue(),
+        events=emit_event,
     )
     app.state.relay = Relay(
         keyring=lambda: material.franking,
@@ -222,6 +226,7 @@ def create_app(
         MasterKeyEvidence(lambda kid: material.master_key(kid).key),
         banks,
         read_session_factory=reads,
+        events=emit_event,
     )
     install_review(app, review)
     app.include_router(lifecycle_api.router)

@@ -102,6 +102,17 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     child_safety_categories: frozenset[str] = frozenset({"csam", "child_safety", "cse", "csae"})
 
+    # Webhooks (docs/escalation.md, "Webhooks"): the retry delays after the first attempt
+    # (Standard Webhooks' recommended schedule; its length is the number of retries), the
+    # request timeout, how often each `frankly serve` process looks for due deliveries (0:
+    # never; run `frankly webhooks deliver` instead), and plain http to non-loopback hosts.
+    webhook_retry_schedule_s: tuple[float, ...] = Field(
+        default=(5, 300, 1800, 7200, 18000, 36000, 36000), min_length=0, max_length=30
+    )
+    webhook_timeout_s: float = Field(default=15.0, gt=0, le=60)
+    webhook_poll_interval_s: float = Field(default=2.0, ge=0, le=3600)
+    webhook_allow_http: bool = False
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -1,0 +1,1 @@
+"""Escalation out of the service: webhooks (and, on other branches, NCMEC, preservation, DSA)."""
