@@ -20,6 +20,20 @@ Other packages never import this one to emit: they are given ``emit_event`` as a
 escalation).
 """
 
-from report_service.escalation.webhooks.outbox import emit_event
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from report_service.escalation.webhooks.outbox import emit_event
 
 __all__ = ["emit_event"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so that `frankly` registering the `webhooks` commands loads no database code.
+    if name == "emit_event":
+        from report_service.escalation.webhooks.outbox import emit_event
+
+        return emit_event
+    raise AttributeError(name)
