@@ -107,7 +107,8 @@ def test_an_event_exists_only_if_its_transaction_commits(
     results = _deliverer(sessions, keys, clock).run_once()
     assert [r.state for r in results] == [DELIVERED]
     [got] = receiver.received
-    assert got.verified and got.msg_id == row.message_id
+    assert got.verified
+    assert got.msg_id == row.message_id
     assert got.timestamp == clock() // 1000
     assert got.event == {
         "type": "item.decided",
@@ -240,7 +241,8 @@ def test_410_gone_disables_the_endpoint_until_enabled(
     assert [r.state for r in deliverer.run_once()] == [DEAD]
     with sessions() as session:
         ep = session.get(WebhookEndpoint, endpoint)
-        assert ep is not None and not ep.enabled
+        assert ep is not None
+        assert not ep.enabled
         assert ep.disabled_reason == "the endpoint answered 410 Gone"
     _emit(sessions, clock, item_id=3)  # a disabled endpoint subscribes to nothing
     assert len(_rows(sessions)) == 2
@@ -319,9 +321,8 @@ def test_secrets_are_encrypted_at_rest_and_follow_master_key_rotation(
     with sessions() as session:
         ep = session.get(WebhookEndpoint, endpoint)
         assert ep is not None
-        assert (
-            raw not in ep.secret_ciphertext and receiver.secret.encode() not in ep.secret_ciphertext
-        )
+        assert raw not in ep.secret_ciphertext
+        assert receiver.secret.encode() not in ep.secret_ciphertext
         assert ep.secret_key_id == keys.master_active
 
     rotated = rotate_key(keys, "master", os.urandom, clock())
@@ -329,14 +330,16 @@ def test_secrets_are_encrypted_at_rest_and_follow_master_key_rotation(
     assert [r.state for r in _deliverer(sessions, rotated, clock).run_once()] == [DELIVERED]
     with sessions() as session:
         ep = session.get(WebhookEndpoint, endpoint)
-        assert ep is not None and ep.secret_key_id == rotated.master_active  # re-encrypted
+        assert ep is not None
+        assert ep.secret_key_id == rotated.master_active
         assert endpoint_key(rotated, ep) == raw
         with pytest.raises(SecretUnavailable):  # the old key file alone no longer opens it
             endpoint_key(keys, ep)
     # A key file without the secret's master key: the attempt fails, nothing is sent.
     _emit(sessions, clock)
     [result] = _deliverer(sessions, keys, clock).run_once()
-    assert result.state == PENDING and "no longer holds" in (result.error or "")
+    assert result.state == PENDING
+    assert "no longer holds" in (result.error or "")
     assert len(receiver.received) == 1
 
 
@@ -370,7 +373,8 @@ def test_two_deliverers_never_send_one_attempt_twice(
         for e in engines:
             e.dispose()
     ids = [r.msg_id for r in receiver.received]
-    assert len(ids) == 30 and len(set(ids)) == 30  # each sent once
+    assert len(ids) == 30
+    assert len(set(ids)) == 30
     assert sorted(r.message_id for batch in results for r in batch) == sorted(ids)
     assert all(r.attempt == 1 and r.state == DELIVERED for batch in results for r in batch)
     assert all(r.status == DELIVERED for r in _rows(sessions))
@@ -394,5 +398,6 @@ def test_the_serve_background_task_delivers(
                 await asyncio.sleep(0.02)
 
     asyncio.run(main())
-    assert len(receiver.received) == 1 and receiver.received[0].verified
+    assert len(receiver.received) == 1
+    assert receiver.received[0].verified
     assert _rows(sessions)[0].status == DELIVERED
