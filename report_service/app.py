@@ -24,6 +24,8 @@ What :mod:`report_service.review` (and any other router) finds on ``app.state``:
                mounted by :func:`report_service.review.api.install`)
 ``console_sessions``  :class:`report_service.console.sessions.ConsoleSessions` (the
                console at ``/console``, :func:`report_service.console.pages.install`)
+``events``     ``(session, event_type, data)``: queues a signed webhook event in the
+               caller's transaction (:mod:`report_service.escalation.webhooks`)
 ``intake``, ``relay``, ``rate_limiter``: the services behind this package's routers
 (the rate limiter keeps its counts in the database, exact across processes)
 ============== ==================================================================
@@ -119,8 +121,8 @@ def create_app(
     from report_service.banks import HashBanks
     from report_service.body_limit import BodyLimitMiddleware
     from report_service.console.pages import install as install_console
-    from report_service.escalation.webhooks import emit_event
     from report_service.escalation.webhooks.background import webhook_task
+    from report_service.escalation.webhooks.outbox import event_hook
     from report_service.http_errors import CatchAllMiddleware, install_error_handlers
     from report_service.intake import Intake
     from report_service.observability import Metrics, RequestContextMiddleware
@@ -149,6 +151,7 @@ def create_app(
     sessions = make_session_factory(engine)
     reads = make_session_factory(engine, read_only=True)  # lookups that never write
     metrics = Metrics()
+    events = event_hook(now)  # webhooks: storage and review announce changes through it
     sandbox, decode_limits = media_sandbox(settings)
     banks = HashBanks(
         sessions, material.curator, hasher=sandbox.hash_image, decode_limits=decode_limits
@@ -186,6 +189,7 @@ def create_app(
     app.state.clock = now
     app.state.random = rand
     app.state.metrics = metrics
+    app.state.events = events
     app.state.rate_limiter = SharedRateLimiter(
         sessions, settings.rate_limit_per_minute, settings.rate_limit_burst
     )
@@ -202,7 +206,7 @@ def create_app(
         max_attachments=settings.max_attachments,
         child_safety_categories=settings.child_safety_categories,
         requeue=ReviewRequeue(),
-        events=emit_event,
+        events=events,
     )
     app.state.relay = Relay(
         keyring=lambda: material.franking,
@@ -226,7 +230,7 @@ def create_app(
         MasterKeyEvidence(lambda kid: material.master_key(kid).key),
         banks,
         read_session_factory=reads,
-        events=emit_event,
+        events=events,
     )
     install_review(app, review)
     app.include_router(lifecycle_api.router)

@@ -118,9 +118,10 @@ class _Context:
 
 
 @contextmanager
-def _context(
-    args: argparse.Namespace, *, need_keys: bool, create: bool = False
-) -> Iterator[_Context]:
+def _context(args: argparse.Namespace, *, need_keys: bool) -> Iterator[_Context]:
+    """Settings, sessions on the upgraded database and (``need_keys``) the key file.
+    With the key file found, a missing embedded database is created (as ``users add``
+    does); without, a folder with no database is refused rather than quietly filled."""
     from report_service.app import wall_clock_ms
     from report_service.errors import KeyFileError
     from report_service.keys import load_key_file
@@ -135,7 +136,7 @@ def _context(
             raise KeyFileError("this command needs the key file")
         return material
 
-    with open_database(settings, create=create) as sessions:
+    with open_database(settings, create=need_keys) as sessions:
         yield _Context(settings, sessions, keys, wall_clock_ms)
 
 

@@ -43,7 +43,9 @@ class WebhookDelivery(Base):
     """One event for one endpoint, until delivered or dead-lettered."""
 
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (Index(None, "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     endpoint_id: Mapped[int] = mapped_column(

@@ -60,6 +60,16 @@ def emit_event(
     session.flush()
 
 
+def event_hook(clock: Callable[[], int]) -> Callable[[Session, str, Mapping[str, object]], None]:
+    """:func:`emit_event` as the ``(session, event_type, data)`` hook that storage and
+    review are given, with the event time from the service's ``clock``."""
+
+    def hook(session: Session, event_type: str, data: Mapping[str, object]) -> None:
+        emit_event(session, event_type, data, now_ms=clock())
+
+    return hook
+
+
 def new_delivery(endpoint_id: int, event_type: str, body: bytes, now_ms: int) -> WebhookDelivery:
     """A pending delivery row, due now."""
     return WebhookDelivery(

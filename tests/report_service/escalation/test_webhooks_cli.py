@@ -1,0 +1,122 @@
+"""``frankly webhooks ...`` on a data folder (SQLite) and on PostgreSQL
+(``FRANKLY_DATABASE_URL``), against a real receiver: add prints the secret once, list
+never shows it, test sends a signed webhook.test, deliver sends the queue, deliveries
+--dead shows the dead letters, replay re-queues them with the same webhook-id, remove."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from frankly.cli import main
+from report_service.escalation.webhooks import emit_event
+from report_service.settings import load_settings
+from report_service.storage.migrate import open_database
+from tests.report_service.escalation.webhook_receiver import Receiver
+
+
+@pytest.fixture
+def data(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in list(os.environ):
+        if name.startswith("FRANKLY_") and not name.startswith(("FRANKLY_TEST_", "FRANKLY_REQ")):
+            monkeypatch.delenv(name)
+    if database_url.startswith("postgresql"):
+        monkeypatch.setenv("FRANKLY_DATABASE_URL", database_url)
+    folder = tmp_path / "data"
+    assert main(["keys", "init", "--data", str(folder)]) == 0
+    monkeypatch.setenv("FRANKLY_WEBHOOK_RETRY_SCHEDULE_S", "[0]")  # one retry, at once
+    return folder
+
+
+def _emit(folder: Path, n: int) -> None:
+    with open_database(load_settings(folder)) as sessions, sessions() as session:
+        emit_event(session, "item.decided", {"item_id": n, "outcome": "no_violation"})
+        session.commit()
+
+
+def test_the_webhooks_commands(
+    data: Path, receiver: Receiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = ["--data", str(data)]
+    capsys.readouterr()
+    assert main(["webhooks", "add", "https://a b", "--events", "item.decided", *d]) == 2
+    assert "error: a webhook URL" in capsys.readouterr().err
+    assert main(["webhooks", "add", "http://example.org/x", "--events", "x", *d]) == 2
+    assert "not an event type" in capsys.readouterr().err
+    assert main(["webhooks", "add", "http://example.org/x", "--events", "item.decided", *d]) == 2
+    assert "must use https" in capsys.readouterr().err
+
+    assert (
+        main(
+            [
+                "webhooks",
+                "add",
+                receiver.url,
+                "--events",
+                "item.decided,appeal.*",
+                "--description",
+                "T&S tooling",
+                *d,
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr()
+    secret = out.out.strip()
+    assert secret.startswith("whsec_")
+    assert "shown once" in out.err
+    receiver.secret = secret
+
+    assert main(["webhooks", "list", *d]) == 0
+    listed = capsys.readouterr().out
+    assert listed.split("\t")[:4] == ["1", receiver.url, "appeal.*,item.decided", "enabled"]
+    assert secret not in listed
+    assert secret[6:] not in listed
+
+    assert main(["webhooks", "test", "1", *d]) == 0
+    assert "HTTP 200" in capsys.readouterr().out
+    [test_event] = receiver.received
+    assert test_event.verified
+    assert test_event.event["type"] == "webhook.test"
+
+    receiver.script = [500, 500]
+    _emit(data, 1)
+    assert main(["webhooks", "deliver", *d]) == 0  # the attempt, the one retry due at once
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[3:] for line in lines] == [
+        ["attempt 1", "HTTP 500", "pending"],
+        ["attempt 2", "HTTP 500", "dead"],
+    ]
+    assert main(["webhooks", "deliveries", "--dead", *d]) == 0
+    dead = capsys.readouterr().out.strip().split("\t")
+    assert dead[2:5] == ["item.decided", "endpoint 1", "dead"]
+    delivery_id, msg_id = dead[0], dead[1]
+
+    assert main(["webhooks", "replay", "--dead-letter", "--since", "2000-01-01", *d]) == 0
+    assert f"1 deliveries queued again: {delivery_id}" in capsys.readouterr().err
+    assert main(["webhooks", "deliver", *d]) == 0
+    assert "delivered" in capsys.readouterr().out
+    assert [r.msg_id for r in receiver.received[1:]] == [msg_id] * 3
+    assert all(r.verified for r in receiver.received)
+    assert main(["webhooks", "replay", delivery_id, *d]) == 0  # a delivered one, asked again
+    assert main(["webhooks", "replay", "99", *d]) == 2
+    assert "no webhook delivery 99" in capsys.readouterr().err
+
+    assert main(["webhooks", "remove", "1", *d]) == 0
+    assert "removed with 1 deliveries" in capsys.readouterr().err
+    assert main(["webhooks", "test", "1", *d]) == 2
+    assert main(["webhooks", "list", *d]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_test_reports_a_failing_endpoint(
+    data: Path, receiver: Receiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = ["--data", str(data)]
+    assert main(["webhooks", "add", receiver.url, "--events", "*", *d]) == 0
+    receiver.script = [503]
+    capsys.readouterr()
+    assert main(["webhooks", "test", "1", *d]) == 1
+    assert "HTTP 503" in capsys.readouterr().out
