@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from report_service.escalation.webhooks.models import PENDING, WebhookDelivery, WebhookEndpoint
 from report_service.escalation.webhooks.payload import encode_body, subscribed
+from report_service.events import EventHook
 
 
 def new_message_id(random: Callable[[int], bytes] = os.urandom) -> str:
@@ -60,7 +61,7 @@ def emit_event(
     session.flush()
 
 
-def event_hook(clock: Callable[[], int]) -> Callable[[Session, str, Mapping[str, object]], None]:
+def event_hook(clock: Callable[[], int]) -> EventHook:
     """:func:`emit_event` as the ``(session, event_type, data)`` hook that storage and
     review are given, with the event time from the service's ``clock``."""
 
