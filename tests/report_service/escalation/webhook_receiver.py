@@ -28,6 +28,7 @@ class Received:
     timestamp: int
     body: bytes
     verified: bool
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def event(self) -> dict[str, Any]:
@@ -70,7 +71,7 @@ class Receiver:
                 time.sleep(self.delay_s)  # blocks this server thread: fine for tests
             with self._lock:
                 self.received.append(
-                    Received(path, msg_id, int(stamp) if stamp.isdigit() else -1, body, ok)
+                    Received(path, msg_id, int(stamp) if stamp.isdigit() else -1, body, ok, dict(h))
                 )
                 status = self.script.pop(0) if self.script else 200
             return Response(
