@@ -120,3 +120,55 @@ def test_test_reports_a_failing_endpoint(
     capsys.readouterr()
     assert main(["webhooks", "test", "1", *d]) == 1
     assert "HTTP 503" in capsys.readouterr().out
+
+
+def test_frankly_serve_delivers_in_the_background(
+    tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real ``frankly serve`` process sends an event queued before it started (as after
+    a restart) and one queued while it runs; the secret never reaches its logs."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FRANKLY_")}
+    env["FRANKLY_WEBHOOK_POLL_INTERVAL_S"] = "0.1"
+    folder = tmp_path / "frankly-data"
+    for name in [n for n in os.environ if n.startswith("FRANKLY_")]:
+        monkeypatch.delenv(name)
+    assert main(["keys", "init", "--data", str(folder)]) == 0
+    new = subprocess.run(
+        [sys.executable, "-m", "frankly", "webhooks", "add", receiver.url, "--events", "*"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    receiver.secret = new.stdout.strip()
+    _emit(folder, 1)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "frankly", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not receiver.received and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        _emit(folder, 2)
+        while len(receiver.received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert [r.event["data"]["item_id"] for r in receiver.received] == [1, 2]
+    assert all(r.verified for r in receiver.received)
+    assert receiver.secret[6:] not in err.decode()
