@@ -161,7 +161,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         sandbox.start()  # warm the workers before the first report, off the request path
-        async with webhook_task(settings, sessions, lambda: material, now):
+        async with webhook_task(settings, sessions, lambda: material, now, reads):
             yield
         banks.close()
 

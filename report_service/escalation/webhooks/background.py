@@ -29,12 +29,15 @@ def deliverer_from_settings(
     sessions: sessionmaker[Session],
     keys: Callable[[], KeyMaterial],
     clock: Callable[[], int],
+    reads: sessionmaker[Session] | None = None,
 ) -> Deliverer:
-    """A deliverer with the settings' schedule, timeout and http policy."""
+    """A deliverer with the settings' schedule, timeout and http policy (``reads``:
+    read-only sessions for the idle polls)."""
     return Deliverer(
         sessions,
         keys,
         clock=clock,
+        read_session_factory=reads,
         schedule_s=settings.webhook_retry_schedule_s,
         timeout_s=settings.webhook_timeout_s,
         allow_http=settings.webhook_allow_http,
@@ -47,6 +50,7 @@ async def webhook_task(
     sessions: sessionmaker[Session],
     keys: Callable[[], KeyMaterial],
     clock: Callable[[], int],
+    reads: sessionmaker[Session] | None = None,
 ) -> AsyncIterator[None]:
     """Run deliverer passes in the background while the block runs (nothing when
     ``webhook_poll_interval_s`` is 0)."""
@@ -54,7 +58,7 @@ async def webhook_task(
     if interval <= 0:
         yield
         return
-    deliverer = deliverer_from_settings(settings, sessions, keys, clock)
+    deliverer = deliverer_from_settings(settings, sessions, keys, clock, reads)
     stop = threading.Event()
     wake = asyncio.Event()
 

@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import httpx
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from report_service.escalation.webhooks import schedule
@@ -49,7 +49,12 @@ from report_service.escalation.webhooks.models import (
 from report_service.escalation.webhooks.outbox import new_message_id
 from report_service.escalation.webhooks.payload import WEBHOOK_TEST, encode_body
 from report_service.escalation.webhooks.signing import headers as signed_headers
-from report_service.escalation.webhooks.store import endpoint_key, get_endpoint, rewrap_secrets
+from report_service.escalation.webhooks.store import (
+    endpoint_key,
+    get_endpoint,
+    rewrap_secrets,
+    secrets_to_rewrap,
+)
 from report_service.escalation.webhooks.urls import check_url
 from report_service.keys import KeyMaterial
 
@@ -112,8 +117,11 @@ class Deliverer:
         random: Callable[[int], bytes] = os.urandom,
         transport: httpx.BaseTransport | None = None,
         owner: str | None = None,
+        read_session_factory: sessionmaker[Session] | None = None,
     ) -> None:
         self._sessions = session_factory
+        # An idle poll only reads (on SQLite: no write lock every few seconds per process).
+        self._reads = read_session_factory or session_factory
         self._keys = keys
         self._clock = clock
         self._schedule = tuple(schedule_s)
@@ -136,21 +144,28 @@ class Deliverer:
 
     # ------------------------------------------------------------------ claim
 
+    def _due(self, now: int) -> Select[WebhookDelivery]:
+        return (
+            select(WebhookDelivery)
+            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+            .where(
+                WebhookDelivery.status == PENDING,
+                WebhookDelivery.next_attempt_at <= now,
+                or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until <= now),
+                WebhookEndpoint.enabled.is_(True),
+            )
+            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+            .limit(1)
+        )
+
+    def _anything_due(self) -> bool:
+        with self._reads() as session:
+            return session.scalars(self._due(self._clock())).first() is not None
+
     def _claim(self) -> _Claim | None:
         now = self._clock()
         with self._sessions() as session:
-            q = (
-                select(WebhookDelivery)
-                .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-                .where(
-                    WebhookDelivery.status == PENDING,
-                    WebhookDelivery.next_attempt_at <= now,
-                    or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until <= now),
-                    WebhookEndpoint.enabled.is_(True),
-                )
-                .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-                .limit(1)
-            )
+            q = self._due(now)
             if session.get_bind().dialect.name == "postgresql":
                 q = q.with_for_update(skip_locked=True, of=WebhookDelivery)
             row = session.scalars(q).first()
@@ -284,9 +299,15 @@ class Deliverer:
         """One pass: up to ``batch`` due deliveries, each claimed, sent and recorded
         (``stopping()`` true ends it after the current one). Endpoint secrets under an
         older master key are re-encrypted first."""
-        with self._sessions() as session:
-            rewrap_secrets(session, self._keys(), self._random)
+        keys = self._keys()
+        with self._reads() as session:
+            stale = secrets_to_rewrap(session, keys)
+        if stale:
+            with self._sessions() as session:
+                rewrap_secrets(session, keys, self._random)
         results: list[Result] = []
+        if not self._anything_due():
+            return results
         with self._client() as client:
             for _ in range(self._batch):
                 if stopping():

@@ -112,6 +112,14 @@ def endpoint_key(keys: KeyMaterial, endpoint: WebhookEndpoint) -> bytes:
     return open_secret(master.key, master.kid, endpoint.id, endpoint.secret_ciphertext)
 
 
+def secrets_to_rewrap(session: Session, keys: KeyMaterial) -> int:
+    """How many endpoint secrets are under a master key other than the active one."""
+    rows = session.scalars(
+        select(WebhookEndpoint.id).where(WebhookEndpoint.secret_key_id != keys.active_master.kid)
+    ).all()
+    return len(rows)
+
+
 def rewrap_secrets(session: Session, keys: KeyMaterial, random: Callable[[int], bytes]) -> int:
     """Re-encrypt every secret still under an older master key under the active one
     (those whose key is gone stay as they are); commits; returns how many moved."""

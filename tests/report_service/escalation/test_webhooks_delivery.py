@@ -37,6 +37,7 @@ from report_service.escalation.webhooks.store import (
 from report_service.keys import KeyMaterial, rotate_key
 from report_service.settings import Settings
 from report_service.storage.engine import make_engine, make_session_factory
+from report_service.storage.migrate import upgrade_database
 from tests.report_service.conftest import FakeClock
 from tests.report_service.escalation.webhook_receiver import Receiver
 
@@ -401,3 +402,30 @@ def test_the_serve_background_task_delivers(
     assert len(receiver.received) == 1
     assert receiver.received[0].verified
     assert _rows(sessions)[0].status == DELIVERED
+
+
+def test_an_idle_poll_takes_no_sqlite_write_lock(
+    sqlite_url: str, keys: KeyMaterial, clock: FakeClock, receiver: Receiver
+) -> None:
+    """Every serve process polls every few seconds: with nothing due, a pass only reads,
+    so it neither waits for nor blocks a report being stored."""
+    import sqlite3
+
+    upgrade_database(sqlite_url)
+    engine = make_engine(sqlite_url)
+    try:
+        sessions = make_session_factory(engine)
+        reads = make_session_factory(engine, read_only=True)
+        _endpoint(sessions, keys, receiver, clock)
+        writer = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+        try:
+            writer.execute("BEGIN IMMEDIATE")  # another process is writing
+            deliverer = _deliverer(sessions, keys, clock, read_session_factory=reads)
+            assert deliverer.run_once() == []  # would wait for the lock, then fail
+            writer.execute("ROLLBACK")
+        finally:
+            writer.close()
+        _emit(sessions, clock)
+        assert [r.state for r in deliverer.run_once()] == [DELIVERED]
+    finally:
+        engine.dispose()
