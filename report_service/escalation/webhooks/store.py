@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from report_service.errors import KeyFileError, NotFound
+from report_service.errors import Conflict, KeyFileError, NotFound
 from report_service.escalation.webhooks.errors import InvalidWebhook, SecretUnavailable
 from report_service.escalation.webhooks.models import (
     DEAD,
@@ -110,6 +110,28 @@ def endpoint_key(keys: KeyMaterial, endpoint: WebhookEndpoint) -> bytes:
             "remove the endpoint and add it again"
         ) from None
     return open_secret(master.key, master.kid, endpoint.id, endpoint.secret_ciphertext)
+
+
+def secrets_under(session: Session, kid: str) -> int:
+    """How many endpoint secrets are encrypted under master key ``kid``."""
+    rows = session.scalars(
+        select(WebhookEndpoint.id).where(WebhookEndpoint.secret_key_id == kid)
+    ).all()
+    return len(rows)
+
+
+def check_retirable(session: Session, kid: str) -> None:
+    """Refuse to retire master key ``kid`` while an endpoint secret needs it.
+
+    Raises:
+        Conflict: some secret is still under ``kid`` (``frankly keys rewrap`` moves them).
+    """
+    count = secrets_under(session, kid)
+    if count:
+        raise Conflict(
+            f"{count} webhook endpoint secret(s) are still encrypted under master key "
+            f"{kid}: run `frankly keys rewrap` first"
+        )
 
 
 def secrets_to_rewrap(session: Session, keys: KeyMaterial) -> int:

@@ -172,3 +172,28 @@ def test_frankly_serve_delivers_in_the_background(
     assert [r.event["data"]["item_id"] for r in receiver.received] == [1, 2]
     assert all(r.verified for r in receiver.received)
     assert receiver.secret[6:] not in err.decode()
+
+
+def test_master_key_rotation_carries_webhook_secrets(
+    data: Path, receiver: Receiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`keys retire-master` refuses while a webhook secret needs the key; `keys rewrap`
+    re-encrypts the secrets, after which the old key retires and webhooks still verify."""
+
+    d = ["--data", str(data)]
+    assert main(["webhooks", "add", receiver.url, "--events", "*", *d]) == 0
+    receiver.secret = capsys.readouterr().out.strip()
+    from report_service.keys import load_key_file
+
+    old = load_key_file(data / "keys.json").master_active
+    assert main(["keys", "rotate", "master", *d]) == 0
+    capsys.readouterr()
+    assert main(["keys", "retire-master", old, "--yes", *d]) == 2
+    assert "webhook endpoint secret(s) are still encrypted" in capsys.readouterr().err
+    assert main(["keys", "rewrap", *d]) == 0
+    out = capsys.readouterr().out
+    assert "1 webhook secrets re-encrypted" in out
+    assert f"{old} wraps no data key now" in out
+    assert main(["keys", "retire-master", old, "--yes", *d]) == 0
+    assert main(["webhooks", "test", "1", *d]) == 0
+    assert receiver.received[-1].verified
