@@ -195,11 +195,14 @@ class Deliverer:
             "content-type": "application/json",
         }
         try:
+            started = time.monotonic()
             with client.stream("POST", url, content=body, headers=sent) as response:
+                # The status is what counts; read a little of the answer (so the
+                # connection can be reused), never more than 64 KiB or past the timeout.
                 read = 0
                 for chunk in response.iter_raw():
                     read += len(chunk)
-                    if read >= MAX_RESPONSE_BYTES:
+                    if read >= MAX_RESPONSE_BYTES or time.monotonic() - started > self._timeout:
                         break
                 status = response.status_code
                 retry = _retry_after(response.headers.get("retry-after"))
