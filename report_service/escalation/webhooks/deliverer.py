@@ -253,7 +253,7 @@ class Deliverer:
                     "superseded",
                 )
             row.last_status = status
-            row.last_error = error
+            row.last_error = None if error is None else error[:300]
             row.lease_owner = None
             row.lease_until = None
             if status is not None and 200 <= status < 300:

@@ -135,9 +135,13 @@ def check_retirable(session: Session, kid: str) -> None:
 
 
 def secrets_to_rewrap(session: Session, keys: KeyMaterial) -> int:
-    """How many endpoint secrets are under a master key other than the active one."""
+    """How many endpoint secrets are under an older master key the key file still holds
+    (those :func:`rewrap_secrets` can move)."""
+    older = [k.kid for k in keys.master if k.kid != keys.master_active]
+    if not older:
+        return 0
     rows = session.scalars(
-        select(WebhookEndpoint.id).where(WebhookEndpoint.secret_key_id != keys.active_master.kid)
+        select(WebhookEndpoint.id).where(WebhookEndpoint.secret_key_id.in_(older))
     ).all()
     return len(rows)
 
