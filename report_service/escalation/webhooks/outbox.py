@@ -58,7 +58,6 @@ def emit_event(
     for endpoint in endpoints:
         if subscribed(endpoint_patterns(endpoint), event_type):
             session.add(new_delivery(endpoint.id, event_type, body, at))
-    session.flush()
 
 
 def event_hook(clock: Callable[[], int]) -> EventHook:
