@@ -28,6 +28,8 @@ What :mod:`report_service.review` (and any other router) finds on ``app.state``:
                settings are complete the lifespan runs a submitter thread
 ``console_sessions``  :class:`report_service.console.sessions.ConsoleSessions` (the
                console at ``/console``, :func:`report_service.console.pages.install`)
+``events``     ``(session, event_type, data)``: queues a signed webhook event in the
+               caller's transaction (:mod:`report_service.escalation.webhooks`)
 ``intake``, ``relay``, ``rate_limiter``: the services behind this package's routers
 (the rate limiter keeps its counts in the database, exact across processes)
 ============== ==================================================================
@@ -123,8 +125,10 @@ def create_app(
     from report_service.banks import HashBanks
     from report_service.body_limit import BodyLimitMiddleware
     from report_service.console.pages import install as install_console
-    from report_service.escalation.preservation import router as preservation_api
     from report_service.escalation.ncmec.api import install as install_ncmec
+    from report_service.escalation.preservation import router as preservation_api
+    from report_service.escalation.webhooks.background import webhook_task
+    from report_service.escalation.webhooks.outbox import event_hook
     from report_service.http_errors import CatchAllMiddleware, install_error_handlers
     from report_service.intake import Intake
     from report_service.observability import Metrics, RequestContextMiddleware
@@ -153,6 +157,7 @@ def create_app(
     sessions = make_session_factory(engine)
     reads = make_session_factory(engine, read_only=True)  # lookups that never write
     metrics = Metrics()
+    events = event_hook(now)  # webhooks: storage and review announce changes through it
     sandbox, decode_limits = media_sandbox(settings)
     banks = HashBanks(
         sessions, material.curator, hasher=sandbox.hash_image, decode_limits=decode_limits
@@ -168,9 +173,12 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         sandbox.start()  # warm the workers before the first report, off the request path
         stop = start_ncmec_submitter(settings, sessions, now, evidence_reader)
-        yield
-        if stop is not None:
-            stop()
+        try:
+            async with webhook_task(settings, sessions, lambda: material, now, reads):
+                yield
+        finally:
+            if stop is not None:
+                stop()
         banks.close()
 
     app = FastAPI(
@@ -197,6 +205,7 @@ def create_app(
     app.state.clock = now
     app.state.random = rand
     app.state.metrics = metrics
+    app.state.events = events
     app.state.rate_limiter = SharedRateLimiter(
         sessions, settings.rate_limit_per_minute, settings.rate_limit_burst
     )
@@ -213,6 +222,7 @@ def create_app(
         max_attachments=settings.max_attachments,
         child_safety_categories=settings.child_safety_categories,
         requeue=ReviewRequeue(),
+        events=events,
     )
     app.state.relay = Relay(
         keyring=lambda: material.franking,
@@ -237,6 +247,7 @@ def create_app(
         banks,
         read_session_factory=reads,
         on_decided=ncmec.prepare,
+        events=events,
     )
     install_review(app, review)
     install_ncmec(app, ncmec)
@@ -277,7 +288,7 @@ def start_ncmec_submitter(
     if not settings.ncmec_reporter_email:
         return None
     client = config.client(settings)
-    events, on_submitted = wiring.hooks()
+    events, on_submitted = wiring.hooks(settings, clock)
     submitter = Submitter(
         sessions,
         clock,

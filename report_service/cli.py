@@ -6,8 +6,9 @@ import argparse
 from typing import Any
 
 from report_service import _cli_banks, _cli_service, backup_cli
-from report_service.escalation.preservation import cli as preservation_cli
 from report_service.escalation.ncmec import cli as ncmec_cli
+from report_service.escalation.preservation import cli as preservation_cli
+from report_service.escalation.webhooks import cli as webhooks_cli
 from report_service.review import cli as review_cli
 from report_service.review import destruction_cli
 
@@ -20,3 +21,4 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     preservation_cli.register(destruction_cli.register(subparsers))
     backup_cli.register(subparsers)
     ncmec_cli.register(subparsers)
+    webhooks_cli.register(subparsers)

@@ -41,6 +41,7 @@ from client_scan.report_format import Report, message_to_json, parse_report
 from client_scan.sealing import open_sealed_report
 from report_service.banks import BankHit, HashBanks, MediaFacts
 from report_service.errors import Conflict, DuplicateReport, ReporterMismatch
+from report_service.events import EventHook
 from report_service.evidence import seal_blob, wrap_data_key
 from report_service.keys import KeyMaterial
 from report_service.observability import Metrics
@@ -255,6 +256,7 @@ class Intake:
         max_attachments: int,
         child_safety_categories: frozenset[str],
         requeue: RequeuePolicy,
+        events: EventHook | None = None,
     ) -> None:
         self.keys = keys
         self.banks = banks
@@ -268,6 +270,7 @@ class Intake:
         self.max_attachments = max_attachments
         self.child_safety_categories = child_safety_categories
         self.requeue = requeue  # the review policy for reports about decided items
+        self.events = events  # told report.created in the storing transaction (webhooks)
 
     def _repeat(self, session: Session, report_id: str, user_id: str) -> Answer | None:
         """The first answer to ``user_id``'s own report ``report_id`` (stored under the id
@@ -283,7 +286,7 @@ class Intake:
         """Store ``record``; ``False`` when its id was taken meanwhile (nothing written)."""
         with self.sessions() as session:
             try:
-                store_report(session, record, now_ms, self.requeue)
+                store_report(session, record, now_ms, self.requeue, self.events)
             except DuplicateReport:
                 return False
         return True

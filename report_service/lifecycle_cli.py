@@ -17,7 +17,6 @@ from report_service._cli_common import add_data_option as _data_arg
 CLI_ACTOR = "cli"
 
 
-
 def register_users(users_sub: argparse._SubParsersAction[Any]) -> None:
     """Add ``rotate`` and ``revoke`` to ``frankly users``."""
     rotate = users_sub.add_parser(
@@ -101,6 +100,7 @@ def _keys_rewrap(args: argparse.Namespace) -> int:
     import time
 
     from report_service.errors import ServiceError
+    from report_service.escalation.webhooks.store import rewrap_secrets, secrets_under
     from report_service.keys import load_key_file
     from report_service.review.rewrap import RewrapProgress, rewrap, wrapped_under
     from report_service.settings import load_settings
@@ -124,12 +124,18 @@ def _keys_rewrap(args: argparse.Namespace) -> int:
             )
             with sessions() as session:
                 counts = wrapped_under(session)
+            with sessions() as session:  # webhook secrets live under the master key too
+                secrets = rewrap_secrets(session, keys, os.urandom)
+            with sessions() as session:
+                for m in keys.master:
+                    counts[m.kid] = counts.get(m.kid, 0) + secrets_under(session, m.kid)
     except ServiceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(
         f"re-wrapped {done.rewrapped} data keys under {done.target} "
-        f"({done.batches} batches); {done.remaining} still under other master keys"
+        f"({done.batches} batches); {done.remaining} still under other master keys; "
+        f"{secrets} webhook secrets re-encrypted"
     )
     for m in keys.master:
         if m.kid != done.target and counts.get(m.kid, 0) == 0:
@@ -141,6 +147,9 @@ def _keys_retire_master(args: argparse.Namespace) -> int:
     import time
 
     from report_service.errors import ServiceError
+    from report_service.escalation.webhooks.store import (
+        check_retirable as check_no_webhook_secrets,
+    )
     from report_service.keys import load_key_file, save_key_file
     from report_service.review.rewrap import check_retirable, retire_master
     from report_service.settings import load_settings
@@ -153,6 +162,7 @@ def _keys_retire_master(args: argparse.Namespace) -> int:
         with open_database(settings) as sessions:
             with sessions() as session:
                 check_retirable(session, keys, args.kid)
+                check_no_webhook_secrets(session, args.kid)
             if not args.yes and not _confirm(args.kid, path):
                 print("not retired", file=sys.stderr)
                 return 1

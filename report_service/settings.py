@@ -14,7 +14,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -131,6 +131,16 @@ class Settings(BaseSettings):
     ncmec_legal_url: str | None = None
     ncmec_terms_of_service: str | None = None
     ncmec_esp_service: str = "Frankly messenger"
+    # Webhooks (docs/escalation.md, "Webhooks"): the retry delays after the first attempt
+    # (Standard Webhooks' recommended schedule; its length is the number of retries), the
+    # request timeout, how often each `frankly serve` process looks for due deliveries (0:
+    # never; run `frankly webhooks deliver` instead), and plain http to non-loopback hosts.
+    webhook_retry_schedule_s: tuple[Annotated[float, Field(ge=0, le=7 * 24 * 3600)], ...] = Field(
+        default=(5, 300, 1800, 7200, 18000, 36000, 36000), max_length=30
+    )
+    webhook_timeout_s: float = Field(default=15.0, gt=0, le=60)
+    webhook_poll_interval_s: float = Field(default=2.0, ge=0, le=3600)
+    webhook_allow_http: bool = False
 
     @classmethod
     def settings_customise_sources(

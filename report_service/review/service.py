@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hashes.values import Algorithm, HashValue
 from report_service import tokens
 from report_service.errors import AuthError, EvidenceDestroyed, RequestRejected
+from report_service.events import EventHook, no_events
 from report_service.review import decisions as taxonomy
 from report_service.review import media as media_core
 from report_service.review import store
@@ -68,6 +69,11 @@ from report_service.review.views import (
 from report_service.storage.models import ReviewItem
 
 CLAIM_RETRIES = 5
+ESCALATIONS = {
+    taxonomy.Decision.ESCALATE_CHILD_SAFETY.value: "child_safety",
+    taxonomy.Decision.ESCALATE_LEGAL.value: "legal",
+}
+"""Decisions that are also announced as ``item.escalated``, and to whom."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +147,7 @@ class ReviewService:
         default_lease_ms: int = DEFAULT_LEASE_MS,
         read_session_factory: sessionmaker[Session] | None = None,
         on_decided: DecisionHook | None = None,
+        events: EventHook | None = None,
     ) -> None:
         self._sessions = session_factory
         # Token lookups and queue depths only read: no SQLite write lock for them.
@@ -150,6 +157,8 @@ class ReviewService:
         self._banker = banker
         self._lease_ms = default_lease_ms
         self._on_decided = on_decided
+        # Told item.claimed / item.decided / item.escalated in the change's transaction.
+        self._events: EventHook = events or no_events
 
     # ------------------------------------------------------------------ accounts
 
@@ -326,6 +335,8 @@ class ReviewService:
                 item_id=item.id,
                 detail={"queue": queue, "expires_at": lease.expires_at, "taken_over_from": taken},
             )
+            claimed = {"item_id": item.id, "queue": queue, "moderator": actor.name}
+            self._events(session, "item.claimed", {**claimed, "lease_expires_at": lease.expires_at})
             return ClaimOut(item=summary(item, now), lease=lease_out(lease), taken_over_from=taken)
 
     def my_claims(self, actor: Actor) -> ClaimsOut:
@@ -562,6 +573,7 @@ class ReviewService:
             )
             if self._on_decided is not None:
                 _run_hook(self._on_decided, session, actor, item, row, now)
+            self._announce_decision(session, item, row, actor)
             item_out = summary(item, now)
             decided = decision_out(row)
         banked = self._bank(actor, item_id) if bank_media else None
@@ -571,6 +583,26 @@ class ReviewService:
                 if fresh is not None:
                     decided = decision_out(fresh)
         return DecideOut(item=item_out, decision=decided, banked=banked)
+
+    def _announce_decision(
+        self, session: Session, item: ReviewItem, row: DecisionRow, actor: Actor
+    ) -> None:
+        """``item.decided``, and ``item.escalated`` for an escalation, in the decision's
+        transaction (ids and outcomes only: never the note)."""
+        data = {
+            "item_id": item.id,
+            "decision_id": row.id,
+            "decision": row.decision,
+            "policy": row.policy,
+            "outcome": item.outcome,
+            "status": item.status,
+            "queue": item.queue,
+            "moderator": actor.name,
+        }
+        self._events(session, "item.decided", data)
+        escalated_to = ESCALATIONS.get(row.decision)
+        if escalated_to is not None:
+            self._events(session, "item.escalated", {**data, "escalated_to": escalated_to})
 
     def reopen(self, actor: Actor, item_id: int, reason: str) -> ReleasedOut:
         """Reopen a decided item (a lead; for child-safety items, which leads never see,

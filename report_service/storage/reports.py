@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from report_service.errors import DuplicateReport, NotFound
+from report_service.events import EventHook
 from report_service.priority import is_child_safety, priority, queue_for
 from report_service.storage.models import (
     BankMatch,
@@ -216,7 +217,11 @@ def _merge_item(
 
 
 def _store_once(
-    session: Session, record: ReportRecord, now_ms: int, requeue: RequeuePolicy
+    session: Session,
+    record: ReportRecord,
+    now_ms: int,
+    requeue: RequeuePolicy,
+    events: EventHook | None = None,
 ) -> None:
     report = Report(**record.report)
     session.add(report)
@@ -244,14 +249,22 @@ def _store_once(
     requeue.audit_requeues(
         session, [r for _, r in merged if r is not None], report.report_id, now_ms
     )
+    if events is not None:  # in this transaction: the event exists iff the report does
+        data = {"report_id": report.report_id, "reason": report.reason}
+        events(session, "report.created", {**data, "item_ids": sorted(item_ids)})
     session.commit()
 
 
 def store_report(
-    session: Session, record: ReportRecord, now_ms: int, requeue: RequeuePolicy
+    session: Session,
+    record: ReportRecord,
+    now_ms: int,
+    requeue: RequeuePolicy,
+    events: EventHook | None = None,
 ) -> None:
     """Store a verified report, its evidence and facts, and merge it into review items,
-    all in one transaction; ``requeue`` decides what a report does to a decided item.
+    all in one transaction; ``requeue`` decides what a report does to a decided item;
+    ``events`` (optional) is told ``report.created`` in the same transaction.
 
     Raises:
         DuplicateReport: a report with this id is already stored (nothing was written).
@@ -260,7 +273,7 @@ def store_report(
     report_id = record.report["report_id"]
     for attempt in range(_RETRIES):
         try:
-            _store_once(session, record, now_ms, requeue)
+            _store_once(session, record, now_ms, requeue, events)
             return
         except IntegrityError:
             session.rollback()

@@ -178,7 +178,7 @@ def _submit(args: argparse.Namespace) -> int:
         from report_service.escalation.ncmec.store import get
 
         client = config.client(settings)
-        events, on_submitted = wiring.hooks()
+        events, on_submitted = wiring.hooks(settings, _clock)
         try:
             submitter = Submitter(
                 sessions,

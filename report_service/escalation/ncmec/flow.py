@@ -71,8 +71,9 @@ from report_service.review.evidence_access import EvidenceReader
 
 Events = Callable[[Session, str, dict[str, Any]], None]
 """``(session, event_type, data)``: called in the transaction that records an event."""
-Preserve = Callable[[Session, list[str], str], None]
-"""``(session, report_ids, reason)``: place the reports' evidence under a hold."""
+Preserve = Callable[[Session, list[str], str, str], None]
+"""``(session, report_ids, reason, reference)``: place the reports' evidence under a hold;
+``reference`` is NCMEC's report id (a retry with the same reference places nothing new)."""
 ACTOR = "ncmec-submitter"
 T = TypeVar("T")
 
@@ -81,7 +82,7 @@ def no_events(session: Session, event_type: str, data: dict[str, Any]) -> None:
     """The default ``events`` hook: nothing."""
 
 
-def no_preservation(session: Session, report_ids: list[str], reason: str) -> None:
+def no_preservation(session: Session, report_ids: list[str], reason: str, reference: str) -> None:
     """The default ``on_submitted`` hook: nothing."""
 
 
@@ -368,7 +369,7 @@ class Submitter:
                 "ncmec.submitted",
                 {"case_id": row.id, "item_id": row.item_id, "ncmec_report_id": ncmec_id},
             )
-            self._on_submitted(session, reports, f"CyberTipline report {ncmec_id}")
+            self._on_submitted(session, reports, f"CyberTipline report {ncmec_id}", str(ncmec_id))
         logger().info(
             "ncmec report submitted",
             extra={"ncmec_report": rid, "ncmec_report_id": ncmec_id},

@@ -2,18 +2,56 @@
 ``frankly ncmec submit`` both take them from here).
 
 - ``events(session, "ncmec.submitted", {"case_id", "item_id", "ncmec_report_id"})``: in
-  the transaction that records a finished report (the webhooks branch queues its event).
-- ``on_submitted(session, report_ids, reason)``: same transaction; the preservation
-  branch places a hold of at least 365 days on the evidence of ``report_ids``.
+  the transaction that records a finished report, queues the signed webhook event
+  (:func:`report_service.escalation.webhooks.outbox.emit_event`).
+- ``on_submitted(session, report_ids, reason, reference)``: same transaction; places a
+  preservation hold of ``FRANKLY_PRESERVATION_DAYS`` (at least 365) days on the evidence
+  of ``report_ids``, referenced by NCMEC's report id
+  (:func:`report_service.escalation.preservation.service.place_preservation_hold`).
 
-Both are no-ops until the branches that provide them are merged.
+The hold must never undo the record of a finished submission (that would file the case
+twice), so a report whose evidence is already gone is logged and skipped, not raised.
 """
 
 from __future__ import annotations
 
-from report_service.escalation.ncmec.flow import Events, Preserve, no_events, no_preservation
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from report_service.escalation.ncmec.flow import Events, Preserve
+from report_service.escalation.preservation.errors import NothingToHold
+from report_service.escalation.preservation.service import place_preservation_hold
+from report_service.escalation.webhooks.outbox import event_hook
+
+ACTOR = "ncmec-submitter"
 
 
-def hooks() -> tuple[Events, Preserve]:
-    """``(events, on_submitted)`` for the submitter."""
-    return no_events, no_preservation
+def hooks(settings: Any, clock: Callable[[], int]) -> tuple[Events, Preserve]:
+    """``(events, on_submitted)`` for the submitter, with the service's ``settings``
+    (``preservation_days``) and ``clock`` (milliseconds)."""
+    events = event_hook(clock)
+
+    def emit(session: Session, event_type: str, data: dict[str, Any]) -> None:
+        events(session, event_type, data)
+
+    def preserve(session: Session, report_ids: list[str], reason: str, reference: str) -> None:
+        try:
+            place_preservation_hold(
+                session,
+                report_ids,
+                reason,
+                reference=reference,
+                actor=ACTOR,
+                now_ms=clock(),
+                preservation_days=settings.preservation_days,
+            )
+        except NothingToHold:
+            logging.getLogger("frankly.ncmec").warning(
+                "ncmec submission: no evidence left to preserve",
+                extra={"ncmec_report_id": reference},
+            )
+
+    return emit, preserve

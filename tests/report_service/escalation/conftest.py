@@ -1,5 +1,6 @@
-"""Fixtures of the preservation tests: the review tests' migrated database with seeded
-reports (SQLite and PostgreSQL), and ``frankly`` run on it."""
+"""Fixtures of the escalation tests: the review tests' migrated database with seeded
+reports and ``frankly`` run on it (preservation), a webhook receiver on 127.0.0.1 and a
+freshly migrated database (webhooks); SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,8 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 from frankly.cli import main
+from report_service.storage.engine import make_engine, make_session_factory
+from report_service.storage.migrate import upgrade_database
+from tests.report_service.escalation.webhook_receiver import Receiver, running_receiver
 from tests.report_service.review.review_support import Env, make_env
 
 
@@ -41,3 +46,20 @@ class Cli:
 @pytest.fixture
 def cli(env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> Cli:
     return Cli(env, tmp_path, monkeypatch, capsys)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with running_receiver() as r:
+        yield r
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a freshly migrated SQLite or PostgreSQL database."""
+    upgrade_database(database_url)
+    engine = make_engine(database_url)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()

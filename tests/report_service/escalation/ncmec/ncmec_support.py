@@ -52,7 +52,9 @@ class Hooks:
         assert row.status == "submitted"
         self.events.append((event_type, data))
 
-    def on_submitted(self, session: Session, report_ids: list[str], reason: str) -> None:
+    def on_submitted(
+        self, session: Session, report_ids: list[str], reason: str, reference: str
+    ) -> None:
         self.holds.append((report_ids, reason))
 
 
