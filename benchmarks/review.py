@@ -366,6 +366,7 @@ class DepthResult:
     plan: list[str]
     rounds: list[tuple[str, list[float], list[float]]]  # (phase, subject, baseline) latencies
     in_process: list[float]  # claim_next alone, seconds
+    statements: list[int]  # SQL statements per in-process claim
     probes: dict[str, tuple[float, str]]  # database-side cost, old query vs new probes
 
 
@@ -467,27 +468,48 @@ def _buffers(plan: list[str]) -> int:
     return 0
 
 
-def claim_next_in_process(db_url: str, count: int) -> list[float]:
-    """Seconds of ``count`` calls of :func:`report_service.review.store.claim_next` in this
-    process, each in a transaction rolled back afterwards: the database's share of a claim
-    (the SQL of both probes, the update and the lease insert) without HTTP or the server's
-    Python."""
+def claim_next_in_process(db_url: str, count: int) -> tuple[list[float], list[int]]:
+    """Seconds and SQL statements of ``count`` calls of
+    :func:`report_service.review.store.claim_next` with its audit entry, in this process,
+    each in a transaction rolled back afterwards: the database's share of a claim (the one
+    transaction the service runs) without HTTP or the server's Python. Statements are
+    counted with a ``before_cursor_execute`` listener (SQLite's ``BEGIN IMMEDIATE``
+    included; PostgreSQL's ``BEGIN`` and the commit are not cursor statements)."""
+    from sqlalchemy import event
+
     from report_service.review import store
     from report_service.storage.engine import make_engine, make_session_factory
 
     engine = make_engine(db_url)
     sessions = make_session_factory(engine)
     out: list[float] = []
+    statements: list[int] = []
+    seen = [0]
+
+    def counter(*_: object) -> None:
+        seen[0] += 1
+
+    event.listen(engine, "before_cursor_execute", counter)
     try:
         for _ in range(count):
             with sessions() as session:
+                seen[0] = 0
                 start = time.perf_counter()
-                store.claim_next(session, "general", "bench", time.time_ns() // 1_000_000, 60_000)
+                store.claim_next(
+                    session,
+                    "general",
+                    "bench",
+                    time.time_ns() // 1_000_000,
+                    60_000,
+                    audit_detail=lambda lease, taken: {"expires_at": lease.expires_at},
+                )
                 out.append(time.perf_counter() - start)
+                statements.append(seen[0])
                 session.rollback()
     finally:
+        event.remove(engine, "before_cursor_execute", counter)
         engine.dispose()
-    return out
+    return out, statements
 
 
 def posts(url: str, count: int, lat: list[float], lock: threading.Lock) -> None:
@@ -561,12 +583,15 @@ def run_depth(
             functools.partial(claims, base, t, per_round, many[0], lock) for t in tokens
         ]
         in_process: list[float] = []
+        statements: list[int] = []
         for _ in range(rounds):
             posts(baseline_url, per_round, one[1], lock)
             claims(base, tokens[0], per_round, one[0], lock)
             in_threads(post_jobs)
             in_threads(claim_jobs)
-            in_process += claim_next_in_process(url, per_round)
+            took, sent = claim_next_in_process(url, per_round)
+            in_process += took
+            statements += sent
         return DepthResult(
             name,
             depth,
@@ -574,6 +599,7 @@ def run_depth(
             plan,
             [(k, v[0], v[1]) for k, v in phases.items()],
             in_process,
+            statements,
             probes,
         )
     finally:
@@ -627,13 +653,17 @@ def main_depth(args: argparse.Namespace) -> int:
         "(latencies over HTTP on a shared machine: compare claim to the trivial POST of the "
         "same rounds, not across runs; each claim is followed, untimed, by a release)"
     )
-    print("\n| database | depth | store.claim_next in process: calls | p50 / p99 / max |")
-    print("| --- | ---: | ---: | ---: |")
+    print(
+        "\n| database | depth | store.claim_next + audit entry in process: calls "
+        "| p50 / p99 / max | SQL statements per claim (min / max) |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: |")
     for r in results:
         lat = r.in_process
         print(
             f"| {r.db} | {r.depth} | {len(lat)} "
-            f"| {pct(lat, 0.5):.2f} / {pct(lat, 0.99):.2f} / {max(lat) * 1000:.2f} ms |"
+            f"| {pct(lat, 0.5):.2f} / {pct(lat, 0.99):.2f} / {max(lat) * 1000:.2f} ms "
+            f"| {min(r.statements)} / {max(r.statements)} |"
         )
     print("\n| database | depth | finding the next item | database time (best of 5) | pages |")
     print("| --- | ---: | --- | ---: | ---: |")
