@@ -36,16 +36,17 @@ time / measured time. Ratios, not absolute numbers, because machines are shared 
 ``--depth N`` (issue 11) measures claim-next at a queue depth instead::
 
     .venv/bin/python benchmarks/review.py --depth 1000000 [--rounds 5] [--per-round 40]
-        [--moderators 8] [--postgres-only]
+        [--moderators 8] [--postgres-only] [--workers 1]
 
 N open items are loaded straight into the database (one ``INSERT ... SELECT``), then each
 round times ``--per-round`` trivial POSTs one at a time, as many claims one at a time,
 ``--per-round`` POSTs from each of ``--moderators`` threads, and as many claims from each
 of ``--moderators`` moderators at once (each claim followed, untimed, by a release, so the
-depth stays N), and ``store.claim_next`` in process. It prints the claim query's plan, the
-database-side cost of the old claim query against the new probes on the same rows
-(PostgreSQL: ``EXPLAIN (ANALYZE, BUFFERS)`` time and pages), and last
-``claim p99 ms at depth N: X``.
+depth stays N), and ``store.claim_next`` with its audit entry in process, counting its SQL
+statements. ``--workers`` runs the service and the baseline on that many processes. It
+prints the claim query's plan, the database-side cost of the old claim query against the
+new probes on the same rows (PostgreSQL: ``EXPLAIN (ANALYZE, BUFFERS)`` time and pages),
+and last ``claim p99 ms at depth N: X``.
 """
 
 from __future__ import annotations
@@ -550,12 +551,13 @@ def run_depth(
     rounds: int,
     per_round: int,
     baseline_url: str,
+    workers: int = 1,
 ) -> DepthResult:
     """Load ``depth`` items, then ``rounds`` interleaved rounds of: ``per_round`` trivial
     POSTs one at a time, ``per_round`` claims one at a time, ``per_round`` POSTs from each of
     ``moderators`` threads at once, ``per_round`` claims from each of ``moderators``
-    moderators at once."""
-    service = ServiceProcess(data, db_url)
+    moderators at once. The service and the baseline each run ``workers`` processes."""
+    service = ServiceProcess(data, db_url, workers=workers)
     try:
         base = service.start()
         admin = service.cli("moderators", "add", "bench-admin", "--role", "admin")
@@ -608,7 +610,7 @@ def run_depth(
 
 def main_depth(args: argparse.Namespace) -> int:
     results: list[DepthResult] = []
-    with tempfile.TemporaryDirectory() as tmp, baseline_server() as baseline_url:
+    with tempfile.TemporaryDirectory() as tmp, baseline_server(args.workers) as baseline_url:
         backends: list[tuple[str, str | None, Callable[[], None] | None]] = []
         if not args.postgres_only:
             backends.append(("sqlite", None, None))
@@ -628,6 +630,7 @@ def main_depth(args: argparse.Namespace) -> int:
                     args.rounds,
                     args.per_round,
                     baseline_url,
+                    args.workers,
                 )
             finally:
                 if drop is not None:
@@ -700,6 +703,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--postgres-only", action="store_true", help="--depth: skip SQLite (slow to load 1M)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="--depth: server processes of the service and of the baseline (serve --workers)",
     )
     args = parser.parse_args(argv)
     if args.depth:
