@@ -7,20 +7,24 @@ and seven on SQLite, plus an ORM load of the moderator per token check."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, select
+import pytest
+from sqlalchemy import event, select, text, update
 
 from report_service.review import store
 from report_service.review.audit import verify_chain
+from report_service.review.errors import QueueEmpty
 from report_service.review.leases import DEFAULT_LEASE_MS
 from report_service.review.models import LeaseRow
 from report_service.review.roles import Role
 from report_service.review.service import Actor
 from report_service.storage.models import ReviewItem
-from tests.report_service.review.review_support import T0, Env
+from tests.report_service.review.review_support import T0, Env, make_env
 
 MOD = Actor("moderator-1", Role.MODERATOR)
 OTHER = Actor("lead-1", Role.LEAD)
@@ -92,3 +96,57 @@ def test_a_token_check_is_one_statement(env: Env) -> None:
         actor = env.service.authenticate(env.tokens["moderator"])
     assert actor == MOD
     assert len([s for s in seen if not s.startswith("BEGIN")]) == 1, seen
+
+
+@pytest.mark.postgres
+def test_a_lease_renewed_while_being_taken_over_stays_with_its_holder(postgres_url: str) -> None:
+    """PostgreSQL: the claim statement picks an item whose lease it sees expired, but
+    another process (its clock a little behind) renews that lease before the claim writes
+    its own. The claim's lease write re-checks the expiry on the row as committed, finds it
+    live, and the whole claim is rolled back and retried: the holder keeps the item, no
+    ``claim`` entry is written, and the queue answers empty."""
+    env = make_env(postgres_url)
+    try:
+        item = env.seed(priority=50).item_id
+        env.service.claim(MOD, "general")
+        env.clock.advance(DEFAULT_LEASE_MS + 1)
+        renewed_to = env.clock() + 10 * DEFAULT_LEASE_MS
+        outcome: list[object] = []
+        with env.engine.connect() as renewer, env.engine.connect() as watcher:
+            renewer.execute(
+                update(LeaseRow).where(LeaseRow.item_id == item).values(expires_at=renewed_to)
+            )  # uncommitted: holds the lease row's lock
+
+            def claim() -> None:
+                try:
+                    outcome.append(env.service.claim(OTHER, "general"))
+                except QueueEmpty as exc:
+                    outcome.append(exc)
+
+            thread = threading.Thread(target=claim)
+            thread.start()
+            waiting = text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            )
+            deadline = time.monotonic() + 30
+            while watcher.execute(waiting).scalar_one() == 0:
+                assert time.monotonic() < deadline, "the claim never waited for the lease row"
+                watcher.rollback()
+                time.sleep(0.01)
+            renewer.commit()
+            thread.join(30)
+        assert len(outcome) == 1
+        assert isinstance(outcome[0], QueueEmpty)
+        with env.sf() as s:
+            lease = s.get(LeaseRow, item)
+            assert lease is not None
+            assert (lease.moderator, lease.expires_at) == (MOD.name, renewed_to)
+            row = s.get(ReviewItem, item)
+            assert row is not None
+            assert row.status == "claimed"
+            entries = list(store.iter_audit(s))
+            verify_chain(entries, store.audit_head(s))
+        assert [e.actor for e in entries if e.action == "claim"] == [MOD.name]
+    finally:
+        env.engine.dispose()
