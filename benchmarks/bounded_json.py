@@ -23,7 +23,9 @@ from client_scan.bounded_json import parse_json
 
 def _inputs() -> dict[str, tuple[bytes, int]]:
     """name -> (bytes, max_depth)."""
-    attachments = {f"{i:064x}": base64.b64encode(os.urandom(300_000)).decode() for i in range(20)}
+    attachments = {
+        f"{i:064x}": base64.b64encode(os.urandom(300_000)).decode() for i in range(20)
+    }
     messages = [
         {
             "payload": base64.b64encode(os.urandom(2_000)).decode(),
