@@ -52,9 +52,9 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 30.0)
 
 
 @contextmanager
-def baseline_server() -> Iterator[str]:
+def baseline_server(workers: int = 1) -> Iterator[str]:
     """``with baseline_server() as url:`` the trivial app's ``POST /echo`` URL, served by
-    ``uvicorn`` in a subprocess until the block ends."""
+    ``uvicorn`` (with ``workers`` processes) in a subprocess until the block ends."""
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "baseline_app.py").write_text(BASELINE_APP)
         port = free_port()
@@ -69,6 +69,8 @@ def baseline_server() -> Iterator[str]:
                 "--log-level",
                 "warning",
                 "--no-access-log",
+                "--workers",
+                str(workers),
             ],
             cwd=tmp,
             stderr=subprocess.DEVNULL,

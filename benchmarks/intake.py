@@ -1,12 +1,14 @@
 """Verified reports per second over real HTTP, beside a trivial FastAPI endpoint.
 
     .venv/bin/python benchmarks/intake.py [--requests 300] [--image-requests 100]
-        [--rounds 3] [--concurrency 8]
+        [--rounds 3] [--concurrency 8] [--workers 2]
         [--postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
         [--sync-rounds 5] [--sync-requests 100] [--sync-only]
 
-Each server runs as its own process (``frankly serve`` for the service; uvicorn with a
-one-route FastAPI app for the baseline), so the load generator does not share its GIL.
+Each server runs as its own processes (``frankly serve --workers N`` for the service;
+uvicorn ``--workers N`` with a one-route FastAPI app for the baseline; N is ``--workers``,
+2 by default, so that both use the two cores the hashing bound uses), so the load
+generator does not share their GIL.
 Reports are franked, stamped (with the service's own key file, as an embedding platform
 would) and sealed before the clock starts; the timed part is the HTTP round trip: open
 the seal, parse, verify every message, re-hash media, match banks, encrypt evidence,
@@ -117,9 +119,14 @@ class ServiceProcess:
     """``frankly serve`` on a fresh data folder (and database), with users alice and bob."""
 
     def __init__(
-        self, data: Path, database_url: str | None, extra_env: dict[str, str] | None = None
+        self,
+        data: Path,
+        database_url: str | None,
+        extra_env: dict[str, str] | None = None,
+        workers: int = 1,
     ) -> None:
         self.data = data
+        self.workers = workers
         self.port = free_port()
         self.env = {
             **os.environ,
@@ -157,6 +164,8 @@ class ServiceProcess:
                 str(self.port),
                 "--data",
                 str(self.data),
+                "--workers",
+                str(self.workers),
             ],
             env=self.env,
             stderr=subprocess.DEVNULL,
@@ -231,10 +240,11 @@ def postgres_database(admin_url: str) -> tuple[str, Callable[[], None]] | None:
     return admin_url.rsplit("/", 1)[0] + "/" + name, drop
 
 
-def _hash_one(data: bytes) -> object:
+def _hash_one(data: bytes) -> int:
     from report_service.banks import hash_media
 
-    return hash_media(data, "image/jpeg")
+    facts, _values = hash_media(data, "image/jpeg")
+    return facts.size  # the facts hold a mappingproxy, which does not pickle back
 
 
 def hashing_bound(picture: bytes, count: int, workers: int) -> float:
@@ -256,12 +266,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="server processes of the service and of the baseline (frankly serve --workers)",
+    )
+    parser.add_argument(
         "--postgres-url",
         default=os.environ.get(
             "FRANKLY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
         ),
     )
-    parser.add_argument("--sync-rounds", type=int, default=5)
+    parser.add_argument(
+        "--sync-rounds", type=int, default=5, help="SQLite NORMAL vs FULL rounds (0: skip)"
+    )
     parser.add_argument("--sync-requests", type=int, default=100)
     parser.add_argument(
         "--sync-only", action="store_true", help="only the SQLite NORMAL vs FULL comparison"
@@ -278,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs: dict[tuple[str, str], list[tuple[float, list[float]]]] = {}
     base_runs: list[tuple[float, list[float]]] = []
     bounds: list[float] = []
-    with tempfile.TemporaryDirectory() as tmp, baseline_server() as url:
+    with tempfile.TemporaryDirectory() as tmp, baseline_server(args.workers) as url:
         backends: list[tuple[str, str | None, Callable[[], None] | None]] = [("sqlite", None, None)]
         pg = postgres_database(args.postgres_url) if args.postgres_url else None
         if pg is not None:
@@ -288,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         services: list[tuple[str, ServiceProcess, str, dict[str, str]]] = []
         try:
             for name, db_url, _drop in backends:
-                service = ServiceProcess(Path(tmp) / f"data-{name}", db_url)
+                service = ServiceProcess(Path(tmp) / f"data-{name}", db_url, workers=args.workers)
                 services.append((name, service, service.start(), {}))
                 services[-1][3].update(
                     {
@@ -322,7 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     base_lat = [x for _, lat in base_runs for x in lat]
     print(
         f"{args.rounds} interleaved rounds (baseline, hashing bound, then each database's text "
-        f"and image reports); {args.concurrency} client threads; per round {args.requests} "
+        f"and image reports); {args.concurrency} client threads; service and baseline each "
+        f"on {args.workers} server processes; per round {args.requests} "
         f"text and {args.image_requests} image reports. req/s as min / median / max over the "
         "rounds; latencies pooled over the rounds; ratios of medians. Shared, noisy machine: "
         "read the ratios, not the absolute figures."
@@ -368,7 +387,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             }
         )
     )
-    compare_synchronous(args.sync_rounds, args.sync_requests, args.concurrency)
+    if args.sync_rounds > 0:
+        compare_synchronous(args.sync_rounds, args.sync_requests, args.concurrency)
     return 0
 
 

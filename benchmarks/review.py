@@ -36,16 +36,17 @@ time / measured time. Ratios, not absolute numbers, because machines are shared 
 ``--depth N`` (issue 11) measures claim-next at a queue depth instead::
 
     .venv/bin/python benchmarks/review.py --depth 1000000 [--rounds 5] [--per-round 40]
-        [--moderators 8] [--postgres-only]
+        [--moderators 8] [--postgres-only] [--workers 1]
 
 N open items are loaded straight into the database (one ``INSERT ... SELECT``), then each
 round times ``--per-round`` trivial POSTs one at a time, as many claims one at a time,
 ``--per-round`` POSTs from each of ``--moderators`` threads, and as many claims from each
 of ``--moderators`` moderators at once (each claim followed, untimed, by a release, so the
-depth stays N), and ``store.claim_next`` in process. It prints the claim query's plan, the
-database-side cost of the old claim query against the new probes on the same rows
-(PostgreSQL: ``EXPLAIN (ANALYZE, BUFFERS)`` time and pages), and last
-``claim p99 ms at depth N: X``.
+depth stays N), and ``store.claim_next`` with its audit entry in process, counting its SQL
+statements. ``--workers`` runs the service and the baseline on that many processes. It
+prints the claim query's plan, the database-side cost of the old claim query against the
+new probes on the same rows (PostgreSQL: ``EXPLAIN (ANALYZE, BUFFERS)`` time and pages),
+and last ``claim p99 ms at depth N: X``.
 """
 
 from __future__ import annotations
@@ -366,6 +367,7 @@ class DepthResult:
     plan: list[str]
     rounds: list[tuple[str, list[float], list[float]]]  # (phase, subject, baseline) latencies
     in_process: list[float]  # claim_next alone, seconds
+    statements: list[int]  # SQL statements per in-process claim
     probes: dict[str, tuple[float, str]]  # database-side cost, old query vs new probes
 
 
@@ -467,27 +469,48 @@ def _buffers(plan: list[str]) -> int:
     return 0
 
 
-def claim_next_in_process(db_url: str, count: int) -> list[float]:
-    """Seconds of ``count`` calls of :func:`report_service.review.store.claim_next` in this
-    process, each in a transaction rolled back afterwards: the database's share of a claim
-    (the SQL of both probes, the update and the lease insert) without HTTP or the server's
-    Python."""
+def claim_next_in_process(db_url: str, count: int) -> tuple[list[float], list[int]]:
+    """Seconds and SQL statements of ``count`` calls of
+    :func:`report_service.review.store.claim_next` with its audit entry, in this process,
+    each in a transaction rolled back afterwards: the database's share of a claim (the one
+    transaction the service runs) without HTTP or the server's Python. Statements are
+    counted with a ``before_cursor_execute`` listener (SQLite's ``BEGIN IMMEDIATE``
+    included; PostgreSQL's ``BEGIN`` and the commit are not cursor statements)."""
+    from sqlalchemy import event
+
     from report_service.review import store
     from report_service.storage.engine import make_engine, make_session_factory
 
     engine = make_engine(db_url)
     sessions = make_session_factory(engine)
     out: list[float] = []
+    statements: list[int] = []
+    seen = [0]
+
+    def counter(*_: object) -> None:
+        seen[0] += 1
+
+    event.listen(engine, "before_cursor_execute", counter)
     try:
         for _ in range(count):
             with sessions() as session:
+                seen[0] = 0
                 start = time.perf_counter()
-                store.claim_next(session, "general", "bench", time.time_ns() // 1_000_000, 60_000)
+                store.claim_next(
+                    session,
+                    "general",
+                    "bench",
+                    time.time_ns() // 1_000_000,
+                    60_000,
+                    audit_detail=lambda lease, taken: {"expires_at": lease.expires_at},
+                )
                 out.append(time.perf_counter() - start)
+                statements.append(seen[0])
                 session.rollback()
     finally:
+        event.remove(engine, "before_cursor_execute", counter)
         engine.dispose()
-    return out
+    return out, statements
 
 
 def posts(url: str, count: int, lat: list[float], lock: threading.Lock) -> None:
@@ -528,12 +551,13 @@ def run_depth(
     rounds: int,
     per_round: int,
     baseline_url: str,
+    workers: int = 1,
 ) -> DepthResult:
     """Load ``depth`` items, then ``rounds`` interleaved rounds of: ``per_round`` trivial
     POSTs one at a time, ``per_round`` claims one at a time, ``per_round`` POSTs from each of
     ``moderators`` threads at once, ``per_round`` claims from each of ``moderators``
-    moderators at once."""
-    service = ServiceProcess(data, db_url)
+    moderators at once. The service and the baseline each run ``workers`` processes."""
+    service = ServiceProcess(data, db_url, workers=workers)
     try:
         base = service.start()
         admin = service.cli("moderators", "add", "bench-admin", "--role", "admin")
@@ -561,12 +585,15 @@ def run_depth(
             functools.partial(claims, base, t, per_round, many[0], lock) for t in tokens
         ]
         in_process: list[float] = []
+        statements: list[int] = []
         for _ in range(rounds):
             posts(baseline_url, per_round, one[1], lock)
             claims(base, tokens[0], per_round, one[0], lock)
             in_threads(post_jobs)
             in_threads(claim_jobs)
-            in_process += claim_next_in_process(url, per_round)
+            took, sent = claim_next_in_process(url, per_round)
+            in_process += took
+            statements += sent
         return DepthResult(
             name,
             depth,
@@ -574,6 +601,7 @@ def run_depth(
             plan,
             [(k, v[0], v[1]) for k, v in phases.items()],
             in_process,
+            statements,
             probes,
         )
     finally:
@@ -582,7 +610,7 @@ def run_depth(
 
 def main_depth(args: argparse.Namespace) -> int:
     results: list[DepthResult] = []
-    with tempfile.TemporaryDirectory() as tmp, baseline_server() as baseline_url:
+    with tempfile.TemporaryDirectory() as tmp, baseline_server(args.workers) as baseline_url:
         backends: list[tuple[str, str | None, Callable[[], None] | None]] = []
         if not args.postgres_only:
             backends.append(("sqlite", None, None))
@@ -602,6 +630,7 @@ def main_depth(args: argparse.Namespace) -> int:
                     args.rounds,
                     args.per_round,
                     baseline_url,
+                    args.workers,
                 )
             finally:
                 if drop is not None:
@@ -627,13 +656,17 @@ def main_depth(args: argparse.Namespace) -> int:
         "(latencies over HTTP on a shared machine: compare claim to the trivial POST of the "
         "same rounds, not across runs; each claim is followed, untimed, by a release)"
     )
-    print("\n| database | depth | store.claim_next in process: calls | p50 / p99 / max |")
-    print("| --- | ---: | ---: | ---: |")
+    print(
+        "\n| database | depth | store.claim_next + audit entry in process: calls "
+        "| p50 / p99 / max | SQL statements per claim (min / max) |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: |")
     for r in results:
         lat = r.in_process
         print(
             f"| {r.db} | {r.depth} | {len(lat)} "
-            f"| {pct(lat, 0.5):.2f} / {pct(lat, 0.99):.2f} / {max(lat) * 1000:.2f} ms |"
+            f"| {pct(lat, 0.5):.2f} / {pct(lat, 0.99):.2f} / {max(lat) * 1000:.2f} ms "
+            f"| {min(r.statements)} / {max(r.statements)} |"
         )
     print("\n| database | depth | finding the next item | database time (best of 5) | pages |")
     print("| --- | ---: | --- | ---: | ---: |")
@@ -670,6 +703,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--postgres-only", action="store_true", help="--depth: skip SQLite (slow to load 1M)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="--depth: server processes of the service and of the baseline (serve --workers)",
     )
     args = parser.parse_args(argv)
     if args.depth:

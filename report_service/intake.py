@@ -50,7 +50,7 @@ from report_service.storage.reports import (
     ReportRecord,
     RequeuePolicy,
     alias_report_id,
-    first_response,
+    own_first_response,
     store_report,
 )
 
@@ -275,12 +275,11 @@ class Intake:
     def _repeat(self, session: Session, report_id: str, user_id: str) -> Answer | None:
         """The first answer to ``user_id``'s own report ``report_id`` (stored under the id
         or its alias), or ``None``. Another reporter's report is never an answer."""
-        for rid in (report_id, alias_report_id(user_id, report_id)):
-            stored = first_response(session, rid)
-            if stored is not None and stored[0] == user_id:
-                self.metrics.reports_duplicate.inc()
-                return Answer(200, stored[1])
-        return None
+        stored = own_first_response(session, user_id, report_id)
+        if stored is None:
+            return None
+        self.metrics.reports_duplicate.inc()
+        return Answer(200, stored)
 
     def _store(self, record: ReportRecord, now_ms: int) -> bool:
         """Store ``record``; ``False`` when its id was taken meanwhile (nothing written)."""

@@ -172,10 +172,10 @@ class ReviewService:
             raise AuthError("a moderator bearer token is required")
         with self._reads() as session:
             try:
-                mod = store.moderator_by_token_hash(session, tokens.hash_token(token))
+                name, role = store.moderator_by_token_hash(session, tokens.hash_token(token))
             except NotFound:
                 raise AuthError("unknown or revoked moderator token") from None
-            return Actor(mod.name, Role.parse(mod.role))
+        return Actor(name, Role.parse(role))
 
     def add_moderator(self, actor: str, name: str, role: str) -> ModeratorCreatedOut:
         """Create an account, or reissue a revoked name (see
@@ -319,25 +319,24 @@ class ReviewService:
         for _ in range(CLAIM_RETRIES - 1):
             try:
                 return self._claim_once(actor, queue, duration)
-            except IntegrityError:  # a concurrent claimer won the lease row; try again
+            except (IntegrityError, store.ClaimRaced):  # a concurrent writer won; again
                 continue
         return self._claim_once(actor, queue, duration)
 
     def _claim_once(self, actor: Actor, queue: str, duration: int) -> ClaimOut:
         now = self._clock()
+
+        def detail(lease: Lease, taken: str | None) -> dict[str, object]:
+            return {"queue": queue, "expires_at": lease.expires_at, "taken_over_from": taken}
+
+        # One transaction, SQLAlchemy Core: pick, mark, lease and audit (store.claim_next).
         with self._sessions.begin() as session:
-            item, lease, taken = store.claim_next(session, queue, actor.name, now, duration)
-            store.append_audit(
-                session,
-                at_ms=now,
-                actor=actor.name,
-                action="claim",
-                item_id=item.id,
-                detail={"queue": queue, "expires_at": lease.expires_at, "taken_over_from": taken},
+            item, lease, taken = store.claim_next(
+                session, queue, actor.name, now, duration, audit_detail=detail
             )
             claimed = {"item_id": item.id, "queue": queue, "moderator": actor.name}
             self._events(session, "item.claimed", {**claimed, "lease_expires_at": lease.expires_at})
-            return ClaimOut(item=summary(item, now), lease=lease_out(lease), taken_over_from=taken)
+        return ClaimOut(item=summary(item, now), lease=lease_out(lease), taken_over_from=taken)
 
     def my_claims(self, actor: Actor) -> ClaimsOut:
         """The items the caller holds under a live lease.

@@ -5,21 +5,24 @@ by the caller (:mod:`report_service.review.service`); nothing here commits.
 
 Concurrency. On SQLite every transaction that may write starts with ``BEGIN IMMEDIATE``
 (see :mod:`report_service.storage.engine`), so writers are serialised by the database
-lock. On PostgreSQL each claim probe selects its candidate with ``SELECT ... FOR UPDATE
-OF review_items SKIP LOCKED``, so concurrent claimers pass over each other's rows, and
-then re-checks its condition in a conditional ``UPDATE`` (one row or retry); the key of
-``review_leases`` (one lease per item) is the last line of defence. Audit appends lock the
-single ``audit_head`` row with ``SELECT ... FOR UPDATE``, so the chain never forks.
+lock. On PostgreSQL a claim is one statement whose two probes select their candidates
+with ``FOR UPDATE OF review_items SKIP LOCKED``, so concurrent claimers pass over each
+other's rows; the lease it writes over an expired one is re-checked in the write (a
+concurrent renewal wins and the claim is retried), and the key of ``review_leases`` (one
+lease per item) is the last line of defence. Audit appends lock the single ``audit_head``
+row (``FOR UPDATE``), so the chain never forks: the head lock is the one point where
+claims queue behind each other, held from the claim statement to the commit (two round
+trips), never across a client's think time.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, delete, func, literal, null, select, text, union_all, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from report_service.review.audit import AuditEntry, ChainHead, canonical_json, next_entry
@@ -83,16 +86,22 @@ def list_moderators(session: Session) -> list[Moderator]:
     return list(session.scalars(select(Moderator).order_by(Moderator.name)))
 
 
-def moderator_by_token_hash(session: Session, token_hash: bytes) -> Moderator:
-    """The active moderator whose token hashes to ``token_hash``.
+def moderator_by_token_hash(session: Session, token_hash: bytes) -> tuple[str, str]:
+    """``(name, role)`` of the active moderator whose token hashes to ``token_hash``: one
+    lookup of the unique ``token_hash`` index (SQLAlchemy Core, no ORM object), nothing
+    cached, so a revocation holds from the next request on.
 
     Raises:
         NotFound: no active moderator has that token.
     """
-    mod = session.scalars(select(Moderator).where(Moderator.token_hash == token_hash)).first()
-    if mod is None or mod.revoked_at is not None:
+    row = session.execute(
+        select(Moderator.name, Moderator.role).where(
+            Moderator.token_hash == token_hash, Moderator.revoked_at.is_(None)
+        )
+    ).first()
+    if row is None:
         raise NotFound("no such token")
-    return mod
+    return str(row.name), str(row.role)
 
 
 # ---------------------------------------------------------------------------- audit chain
@@ -283,35 +292,6 @@ def _expired_probe(queue: str, now_ms: int) -> Any:
     )
 
 
-def _candidates(
-    session: Session, queue: str, now_ms: int
-) -> tuple[tuple[int, int] | None, tuple[int, int, str] | None]:
-    """Both probes in one statement (one round trip), each a CTE that locks its row:
-    ``(id, claim_key)`` of the first open item and ``(id, claim_key, moderator)`` of the
-    first expired-lease item, each ``None`` when there is none."""
-    fresh = _open_probe(queue).cte("fresh")
-    stale = _expired_probe(queue, now_ms).cte("stale")
-    rows = session.execute(
-        union_all(
-            select(
-                literal(0).label("kind"),
-                fresh.c.id,
-                fresh.c.claim_key,
-                null().cast(String).label("moderator"),
-            ),
-            select(literal(1).label("kind"), stale.c.id, stale.c.claim_key, stale.c.moderator),
-        )
-    ).all()
-    first_open: tuple[int, int] | None = None
-    first_expired: tuple[int, int, str] | None = None
-    for kind, item_id, key, holder in rows:
-        if kind == 0:
-            first_open = (int(item_id), int(key))
-        else:
-            first_expired = (int(item_id), int(key), str(holder))
-    return first_open, first_expired
-
-
 def claim_probe_sql(dialect: Any, now_ms: int, queue: str = "general") -> list[str]:
     """The SQL of the two probes of :func:`claim_next`, values inlined (for ``EXPLAIN``)."""
     return [
@@ -336,70 +316,212 @@ def explain_claim(session: Session, queue: str, now_ms: int) -> list[str]:
     return lines
 
 
+#: PostgreSQL: the whole claim in one statement. ``fresh`` and ``stale`` are the two index
+#: probes of :func:`claim_probe_sql` (each locks its row, ``SKIP LOCKED``); ``pick`` is the
+#: earlier of the two in queue order; ``item`` marks it claimed; ``lease`` writes the new
+#: lease over the expired one (re-checked: a heartbeat that extended it in the meantime
+#: wins, and the statement answers without ``leased``); ``head`` locks the audit-chain
+#: head (id 1, ``HEAD_ID``), only once something was leased, so that the caller hashes
+#: the next entry on it.
+_CLAIM_PG = """
+WITH fresh AS (
+    SELECT id, claim_key, CAST(NULL AS VARCHAR) AS holder FROM review_items
+    WHERE queue = :queue AND status = 'open'
+    ORDER BY claim_key DESC, id LIMIT 1
+    FOR UPDATE SKIP LOCKED
+), stale AS (
+    SELECT review_items.id, review_items.claim_key, review_leases.moderator AS holder
+    FROM review_items JOIN review_leases ON review_leases.item_id = review_items.id
+    WHERE review_leases.expires_at <= :now AND review_items.queue = :queue
+        AND review_items.status = 'claimed'
+    ORDER BY review_items.claim_key DESC, review_items.id LIMIT 1
+    FOR UPDATE OF review_items SKIP LOCKED
+), pick AS (
+    SELECT id, holder FROM (SELECT * FROM fresh UNION ALL SELECT * FROM stale) AS c
+    ORDER BY claim_key DESC, id LIMIT 1
+), item AS (
+    UPDATE review_items SET status = 'claimed', updated_at = :now
+    FROM pick WHERE review_items.id = pick.id
+    RETURNING review_items.id, review_items.queue, review_items.status, review_items.outcome,
+        review_items.reason, review_items.reporter_count, review_items.max_bank_severity,
+        review_items.priority, review_items.created_at, review_items.updated_at,
+        review_items.lead_flag, pick.holder
+), lease AS (
+    INSERT INTO review_leases (item_id, moderator, claimed_at, expires_at)
+    SELECT id, :moderator, :now, :expires FROM item
+    ON CONFLICT (item_id) DO UPDATE SET moderator = excluded.moderator,
+        claimed_at = excluded.claimed_at, expires_at = excluded.expires_at
+    WHERE review_leases.expires_at <= :now
+    RETURNING item_id
+), head AS (
+    SELECT seq, hash FROM audit_head WHERE id = 1 AND EXISTS (SELECT 1 FROM lease)
+    FOR UPDATE
+)
+SELECT item.*, lease.item_id AS leased, head.seq AS head_seq, head.hash AS head_hash
+FROM pick LEFT JOIN item ON true LEFT JOIN lease ON true LEFT JOIN head ON true
+"""
+
+#: SQLite (inside ``BEGIN IMMEDIATE``, so no other writer runs meanwhile): pick and mark
+#: the item in one statement, answering with its previous lease holder and the audit head.
+_CLAIM_SQLITE = """
+UPDATE review_items SET status = 'claimed', updated_at = :now
+WHERE id = (
+    SELECT id FROM (
+        SELECT * FROM (
+            SELECT id, claim_key FROM review_items
+            WHERE queue = :queue AND status = 'open'
+            ORDER BY claim_key DESC, id LIMIT 1)
+        UNION ALL
+        SELECT * FROM (
+            SELECT review_items.id, review_items.claim_key
+            FROM review_items JOIN review_leases ON review_leases.item_id = review_items.id
+            WHERE review_leases.expires_at <= :now AND review_items.queue = :queue
+                AND review_items.status = 'claimed'
+            ORDER BY review_items.claim_key DESC, review_items.id LIMIT 1)
+    )
+    ORDER BY claim_key DESC, id LIMIT 1
+)
+RETURNING id, queue, status, outcome, reason, reporter_count, max_bank_severity, priority,
+    created_at, updated_at, lead_flag,
+    (SELECT moderator FROM review_leases WHERE item_id = review_items.id) AS holder,
+    (SELECT seq FROM audit_head WHERE id = 1) AS head_seq,
+    (SELECT hash FROM audit_head WHERE id = 1) AS head_hash
+"""
+
+_LEASE_SQLITE = """
+INSERT INTO review_leases (item_id, moderator, claimed_at, expires_at)
+VALUES (:item_id, :moderator, :now, :expires)
+ON CONFLICT (item_id) DO UPDATE SET moderator = excluded.moderator,
+    claimed_at = excluded.claimed_at, expires_at = excluded.expires_at
+"""
+
+_AUDIT_INSERT = """
+INSERT INTO audit_log (seq, at_ms, actor, action, item_id, detail, prev_hash, entry_hash)
+VALUES (:seq, :at_ms, :actor, :action, :item_id, :detail, :prev_hash, :entry_hash)
+"""
+_HEAD_UPDATE = "UPDATE audit_head SET seq = :seq, hash = :entry_hash WHERE id = 1"
+#: PostgreSQL: the new head and the entry in one statement.
+_AUDIT_APPEND_PG = """
+WITH moved AS (UPDATE audit_head SET seq = :seq, hash = :entry_hash WHERE id = 1 RETURNING id)
+INSERT INTO audit_log (seq, at_ms, actor, action, item_id, detail, prev_hash, entry_hash)
+VALUES (:seq, :at_ms, :actor, :action, :item_id, :detail, :prev_hash, :entry_hash)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedItem:
+    """The facts of a just-claimed item that the claim answers with."""
+
+    id: int
+    queue: str
+    status: str
+    outcome: str | None
+    reason: str
+    reporter_count: int
+    max_bank_severity: int
+    priority: int
+    created_at: int
+    updated_at: int
+    lead_flag: str | None
+
+
+class ClaimRaced(Exception):
+    """The expired lease picked by a claim was renewed before the claim wrote its own; the
+    caller rolls the transaction back and claims again."""
+
+
 def claim_next(
-    session: Session, queue: str, moderator: str, now_ms: int, duration_ms: int
-) -> tuple[ReviewItem, Lease, str | None]:
+    session: Session,
+    queue: str,
+    moderator: str,
+    now_ms: int,
+    duration_ms: int,
+    audit_detail: Callable[[Lease, str | None], dict[str, Any]] | None = None,
+) -> tuple[ClaimedItem, Lease, str | None]:
     """Claim the first claimable item of ``queue``; return it, its new lease and the name
     of the moderator whose expired lease was taken over (if any).
 
     Claimable: ``open``, or ``claimed`` under an expired lease (a ``claimed`` item always
-    has a lease row). Two index probes, each O(log n), sent as one statement: the first
-    ``open`` item by ``(claim_key DESC, id)`` and the first expired-lease item by the same
-    order (reading claimed items or expired leases only); the earlier of the two in queue
-    order wins.
+    has a lease row). Two index probes, each O(log n): the first ``open`` item by
+    ``(claim_key DESC, id)`` and the first expired-lease item by the same order (reading
+    claimed items or expired leases only); the earlier of the two in queue order wins.
+
+    With ``audit_detail``, the ``claim`` audit entry (detail built from the lease and the
+    previous holder) is appended in the same transaction. Statements sent (SQLAlchemy Core,
+    no ORM objects): PostgreSQL 2, the probes, update, lease upsert and chain-head lock in
+    one, then the entry with the new head; SQLite 4 (pick-and-mark with the head, lease,
+    entry, head) after its ``BEGIN IMMEDIATE``.
 
     Raises:
         QueueEmpty: nothing is claimable.
-        IntegrityError: a concurrent claimer won the item (the caller retries).
+        ClaimRaced: the picked expired lease was renewed meanwhile (roll back, retry).
     """
-    for _ in range(20):
-        fresh, stale = _candidates(session, queue, now_ms)
-        if fresh is None and stale is None:
-            raise QueueEmpty(f"the {queue} queue has nothing to claim")
-        take_stale = stale is not None and (
-            fresh is None or (-stale[1], stale[0]) < (-fresh[1], fresh[0])
-        )
-        if take_stale and stale is not None:
-            item_id, previous, status = stale[0], stale[2], "claimed"
-            # Conditional re-check: the lease must still be expired.
-            gone = session.execute(
-                delete(LeaseRow)
-                .where(LeaseRow.item_id == item_id, LeaseRow.expires_at <= now_ms)
-                .execution_options(synchronize_session=False)
+    conn = session.connection()
+    params = {
+        "queue": queue,
+        "now": now_ms,
+        "moderator": moderator,
+        "expires": now_ms + duration_ms,
+    }
+    pg = conn.dialect.name == "postgresql"
+    row = conn.execute(text(_CLAIM_PG if pg else _CLAIM_SQLITE), params).first()
+    if row is None:
+        raise QueueEmpty(f"the {queue} queue has nothing to claim")
+    if row.id is None or (pg and row.leased is None):
+        raise ClaimRaced(f"item {row.id} was renewed while being claimed")
+    item = ClaimedItem(
+        row.id,
+        row.queue,
+        row.status,
+        row.outcome,
+        row.reason,
+        row.reporter_count,
+        row.max_bank_severity,
+        row.priority,
+        row.created_at,
+        row.updated_at,
+        row.lead_flag,
+    )
+    if not pg:
+        conn.execute(text(_LEASE_SQLITE), {**params, "item_id": item.id})
+    lease = Lease(item.id, moderator, now_ms, now_ms + duration_ms)
+    previous = None if row.holder is None else str(row.holder)
+    if audit_detail is not None:
+        detail = audit_detail(lease, previous)
+        if row.head_seq is None:  # a database created without the migration's seed row
+            append_audit(
+                session,
+                at_ms=now_ms,
+                actor=moderator,
+                action="claim",
+                item_id=item.id,
+                detail=detail,
             )
-            if getattr(gone, "rowcount", 0) != 1:
-                continue
-        elif fresh is not None:
-            item_id, previous, status = fresh[0], None, "open"
-        else:  # pragma: no cover - both None is handled above
-            continue
-        # Conditional update, returning the row (one round trip instead of two).
-        item = session.scalars(
-            update(ReviewItem)
-            .where(ReviewItem.id == item_id, ReviewItem.status == status)
-            .where(ReviewItem.queue == queue)
-            .values(status="claimed", updated_at=now_ms)
-            .returning(ReviewItem)
-            .execution_options(synchronize_session=False, populate_existing=True)
-        ).first()
-        if item is None:
-            if status == "claimed":
-                # Unreachable while the probe's row lock (PostgreSQL) or the write lock
-                # (SQLite) holds; if it ever happened, the expired lease is already
-                # deleted in this transaction: fail it whole rather than leave a
-                # ``claimed`` item without a lease.
-                raise QueueEmpty(f"the {queue} queue has nothing to claim right now; retry")
-            continue
-        lease = LeaseRow(
-            item_id=item_id, moderator=moderator, claimed_at=now_ms, expires_at=now_ms + duration_ms
-        )
-        session.add(lease)
-        session.flush()
-        found = _lease(lease)
-        if found is None:
-            continue
-        return item, found, previous
-    raise QueueEmpty(f"the {queue} queue has nothing to claim right now; retry")
+        else:
+            entry = next_entry(
+                ChainHead(int(row.head_seq), str(row.head_hash)),
+                at_ms=now_ms,
+                actor=moderator,
+                action="claim",
+                item_id=item.id,
+                detail=detail,
+            )
+            values = {
+                "seq": entry.seq,
+                "at_ms": entry.at_ms,
+                "actor": entry.actor,
+                "action": entry.action,
+                "item_id": entry.item_id,
+                "detail": canonical_json(dict(entry.detail)).decode(),
+                "prev_hash": entry.prev_hash,
+                "entry_hash": entry.entry_hash,
+            }
+            if pg:
+                conn.execute(text(_AUDIT_APPEND_PG), values)
+            else:
+                conn.execute(text(_AUDIT_INSERT), values)
+                conn.execute(text(_HEAD_UPDATE), values)
+    return item, lease, previous
 
 
 def extend_lease(

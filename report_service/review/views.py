@@ -13,10 +13,11 @@ from report_service.review.schemas import (
     LeaseOut,
     ModeratorOut,
 )
+from report_service.review.store import ClaimedItem
 from report_service.storage.models import ReviewItem
 
 
-def summary(item: ReviewItem, now: int) -> ItemSummaryOut:
+def summary(item: ReviewItem | ClaimedItem, now: int) -> ItemSummaryOut:
     return ItemSummaryOut(
         id=item.id,
         queue=item.queue,

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -140,22 +140,38 @@ def own_report_id(session: Session, reporter_id: str, report_id: str) -> str | N
     return None
 
 
-def first_response(session: Session, report_id: str) -> tuple[str, dict[str, Any]] | None:
-    """``(reporter_id, first answer)`` of a stored report, or ``None`` if unknown."""
-    row = session.execute(
-        select(Report.reporter_id, Report.first_response).where(Report.report_id == report_id)
-    ).first()
-    if row is None:
-        return None
-    return row[0], json.loads(row[1])
+def own_first_response(session: Session, reporter_id: str, report_id: str) -> dict[str, Any] | None:
+    """The first answer to ``reporter_id``'s own report ``report_id``, stored under the id
+    or its alias (:func:`alias_report_id`), or ``None``; another reporter's report is never
+    an answer. One statement (both ids in one primary-key lookup)."""
+    candidates = (report_id, alias_report_id(reporter_id, report_id))
+    rows = {
+        str(rid): (str(owner), str(answer))
+        for rid, owner, answer in session.execute(
+            select(Report.report_id, Report.reporter_id, Report.first_response).where(
+                Report.report_id.in_(candidates)
+            )
+        )
+    }
+    for rid in candidates:
+        found = rows.get(rid)
+        if found is not None and found[0] == reporter_id:
+            answer: dict[str, Any] = json.loads(found[1])
+            return answer
+    return None
 
 
 def _merge_item(
-    session: Session, facts: ItemFacts, report: Report, now_ms: int, requeue: RequeuePolicy
+    session: Session,
+    facts: ItemFacts,
+    report: Mapping[str, Any],
+    now_ms: int,
+    requeue: RequeuePolicy,
 ) -> tuple[int, Requeue | None]:
-    """Create the item about the stamped message ``facts.key`` or merge the report into
-    it; return its id and, when the merge sent a decided item back to its queue, what to
-    audit."""
+    """Create the item about the stamped message ``facts.key`` or merge the report (its
+    column values) into it; return its id and, when the merge sent a decided item back to
+    its queue, what to audit. A new item is one Core ``INSERT ... RETURNING id``; an
+    existing one is locked and updated as an ORM object, which the requeue hook is given."""
     item = session.scalars(
         select(ReviewItem)
         .where(
@@ -165,33 +181,38 @@ def _merge_item(
         )
         .with_for_update()
     ).first()
-    child_safety = is_child_safety(report.reason, facts.bank_categories, facts.child_safety_set)
+    reason = report["reason"]
+    child_safety = is_child_safety(reason, facts.bank_categories, facts.child_safety_set)
     if item is None:
-        queue = queue_for(child_safety)
-        item = ReviewItem(
-            commitment=facts.commitment,
-            conversation_id=facts.conversation_id,
-            sender_id=facts.sender_id,
-            reason=report.reason,
-            reporter_count=1,
-            max_bank_severity=facts.max_bank_severity,
-            child_safety=child_safety,
-            queue=queue,
-            priority=priority(report.reason, facts.max_bank_severity, 1),
-            status=ITEM_OPEN,
-            outcome=None,
-            created_at=now_ms,
-            updated_at=now_ms,
+        new_id = (
+            session.connection()
+            .execute(
+                insert(ReviewItem).returning(ReviewItem.id),
+                {
+                    "commitment": facts.commitment,
+                    "conversation_id": facts.conversation_id,
+                    "sender_id": facts.sender_id,
+                    "reason": reason,
+                    "reporter_count": 1,
+                    "max_bank_severity": facts.max_bank_severity,
+                    "child_safety": child_safety,
+                    "queue": queue_for(child_safety),
+                    "priority": priority(reason, facts.max_bank_severity, 1),
+                    "status": ITEM_OPEN,
+                    "outcome": None,
+                    "created_at": now_ms,
+                    "updated_at": now_ms,
+                },
+            )
+            .scalar_one()
         )
-        session.add(item)
-        session.flush()
-        return item.id, None
+        return int(new_id), None
     same_reporter = session.scalar(
         select(
             exists()
             .where(ReportItem.item_id == item.id)
             .where(ReportItem.report_id == Report.report_id)
-            .where(Report.reporter_id == report.reporter_id)
+            .where(Report.reporter_id == report["reporter_id"])
         )
     )
     if not same_reporter:
@@ -216,6 +237,12 @@ def _merge_item(
     return item.id, requeued
 
 
+def _insert(session: Session, model: type[Any], rows: Sequence[Mapping[str, Any]]) -> None:
+    """One Core ``INSERT`` of ``rows`` (an ``executemany``; nothing when empty)."""
+    if rows:
+        session.connection().execute(insert(model), [dict(r) for r in rows])
+
+
 def _store_once(
     session: Session,
     record: ReportRecord,
@@ -223,31 +250,44 @@ def _store_once(
     requeue: RequeuePolicy,
     events: EventHook | None = None,
 ) -> None:
-    report = Report(**record.report)
-    session.add(report)
-    session.flush()  # the report_id primary key is the idempotency check
-    session.add(EvidenceKey(**record.evidence_key))
-    session.add_all(EvidenceBlob(**b) for b in record.blobs)
-    session.add_all(ReportMessage(**m) for m in record.messages)
-    media = [Media(**m) for m in record.media]
-    session.add_all(media)
-    session.flush()  # the media ids, for their links to the reported messages
-    media_ids = {m.sha256: m.id for m in media}
-    session.add_all(
-        MediaMessage(media_id=media_ids[sha256], commitment=commitment)
-        for sha256, commitment in record.media_messages
+    """One transaction, SQLAlchemy Core for the new rows (one ``INSERT`` per table, each
+    an ``executemany``), the requeue hook called inside it before the commit."""
+    report = record.report
+    # The report_id primary key is the idempotency check: the first statement.
+    _insert(session, Report, [report])
+    _insert(session, EvidenceKey, [record.evidence_key])
+    _insert(session, EvidenceBlob, record.blobs)
+    _insert(session, ReportMessage, record.messages)
+    media_ids: dict[str, int] = {}
+    if record.media:
+        returned = session.connection().execute(
+            insert(Media).returning(Media.sha256, Media.id),
+            [dict(m) for m in record.media],
+        )
+        media_ids = {str(sha256): int(media_id) for sha256, media_id in returned}
+    _insert(
+        session,
+        MediaMessage,
+        [
+            {"media_id": media_ids[sha256], "commitment": commitment}
+            for sha256, commitment in record.media_messages
+        ],
     )
-    session.add_all(BankMatch(**m) for m in record.matches)
+    _insert(session, BankMatch, record.matches)
     # A fixed lock order (by item key) keeps two reports about the same messages from
     # deadlocking on PostgreSQL; one item per key even if a report names it twice.
     ordered = sorted({f.key: f for f in record.items}.values(), key=lambda f: f.key)
     merged = [_merge_item(session, facts, report, now_ms, requeue) for facts in ordered]
     item_ids = {item_id for item_id, _ in merged}
-    session.add_all(ReportItem(report_id=report.report_id, item_id=i) for i in sorted(item_ids))
+    _insert(
+        session,
+        ReportItem,
+        [{"report_id": report["report_id"], "item_id": i} for i in sorted(item_ids)],
+    )
     # Audited only now, with every item locked: the audit head is locked after the items,
     # in the same order as moderators' calls take them.
     requeue.audit_requeues(
-        session, [r for _, r in merged if r is not None], report.report_id, now_ms
+        session, [r for _, r in merged if r is not None], report["report_id"], now_ms
     )
     if events is not None:  # in this transaction: the event exists iff the report does
         data = {"report_id": report.report_id, "reason": report.reason}

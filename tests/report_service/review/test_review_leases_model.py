@@ -1,6 +1,7 @@
 """Hypothesis state machine: random claims, heartbeats, releases, decisions, views and
 clock moves by several moderators, checked step by step against a plain model of the
-queue (order, exclusivity, expiry). SQLite; the concurrent paths have their own tests."""
+queue (order, exclusivity, expiry). SQLite and PostgreSQL (their claim statements
+differ); the concurrent paths have their own tests."""
 
 from __future__ import annotations
 
@@ -36,8 +37,8 @@ class ModelItem:
     expires: int = 0
 
 
-def test_queue_behaves_like_its_model(sqlite_url: str) -> None:
-    env = make_env(sqlite_url)
+def test_queue_behaves_like_its_model(database_url: str) -> None:
+    env = make_env(database_url)
     for i in range(ITEMS):
         env.seed(priority=[50, 90, 50, 10, 90][i], created_at=T0 - [0, 5, 9_000_000, 7, 1][i])
     with env.sf() as s:
