@@ -24,6 +24,10 @@ What :mod:`report_service.review` (and any other router) finds on ``app.state``:
                mounted by :func:`report_service.review.api.install`)
 ``console_sessions``  :class:`report_service.console.sessions.ConsoleSessions` (the
                console at ``/console``, :func:`report_service.console.pages.install`)
+``appeals``     :class:`report_service.escalation.appeals.service.AppealsService`
+               (statements of reasons and appeals, ``/v1/statements``, ``/v1/appeals``)
+``report_notice``  ``(session, report_id, reporter) -> str | None``: the reporter's
+               plain-words notice (:mod:`report_service.escalation.appeals.reporter_notice`)
 ``intake``, ``relay``, ``rate_limiter``: the services behind this package's routers
 (the rate limiter keeps its counts in the database, exact across processes)
 ============== ==================================================================
@@ -119,6 +123,11 @@ def create_app(
     from report_service.banks import HashBanks
     from report_service.body_limit import BodyLimitMiddleware
     from report_service.console.pages import install as install_console
+    from report_service.escalation.appeals.api import install as install_appeals
+    from report_service.escalation.appeals.reporter_notice import ReporterNotices
+    from report_service.escalation.appeals.service import AppealsService
+    from report_service.escalation.dsa.config import mapping_from_settings
+    from report_service.escalation.dsa.recorder import StatementRecorder
     from report_service.http_errors import CatchAllMiddleware, install_error_handlers
     from report_service.intake import Intake
     from report_service.observability import Metrics, RequestContextMiddleware
@@ -171,6 +180,7 @@ def create_app(
             {"name": "reports", "description": "Sealed report intake and status."},
             {"name": "operations", "description": "Health, readiness, metrics."},
             {"name": "banks", "description": "The hash lists the service publishes."},
+            {"name": "appeals", "description": "Statements of reasons and appeals (DSA)."},
         ],
     )
     app.state.settings = settings
@@ -216,14 +226,18 @@ def create_app(
     app.include_router(relay.router)
     app.include_router(reports.router)
     app.include_router(banks_api.router)
+    mapping = mapping_from_settings(settings)
     review = ReviewService(
         sessions,
         now,
         MasterKeyEvidence(lambda kid: material.master_key(kid).key),
         banks,
         read_session_factory=reads,
+        decision_hooks=[StatementRecorder(mapping, rand)],
     )
     install_review(app, review)
+    install_appeals(app, AppealsService(sessions, now, mapping, rand))
+    app.state.report_notice = ReporterNotices(mapping)
     app.include_router(lifecycle_api.router)
     app.include_router(search.router)
 

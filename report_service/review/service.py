@@ -10,7 +10,7 @@ audit chain in the same transaction as the change it records.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -69,6 +69,12 @@ from report_service.storage.models import ReviewItem
 
 CLAIM_RETRIES = 5
 
+DecisionHook = Callable[[Session, DecisionRow, ReviewItem], None]
+"""Called with every recorded decision inside its transaction, after the item is updated
+and before the commit (for example the DSA statement recorder of
+:mod:`report_service.escalation.dsa.recorder`, which review never imports): what a hook
+writes commits with the decision, and a hook that raises undoes the decision."""
+
 
 @dataclass(frozen=True, slots=True)
 class Actor:
@@ -121,7 +127,8 @@ class ReviewService:
     """Moderator review over the service's database.
 
     ``clock`` returns milliseconds since the epoch; ``evidence`` decrypts report evidence;
-    ``banker`` (optional) banks confirmed media.
+    ``banker`` (optional) banks confirmed media; ``decision_hooks`` run inside each
+    decision's transaction (:data:`DecisionHook`).
     """
 
     def __init__(
@@ -133,8 +140,10 @@ class ReviewService:
         *,
         default_lease_ms: int = DEFAULT_LEASE_MS,
         read_session_factory: sessionmaker[Session] | None = None,
+        decision_hooks: Sequence[DecisionHook] = (),
     ) -> None:
         self._sessions = session_factory
+        self._decision_hooks = tuple(decision_hooks)
         # Token lookups and queue depths only read: no SQLite write lock for them.
         self._reads = read_session_factory or session_factory
         self._clock = clock
@@ -536,6 +545,8 @@ class ReviewService:
             if effect.child_safety is not None:
                 item.child_safety = effect.child_safety
             session.flush()
+            for hook in self._decision_hooks:
+                hook(session, row, item)
             store.append_audit(
                 session,
                 at_ms=now,
