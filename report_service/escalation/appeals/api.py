@@ -43,7 +43,9 @@ def get_service(request: Request) -> AppealsService:
 
 Service = Annotated[AppealsService, Depends(get_service)]
 AppealId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Appeal id.")]
-USER_ERRORS: dict[int | str, dict[str, Any]] = {401: _err("No or unknown bearer token.", "unauthorized")}
+USER_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: _err("No or unknown bearer token.", "unauthorized")
+}
 APPEAL_CONFLICTS = _err(
     "An appeal is already open (`appeal_exists`), the six months have passed "
     "(`appeal_window_closed`), or the statement no longer stands (`not_appealable`).",

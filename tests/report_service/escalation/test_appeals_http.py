@@ -27,7 +27,9 @@ def _mod(service: Any, name: str, role: str = "moderator") -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def _decide(service: Any, http: httpx.Client, mod: dict[str, str], decision: str) -> tuple[str, int]:
+def _decide(
+    service: Any, http: httpx.Client, mod: dict[str, str], decision: str
+) -> tuple[str, int]:
     msg = service.frank(SENDER, REPORTER, "a very distinctive abusive sentence")
     report = service.report(REPORTER, [msg], reason=Reason.HARASSMENT, comment="she hurt me")
     assert service.submit(REPORTER, report).status_code == 201
@@ -51,11 +53,15 @@ def test_statement_notice_and_appeal_reversed_by_another_moderator(
 
         # The reporter's status keeps its contract and adds a plain-words notice.
         status = http.get(f"/v1/reports/{report_id}", headers=service.auth(REPORTER)).json()
-        assert status["status"] == "decided" and status["outcome"] == "suspend_sender"
+        assert status["status"] == "decided"
+        assert status["outcome"] == "suspend_sender"
         notice = status["notice"]
-        assert "harassment/1.2" in notice and "suspension of the account" in notice
-        assert "Article 20" in notice and "Article 21" in notice
-        assert SENDER not in notice and "alice again" not in notice
+        assert "harassment/1.2" in notice
+        assert "suspension of the account" in notice
+        assert "Article 20" in notice
+        assert "Article 21" in notice
+        assert SENDER not in notice
+        assert "alice again" not in notice
 
         # The stored DSA copy holds no personal data and passes the API's validation.
         with service.app.state.session_factory() as session:
@@ -65,8 +71,15 @@ def test_statement_notice_and_appeal_reversed_by_another_moderator(
         assert payload["decision_account"] == "DECISION_ACCOUNT_SUSPENDED"
         assert payload["category"] == "STATEMENT_CATEGORY_CYBER_VIOLENCE"
         flat = row.payload
-        for secret in (SENDER, REPORTER, "distinctive", "she hurt me", "alice again", "conv-1",
-                       "mo1"):
+        for secret in (
+            SENDER,
+            REPORTER,
+            "distinctive",
+            "she hurt me",
+            "alice again",
+            "conv-1",
+            "mo1",
+        ):
             assert secret not in flat
 
         # Only the sender sees it; the reporter has none.
@@ -74,46 +87,73 @@ def test_statement_notice_and_appeal_reversed_by_another_moderator(
             "statements": []
         }
         [st] = http.get("/v1/statements", headers=service.auth(SENDER)).json()["statements"]
-        assert st["standing"] is True and st["message_id"] and st["message_at"]
+        assert st["standing"] is True
+        assert st["message_id"]
+        assert st["message_at"]
         assert st["transparency_database"] == payload
         assert http.get("/v1/statements").status_code == 401
 
         # Appeals: typed errors for bad input, someone else's statement, duplicates.
-        bad = http.post("/v1/appeals", headers=service.auth(SENDER),
-                        json={"statement_id": st["statement_id"], "reason": "x" * 2001})
+        bad = http.post(
+            "/v1/appeals",
+            headers=service.auth(SENDER),
+            json={"statement_id": st["statement_id"], "reason": "x" * 2001},
+        )
         assert bad.status_code == 422
-        other = http.post("/v1/appeals", headers=service.auth(REPORTER),
-                          json={"statement_id": st["statement_id"], "reason": "not mine"})
+        other = http.post(
+            "/v1/appeals",
+            headers=service.auth(REPORTER),
+            json={"statement_id": st["statement_id"], "reason": "not mine"},
+        )
         assert other.status_code == 404
-        filed = http.post("/v1/appeals", headers=service.auth(SENDER),
-                          json={"statement_id": st["statement_id"], "reason": "It was a joke."})
+        filed = http.post(
+            "/v1/appeals",
+            headers=service.auth(SENDER),
+            json={"statement_id": st["statement_id"], "reason": "It was a joke."},
+        )
         assert filed.status_code == 201, filed.text
         appeal = filed.json()["appeal_id"]
-        again = http.post("/v1/appeals", headers=service.auth(SENDER),
-                          json={"statement_id": st["statement_id"], "reason": "again"})
-        assert again.status_code == 409 and again.json()["error"]["code"] == "appeal_exists"
+        again = http.post(
+            "/v1/appeals",
+            headers=service.auth(SENDER),
+            json={"statement_id": st["statement_id"], "reason": "again"},
+        )
+        assert again.status_code == 409
+        assert again.json()["error"]["code"] == "appeal_exists"
         assert http.get(f"/v1/appeals/{appeal}", headers=service.auth(REPORTER)).status_code == 404
 
         # The decider can never claim or decide it.
         own = http.post(f"/v1/review/appeals/{appeal}/claim", headers=mo1)
-        assert own.status_code == 409 and own.json()["error"]["code"] == "decider_excluded"
+        assert own.status_code == 409
+        assert own.json()["error"]["code"] == "decider_excluded"
         nxt = http.post("/v1/review/appeals/claim", headers=mo1)
-        assert nxt.status_code == 404 and nxt.json()["error"]["code"] == "queue_empty"
+        assert nxt.status_code == 404
+        assert nxt.json()["error"]["code"] == "queue_empty"
         claimed = http.post("/v1/review/appeals/claim", headers=mo2)
-        assert claimed.status_code == 200 and claimed.json()["appeal_id"] == appeal
+        assert claimed.status_code == 200
+        assert claimed.json()["appeal_id"] == appeal
         assert claimed.json()["reason"] == "It was a joke."
-        dec = http.post(f"/v1/review/appeals/{appeal}/decision", headers=mo1,
-                        json={"outcome": "reverse", "reason": "I changed my mind here"})
-        assert dec.status_code == 409 and dec.json()["error"]["code"] == "decider_excluded"
-        done = http.post(f"/v1/review/appeals/{appeal}/decision", headers=mo2,
-                         json={"outcome": "reverse", "reason": "context shows banter"})
+        dec = http.post(
+            f"/v1/review/appeals/{appeal}/decision",
+            headers=mo1,
+            json={"outcome": "reverse", "reason": "I changed my mind here"},
+        )
+        assert dec.status_code == 409
+        assert dec.json()["error"]["code"] == "decider_excluded"
+        done = http.post(
+            f"/v1/review/appeals/{appeal}/decision",
+            headers=mo2,
+            json={"outcome": "reverse", "reason": "context shows banter"},
+        )
         assert done.status_code == 200, done.text
 
         mine = http.get(f"/v1/appeals/{appeal}", headers=service.auth(SENDER)).json()
-        assert mine["status"] == "decided" and mine["outcome"] == "reverse"
+        assert mine["status"] == "decided"
+        assert mine["outcome"] == "reverse"
         assert mine["outcome_reason"] == "context shows banter"
         status = http.get(f"/v1/reports/{report_id}", headers=service.auth(REPORTER)).json()
-        assert status["outcome"] == "no_violation" and "does not break" in status["notice"]
+        assert status["outcome"] == "no_violation"
+        assert "does not break" in status["notice"]
 
         statements = http.get("/v1/statements", headers=service.auth(SENDER)).json()
         by_kind = {s["kind"]: s for s in statements["statements"]}
@@ -143,17 +183,23 @@ def test_no_violation_has_no_statement_and_upheld_appeal_keeps_it(
     service.app.state.appeals._events = lambda s, t, d: events.append((t, d))
     with loopback_client(live_url) as http:
         _decide(service, http, mo1, "no_violation")
-        assert http.get("/v1/statements", headers=service.auth(SENDER)).json() == {
-            "statements": []
-        }
+        assert http.get("/v1/statements", headers=service.auth(SENDER)).json() == {"statements": []}
         _decide(service, http, mo1, "warn_sender")
         [st] = http.get("/v1/statements", headers=service.auth(SENDER)).json()["statements"]
-        appeal = http.post("/v1/appeals", headers=service.auth(SENDER),
-                           json={"statement_id": st["statement_id"], "reason": "unfair"}).json()
-        assert http.post(f"/v1/review/appeals/{appeal['appeal_id']}/claim",
-                         headers=mo2).status_code == 200
-        up = http.post(f"/v1/review/appeals/{appeal['appeal_id']}/decision", headers=mo2,
-                       json={"outcome": "uphold", "reason": "the warning was right"})
+        appeal = http.post(
+            "/v1/appeals",
+            headers=service.auth(SENDER),
+            json={"statement_id": st["statement_id"], "reason": "unfair"},
+        ).json()
+        assert (
+            http.post(f"/v1/review/appeals/{appeal['appeal_id']}/claim", headers=mo2).status_code
+            == 200
+        )
+        up = http.post(
+            f"/v1/review/appeals/{appeal['appeal_id']}/decision",
+            headers=mo2,
+            json={"outcome": "uphold", "reason": "the warning was right"},
+        )
         assert up.status_code == 200
         [still] = http.get("/v1/statements", headers=service.auth(SENDER)).json()["statements"]
         assert still["standing"] is True
