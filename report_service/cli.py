@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from report_service import _cli_banks, _cli_service, backup_cli
+from report_service.escalation import cli as escalation_cli
 from report_service.review import cli as review_cli
 from report_service.review import destruction_cli
 
@@ -17,3 +18,4 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     review_cli.register(subparsers)
     destruction_cli.register(subparsers)
     backup_cli.register(subparsers)
+    escalation_cli.register(subparsers)
