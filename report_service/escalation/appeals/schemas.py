@@ -7,8 +7,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from report_service.review.decisions import MAX_REASON_CHARS, MIN_REASON_CHARS
+from report_service.review.schemas import REASON_PATTERN
+
 MAX_APPEAL_REASON_CHARS = 2000
-NO_NUL = r"^[^\x00]*$"
+NON_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"  # what AppealsService.file_appeal accepts
 
 
 class StatementOut(BaseModel):
@@ -42,7 +45,13 @@ class AppealIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     statement_id: int = Field(ge=1, le=2**31 - 1)
-    reason: str = Field(min_length=1, max_length=MAX_APPEAL_REASON_CHARS, pattern=NO_NUL)
+    reason: str = Field(
+        min_length=1,
+        max_length=MAX_APPEAL_REASON_CHARS,
+        pattern=NON_BLANK,
+        description="Why the decision is wrong, in the appellant's words (at most 2000 "
+        "characters); shown to the reviewing moderator.",
+    )
 
 
 class AppealOut(BaseModel):
@@ -95,4 +104,10 @@ class AppealDecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outcome: Literal["uphold", "reverse"]
-    reason: str = Field(min_length=1, max_length=1000, pattern=NO_NUL)
+    reason: str = Field(
+        min_length=MIN_REASON_CHARS,
+        max_length=MAX_REASON_CHARS,
+        pattern=REASON_PATTERN,
+        description="Why; shown to the appellant and written to the audit log (at least "
+        f"{MIN_REASON_CHARS} characters once blanks are stripped).",
+    )
