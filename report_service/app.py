@@ -227,16 +227,17 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(banks_api.router)
     mapping = mapping_from_settings(settings)
+    evidence = MasterKeyEvidence(lambda kid: material.master_key(kid).key)
     review = ReviewService(
         sessions,
         now,
-        MasterKeyEvidence(lambda kid: material.master_key(kid).key),
+        evidence,
         banks,
         read_session_factory=reads,
         decision_hooks=[StatementRecorder(mapping, rand)],
     )
     install_review(app, review)
-    install_appeals(app, AppealsService(sessions, now, mapping, rand))
+    install_appeals(app, AppealsService(sessions, now, mapping, rand, evidence=evidence))
     app.state.report_notice = ReporterNotices(mapping)
     app.include_router(lifecycle_api.router)
     app.include_router(search.router)

@@ -3,7 +3,8 @@
 For the reported user (their own user token, like every ``/v1`` call):
 ``GET /v1/statements``, ``POST /v1/appeals``, ``GET /v1/appeals/{id}``. For moderators
 (their moderator token): ``GET /v1/review/appeals``, ``POST /v1/review/appeals/claim``,
-``POST /v1/review/appeals/{id}/claim``, ``POST /v1/review/appeals/{id}/decision``. The
+``POST /v1/review/appeals/{id}/claim``, ``GET /v1/review/appeals/{id}/item``,
+``POST /v1/review/appeals/{id}/decision``. The
 service object is ``app.state.appeals`` (:func:`install`).
 """
 
@@ -19,6 +20,7 @@ from report_service.errors import StorageError
 from report_service.escalation.appeals import schemas
 from report_service.escalation.appeals.service import AppealsService
 from report_service.review.api import AUTH_ERRORS, BAD_BODY, Caller, _err
+from report_service.review.schemas import ItemDetailOut
 
 router = APIRouter(prefix="/v1")
 
@@ -157,6 +159,18 @@ def claim_appeal(
     """Claim one appeal. The moderator who made the decision never may (409
     `decider_excluded`). Audited (`appeal_claim`)."""
     return service.claim(actor, appeal_id, None if body is None else body.lease_ms)
+
+
+@router.get(
+    "/review/appeals/{appeal_id}/item",
+    response_model=ItemDetailOut,
+    responses={**AUTH_ERRORS, 404: _err("No such appeal.", "not_found"), 409: DECIDER},
+    tags=["review"],
+)
+def appeal_item(service: Service, actor: Caller, appeal_id: AppealId) -> ItemDetailOut:
+    """The item under appeal (verified facts, transcript, reporters' words, history) for
+    the moderator holding the appeal; never the decider. Audited (`item_view`)."""
+    return service.item_view(actor, appeal_id)
 
 
 @router.post(

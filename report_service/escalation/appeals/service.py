@@ -23,6 +23,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from report_service.errors import StorageError
 from report_service.escalation.appeals import schemas
 from report_service.escalation.appeals.errors import (
     AppealExists,
@@ -38,6 +39,7 @@ from report_service.escalation.dsa.models import StatementRow
 from report_service.escalation.dsa.recorder import facts_of, new_puid
 from report_service.review import store as review_store
 from report_service.review.decisions import check_reason
+from report_service.review.detail import build_detail
 from report_service.review.errors import (
     Forbidden,
     InvalidInput,
@@ -46,9 +48,11 @@ from report_service.review.errors import (
     NotFound,
     QueueEmpty,
 )
+from report_service.review.evidence_access import EvidenceReader
 from report_service.review.leases import DEFAULT_LEASE_MS, lease_duration
 from report_service.review.models import DecisionRow
 from report_service.review.roles import Permission, allows, may_see_item
+from report_service.review.schemas import ItemDetailOut
 from report_service.review.service import Actor
 
 Events = Callable[[Session, str, dict[str, object]], None]
@@ -70,12 +74,14 @@ class AppealsService:
         mapping: DsaMapping,
         random: Callable[[int], bytes],
         events: Events = no_events,
+        evidence: EvidenceReader | None = None,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._mapping = mapping
         self._random = random
         self._events = events
+        self._evidence = evidence
 
     # ------------------------------------------------------------------ the reported user
 
@@ -293,6 +299,44 @@ class AppealsService:
                 },
             )
             return _review_out(session, appeal)
+
+    def item_view(self, actor: Actor, appeal_id: int) -> ItemDetailOut:
+        """The item under appeal, as the item view shows it (verified facts, transcript,
+        reporters' words, history), for the holder of the appeal's live claim. Media links
+        in it need the item's own lease (or a lead). Audited (``item_view`` with the
+        appeal id).
+
+        Raises:
+            Forbidden, NotFound: as for claiming. DeciderExcluded: the caller decided.
+            LeaseRequired: the caller holds no live claim on the appeal.
+            StorageError: the service was built without evidence access.
+        """
+        _need_review(actor)
+        if self._evidence is None:
+            raise StorageError("the appeals service has no evidence access")
+        now = self._clock()
+        with self._sessions.begin() as session:
+            appeal = self._visible(session, actor, appeal_id, lock=False)
+            if appeal.decider == actor.name:
+                raise DeciderExcluded("you made the decision under appeal")
+            if (
+                appeal.status != "claimed"
+                or appeal.claimed_by != actor.name
+                or (appeal.lease_until or 0) <= now
+            ):
+                raise LeaseRequired("claim the appeal first")
+            item = review_store.get_item(session, appeal.item_id)
+            lease = review_store.get_lease(session, item.id)
+            detail = build_detail(session, self._evidence, actor.role, item, lease, now)
+            review_store.append_audit(
+                session,
+                at_ms=now,
+                actor=actor.name,
+                action="item_view",
+                item_id=item.id,
+                detail={"with_lease": False, "appeal_id": appeal.id},
+            )
+            return detail
 
     def decide(
         self, actor: Actor, appeal_id: int, outcome: str, reason: str

@@ -133,6 +133,14 @@ def test_statement_notice_and_appeal_reversed_by_another_moderator(
         assert claimed.status_code == 200
         assert claimed.json()["appeal_id"] == appeal
         assert claimed.json()["reason"] == "It was a joke."
+        # The reviewer holding the appeal sees the evidence; the decider and others not.
+        view = http.get(f"/v1/review/appeals/{appeal}/item", headers=mo2)
+        assert view.status_code == 200, view.text
+        assert view.json()["verified"]["message"]["text"] == "a very distinctive abusive sentence"
+        own_view = http.get(f"/v1/review/appeals/{appeal}/item", headers=mo1)
+        assert own_view.json()["error"]["code"] == "decider_excluded"
+        mo3 = _mod(service, "mo3")
+        assert http.get(f"/v1/review/appeals/{appeal}/item", headers=mo3).status_code == 409
         dec = http.post(
             f"/v1/review/appeals/{appeal}/decision",
             headers=mo1,
@@ -171,7 +179,7 @@ def test_statement_notice_and_appeal_reversed_by_another_moderator(
     from report_service.review.store import AuditFilter
 
     actions = [e.action for e in review.audit_entries(AuditFilter(item_id=item, limit=100)).entries]
-    assert actions[-4:] == ["appeal_file", "appeal_claim", "decide", "appeal_decide"]
+    assert actions[-5:] == ["appeal_file", "appeal_claim", "item_view", "decide", "appeal_decide"]
 
 
 def test_no_violation_has_no_statement_and_upheld_appeal_keeps_it(
