@@ -135,8 +135,9 @@ class Submitter:
             errors = _json(resp).get("errors")
             if isinstance(errors, dict):
                 existing = errors.get("existing_puids")
-                if isinstance(existing, list):
-                    done: dict[str, str | None] = {str(p): None for p in existing}
+                ours = {p for _, p, _ in batch}
+                if isinstance(existing, list) and ours & {str(p) for p in existing}:
+                    done: dict[str, str | None] = {str(p): None for p in existing if p in ours}
                     self._record(batch, result, done=done, again=True)
                     return True
                 bad = {
@@ -144,10 +145,10 @@ class Submitter:
                     for k, v in errors.items()
                     if k.startswith("statement_") and k.removeprefix("statement_").isdigit()
                 }
-                if bad:
-                    rejected = {
-                        batch[i][1]: json.dumps(v)[:400] for i, v in bad.items() if i < len(batch)
-                    }
+                rejected = {
+                    batch[i][1]: json.dumps(v)[:400] for i, v in bad.items() if i < len(batch)
+                }
+                if rejected:  # otherwise an answer naming none of ours: retried later
                     self._record(batch, result, rejected=rejected, again=True)
                     return True
             self._retry_all(batch, f"HTTP 422: {resp.text[:200]}", result)

@@ -20,12 +20,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from frankly.cli import main
+from report_service.escalation.dsa import store
 from report_service.escalation.dsa.builder import StatementFacts, build_statement
 from report_service.escalation.dsa.config import STATEMENT_DECISIONS
 from report_service.escalation.dsa.mapping import load_mapping
 from report_service.escalation.dsa.models import StatementRow
 from report_service.escalation.dsa.submitter import (
     BASE_BACKOFF_MS,
+    LEASE_MS,
     PassResult,
     SubmissionRefused,
     Submitter,
@@ -168,6 +170,18 @@ def test_a_lost_answer_never_duplicates(
     assert again.submitted == 3
     assert len(database.created) == 3
     assert set(_states(sessions).values()) == {"submitted"}
+
+
+def test_a_submitter_that_died_holding_a_batch_is_replaced_after_its_lease(
+    sessions: sessionmaker[Session], db: tuple[Database, str]
+) -> None:
+    database, url = db
+    _add(sessions, 3)
+    with sessions.begin() as session:  # claimed, then the process died before sending
+        assert len(store.claim_batch(session, "dead", T0, LEASE_MS, 100)) == 3
+    assert _run(sessions, url, Clock(T0 + LEASE_MS - 1)).batches == 0
+    assert _run(sessions, url, Clock(T0 + LEASE_MS)).submitted == 3
+    assert database.calls == [3]
 
 
 def test_an_invalid_statement_is_rejected_and_the_rest_go(
