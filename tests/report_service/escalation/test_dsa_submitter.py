@@ -300,3 +300,59 @@ def test_cli_sends_nothing_unless_configured_and_exports_json(
     shown = capsys.readouterr().out
     assert all(p in shown for p in puids)
     assert main(["appeals", "list", "--data", str(data)]) == 0
+
+
+def test_cli_submits_with_a_token_file_and_refuses_a_readable_one(
+    database_url: str,
+    sessions: sessionmaker[Session],
+    db: tuple[Database, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    database, url = db
+    for name in list(os.environ):
+        if name.startswith("FRANKLY_") and not name.startswith(
+            ("FRANKLY_TEST_", "FRANKLY_REQUIRE_")
+        ):
+            monkeypatch.delenv(name)
+    _add(sessions, 2)
+    data = _data_dir(tmp_path, database_url)
+    token_file = tmp_path / "dsa-token"
+    token_file.write_text(TOKEN + "\n", encoding="utf-8")
+    token_file.chmod(0o644)
+    monkeypatch.setenv("FRANKLY_DSA_ENDPOINT", url)
+    monkeypatch.setenv("FRANKLY_DSA_TOKEN_FILE", str(token_file))
+    assert main(["dsa", "submit", "--data", str(data)]) == 2
+    assert "chmod 600" in capsys.readouterr().err
+    assert database.created == {}
+    token_file.chmod(0o600)
+    assert main(["dsa", "submit", "--data", str(data)]) == 0
+    out, err = capsys.readouterr()
+    assert "submitted 2" in out
+    assert TOKEN not in out + err
+    assert len(database.created) == 2
+    monkeypatch.setenv("FRANKLY_DSA_TOKEN", "X|another-wrong-token-1234")
+    _add(sessions, 1, start=10)
+    assert main(["dsa", "submit", "--data", str(data)]) == 2
+    out, err = capsys.readouterr()
+    assert "refused the token" in err
+    assert "another-wrong-token" not in out + err
+
+
+def test_a_placeholder_token_is_refused_in_production(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from report_service.errors import ConfigError
+    from report_service.settings import load_settings
+
+    for name in list(os.environ):
+        if name.startswith("FRANKLY_") and not name.startswith(
+            ("FRANKLY_TEST_", "FRANKLY_REQUIRE_")
+        ):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("FRANKLY_DSA_TOKEN", "changeme")
+    with pytest.raises(ConfigError, match="FRANKLY_DSA_TOKEN"):
+        load_settings(tmp_path)
+    monkeypatch.setenv("FRANKLY_DSA_TOKEN", "X|a-real-token")
+    assert load_settings(tmp_path).dsa_token is not None
