@@ -356,3 +356,43 @@ def test_a_placeholder_token_is_refused_in_production(
         load_settings(tmp_path)
     monkeypatch.setenv("FRANKLY_DSA_TOKEN", "X|a-real-token")
     assert load_settings(tmp_path).dsa_token is not None
+
+
+def test_three_submitter_processes_send_each_statement_once(
+    database_url: str,
+    sessions: sessionmaker[Session],
+    db: tuple[Database, str],
+    tmp_path: Path,
+) -> None:
+    """Real OS processes (``frankly dsa submit``), started together on one database."""
+    import subprocess
+    import sys
+
+    database, url = db
+    puids = _add(sessions, 150)
+    data = _data_dir(tmp_path, database_url)
+    token_file = tmp_path / "dsa-token"
+    token_file.write_text(TOKEN, encoding="utf-8")
+    token_file.chmod(0o600)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("FRANKLY_") or k.startswith(("FRANKLY_TEST_", "FRANKLY_REQUIRE_"))
+    }
+    env |= {
+        "FRANKLY_DSA_ENDPOINT": url,
+        "FRANKLY_DSA_TOKEN_FILE": str(token_file),
+        "FRANKLY_DSA_BATCH_SIZE": "5",
+    }
+    cmd = [sys.executable, "-m", "frankly", "dsa", "submit", "--data", str(data)]
+    procs = [
+        subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outs
+    sent = [int(o.split()[1].rstrip(",")) for o, _ in outs]
+    assert sum(sent) == 150
+    assert sum(database.calls) == 150  # no statement sent twice
+    assert sorted(database.created) == sorted(puids)
+    assert set(_states(sessions).values()) == {"submitted"}
