@@ -136,3 +136,31 @@ def test_child_safety_appeals_are_for_the_child_safety_role(service: Any) -> Non
     auditor = _mod(service, "au", "auditor")
     assert service.client.get("/v1/review/appeals", headers=auditor).status_code == 403
     assert service.client.post(f"/v1/review/appeals/{appeal}/claim", headers=cs2).status_code == 200
+
+
+def test_a_failing_statement_hook_undoes_the_decision(service: Any) -> None:
+    from sqlalchemy import func, select
+
+    from report_service.escalation.dsa.models import StatementRow
+    from report_service.review.models import DecisionRow
+
+    def broken(session: Any, decision: Any, item: Any) -> None:
+        raise RuntimeError("statement store down")
+
+    review = service.app.state.review
+    review._decision_hooks = (*review._decision_hooks, broken)
+    mo = _mod(service, "mo1")
+    msg = service.frank("alice", "bob", "words")
+    assert service.submit("bob", service.report("bob", [msg])).status_code == 201
+    item = service.client.post("/v1/review/queues/general/claim", headers=mo).json()["item"]
+    r = service.client.post(
+        f"/v1/review/items/{item['id']}/decision",
+        headers=mo,
+        json={"decision": "warn_sender", "policy": "harassment/2"},
+    )
+    assert r.status_code == 500
+    with service.app.state.session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(DecisionRow)) == 0
+        assert session.scalar(select(func.count()).select_from(StatementRow)) == 0
+    claims = service.client.get("/v1/review/claims", headers=mo).json()["claims"]
+    assert [c["item"]["id"] for c in claims] == [item["id"]]  # still held, undecided
