@@ -3,8 +3,8 @@
     RequestRejected
     ├── AppealExists          409 appeal_exists: the decision already has an open appeal
     ├── AppealWindowClosed    409 appeal_window_closed: more than six months have passed
-    ├── NotAppealable         409 not_appealable: the statement was reversed or corrects
-    │                         another one
+    ├── NotAppealable         409 not_appealable: the statement was reversed, corrects
+    │                         another one, or its decision was already reviewed on appeal
     └── DeciderExcluded       409 decider_excluded: the moderator who made the decision
                               may not review the appeal against it
 
@@ -32,7 +32,8 @@ class AppealWindowClosed(RequestRejected):
 
 
 class NotAppealable(RequestRejected):
-    """The statement no longer stands (reversed) or is itself a correction."""
+    """The statement no longer stands (reversed), is itself a correction, or its decision
+    was already reviewed on appeal (one internal review per decision)."""
 
     code = "not_appealable"
     status = 409

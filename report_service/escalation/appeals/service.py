@@ -150,10 +150,13 @@ class AppealsService:
                     raise NotAppealable("this statement no longer stands or is a correction")
                 if now > row.created_at + APPEAL_WINDOW_MS:
                     raise AppealWindowClosed("appeals are accepted for six months after a decision")
-                if session.scalar(
-                    select(AppealRow.id).where(AppealRow.open_key == row.decision_id)
-                ):
+                earlier = session.scalars(
+                    select(AppealRow.status).where(AppealRow.decision_id == row.decision_id)
+                ).all()
+                if any(status != "decided" for status in earlier):
                     raise AppealExists("an appeal against this decision is already open")
+                if earlier:  # one internal review per decision: then Art. 21 or a court
+                    raise NotAppealable("this decision was already reviewed on appeal")
                 decision = session.get(DecisionRow, row.decision_id)
                 item = review_store.get_item(session, row.item_id)
                 appeal = AppealRow(

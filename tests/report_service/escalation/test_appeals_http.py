@@ -211,5 +211,13 @@ def test_no_violation_has_no_statement_and_upheld_appeal_keeps_it(
         assert up.status_code == 200
         [still] = http.get("/v1/statements", headers=service.auth(SENDER)).json()["statements"]
         assert still["standing"] is True
+        # One internal review per decision: after it, out-of-court bodies or courts.
+        twice = http.post(
+            "/v1/appeals",
+            headers=service.auth(SENDER),
+            json={"statement_id": st["statement_id"], "reason": "unfair again"},
+        )
+        assert twice.status_code == 409
+        assert twice.json()["error"]["code"] == "not_appealable"
     assert [t for t, _ in events] == ["appeal.created", "appeal.decided"]
     assert all(set(d) <= {"appeal_id", "statement_id", "outcome"} for _, d in events)
