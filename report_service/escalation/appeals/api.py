@@ -50,7 +50,8 @@ USER_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 APPEAL_CONFLICTS = _err(
     "An appeal is already open (`appeal_exists`), the six months have passed "
-    "(`appeal_window_closed`), or the statement no longer stands (`not_appealable`).",
+    "(`appeal_window_closed`), or the statement no longer stands or its decision was "
+    "already reviewed on appeal (`not_appealable`).",
     "appeal_exists",
 )
 DECIDER = _err(
@@ -91,7 +92,7 @@ async def file_appeal(
     service: Service, user: CurrentUser, body: schemas.AppealIn
 ) -> schemas.AppealOut:
     """Appeal the decision behind one of the caller's statements (DSA Art. 20): within
-    six months, one open appeal per decision, a reason of at most 2000 characters. A
+    six months, one appeal per decision, a reason of at most 2000 characters. A
     moderator other than the one who decided reviews it."""
     return await run_in_threadpool(service.file_appeal, user, body.statement_id, body.reason)
 
