@@ -1,4 +1,4 @@
-"""``frankly dsa submit|export|show`` and ``frankly appeals list``.
+"""``frankly dsa submit|export|show|forget`` and ``frankly appeals list``.
 
 They act on the data folder (``--data DIR``) whose database
 :func:`report_service.settings.load_settings` finds. ``dsa submit`` sends nothing unless
@@ -60,6 +60,24 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     add_data_option(show)
     show.set_defaults(func=_show)
+
+    forget = dsub.add_parser(
+        "forget",
+        help="clear who and which message old statements were about (the EU copy stays)",
+        description="For statements older than N days whose decision has no open appeal, "
+        "clear the fields kept only for the user's own copy (user id, message id and "
+        "time); the user no longer sees them through GET /v1/statements. The copy for "
+        "the Transparency Database, which holds no personal data, is kept.",
+    )
+    forget.add_argument(
+        "--older-than-days",
+        type=int,
+        required=True,
+        metavar="N",
+        help="age in days (at least 183: the six months in which an appeal may be filed)",
+    )
+    add_data_option(forget)
+    forget.set_defaults(func=_forget)
 
     appeals = subparsers.add_parser("appeals", help="appeals against decisions (DSA Art. 20)")
     asub = appeals.add_subparsers(dest="appeals_command", metavar="ACTION", required=True)
@@ -202,4 +220,23 @@ def _appeals_list(args: argparse.Namespace) -> int:
             f"outcome={a.outcome or '-'}\tfiled={_when(a.created_at)}"
         )
     print(f"{len(out.appeals)} appeals", file=sys.stderr)
+    return 0
+
+
+def _forget(args: argparse.Namespace) -> int:
+    from report_service.errors import ServiceError
+    from report_service.escalation.dsa import store
+    from report_service.storage.migrate import open_database
+
+    if args.older_than_days < 183:
+        print("error: --older-than-days must be at least 183 (the appeal window)", file=sys.stderr)
+        return 2
+    cutoff = _clock() - args.older_than_days * 24 * 3600 * 1000
+    try:
+        with open_database(_settings(args), create=False) as sessions, sessions.begin() as s:
+            count = store.forget_subjects(s, cutoff)
+    except ServiceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"cleared the user fields of {count} statements created before {_when(cutoff)}")
     return 0

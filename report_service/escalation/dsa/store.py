@@ -99,3 +99,24 @@ def since(session: Session, since_ms: int) -> list[StatementRow]:
             .order_by(StatementRow.id)
         )
     )
+
+
+def forget_subjects(session: Session, created_before_ms: int) -> int:
+    """Clear the personal fields kept for the user's own copy (``subject_id``,
+    ``message_id``, ``message_at``) of statements created before ``created_before_ms``
+    whose decision has no open appeal; the EU copy (``payload``) stays. Returns how many
+    statements were cleared."""
+    from report_service.escalation.appeals.models import AppealRow
+
+    open_decisions = select(AppealRow.decision_id).where(AppealRow.status != "decided")
+    result = session.execute(
+        update(StatementRow)
+        .where(
+            StatementRow.created_at < created_before_ms,
+            StatementRow.subject_id != "",
+            StatementRow.decision_id.not_in(open_decisions),
+        )
+        .values(subject_id="", message_id=None, message_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

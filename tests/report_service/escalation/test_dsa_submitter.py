@@ -396,3 +396,51 @@ def test_three_submitter_processes_send_each_statement_once(
     assert sum(database.calls) == 150  # no statement sent twice
     assert sorted(database.created) == sorted(puids)
     assert set(_states(sessions).values()) == {"submitted"}
+
+
+def test_cli_forget_clears_user_fields_but_keeps_the_eu_copy(
+    database_url: str,
+    sessions: sessionmaker[Session],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from report_service.escalation.appeals.models import AppealRow
+
+    for name in list(os.environ):
+        if name.startswith("FRANKLY_") and not name.startswith(
+            ("FRANKLY_TEST_", "FRANKLY_REQUIRE_")
+        ):
+            monkeypatch.delenv(name)
+    _add(sessions, 3)  # created 2026-01-01, long before the wall clock's today
+    with sessions.begin() as session:
+        rows = list(session.scalars(select(StatementRow).order_by(StatementRow.id)))
+        for r in rows:
+            r.message_id, r.message_at = f"m{r.id}", 5
+        session.add(
+            AppealRow(
+                statement_id=rows[0].id,
+                decision_id=rows[0].decision_id,
+                item_id=rows[0].item_id,
+                appellant="user0",
+                reason="r",
+                status="open",
+                open_key=rows[0].decision_id,
+                decider="mo",
+                child_safety=False,
+                created_at=T0,
+            )
+        )
+        payloads = {r.puid: r.payload for r in rows}
+    data = _data_dir(tmp_path, database_url)
+    assert main(["dsa", "forget", "--older-than-days", "30", "--data", str(data)]) == 2
+    assert main(["dsa", "forget", "--older-than-days", "183", "--data", str(data)]) == 0
+    assert "of 2 statements" in capsys.readouterr().out
+    with sessions() as session:
+        after = list(session.scalars(select(StatementRow).order_by(StatementRow.id)))
+    assert [(r.subject_id, r.message_id) for r in after] == [
+        ("user0", f"m{after[0].id}"),  # under an open appeal: kept
+        ("", None),
+        ("", None),
+    ]
+    assert {r.puid: r.payload for r in after} == payloads
