@@ -30,6 +30,10 @@ What :mod:`report_service.review` (and any other router) finds on ``app.state``:
                console at ``/console``, :func:`report_service.console.pages.install`)
 ``events``     ``(session, event_type, data)``: queues a signed webhook event in the
                caller's transaction (:mod:`report_service.escalation.webhooks`)
+``appeals``     :class:`report_service.escalation.appeals.service.AppealsService`
+               (statements of reasons and appeals, ``/v1/statements``, ``/v1/appeals``)
+``report_notice``  ``(session, report_id, reporter) -> str | None``: the reporter's
+               plain-words notice (:mod:`report_service.escalation.appeals.reporter_notice`)
 ``intake``, ``relay``, ``rate_limiter``: the services behind this package's routers
 (the rate limiter keeps its counts in the database, exact across processes)
 ============== ==================================================================
@@ -125,6 +129,11 @@ def create_app(
     from report_service.banks import HashBanks
     from report_service.body_limit import BodyLimitMiddleware
     from report_service.console.pages import install as install_console
+    from report_service.escalation.appeals.api import install as install_appeals
+    from report_service.escalation.appeals.reporter_notice import ReporterNotices
+    from report_service.escalation.appeals.service import AppealsService
+    from report_service.escalation.dsa.config import mapping_from_settings
+    from report_service.escalation.dsa.recorder import StatementRecorder
     from report_service.escalation.ncmec.api import install as install_ncmec
     from report_service.escalation.preservation import router as preservation_api
     from report_service.escalation.webhooks.background import webhook_task
@@ -193,6 +202,7 @@ def create_app(
             {"name": "reports", "description": "Sealed report intake and status."},
             {"name": "operations", "description": "Health, readiness, metrics."},
             {"name": "banks", "description": "The hash lists the service publishes."},
+            {"name": "appeals", "description": "Statements of reasons and appeals (DSA)."},
         ],
     )
     app.state.settings = settings
@@ -240,6 +250,7 @@ def create_app(
     app.include_router(relay.router)
     app.include_router(reports.router)
     app.include_router(banks_api.router)
+    mapping = mapping_from_settings(settings)
     review = ReviewService(
         sessions,
         now,
@@ -248,9 +259,14 @@ def create_app(
         read_session_factory=reads,
         on_decided=ncmec.prepare,
         events=events,
+        decision_hooks=[StatementRecorder(mapping, rand)],
     )
     install_review(app, review)
     install_ncmec(app, ncmec)
+    install_appeals(
+        app, AppealsService(sessions, now, mapping, rand, evidence=evidence_reader, events=events)
+    )
+    app.state.report_notice = ReporterNotices(mapping)
     app.include_router(lifecycle_api.router)
     app.include_router(search.router)
     app.include_router(preservation_api.router)

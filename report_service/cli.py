@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from report_service import _cli_banks, _cli_service, backup_cli
+from report_service.escalation.dsa import cli as dsa_cli
 from report_service.escalation.ncmec import cli as ncmec_cli
 from report_service.escalation.preservation import cli as preservation_cli
 from report_service.escalation.webhooks import cli as webhooks_cli
@@ -22,3 +23,4 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     backup_cli.register(subparsers)
     ncmec_cli.register(subparsers)
     webhooks_cli.register(subparsers)
+    dsa_cli.register(subparsers)

@@ -141,6 +141,13 @@ class Settings(BaseSettings):
     webhook_timeout_s: float = Field(default=15.0, gt=0, le=60)
     webhook_poll_interval_s: float = Field(default=2.0, ge=0, le=3600)
     webhook_allow_http: bool = False
+    # EU DSA statements of reasons (docs/escalation.md): nothing is sent unless
+    # ``dsa_endpoint`` and a token (``dsa_token`` or ``dsa_token_file``) are set.
+    dsa_endpoint: str | None = None
+    dsa_token: SecretStr | None = None
+    dsa_token_file: Path | None = None
+    dsa_mapping_file: Path | None = None
+    dsa_batch_size: int = Field(default=100, ge=1, le=100)
 
     @classmethod
     def settings_customise_sources(
@@ -175,6 +182,8 @@ class Settings(BaseSettings):
             return self
         if self.metrics_token is not None and is_placeholder(self.metrics_token.get_secret_value()):
             raise PlaceholderSecret("FRANKLY_METRICS_TOKEN holds a placeholder value")
+        if self.dsa_token is not None and is_placeholder(self.dsa_token.get_secret_value()):
+            raise PlaceholderSecret("FRANKLY_DSA_TOKEN holds a placeholder value")
         if (
             self.metrics_token is not None
             and len(self.metrics_token.get_secret_value()) < MIN_METRICS_TOKEN_CHARS

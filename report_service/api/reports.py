@@ -79,7 +79,8 @@ async def submit_report(request: Request, user: CurrentUser) -> JSONResponse:
     response_model_exclude_none=True,
     summary="Status and outcome of one's own report",
     description="Answers the reporter only; anyone else gets 404, so that the existence "
-    "of a report does not leak.",
+    "of a report does not leak. Once decided, `notice` says in plain words what was "
+    "decided, under which policy, and how to seek redress (DSA Art. 16(5), 17, 20, 21).",
     responses=error_responses(401, 404),
 )
 async def get_report(
@@ -92,8 +93,16 @@ async def get_report(
     except ReportFormatError:
         raise NotFound("no such report") from None
 
+    notice = getattr(request.app.state, "report_notice", None)
+
     def load() -> ReportStatus:
         with request.app.state.session_factory() as session:
-            return ReportStatus(**report_status(session, canonical, user))
+            answer = report_status(session, canonical, user)
+            if answer["status"] == "decided" and notice is not None:
+                # A plain-words notice (DSA Art. 16(5), 17): outcome, policy, redress.
+                text = notice(session, canonical, user)
+                if text:
+                    answer["notice"] = text
+            return ReportStatus(**answer)
 
     return await run_in_threadpool(load)

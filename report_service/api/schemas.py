@@ -180,7 +180,7 @@ class ReportAccepted(BaseModel):
 
 
 class ReportStatus(BaseModel):
-    """Where a report stands; ``outcome`` once decided."""
+    """Where a report stands; ``outcome`` and a plain-words ``notice`` once decided."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -189,6 +189,8 @@ class ReportStatus(BaseModel):
                     "report_id": "5b0f8e0a-9c4e-4b8e-8f3e-2d6f1c1b7a10",
                     "status": "decided",
                     "outcome": "suspend_sender",
+                    "notice": "We reviewed the message you reported and found that it "
+                    "breaks our rules on harassment (policy harassment/1.2). ...",
                 }
             ]
         }
@@ -197,6 +199,7 @@ class ReportStatus(BaseModel):
     report_id: str
     status: str
     outcome: str | None = None
+    notice: str | None = None
 
 
 class Health(BaseModel):

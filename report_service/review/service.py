@@ -10,7 +10,7 @@ audit chain in the same transaction as the change it records.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -75,6 +75,12 @@ ESCALATIONS = {
 }
 """Decisions that are also announced as ``item.escalated``, and to whom."""
 
+DecisionHook = Callable[[Session, DecisionRow, ReviewItem], None]
+"""Called with every recorded decision inside its transaction, after the item is updated
+and before the commit (for example the DSA statement recorder of
+:mod:`report_service.escalation.dsa.recorder`, which review never imports): what a hook
+writes commits with the decision, and a hook that raises undoes the decision."""
+
 
 @dataclass(frozen=True, slots=True)
 class Actor:
@@ -108,7 +114,7 @@ class Banker(Protocol):
         ...
 
 
-DecisionHook = Callable[[Session, ReviewItem, DecisionRow], None]
+GuardedDecisionHook = Callable[[Session, ReviewItem, DecisionRow], None]
 """Called in the transaction that records a decision, after its audit entry, inside a
 savepoint (e.g. :mod:`report_service.escalation.ncmec` prepares a CyberTipline report).
 A hook that raises has its savepoint rolled back and its failure audited
@@ -134,7 +140,8 @@ class ReviewService:
     """Moderator review over the service's database.
 
     ``clock`` returns milliseconds since the epoch; ``evidence`` decrypts report evidence;
-    ``banker`` (optional) banks confirmed media.
+    ``banker`` (optional) banks confirmed media; ``decision_hooks`` run inside each
+    decision's transaction (:data:`DecisionHook`).
     """
 
     def __init__(
@@ -146,10 +153,12 @@ class ReviewService:
         *,
         default_lease_ms: int = DEFAULT_LEASE_MS,
         read_session_factory: sessionmaker[Session] | None = None,
-        on_decided: DecisionHook | None = None,
+        on_decided: GuardedDecisionHook | None = None,
         events: EventHook | None = None,
+        decision_hooks: Sequence[DecisionHook] = (),
     ) -> None:
         self._sessions = session_factory
+        self._decision_hooks = tuple(decision_hooks)
         # Token lookups and queue depths only read: no SQLite write lock for them.
         self._reads = read_session_factory or session_factory
         self._clock = clock
@@ -555,6 +564,8 @@ class ReviewService:
             if effect.child_safety is not None:
                 item.child_safety = effect.child_safety
             session.flush()
+            for hook in self._decision_hooks:
+                hook(session, row, item)
             store.append_audit(
                 session,
                 at_ms=now,
@@ -839,14 +850,15 @@ class ReviewService:
 
 
 def _run_hook(
-    hook: DecisionHook,
+    hook: GuardedDecisionHook,
     session: Session,
     actor: Actor,
     item: ReviewItem,
     row: DecisionRow,
     now: int,
 ) -> None:
-    """Run a :data:`DecisionHook` in a savepoint; a failure is audited, never raised."""
+    """Run a :data:`GuardedDecisionHook` in a savepoint; a failure is audited, never
+    raised."""
     try:
         with session.begin_nested():
             hook(session, item, row)

@@ -290,7 +290,7 @@ def _store_once(
         session, [r for _, r in merged if r is not None], report["report_id"], now_ms
     )
     if events is not None:  # in this transaction: the event exists iff the report does
-        data = {"report_id": report.report_id, "reason": report.reason}
+        data = {"report_id": report["report_id"], "reason": report["reason"]}
         events(session, "report.created", {**data, "item_ids": sorted(item_ids)})
     session.commit()
 

@@ -506,7 +506,8 @@ def test_malformed_reports_get_their_own_4xx_code(service: Service, http: httpx.
 
 def test_report_status_row(service: Service, http: httpx.Client) -> None:
     """``GET /v1/reports/{id}``: the reporter sees ``{report_id, status}`` and, once a
-    moderator decided, ``outcome``; anyone else gets the answer an unknown id gets."""
+    moderator decided, ``outcome`` and ``notice``; anyone else gets the answer an unknown
+    id gets."""
     hand = Hand(service)
     report = Hand.report("bob", [hand.message("alice", "bob", "spam")])
     assert submit(http, service, "bob", seal(report, public_key(http))).status_code == 201
@@ -537,7 +538,11 @@ def test_report_status_row(service: Service, http: httpx.Client) -> None:
     )
     assert decided.status_code == 200, decided.text
     final = json_of(http.get(f"/v1/reports/{rid}", headers=bearer(service, "bob")))
-    assert set(final) == {"report_id", "status", "outcome"}
+    # The contract's fields, plus the plain-words notice of a decided report (DSA Art.
+    # 16(5), 17; docs/service.md): what was decided, under which policy, how to appeal.
+    assert set(final) == {"report_id", "status", "outcome", "notice"}
+    assert "harassment/1" in final["notice"]
+    assert "Article 20" in final["notice"]
     assert final["report_id"] == rid
     assert isinstance(final["status"], str)
     assert final["status"] != "received"

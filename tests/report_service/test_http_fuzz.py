@@ -392,6 +392,14 @@ def test_every_route_is_found(target: Target) -> None:
         ("DELETE", "/v1/review/moderators/{name}"),
         ("GET", "/v1/audit"),
         ("GET", "/v1/audit/verify"),
+        ("GET", "/v1/statements"),
+        ("POST", "/v1/appeals"),
+        ("GET", "/v1/appeals/{appeal_id}"),
+        ("GET", "/v1/review/appeals"),
+        ("POST", "/v1/review/appeals/claim"),
+        ("POST", "/v1/review/appeals/{appeal_id}/claim"),
+        ("GET", "/v1/review/appeals/{appeal_id}/item"),
+        ("POST", "/v1/review/appeals/{appeal_id}/decision"),
     } <= names
 
 

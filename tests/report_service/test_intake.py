@@ -68,7 +68,7 @@ def test_status_shows_the_decision(service: Service) -> None:
         item.outcome = "violation_removed"
         session.commit()
     answer = service.client.get(f"/v1/reports/{report.report_id}", headers=service.auth("bob"))
-    assert answer.json() == {
+    assert {k: v for k, v in answer.json().items() if k != "notice"} == {
         "report_id": report.report_id,
         "status": "decided",
         "outcome": "violation_removed",

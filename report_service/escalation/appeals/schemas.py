@@ -1,0 +1,113 @@
+"""Request and response models of statements and appeals (``/v1/statements``,
+``/v1/appeals``, ``/v1/review/appeals``)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from report_service.review.decisions import MAX_REASON_CHARS, MIN_REASON_CHARS
+from report_service.review.schemas import REASON_PATTERN
+
+MAX_APPEAL_REASON_CHARS = 2000
+NON_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"  # what AppealsService.file_appeal accepts
+
+
+class StatementOut(BaseModel):
+    """A statement of reasons as its subject sees it (Art. 17): the decision in plain
+    words, which of their messages it concerns, and the exact copy for the EU database."""
+
+    statement_id: int
+    kind: Literal["decision", "correction"]
+    decision: str
+    policy: str
+    summary: str
+    message_id: str | None
+    message_at: int | None
+    decided_at: int
+    standing: bool
+    appealable_until: int | None
+    appeal_id: int | None
+    how_to_appeal: str
+    transparency_database: dict[str, Any]
+
+
+class StatementsOut(BaseModel):
+    """The caller's statements, newest first."""
+
+    statements: list[StatementOut]
+
+
+class AppealIn(BaseModel):
+    """``{statement_id, reason}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    statement_id: int = Field(ge=1, le=2**31 - 1)
+    reason: str = Field(
+        min_length=1,
+        max_length=MAX_APPEAL_REASON_CHARS,
+        pattern=NON_BLANK,
+        description="Why the decision is wrong, in the appellant's words (at most 2000 "
+        "characters); shown to the reviewing moderator.",
+    )
+
+
+class AppealOut(BaseModel):
+    """An appeal as its appellant sees it."""
+
+    appeal_id: int
+    statement_id: int
+    status: Literal["open", "claimed", "decided"]
+    created_at: int
+    outcome: Literal["uphold", "reverse"] | None = None
+    outcome_reason: str | None = None
+    decided_at: int | None = None
+
+
+class AppealReviewOut(BaseModel):
+    """An appeal as a reviewer sees it."""
+
+    appeal_id: int
+    statement_id: int
+    item_id: int
+    decision: str
+    policy: str
+    decided_by: str
+    reason: str
+    status: str
+    created_at: int
+    claimed_by: str | None
+    lease_until: int | None
+    outcome: str | None
+    outcome_reason: str | None
+
+
+class AppealsReviewOut(BaseModel):
+    """Appeals waiting or held, oldest first."""
+
+    appeals: list[AppealReviewOut]
+
+
+class AppealClaimIn(BaseModel):
+    """An optional lease length (ms)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lease_ms: int | None = Field(default=None, ge=30_000, le=3_600_000)
+
+
+class AppealDecisionIn(BaseModel):
+    """``{outcome: uphold|reverse, reason}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["uphold", "reverse"]
+    reason: str = Field(
+        min_length=MIN_REASON_CHARS,
+        max_length=MAX_REASON_CHARS,
+        pattern=REASON_PATTERN,
+        description="Why; shown to the appellant and written to the audit log (at least "
+        f"{MIN_REASON_CHARS} characters once blanks are stripped).",
+    )

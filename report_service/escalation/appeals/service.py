@@ -1,0 +1,529 @@
+"""Statements for their subjects, appeals by them, and the review of appeals.
+
+One method per API call, each one transaction. A reported user (the stamped sender of a
+decided item, authenticated with their own user token) reads their statements of reasons
+and files an appeal within six months (DSA Art. 20(1)); one open appeal per decision.
+An appeal is review work for a moderator other than the decider: claimed under a lease
+(:mod:`report_service.review.leases`), then upheld or reversed. A reversal supersedes the
+decision (marked reopened by the appeal), records a ``no_violation`` decision by the
+reviewer, withdraws the statement if it was never sent, and queues a corrected statement
+that gives the restriction its end date, which is the only correction the Transparency
+Database's API allows (it has no update or delete). Every step is audited in the
+hash-chained log, and ``events`` is told ``appeal.created`` / ``appeal.decided`` (ids
+only) inside the same transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from report_service.errors import StorageError
+from report_service.escalation.appeals import schemas
+from report_service.escalation.appeals.errors import (
+    AppealExists,
+    AppealWindowClosed,
+    DeciderExcluded,
+    NotAppealable,
+)
+from report_service.escalation.appeals.models import AppealRow
+from report_service.escalation.appeals.notices import APPEAL_HOW
+from report_service.escalation.dsa.builder import build_statement
+from report_service.escalation.dsa.mapping import DsaMapping
+from report_service.escalation.dsa.models import StatementRow
+from report_service.escalation.dsa.recorder import facts_of, new_puid
+from report_service.review import store as review_store
+from report_service.review.decisions import check_reason
+from report_service.review.detail import build_detail
+from report_service.review.errors import (
+    Forbidden,
+    InvalidInput,
+    InvalidState,
+    LeaseRequired,
+    NotFound,
+    QueueEmpty,
+)
+from report_service.review.evidence_access import EvidenceReader
+from report_service.review.leases import DEFAULT_LEASE_MS, lease_duration
+from report_service.review.models import DecisionRow
+from report_service.review.roles import Permission, allows, may_see_item
+from report_service.review.schemas import ItemDetailOut
+from report_service.review.service import Actor
+
+Events = Callable[[Session, str, dict[str, object]], None]
+APPEAL_WINDOW_MS = 183 * 24 * 3600 * 1000  # six months (Art. 20(1))
+APPELLANT_ACTOR = "appellant"
+
+
+def no_events(session: Session, event_type: str, data: dict[str, object]) -> None:
+    """The default ``events``: nothing."""
+
+
+class AppealsService:
+    """Statements and appeals over the service's database."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Callable[[], int],
+        mapping: DsaMapping,
+        random: Callable[[int], bytes],
+        events: Events = no_events,
+        evidence: EvidenceReader | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._mapping = mapping
+        self._random = random
+        self._events = events
+        self._evidence = evidence
+
+    # ------------------------------------------------------------------ the reported user
+
+    def statements_of(self, user: str) -> schemas.StatementsOut:
+        """The statements of reasons about ``user``'s messages, newest first."""
+        with self._sessions() as session:
+            rows = list(
+                session.scalars(
+                    select(StatementRow)
+                    .where(StatementRow.subject_id == user)
+                    .order_by(StatementRow.id.desc())
+                    .limit(500)
+                )
+            )
+            return schemas.StatementsOut(statements=[self._statement_out(session, r) for r in rows])
+
+    def _statement_out(self, session: Session, row: StatementRow) -> schemas.StatementOut:
+        corrected = session.scalar(
+            select(StatementRow.id).where(StatementRow.corrects_id == row.id).limit(1)
+        )
+        standing = row.kind == "decision" and corrected is None
+        appeal = session.scalars(
+            select(AppealRow).where(AppealRow.statement_id == row.id).order_by(AppealRow.id.desc())
+        ).first()
+        restriction = self._mapping.restrictions.get(row.decision)
+        summary = restriction.summary if restriction else row.decision
+        if not standing:
+            summary += " (reversed on appeal; the restriction has ended)"
+        return schemas.StatementOut(
+            statement_id=row.id,
+            kind="correction" if row.kind == "correction" else "decision",
+            decision=row.decision,
+            policy=row.policy,
+            summary=summary,
+            message_id=row.message_id,
+            message_at=row.message_at,
+            decided_at=row.created_at,
+            standing=standing,
+            appealable_until=row.created_at + APPEAL_WINDOW_MS if standing else None,
+            appeal_id=None if appeal is None else appeal.id,
+            how_to_appeal=APPEAL_HOW,
+            transparency_database=json.loads(row.payload),
+        )
+
+    def file_appeal(self, user: str, statement_id: int, reason: str) -> schemas.AppealOut:
+        """File an appeal against the decision of one of ``user``'s statements. Audited
+        (``appeal_file``).
+
+        Raises:
+            NotFound: no such statement about ``user``. InvalidInput: blank reason.
+            NotAppealable, AppealWindowClosed, AppealExists: see their docstrings.
+        """
+        text = reason.strip()
+        if not text or "\x00" in text:
+            raise InvalidInput("state the reason for the appeal")
+        now = self._clock()
+        try:
+            with self._sessions.begin() as session:
+                row = session.get(StatementRow, statement_id)
+                if row is None or row.subject_id != user:
+                    raise NotFound("no such statement")
+                corrected = session.scalar(
+                    select(StatementRow.id).where(StatementRow.corrects_id == row.id).limit(1)
+                )
+                if row.kind != "decision" or corrected is not None:
+                    raise NotAppealable("this statement no longer stands or is a correction")
+                if now > row.created_at + APPEAL_WINDOW_MS:
+                    raise AppealWindowClosed("appeals are accepted for six months after a decision")
+                earlier = session.scalars(
+                    select(AppealRow.status).where(AppealRow.decision_id == row.decision_id)
+                ).all()
+                if any(status != "decided" for status in earlier):
+                    raise AppealExists("an appeal against this decision is already open")
+                if earlier:  # one internal review per decision: then Art. 21 or a court
+                    raise NotAppealable("this decision was already reviewed on appeal")
+                decision = session.get(DecisionRow, row.decision_id)
+                item = review_store.get_item(session, row.item_id)
+                appeal = AppealRow(
+                    statement_id=row.id,
+                    decision_id=row.decision_id,
+                    item_id=row.item_id,
+                    appellant=user,
+                    reason=text,
+                    status="open",
+                    open_key=row.decision_id,
+                    decider="" if decision is None else decision.moderator,
+                    child_safety=item.child_safety,
+                    created_at=now,
+                )
+                session.add(appeal)
+                session.flush()
+                review_store.append_audit(
+                    session,
+                    at_ms=now,
+                    actor=APPELLANT_ACTOR,
+                    action="appeal_file",
+                    item_id=row.item_id,
+                    detail={
+                        "appeal_id": appeal.id,
+                        "statement_id": row.id,
+                        "decision_id": row.decision_id,
+                        "reason_chars": len(text),
+                    },
+                )
+                self._events(
+                    session, "appeal.created", {"appeal_id": appeal.id, "statement_id": row.id}
+                )
+                return _appeal_out(appeal)
+        except IntegrityError:  # a concurrent appeal took open_key first
+            raise AppealExists("an appeal against this decision is already open") from None
+
+    def appeal_of(self, user: str, appeal_id: int) -> schemas.AppealOut:
+        """One of ``user``'s appeals.
+
+        Raises:
+            NotFound: no such appeal by ``user``.
+        """
+        with self._sessions() as session:
+            appeal = session.get(AppealRow, appeal_id)
+            if appeal is None or appeal.appellant != user:
+                raise NotFound("no such appeal")
+            return _appeal_out(appeal)
+
+    # ------------------------------------------------------------------ reviewers
+
+    def review_list(
+        self, actor: Actor, *, include_decided: bool = False
+    ) -> schemas.AppealsReviewOut:
+        """Appeals the caller's role may see, oldest first (open and claimed, or all).
+
+        Raises:
+            Forbidden: the role reviews nothing.
+        """
+        _need_review(actor)
+        with self._sessions() as session:
+            q = select(AppealRow).order_by(AppealRow.id).limit(500)
+            if not include_decided:
+                q = q.where(AppealRow.status != "decided")
+            if not allows(actor.role, Permission.CHILD_SAFETY):
+                q = q.where(AppealRow.child_safety.is_(False))
+            return schemas.AppealsReviewOut(
+                appeals=[_review_out(session, a) for a in session.scalars(q)]
+            )
+
+    def all_appeals(self, *, include_decided: bool) -> schemas.AppealsReviewOut:
+        """Every appeal (the command line), oldest first."""
+        with self._sessions() as session:
+            q = select(AppealRow).order_by(AppealRow.id)
+            if not include_decided:
+                q = q.where(AppealRow.status != "decided")
+            return schemas.AppealsReviewOut(
+                appeals=[_review_out(session, a) for a in session.scalars(q)]
+            )
+
+    def claim(
+        self, actor: Actor, appeal_id: int | None, lease_ms: int | None = None
+    ) -> schemas.AppealReviewOut:
+        """Claim an appeal (``None``: the oldest claimable one the caller did not decide)
+        under a lease. Audited (``appeal_claim``).
+
+        Raises:
+            Forbidden; NotFound: no such appeal for this role; QueueEmpty: nothing to
+            claim; DeciderExcluded: the caller made the decision; InvalidState: decided or
+            held by someone else.
+        """
+        _need_review(actor)
+        duration = DEFAULT_LEASE_MS if lease_ms is None else lease_duration(lease_ms)
+        now = self._clock()
+        with self._sessions.begin() as session:
+            if appeal_id is None:
+                q = (
+                    select(AppealRow)
+                    .where(
+                        AppealRow.decider != actor.name,
+                        or_(
+                            AppealRow.status == "open",
+                            (AppealRow.status == "claimed") & (AppealRow.lease_until <= now),
+                        ),
+                    )
+                    .order_by(AppealRow.id)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                )
+                if not allows(actor.role, Permission.CHILD_SAFETY):
+                    q = q.where(AppealRow.child_safety.is_(False))
+                appeal = session.scalars(q).first()
+                if appeal is None:
+                    raise QueueEmpty("no appeal to claim")
+            else:
+                appeal = self._visible(session, actor, appeal_id, lock=True)
+                if appeal.decider == actor.name:
+                    raise DeciderExcluded(
+                        "you made the decision under appeal; another moderator must review it"
+                    )
+                if appeal.status == "decided":
+                    raise InvalidState("the appeal is already decided")
+                if (
+                    appeal.status == "claimed"
+                    and appeal.claimed_by != actor.name
+                    and (appeal.lease_until or 0) > now
+                ):
+                    raise InvalidState("another moderator holds this appeal")
+            taken = appeal.claimed_by if appeal.status == "claimed" else None
+            appeal.status = "claimed"
+            appeal.claimed_by = actor.name
+            appeal.lease_until = now + duration
+            session.flush()
+            review_store.append_audit(
+                session,
+                at_ms=now,
+                actor=actor.name,
+                action="appeal_claim",
+                item_id=appeal.item_id,
+                detail={
+                    "appeal_id": appeal.id,
+                    "expires_at": appeal.lease_until,
+                    "taken_over_from": taken,
+                },
+            )
+            return _review_out(session, appeal)
+
+    def item_view(self, actor: Actor, appeal_id: int) -> ItemDetailOut:
+        """The item under appeal, as the item view shows it (verified facts, transcript,
+        reporters' words, history), for the holder of the appeal's live claim. Media links
+        in it need the item's own lease (or a lead). Audited (``item_view`` with the
+        appeal id).
+
+        Raises:
+            Forbidden, NotFound: as for claiming. DeciderExcluded: the caller decided.
+            LeaseRequired: the caller holds no live claim on the appeal.
+            StorageError: the service was built without evidence access.
+        """
+        _need_review(actor)
+        if self._evidence is None:
+            raise StorageError("the appeals service has no evidence access")
+        now = self._clock()
+        with self._sessions.begin() as session:
+            appeal = self._visible(session, actor, appeal_id, lock=False)
+            if appeal.decider == actor.name:
+                raise DeciderExcluded("you made the decision under appeal")
+            if (
+                appeal.status != "claimed"
+                or appeal.claimed_by != actor.name
+                or (appeal.lease_until or 0) <= now
+            ):
+                raise LeaseRequired("claim the appeal first")
+            item = review_store.get_item(session, appeal.item_id)
+            lease = review_store.get_lease(session, item.id)
+            detail = build_detail(session, self._evidence, actor.role, item, lease, now)
+            review_store.append_audit(
+                session,
+                at_ms=now,
+                actor=actor.name,
+                action="item_view",
+                item_id=item.id,
+                detail={"with_lease": False, "appeal_id": appeal.id},
+            )
+            return detail
+
+    def decide(
+        self, actor: Actor, appeal_id: int, outcome: str, reason: str
+    ) -> schemas.AppealReviewOut:
+        """Uphold or reverse the decision under appeal (see the module docstring).
+        Audited (``appeal_decide``).
+
+        Raises:
+            Forbidden, NotFound: as for claiming. DeciderExcluded: the caller decided.
+            LeaseRequired: the caller holds no live lease on the appeal.
+            InvalidInput: a bad outcome or reason. InvalidState: already decided, or
+            (reverse) the decision no longer stands.
+        """
+        _need_review(actor)
+        if outcome not in ("uphold", "reverse"):
+            raise InvalidInput("outcome must be uphold or reverse")
+        text = check_reason(reason)
+        now = self._clock()
+        with self._sessions.begin() as session:
+            appeal = self._visible(session, actor, appeal_id, lock=True)
+            if appeal.decider == actor.name:
+                raise DeciderExcluded(
+                    "you made the decision under appeal; another moderator must decide the appeal"
+                )
+            if appeal.status == "decided":
+                raise InvalidState("the appeal is already decided")
+            if (
+                appeal.status != "claimed"
+                or appeal.claimed_by != actor.name
+                or (appeal.lease_until or 0) <= now
+            ):
+                raise LeaseRequired("claim the appeal (or renew your claim) before deciding")
+            correction_id: int | None = None
+            if outcome == "reverse":
+                new_decision, correction_id = self._reverse(session, actor, appeal, text, now)
+                appeal.new_decision_id = new_decision
+            appeal.status = "decided"
+            appeal.open_key = None
+            appeal.outcome = outcome
+            appeal.outcome_reason = text
+            appeal.decided_by = actor.name
+            appeal.decided_at = now
+            appeal.claimed_by = None
+            appeal.lease_until = None
+            session.flush()
+            review_store.append_audit(
+                session,
+                at_ms=now,
+                actor=actor.name,
+                action="appeal_decide",
+                item_id=appeal.item_id,
+                detail={
+                    "appeal_id": appeal.id,
+                    "outcome": outcome,
+                    "reason": text,
+                    "statement_id": appeal.statement_id,
+                    "decision_id": appeal.decision_id,
+                    "new_decision_id": appeal.new_decision_id,
+                    "correction_statement_id": correction_id,
+                },
+            )
+            self._events(
+                session,
+                "appeal.decided",
+                {"appeal_id": appeal.id, "statement_id": appeal.statement_id, "outcome": outcome},
+            )
+            return _review_out(session, appeal)
+
+    def _reverse(
+        self, session: Session, actor: Actor, appeal: AppealRow, text: str, now: int
+    ) -> tuple[int, int]:
+        item = review_store.get_item(session, appeal.item_id, lock=True)
+        current = review_store.current_decision(session, appeal.item_id)
+        if current is None or current.id != appeal.decision_id or item.status != "decided":
+            raise InvalidState(
+                "the decision under appeal no longer stands (reopened or "
+                "replaced); uphold the appeal or ask a lead"
+            )
+        current.reopened_at = now
+        current.reopened_by = actor.name
+        current.reopen_reason = f"reversed on appeal {appeal.id}: {text}"[:1000]
+        new = review_store.add_decision(
+            session,
+            DecisionRow(
+                item_id=item.id,
+                sender_id=item.sender_id,
+                moderator=actor.name,
+                decision="no_violation",
+                policy=current.policy,
+                note=f"appeal {appeal.id} reversed: {text}"[:4000],
+                banked=0,
+                decided_at=now,
+            ),
+        )
+        item.outcome = "no_violation"
+        item.updated_at = now
+        original = session.get(StatementRow, appeal.statement_id, with_for_update=True)
+        if original is None:  # pragma: no cover - statements are never deleted
+            raise InvalidState("the statement under appeal is gone")
+        if original.state == "pending" and original.lease_owner is None:
+            original.state = "withdrawn"  # never sent: the correction alone says it all
+        facts = dataclasses.replace(
+            facts_of(session, current, item), ended_at_ms=now, corrects=original.puid
+        )
+        puid = new_puid(self._random)
+        correction = StatementRow(
+            puid=puid,
+            kind="correction",
+            decision_id=current.id,
+            item_id=item.id,
+            subject_id=original.subject_id,
+            message_id=original.message_id,
+            message_at=original.message_at,
+            decision=current.decision,
+            policy=current.policy,
+            payload=json.dumps(build_statement(facts, self._mapping, puid), sort_keys=True),
+            state="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            corrects_id=original.id,
+        )
+        session.add(correction)
+        session.flush()
+        review_store.append_audit(
+            session,
+            at_ms=now,
+            actor=actor.name,
+            action="decide",
+            item_id=item.id,
+            detail={
+                "decision_id": new.id,
+                "decision": "no_violation",
+                "policy": current.policy,
+                "note_chars": len(new.note),
+                "queue": item.queue,
+                "bank_media": False,
+                "appeal_id": appeal.id,
+                "reverses_decision_id": current.id,
+            },
+        )
+        return new.id, correction.id
+
+    def _visible(self, session: Session, actor: Actor, appeal_id: int, *, lock: bool) -> AppealRow:
+        q = select(AppealRow).where(AppealRow.id == appeal_id)
+        if lock:
+            q = q.with_for_update()
+        appeal = session.scalars(q).first()
+        if appeal is None or not may_see_item(actor.role, child_safety=appeal.child_safety):
+            raise NotFound("no such appeal")
+        return appeal
+
+
+def _need_review(actor: Actor) -> None:
+    if not allows(actor.role, Permission.REVIEW):
+        raise Forbidden(f"the {actor.role.value} role may not review appeals")
+
+
+def _appeal_out(a: AppealRow) -> schemas.AppealOut:
+    return schemas.AppealOut(
+        appeal_id=a.id,
+        statement_id=a.statement_id,
+        status=a.status,
+        created_at=a.created_at,
+        outcome=a.outcome,
+        outcome_reason=a.outcome_reason,
+        decided_at=a.decided_at,
+    )
+
+
+def _review_out(session: Session, a: AppealRow) -> schemas.AppealReviewOut:
+    s = session.get(StatementRow, a.statement_id)
+    return schemas.AppealReviewOut(
+        appeal_id=a.id,
+        statement_id=a.statement_id,
+        item_id=a.item_id,
+        decision="" if s is None else s.decision,
+        policy="" if s is None else s.policy,
+        decided_by=a.decider,
+        reason=a.reason,
+        status=a.status,
+        created_at=a.created_at,
+        claimed_by=a.claimed_by,
+        lease_until=a.lease_until,
+        outcome=a.outcome,
+        outcome_reason=a.outcome_reason,
+    )
