@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["DEMUXERS", "sniff_container"]
+__all__ = ["DEMUXERS", "looks_like_video", "sniff_container"]
 
 DEMUXERS: Final = {
     "mp4": "mov",  # FFmpeg's "mov,mp4,m4a,3gp,3g2,mj2" demuxer
@@ -43,3 +43,9 @@ def sniff_container(data: bytes) -> str | None:
     ):
         return "mpegts"
     return None
+
+
+def looks_like_video(data: bytes) -> bool:
+    """Whether ``data`` starts like a video container that :mod:`hashes.video` reads
+    (a cheap check on the magic bytes; decoding may still refuse it)."""
+    return sniff_container(data) is not None
