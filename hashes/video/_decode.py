@@ -124,7 +124,8 @@ def open_video(data: bytes, limits: VideoLimits) -> _Opened:
         raise EmptyInput("the video has zero bytes")
     if len(data) > limits.max_bytes:
         raise TooManyBytes(f"the video has {len(data)} bytes, more than {limits.max_bytes}")
-    data = bytes(data)
+    if not isinstance(data, bytes):
+        data = bytes(data)
     kind = sniff_container(data)
     if kind is None or kind not in limits.containers:
         raise UnsupportedFormat("not a video container we read (MP4, Matroska/WebM, AVI, ...)")

@@ -80,7 +80,7 @@ def hash_video(
             duration = last_time + 1.0 / info.fps
     finally:
         opened.close()
-    raw = bytes(data)
+    raw = data if isinstance(data, bytes) else bytes(data)
     return VideoHash(
         tuple(frames),
         md5=HashValue(Algorithm.MD5, hashlib.md5(raw, usedforsecurity=False).digest()),
