@@ -71,7 +71,8 @@ class VideoInfo:
 @dataclass(frozen=True, slots=True, eq=False)
 class DecodedFrame:
     """One decoded frame: its number in decoding order (from 0, as vpdq counts), its
-    presentation time in seconds (None when the stream has none) and the PyAV frame."""
+    presentation time in seconds from the stream's start (None when the stream has none)
+    and the PyAV frame."""
 
     number: int
     time_s: float | None
@@ -237,6 +238,10 @@ def decode_frames(
     stream = opened.stream
     count = 0
     pixels = 0
+    # Timestamps count from the stream's start (MPEG-TS clocks start anywhere in 26 hours).
+    start_s = 0.0
+    if stream.start_time is not None and stream.time_base is not None:
+        start_s = float(stream.start_time * stream.time_base)
     packets: Iterator[Any] = opened.container.demux(stream)
     try:
         while True:
@@ -266,7 +271,7 @@ def decode_frames(
                     raise TooManyDecodedPixels(
                         f"the frames add up to more than {limits.max_decoded_pixels} pixels"
                     )
-                when = float(frame.time) if frame.time is not None else None
+                when = float(frame.time) - start_s if frame.time is not None else None
                 if when is not None and when > limits.max_duration_s:
                     raise VideoTooLong(f"the video runs past {limits.max_duration_s:g} s")
                 if clock() - start > limits.max_wall_s:

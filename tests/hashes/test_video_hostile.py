@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import random
 import time
+from fractions import Fraction
 
+import av
 import numpy as np
 import pytest
 
@@ -149,3 +152,23 @@ def test_frames_of_a_disallowed_codec_are_refused() -> None:
 def test_black_frames_bomb_is_small_and_real() -> None:
     frames = [np.zeros((48, 64, 3), np.uint8)] * 3
     assert hash_video(vs.encode(frames)).frames[0].quality == 0
+
+
+def test_timestamps_count_from_the_stream_start() -> None:
+    # An MPEG-TS capture whose clock starts ten hours in is not ten hours long.
+    out = io.BytesIO()
+    with av.open(out, "w", format="mpegts") as c:
+        stream = c.add_stream("libx264", rate=10)
+        assert isinstance(stream, av.VideoStream)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        offset = 10 * 3600 * 10
+        for i, frame in enumerate(vs.pattern_frames(30)):
+            picture = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            picture.pts = offset + i
+            picture.time_base = Fraction(1, 10)
+            for packet in stream.encode(picture):
+                c.mux(packet)
+        for packet in stream.encode():
+            c.mux(packet)
+    video = hash_video(out.getvalue(), limits=VideoLimits(max_duration_s=60))
+    assert [f.frame_number for f in video.frames] == [0, 10, 20]
