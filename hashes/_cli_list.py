@@ -155,9 +155,18 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     export = sub.add_parser("export", help="write a list as hex-per-line or CSV")
     export.add_argument("list_file", type=Path, help="the list to export")
     export.add_argument(
-        "--format", choices=["hex", "csv"], default="csv", help="hex per line, or CSV (default)"
+        "--format",
+        choices=["hex", "csv", "vpdq"],
+        default="csv",
+        help="hex per line, CSV (default): the image entries; vpdq: one vpdq hash file per "
+        "video entry, into the folder --out",
     )
-    export.add_argument("--out", type=Path, metavar="FILE", help="output file (default: stdout)")
+    export.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="output file (default: stdout); with --format vpdq a folder (needed)",
+    )
     export.set_defaults(func=_run(_export))
 
     match = sub.add_parser(
@@ -584,6 +593,19 @@ def _diff(args: argparse.Namespace) -> int:
             entry_id = hl.entry_id(i)
             suffix = f",{entry_id}" if entry_id else ""
             print(f"{sign} {hl.hashes[i].tobytes().hex()},{hl.category(i)}{suffix}")
+    # Video entries: the same (frames, category, file digest) in both is unchanged.
+    old_videos, new_videos = _video_keys(old), _video_keys(new)
+    for sign, hl, mine, theirs in (
+        ("-", old, old_videos, new_videos),
+        ("+", new, new_videos, old_videos),
+    ):
+        for i, key in enumerate(mine):
+            if key in theirs or hl.videos is None:
+                continue
+            frames = key[0].count("\n")
+            entry_id = hl.videos.entry_id(i)
+            suffix = f",{entry_id}" if entry_id else ""
+            print(f"{sign} video sha256:{key[2]} ({frames} frames),{key[1]}{suffix}")
     return 0
 
 
@@ -592,12 +614,49 @@ def _export(args: argparse.Namespace) -> int:
     from hashes.lists.interop import write_csv, write_hex_lines
 
     hash_list = parse_list(args.list_file.read_bytes())[0]
+    if args.format == "vpdq":
+        return _export_vpdq(hash_list, args.out)
     text = write_hex_lines(hash_list) if args.format == "hex" else write_csv(hash_list)
     if args.out:
         args.out.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _export_vpdq(hash_list: HashList, folder: Path | None) -> int:
+    """One ``NNNNNN-<id>.vpdq`` file per video entry (category in the listing printed)."""
+    import re
+
+    if folder is None:
+        raise CliError("--format vpdq writes one file per video: give the folder with --out")
+    videos = hash_list.videos
+    if videos is None or not len(videos):
+        raise CliError("the list holds no video entries")
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(len(videos)):
+        entry_id = videos.entry_id(i) or ""
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", entry_id)[:100]
+        path = folder / (f"{i:06d}-{safe}.vpdq" if safe else f"{i:06d}.vpdq")
+        path.write_text(videos.video(i).to_vpdq(), encoding="utf-8")
+        category = hash_list.header.categories[int(videos.categories[i])]
+        print(f"{path}: {category}" + (f" {entry_id}" if entry_id else ""))
+    return 0
+
+
+def _video_keys(hash_list: HashList) -> list[tuple[str, str, str]]:
+    """(vpdq text, category, file SHA-256 hex) per video entry: what a diff compares."""
+    videos = hash_list.videos
+    if videos is None:
+        return []
+    return [
+        (
+            videos.video(i).to_vpdq(),
+            hash_list.header.categories[int(videos.categories[i])],
+            videos.sha256[i].tobytes().hex(),
+        )
+        for i in range(len(videos))
+    ]
 
 
 def _match(args: argparse.Namespace) -> int:

@@ -111,3 +111,28 @@ def test_build_refuses_a_hostile_video(tmp_path: Path, capsys: pytest.CaptureFix
     args = ["list", "build", str(tmp_path / "x.list"), "--list-id", "x", "--category", "c"]
     assert main([*args, "--videos", str(bad)]) == 1
     assert "TooManyStreams" in capsys.readouterr().err
+
+
+def test_export_vpdq_and_diff_video_entries(
+    folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    common = ["--list-id", "vids", "--category", "terror", "--issued-at-ms", "0"]
+    v1, v2 = tmp_path / "v1.list", tmp_path / "v2.list"
+    assert main(["list", "build", str(v1), *common, "--videos", str(folder / "scene.mp4")]) == 0
+    videos = ["--videos", str(folder / "scene.mp4"), "--videos", str(folder / "stripes.webm")]
+    assert main(["list", "build", str(v2), *common, "--version", "2", *videos]) == 0
+    capsys.readouterr()
+    assert main(["list", "diff", str(v1), str(v2)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    stripes = hash_video((folder / "stripes.webm").read_bytes())
+    assert stripes.sha256 is not None
+    assert lines[1:] == [
+        f"+ video sha256:{stripes.sha256.hex} ({len(stripes.frames)} frames),terror,stripes.webm"
+    ]
+    out = tmp_path / "exported"
+    assert main(["list", "export", str(v2), "--format", "vpdq", "--out", str(out)]) == 0
+    files = sorted(out.iterdir())
+    assert [f.name for f in files] == ["000000-scene.mp4.vpdq", "000001-stripes.webm.vpdq"]
+    assert VideoHash.from_vpdq(files[1].read_text()).to_vpdq() == stripes.to_vpdq()
+    assert main(["list", "export", str(v2), "--format", "vpdq"]) == 1
+    assert "--out" in capsys.readouterr().err
