@@ -78,10 +78,14 @@ class DecodedFrame:
     time_s: float | None
     frame: Any  # av.VideoFrame
 
-    def rgb(self) -> npt.NDArray[np.uint8]:
+    def rgb(self, width: int | None = None, height: int | None = None) -> npt.NDArray[np.uint8]:
         """The frame as an ``H x W x 3`` uint8 RGB array, converted as vpdq converts it
-        (swscale, area filter, BT.601 coefficients, same size)."""
+        (swscale, area filter, BT.601 coefficients), at ``width`` x ``height`` (default:
+        the frame's own size; vpdq scales every frame to the size the stream declared, so
+        a stream that changes resolution midway is hashed at its first size)."""
         array: npt.NDArray[np.uint8] = self.frame.to_ndarray(
+            width=width,
+            height=height,
             format="rgb24",
             interpolation="AREA",
             src_colorspace="ITU601",

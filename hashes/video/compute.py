@@ -5,8 +5,9 @@ frame is decoded; frames are numbered in decoding order from 0; frame ``n`` is h
 ``n % every == 0`` with ``every = int(seconds_per_hash * fps)`` (truncated; 1 when that
 is 0, so ``seconds_per_hash=0`` hashes every frame), ``fps`` the stream's average frame
 rate (else its base rate); the frame's timestamp is ``n / fps`` in single precision.
-Each chosen frame is converted to RGB at its own size (swscale, area filter) and hashed
-by :func:`hashes.pdq.pdq_hash`, the bit-exact PDQ.
+Each chosen frame is converted to RGB at the size the stream declared (swscale, area
+filter, BT.601; a frame of another size is scaled to it, as vpdq does) and hashed by
+:func:`hashes.pdq.pdq_hash`, the bit-exact PDQ.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def hash_video(
                 last_time = decoded.time_s
             if decoded.number % every:
                 continue
-            value, quality = pdq_hash(decoded.rgb())
+            value, quality = pdq_hash(decoded.rgb(info.width, info.height))
             frames.append(
                 VpdqFrame(decoded.number, quality, value, _timestamp(decoded.number, info.fps))
             )

@@ -308,3 +308,15 @@ def test_limits_refuse_nonsense() -> None:
         VideoLimits(max_wall_s=float("inf"))
     with pytest.raises(ValueError, match="seconds_per_hash"):
         hash_video(scene(), seconds_per_hash=-1)
+
+
+def test_frames_are_converted_at_the_declared_size() -> None:
+    opened = open_video(scene(), DEFAULT_VIDEO_LIMITS)
+    try:
+        first = next(iter(decode_frames(opened, DEFAULT_VIDEO_LIMITS)))
+        assert first.rgb().shape == (120, 160, 3)
+        assert np.array_equal(first.rgb(160, 120), first.rgb())
+        # A frame of another size (a mid-stream resolution change) is scaled, as vpdq does.
+        assert first.rgb(80, 60).shape == (60, 80, 3)
+    finally:
+        opened.close()
