@@ -11,7 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hashes.errors import ListDigestMismatch, ListFormatError, ListTruncated, SignatureInvalid
+from hashes.errors import (
+    HashListError,
+    ListDigestMismatch,
+    ListFormatError,
+    ListTruncated,
+    SignatureInvalid,
+)
 from hashes.lists import TrustPolicy, build_list, load_list, parse_list, sign_list
 from hashes.lists.format import VideoEntries, build_video_entries
 from hashes.values import Algorithm, HashValue
@@ -212,3 +218,26 @@ def test_list_matching_equals_match_video_on_each_listed_video(data: st.DataObje
         if i in got:
             assert got[i].query_match_percent == pytest.approx(want.query_match_percent)
             assert got[i].compared_match_percent == pytest.approx(want.compared_match_percent)
+
+
+@functools.cache
+def signed_video_list() -> bytes:
+    return video_list([scene_video(), stripes_video()])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_flipping_any_byte_of_a_video_list_is_refused(data: st.DataObject) -> None:
+    raw = bytearray(signed_video_list())
+    at = data.draw(st.integers(0, len(raw) - 1))
+    raw[at] ^= data.draw(st.integers(1, 255))
+    with pytest.raises(HashListError):
+        load_list(bytes(raw), POLICY, None)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 4000))
+def test_any_truncation_of_a_video_list_is_refused(cut: int) -> None:
+    raw = signed_video_list()
+    with pytest.raises(HashListError):
+        load_list(raw[: max(0, len(raw) - 1 - cut)], POLICY, None)
