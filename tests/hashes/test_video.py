@@ -320,3 +320,30 @@ def test_frames_are_converted_at_the_declared_size() -> None:
         assert first.rgb(80, 60).shape == (60, 80, 3)
     finally:
         opened.close()
+
+
+def test_public_surface() -> None:
+    import hashes.video
+
+    assert sorted(hashes.video.__all__) == [
+        "DEFAULT_CODECS",
+        "DEFAULT_COMPARED_MATCH_PERCENT",
+        "DEFAULT_CONTAINERS",
+        "DEFAULT_DISTANCE_THRESHOLD",
+        "DEFAULT_QUALITY_THRESHOLD",
+        "DEFAULT_QUERY_MATCH_PERCENT",
+        "DEFAULT_VIDEO_LIMITS",
+        "MAX_KEYFRAMES",
+        "MAX_VPDQ_LINES",
+        "VideoHash",
+        "VideoLimits",
+        "VideoMatch",
+        "VpdqFrame",
+        "frame_interval",
+        "hash_video",
+        "keyframes",
+        "looks_like_video",
+        "match_video",
+    ]
+    for name in hashes.video.__all__:
+        assert getattr(hashes.video, name) is not None
