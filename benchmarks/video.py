@@ -106,7 +106,8 @@ def encode(
         else:
             stream.options = {"crf": str(crf), "b": "0", "deadline": "realtime"}
         for frame in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+            picture = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            for packet in stream.encode(picture.reformat(format="yuv420p", threads=1)):
                 c.mux(packet)
         for packet in stream.encode():
             c.mux(packet)

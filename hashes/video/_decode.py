@@ -90,6 +90,7 @@ class DecodedFrame:
             interpolation="AREA",
             src_colorspace="ITU601",
             dst_colorspace="ITU601",
+            threads=1,  # deterministic, and no thread stacks in the sandbox's address space
         )
         return np.ascontiguousarray(array)
 

@@ -47,7 +47,8 @@ def many_streams(count: int) -> bytes:
             streams.append(s)
         for s in streams:
             for f in frames:
-                for p in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                picture = av.VideoFrame.from_ndarray(f, format="rgb24")
+                for p in s.encode(picture.reformat(format="yuv420p", threads=1)):
                     c.mux(p)
             for p in s.encode():
                 c.mux(p)

@@ -76,6 +76,10 @@ def encode(
         h, w = frames[0].shape[:2]
         stream.width, stream.height = w, h
         stream.pix_fmt = "yuv420p"
+        # One encoder thread: with more, x264 sometimes writes other bytes for the same
+        # frames, and the tests need the same video every time.
+        stream.codec_context.thread_count = 1
+        stream.codec_context.thread_type = "SLICE"
         if codec == "libx264":
             stream.options = {"crf": str(crf), "preset": "veryfast", "threads": "1"}
         elif codec in ("libvpx", "libvpx-vp9"):
@@ -85,7 +89,10 @@ def encode(
         sound = c.add_stream("aac", rate=8000) if audio else None
         assert sound is None or isinstance(sound, av.AudioStream)
         for frame in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+            # Converted here on one thread (PyAV's automatic conversion may use several).
+            picture = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            picture = picture.reformat(format="yuv420p", threads=1)
+            for packet in stream.encode(picture):
                 c.mux(packet)
         for packet in stream.encode():
             c.mux(packet)
