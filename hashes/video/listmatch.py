@@ -2,10 +2,10 @@
 
 :class:`VideoListMatcher` holds a list's video entries (``HashList.videos``, format
 version 2) ready for queries: every usable frame (quality at or above the list's cut-off,
-repeated hashes within a video once) as rows of four ``uint64``, and the video each row
-belongs to. A query is compared with all of them at once, block by block, and the
-percentages are those of :func:`hashes.video.match_video` with the list's thresholds, for
-every listed video in one pass. A query with the same SHA-256 (else MD5) as a listed
+repeated hashes within a video once) in a :class:`hashes.index.HammingIndex`, and the
+video each indexed frame belongs to. Each usable query frame is one exact range search;
+the percentages are those of :func:`hashes.video.match_video` with the list's
+thresholds, for every listed video in one pass. A query with the same SHA-256 (else MD5) as a listed
 video matches it exactly, whatever its frames.
 """
 
@@ -16,12 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from hashes.index import HammingIndex
 from hashes.lists.format import HashList
-from hashes.video.vpdq import VideoHash, _usable
+from hashes.video.vpdq import VideoHash, usable_digests
 
 __all__ = ["VideoListMatch", "VideoListMatcher"]
-
-_BLOCK_CELLS = 1 << 22
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,22 +44,23 @@ class VideoListMatch:
 class VideoListMatcher:
     """Matches videos against one list's video entries (none if the list has none)."""
 
-    __slots__ = ("_frame_video", "_frames", "_list", "_md5", "_sha256", "_usable_counts")
+    __slots__ = ("_frame_video", "_index", "_list", "_md5", "_sha256", "_usable_counts")
 
     def __init__(self, hash_list: HashList) -> None:
         self._list = hash_list
         videos = hash_list.videos
-        rows: list[npt.NDArray[np.uint64]] = []
-        owners: list[npt.NDArray[np.int64]] = []
+        digests: list[bytes] = []
+        owners: list[int] = []
         counts = np.zeros(len(videos) if videos is not None else 0, dtype=np.int64)
         if videos is not None:
             for i in range(len(videos)):
-                usable = _usable(videos.video(i).frames, videos.quality_threshold)
+                usable = usable_digests(videos.video(i).frames, videos.quality_threshold)
                 counts[i] = len(usable)
-                rows.append(usable)
-                owners.append(np.full(len(usable), i, dtype=np.int64))
-        self._frames = np.concatenate(rows) if rows else np.zeros((0, 4), dtype=np.uint64)
-        self._frame_video = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
+                digests.extend(usable)
+                owners.extend([i] * len(usable))
+        rows = np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(len(digests), 32)
+        self._index = HammingIndex(rows)
+        self._frame_video = np.asarray(owners, dtype=np.int64)
         self._usable_counts = counts
         self._sha256 = {} if videos is None else _digests(videos.sha256)
         self._md5 = {} if videos is None else _digests(videos.md5)
@@ -83,23 +83,16 @@ class VideoListMatcher:
             exact.update(self._sha256.get(query.sha256.digest, ()))
         if query.md5 is not None:
             exact.update(self._md5.get(query.md5.digest, ()))
-        q = _usable(query.frames, videos.quality_threshold)
+        q = usable_digests(query.frames, videos.quality_threshold)
         nvideos = len(videos)
         q_hits = np.zeros(nvideos, dtype=np.int64)
-        t_hit = np.zeros(len(self._frames), dtype=bool)
-        if len(q) and len(self._frames):
-            block = max(1, _BLOCK_CELLS // len(self._frames))
-            for start in range(0, len(q), block):
-                rows = q[start : start + block]
-                distance = np.bitwise_count(rows[:, None, :] ^ self._frames[None, :, :]).sum(
-                    axis=2, dtype=np.int32
-                )
-                close = distance <= videos.distance_threshold
-                t_hit |= close.any(axis=0)
-                # For each query frame, the videos it found a frame in (each once).
-                hit_rows, hit_cols = np.nonzero(close)
-                pairs = np.unique(hit_rows * nvideos + self._frame_video[hit_cols])
-                q_hits += np.bincount(pairs % nvideos, minlength=nvideos)
+        t_hit = np.zeros(len(self._index), dtype=bool)
+        if q and len(self._index):
+            for digest in q:
+                hits = self._index.range_search(digest, videos.distance_threshold).positions
+                t_hit[hits] = True
+                # The videos this query frame found a frame in, each once.
+                q_hits[np.unique(self._frame_video[hits])] += 1
         t_hits = np.bincount(self._frame_video[t_hit], minlength=nvideos)
         found: list[VideoListMatch] = []
         header = self._list.header

@@ -293,6 +293,14 @@ class VideoMatch:
 
 def _usable(frames: Sequence[VpdqFrame], quality_threshold: int) -> npt.NDArray[np.uint64]:
     """Hashes of the frames that take part in matching, as rows of 4 uint64."""
+    kept = usable_digests(frames, quality_threshold)
+    if not kept:
+        return np.zeros((0, 4), dtype=np.uint64)
+    return np.frombuffer(b"".join(kept), dtype=">u8").astype(np.uint64).reshape(-1, 4)
+
+
+def usable_digests(frames: Sequence[VpdqFrame], quality_threshold: int) -> list[bytes]:
+    """The PDQ digests of the frames that take part in matching, in order."""
     # As python-threatexchange's brute matcher: repeated hashes first (the first of each
     # kept, whatever its quality), then the quality cut-off.
     seen: set[bytes] = set()
@@ -304,9 +312,7 @@ def _usable(frames: Sequence[VpdqFrame], quality_threshold: int) -> npt.NDArray[
         seen.add(digest)
         if frame.quality >= quality_threshold:
             kept.append(digest)
-    if not kept:
-        return np.zeros((0, 4), dtype=np.uint64)
-    return np.frombuffer(b"".join(kept), dtype=">u8").astype(np.uint64).reshape(-1, 4)
+    return kept
 
 
 def _count_within(
