@@ -44,6 +44,12 @@ screenshots: $(STAMP)
 
 ## make bench: every benchmark, with the reference implementations installed
 bench: $(STAMP)
+	@# vpdq (the reference vPDQ, bench extra) builds against Debian's FFmpeg development
+	@# packages and needs the ffmpeg program when it is imported.
+	@(pkg-config --exists libavcodec libavformat libavutil libswscale libavdevice \
+	  && command -v ffmpeg >/dev/null && command -v cmake >/dev/null) || \
+	  (apt-get update -qq && apt-get install -y -q libavcodec-dev libavformat-dev \
+	   libavutil-dev libswscale-dev libavdevice-dev pkg-config ffmpeg cmake g++ >/dev/null)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/franking.py
 	$(BIN)/python benchmarks/hashing.py
@@ -60,6 +66,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/shared_state.py
 	$(BIN)/python benchmarks/bounded_json.py
 	$(BIN)/python benchmarks/webhooks.py
+	$(BIN)/python benchmarks/video.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -36,6 +36,9 @@ from hashes.lists import (
     trusted_state,
 )
 from hashes.values import Algorithm, HashValue
+from hashes.video import looks_like_video
+from hashes.video.listmatch import VideoListMatcher
+from hashes.video.vpdq import VideoHash
 
 __all__ = [
     "HashOutcome",
@@ -46,8 +49,10 @@ __all__ = [
     "ScanMatch",
     "ScanResult",
     "Scanner",
+    "VideoHasher",
     "default_hasher",
     "default_matcher_factory",
+    "default_video_hasher",
 ]
 
 
@@ -95,6 +100,21 @@ class ListMatcher(Protocol):
 
 MatcherFactory = Callable[[HashList], ListMatcher]
 
+VideoHasher = Callable[[bytes], VideoHash]
+"""Hash video bytes to vPDQ (``hashes.video.hash_video``); raises ``DecodeError``."""
+
+
+def default_video_hasher(data: bytes) -> VideoHash:
+    """:func:`hashes.video.hash_video` in process, default :class:`~hashes.video.VideoLimits`
+    (a desktop app can pass ``lambda d: HashSandbox(...).hash_video(d).hash`` instead).
+
+    Raises:
+        DecodeError: the bytes are not a video that can be decoded safely.
+    """
+    from hashes.video.compute import hash_video
+
+    return hash_video(data)
+
 
 def default_hasher(data: bytes, algorithms: Sequence[Algorithm]) -> HashOutcome:
     """Hash with :func:`hashes.compute.hash_image` (fast path, default decode limits),
@@ -125,7 +145,12 @@ def default_matcher_factory(hash_list: HashList) -> ListMatcher:
 
 @dataclass(frozen=True, slots=True)
 class ScanMatch:
-    """One attachment hash within the list's threshold of a list entry."""
+    """One attachment hash within the list's threshold of a list entry.
+
+    For a video (``media="video"``): a listed video that the attachment matched by vPDQ
+    (``algorithm`` PDQ, ``distance`` 0, ``query_match_percent`` the share of the
+    attachment's frames found in it) or by the file's SHA-256 (``algorithm`` SHA256).
+    """
 
     list_id: str
     list_version: int
@@ -134,9 +159,13 @@ class ScanMatch:
     algorithm: Algorithm
     entry_id: str | None = None
     variant: str = "original"
+    media: str = "image"
+    query_match_percent: float | None = None
 
     def to_hint(self, sha256: str) -> dict[str, Any]:
-        """The device-match hint for a report (unverified by the service)."""
+        """The device-match hint for a report (unverified by the service). A video match
+        says ``"media": "video"``, ``"algorithm": "vpdq"`` (or ``sha256``/``md5`` when the
+        file itself is listed) and the share of its frames that matched."""
         hint: dict[str, Any] = {
             "sha256": sha256,
             "list_id": self.list_id,
@@ -149,6 +178,12 @@ class ScanMatch:
             hint["entry_id"] = self.entry_id
         if self.variant != "original":
             hint["variant"] = self.variant
+        if self.media != "image":
+            hint["media"] = self.media
+            if self.algorithm is Algorithm.PDQ:
+                hint["algorithm"] = "vpdq"
+        if self.query_match_percent is not None:
+            hint["query_match_percent"] = round(self.query_match_percent, 1)
         return hint
 
 
@@ -183,6 +218,7 @@ class _Loaded:
     hash_list: HashList
     matcher: ListMatcher
     state: TrustedState
+    video_matcher: VideoListMatcher | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,9 +254,11 @@ class Scanner:
         trusted: Mapping[str, TrustedState] | Iterable[TrustedState] = (),
         hasher: Hasher | None = None,
         matcher_factory: MatcherFactory | None = None,
+        video_hasher: VideoHasher | None = None,
     ) -> None:
         self._policy = policy
         self._hasher = hasher if hasher is not None else default_hasher
+        self._video_hasher = video_hasher if video_hasher is not None else default_video_hasher
         self._matcher_factory = (
             matcher_factory if matcher_factory is not None else default_matcher_factory
         )
@@ -258,7 +296,8 @@ class Scanner:
             except HashListError as exc:
                 raise ListUpdateRejected(f"hash list update refused: {exc}") from exc
             new_state = trusted_state(hash_list)
-            loaded = _Loaded(hash_list, self._matcher_factory(hash_list), new_state)
+            videos = VideoListMatcher(hash_list) if hash_list.videos is not None else None
+            loaded = _Loaded(hash_list, self._matcher_factory(hash_list), new_state, videos)
             list_id = hash_list.header.list_id
             self._state = _State(
                 lists={**state.lists, list_id: loaded},
@@ -270,9 +309,12 @@ class Scanner:
         """Hash attachment bytes on the device and match them against every loaded list.
 
         Perceptual hashes are computed only when a loaded list uses them; byte hashes
-        (SHA-256, MD5) need no decoding. Bytes that are not a picture that can be decoded
-        safely are still checked against byte-hash lists, and the result's
-        ``decode_error`` says why the picture could not be read. No network is used.
+        (SHA-256, MD5) need no decoding. A video (recognised by its container's magic
+        bytes) is hashed by vPDQ only when a loaded list holds video entries, and matched
+        against them under each list's policy (a clip of a listed video matches). Bytes
+        that are not a picture (or video) that can be decoded safely are still checked
+        against byte-hash lists, and the result's ``decode_error`` says why the media
+        could not be read. No network is used.
 
         Raises:
             nothing for bad input (see ``decode_error``).
@@ -284,6 +326,23 @@ class Scanner:
         low_quality = False
         decode_error: str | None = None
         outcome_variants: Mapping[str, Mapping[Algorithm, HashValue]] | None = None
+        video_lists = [
+            loaded.video_matcher
+            for loaded in state.lists.values()
+            if loaded.video_matcher is not None and len(loaded.video_matcher)
+        ]
+        video_matches: list[ScanMatch] = []
+        if looks_like_video(data):
+            # A video: matched against the lists' video entries (and byte hashes below),
+            # never decoded as a picture.
+            perceptual = []
+            if video_lists:
+                try:
+                    video = self._video_hasher(data)
+                except DecodeError as exc:
+                    decode_error = f"{type(exc).__name__}: {exc}"
+                else:
+                    video_matches = _match_video(video_lists, video)
         if perceptual:
             try:
                 outcome = self._hasher(data, perceptual)
@@ -294,7 +353,7 @@ class Scanner:
                 low_quality = outcome.low_quality
                 outcome_variants = getattr(outcome, "variants", None)
         values.update(_byte_hashes(data))
-        matches: list[ScanMatch] = []
+        matches: list[ScanMatch] = video_matches
         for loaded in state.lists.values():
             value = values.get(loaded.hash_list.header.algorithm)
             if value is None:
@@ -335,6 +394,25 @@ def _match_variants(
     if match_variants is None or not named:
         return matcher.match(value)
     found: Sequence[MatchLike] = match_variants(named)
+    return found
+
+
+def _match_video(matchers: Sequence[VideoListMatcher], video: VideoHash) -> list[ScanMatch]:
+    found: list[ScanMatch] = []
+    for matcher in matchers:
+        for m in matcher.match(video):
+            found.append(
+                ScanMatch(
+                    list_id=m.list_id,
+                    list_version=m.list_version,
+                    category=m.category,
+                    distance=0,
+                    algorithm=Algorithm.SHA256 if m.exact else Algorithm.PDQ,
+                    entry_id=m.entry_id,
+                    media="video",
+                    query_match_percent=m.query_match_percent,
+                )
+            )
     return found
 
 

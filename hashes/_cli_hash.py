@@ -1,4 +1,11 @@
-"""``frankly hash PATH...``: hash image files and folders, one line of output per image.
+"""``frankly hash PATH...``: hash image and video files and folders, one line of output
+per file.
+
+A video (recognised by its container's magic bytes: MP4/MOV, Matroska/WebM, AVI, MPEG-TS,
+FLV, Ogg) gets its vPDQ hash (one frame a second: ``frame_number,quality,pdq_hex,
+timestamp`` lines, as ThreatExchange's vpdq writes them), MD5 and SHA-256, duration, frame
+rate and size, hashed in the same sandbox under :class:`hashes.video.VideoLimits` and
+``--video-timeout``.
 
 Output goes to stdout as JSON lines (default) or CSV; each bad file is reported on stderr
 (``frankly hash: PATH: ErrorName: message``) and skipped, and the exit status is 1 if any
@@ -33,6 +40,7 @@ PROGRESS_MIN_FILES = 20
 """With ``--progress auto``, a bar is drawn only on a terminal and for more files than this."""
 
 _FIELDS = ("path", "format", "width", "height", "frames", "pdq_quality", "low_quality")
+_VIDEO_FIELDS = ("media", "duration_s", "fps", "vpdq")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +54,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add the ``hash`` subcommand to the ``frankly`` parser."""
     parser = subparsers.add_parser(
         "hash",
-        help="hash image files or folders (PDQ, pHash, dHash, SHA-256, MD5)",
-        description="Hash image files, or every file under the given folders. Writes one "
-        "JSON object (or CSV row) per image to stdout; bad files are reported on stderr and "
-        "skipped, and the exit status is 1 if any failed or none was found.",
+        help="hash image and video files or folders (PDQ, pHash, dHash, vPDQ, SHA-256, MD5)",
+        description="Hash image and video files, or every file under the given folders. "
+        "Writes one JSON object (or CSV row) per file to stdout; bad files are reported on "
+        "stderr and skipped, and the exit status is 1 if any failed or none was found.",
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="image or video files, or folders")
     parser.add_argument(
         "--format",
         choices=("jsonl", "csv"),
@@ -85,6 +93,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="SECONDS",
         help="wall-clock limit per picture; a worker past it is killed and the file "
         "reported as DecodeTimeout (default: 10)",
+    )
+    parser.add_argument(
+        "--video-timeout",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="wall-clock limit per video (decoding every frame); past it the worker is "
+        "killed and the file reported as DecodeTimeout (default: 120)",
     )
     parser.add_argument(
         "--progress",
@@ -133,34 +149,69 @@ def iter_files(paths: Sequence[str], errors: list[tuple[str, str]]) -> Iterator[
 
 
 def _hash_one(
-    path: str, algorithms: tuple[Algorithm, ...], fast: bool, sandbox: HashSandbox
+    path: str,
+    algorithms: tuple[Algorithm, ...],
+    fast: bool,
+    sandbox: HashSandbox,
+    video_timeout_s: float = 120.0,
 ) -> _Outcome:
     """Read one file and hash it in the sandbox; never raises for a bad file (it becomes
     the outcome)."""
     from hashes.decode import DEFAULT_LIMITS
     from hashes.errors import HashesError
+    from hashes.video import DEFAULT_VIDEO_LIMITS, looks_like_video
 
     try:
         with open(path, "rb") as handle:
-            # One byte more than the limit is enough for decode_image to refuse it.
-            data = handle.read(DEFAULT_LIMITS.max_bytes + 1)
+            head = handle.read(4096)
+            video = looks_like_video(head)
+            # One byte more than the limit is enough for the decoder to refuse it.
+            limit = DEFAULT_VIDEO_LIMITS.max_bytes if video else DEFAULT_LIMITS.max_bytes
+            data = head + handle.read(max(0, limit + 1 - len(head)))
     except OSError as exc:
         return _Outcome(path, None, f"{type(exc).__name__}: {exc.strerror or exc}")
     try:
+        if video:
+            return _Outcome(path, _video_row(path, sandbox, data, video_timeout_s), None)
         result = sandbox.hash_image(data, algorithms, fast=fast)
     except HashesError as exc:
         return _Outcome(path, None, f"{type(exc).__name__}: {exc}")
     return _Outcome(path, {"path": path, **result.to_dict()}, None)
 
 
+def _video_row(path: str, sandbox: HashSandbox, data: bytes, timeout_s: float) -> dict[str, object]:
+    """A video's output row: vPDQ lines, file digests, size, duration, frame rate."""
+    from hashes.video._sniff import sniff_container
+
+    video = sandbox.hash_video(data, timeout_s=timeout_s).hash
+    return {
+        "path": path,
+        "media": "video",
+        "format": sniff_container(data),
+        "width": video.width,
+        "height": video.height,
+        "frames": len(video.frames),
+        "duration_s": None if video.duration_s is None else round(video.duration_s, 3),
+        "fps": None if video.fps is None else round(video.fps, 3),
+        "md5": None if video.md5 is None else video.md5.to_text(),
+        "sha256": None if video.sha256 is None else video.sha256.to_text(),
+        "vpdq": [frame.to_line() for frame in video.frames],
+    }
+
+
 class _Writer:
-    def __init__(self, out: TextIO, fmt: str, algorithms: tuple[Algorithm, ...]) -> None:
+    def __init__(
+        self, out: TextIO, fmt: str, algorithms: tuple[Algorithm, ...], videos: bool = False
+    ) -> None:
         self._out = out
         self._csv: csv.DictWriter[str] | None = None
         if fmt == "csv":
+            # The video columns only when a video is among the inputs: image-only output
+            # keeps its columns.
+            extra = _VIDEO_FIELDS if videos else ()
             self._csv = csv.DictWriter(
                 out,
-                fieldnames=[*_FIELDS, *(a.value for a in algorithms)],
+                fieldnames=[*_FIELDS, *(a.value for a in algorithms), *extra],
                 extrasaction="ignore",
                 lineterminator="\n",
             )
@@ -178,6 +229,14 @@ class _Writer:
         if flat.get("pdq_quality") is None:
             flat["pdq_quality"] = ""
         flat["low_quality"] = "true" if flat.get("low_quality") else "false"
+        lines = flat.get("vpdq")
+        if isinstance(lines, list):
+            # One cell: the vpdq lines separated by spaces (a line has no space).
+            flat["vpdq"] = " ".join(str(line) for line in lines)
+        flat.setdefault("media", "image")
+        for name in ("duration_s", "fps", "vpdq"):
+            if flat.get(name) is None:
+                flat[name] = ""
         self._csv.writerow(flat)
 
 
@@ -192,9 +251,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.workers < 0:
         print("frankly hash: --workers must be 0 or more", file=sys.stderr)
         return 2
-    if not 0 < args.timeout < float("inf"):
-        print("frankly hash: --timeout must be a positive number of seconds", file=sys.stderr)
-        return 2
+    for name, value in (("--timeout", args.timeout), ("--video-timeout", args.video_timeout)):
+        if not 0 < value < float("inf"):
+            print(f"frankly hash: {name} must be a positive number of seconds", file=sys.stderr)
+            return 2
     try:
         return hash_paths(
             args.paths,
@@ -203,6 +263,7 @@ def _run(args: argparse.Namespace) -> int:
             fmt=args.format,
             workers=args.workers,
             timeout_s=args.timeout,
+            video_timeout_s=args.video_timeout,
             progress=args.progress,
             out=sys.stdout,
             err=sys.stderr,
@@ -222,12 +283,14 @@ def hash_paths(
     fmt: str = "jsonl",
     workers: int = 1,
     timeout_s: float = 10.0,
+    video_timeout_s: float = 120.0,
     progress: str = "auto",
     out: TextIO,
     err: TextIO,
 ) -> int:
     """Hash every file under ``paths`` in ``workers`` sandboxed processes (0: one per CPU),
-    each picture killed after ``timeout_s``; write rows to ``out`` and failures to ``err``.
+    each picture killed after ``timeout_s`` (a video after ``video_timeout_s``); write rows
+    to ``out`` and failures to ``err``.
 
     Returns the exit status: 1 if any file failed, a path does not exist, or nothing was
     found to hash (empty folders), else 0.
@@ -243,7 +306,7 @@ def hash_paths(
     if not files and not missing:
         print(f"frankly hash: no files found in {', '.join(paths)}", file=err)
         return 1
-    writer = _Writer(out, fmt, algorithms)
+    writer = _Writer(out, fmt, algorithms, fmt == "csv" and any(map(_is_video_file, files)))
     show = progress == "always" or (
         progress == "auto" and err.isatty() and len(files) > PROGRESS_MIN_FILES
     )
@@ -252,7 +315,7 @@ def hash_paths(
     threads = ThreadPoolExecutor(max_workers=count) if count > 1 else None
 
     def one(path: str) -> _Outcome:
-        return _hash_one(path, algorithms, fast, sandbox)
+        return _hash_one(path, algorithms, fast, sandbox, video_timeout_s)
 
     try:
         outcomes: Iterator[_Outcome] = (
@@ -272,6 +335,16 @@ def hash_paths(
         sandbox.close()
     out.flush()
     return 1 if failed else 0
+
+
+def _is_video_file(path: str) -> bool:
+    from hashes.video import looks_like_video
+
+    try:
+        with open(path, "rb") as handle:
+            return looks_like_video(handle.read(4096))
+    except OSError:
+        return False
 
 
 class _Reporter:

@@ -22,11 +22,13 @@ if TYPE_CHECKING:
     import nacl.signing
 
     from hashes.lists import HashList, TrustedState, TrustPolicy
+    from hashes.lists.format import VideoEntries
     from hashes.values import Algorithm
 
 KEY_FILE_HEADER = "frankly-list-signing-key-v1"
 DEFAULT_THRESHOLDS = {"pdq": 31, "phash": 10, "dhash": 10, "sha256": 0, "md5": 0}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".3gp", ".mkv", ".webm", ".avi", ".ts", ".flv", ".ogv"}
 
 
 class CliError(Exception):
@@ -45,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     keygen.add_argument("--force", action="store_true", help="overwrite an existing file")
     keygen.set_defaults(func=_run(_keygen))
 
-    build = sub.add_parser("build", help="build an unsigned list from hash files or images")
+    build = sub.add_parser("build", help="build an unsigned list from hash files, images or videos")
     build.add_argument("out", type=Path, help="the list file to write")
     build.add_argument(
         "--list-id", metavar="ID", help="the list's id (default: that of --previous)"
@@ -95,6 +97,24 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="an image or a folder of them",
     )
     build.add_argument(
+        "--videos",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a video or a folder of them: vPDQ video entries (id: the file name) in "
+        "--category, beside the image entries",
+    )
+    build.add_argument(
+        "--vpdq",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a vpdq hash file (frame_number,quality,pdq_hex,timestamp lines, as "
+        "ThreatExchange's vpdq writes): one video entry in --category, id the file name",
+    )
+    build.add_argument(
         "--issued-at-ms",
         type=int,
         metavar="MS",
@@ -135,13 +155,30 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     export = sub.add_parser("export", help="write a list as hex-per-line or CSV")
     export.add_argument("list_file", type=Path, help="the list to export")
     export.add_argument(
-        "--format", choices=["hex", "csv"], default="csv", help="hex per line, or CSV (default)"
+        "--format",
+        choices=["hex", "csv", "vpdq"],
+        default="csv",
+        help="hex per line, CSV (default): the image entries; vpdq: one vpdq hash file per "
+        "video entry, into the folder --out",
     )
-    export.add_argument("--out", type=Path, metavar="FILE", help="output file (default: stdout)")
+    export.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="output file (default: stdout); with --format vpdq a folder (needed)",
+    )
     export.set_defaults(func=_run(_export))
 
-    match = sub.add_parser("match", help="hash images and match them against a signed list")
-    match.add_argument("images", type=Path, nargs="+", metavar="IMAGE", help="images to match")
+    match = sub.add_parser(
+        "match", help="hash images or videos and match them against a signed list"
+    )
+    match.add_argument(
+        "images",
+        type=Path,
+        nargs="+",
+        metavar="FILE",
+        help="images or videos to match (a folder: its images)",
+    )
     match.add_argument(
         "--list",
         dest="list_file",
@@ -320,6 +357,57 @@ def _augmented_images(paths: Sequence[Path], algorithm: Algorithm) -> list[tuple
     return out
 
 
+def _video_files(paths: Sequence[Path]) -> Iterator[Path]:
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES
+            )
+        else:
+            yield path
+
+
+def _video_entries(args: argparse.Namespace) -> VideoEntries | None:
+    """The video entries from ``--videos`` (hashed here, default limits) and ``--vpdq``
+    files, all in category index 0 (remapped by the caller), or None if none given."""
+    from hashes.errors import HashesError
+    from hashes.lists.format import build_video_entries
+    from hashes.video import VideoHash, hash_video
+
+    if not args.videos and not args.vpdq:
+        return None
+    hashed: list[tuple[str, VideoHash]] = []
+    files = list(_video_files(args.videos))
+    if args.videos and not files:
+        shown = ", ".join(str(p) for p in args.videos)
+        raise CliError(
+            f"no videos found in {shown} (looked for {', '.join(sorted(VIDEO_SUFFIXES))})"
+        )
+    for path in files:
+        try:
+            hashed.append((path.name, hash_video(path.read_bytes())))
+        except HashesError as exc:
+            raise CliError(f"{path}: {type(exc).__name__}: {exc}") from None
+    for path in args.vpdq:
+        try:
+            hashed.append((path.name, VideoHash.from_vpdq(path.read_text(encoding="utf-8"))))
+        except HashesError as exc:
+            raise CliError(f"{path}: {exc}") from None
+    return build_video_entries(
+        [v for _, v in hashed], [0] * len(hashed), [name for name, _ in hashed]
+    )
+
+
+def _recategorise(videos: VideoEntries, index: int) -> VideoEntries:
+    import dataclasses
+
+    import numpy as np
+
+    column = np.full(len(videos), index, dtype=np.uint16)
+    column.flags.writeable = False
+    return dataclasses.replace(videos, categories=column)
+
+
 def _build(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -332,8 +420,8 @@ def _build(args: argparse.Namespace) -> int:
     if not list_id:
         raise CliError("give --list-id (or --previous to continue a list)")
     version = args.version or (previous.header.version + 1 if previous else 1)
-    if (args.hex or args.images) and not args.category:
-        raise CliError("--hex and --images need --category")
+    if (args.hex or args.images or args.videos or args.vpdq) and not args.category:
+        raise CliError("--hex, --images, --videos and --vpdq need --category")
     threshold = args.threshold
     if threshold is None:
         threshold = DEFAULT_THRESHOLDS[algorithm.value]
@@ -378,10 +466,18 @@ def _build(args: argparse.Namespace) -> int:
         add(
             arr, [args.category], np.zeros(len(hashed), dtype=np.int64), [p.name for p, _ in hashed]
         )
-    if not rows:
-        raise CliError("nothing to build from: give --hex, --csv or --images")
-    if sum(len(r) for r in rows) == 0:
+    videos = _video_entries(args)
+    if videos is not None:
+        if args.category not in names:
+            names.append(args.category)
+        videos = _recategorise(videos, names.index(args.category))
+    if not rows and videos is None:
+        raise CliError("nothing to build from: give --hex, --csv, --images, --videos or --vpdq")
+    if sum(len(r) for r in rows) == 0 and (videos is None or not len(videos)):
         raise CliError("the inputs hold no entries: refusing to build an empty list")
+    if not rows:
+        rows.append(np.zeros((0, algorithm.bits // 8), dtype=np.uint8))
+        cats.append(np.zeros(0, dtype=np.int64))
 
     issued = args.issued_at_ms if args.issued_at_ms is not None else int(time.time() * 1000)
     hash_list = build_list(
@@ -395,10 +491,12 @@ def _build(args: argparse.Namespace) -> int:
         entry_categories=np.concatenate(cats),
         entry_ids=ids if any_ids else None,
         previous_digest=previous.digest if previous else None,
+        videos=videos,
     )
     args.out.write_bytes(hash_list.to_bytes())
+    with_videos = f" and {len(videos)} vPDQ video entries" if videos is not None else ""
     print(
-        f"built {list_id} v{version}: {len(hash_list)} {algorithm.value} entries, "
+        f"built {list_id} v{version}: {len(hash_list)} {algorithm.value} entries{with_videos}, "
         f"digest {hash_list.digest.hex()} (unsigned; run 'frankly list sign')"
     )
     if previous is not None:
@@ -453,6 +551,16 @@ def _describe(hash_list: HashList) -> list[str]:
         "categories:",
     ]
     lines += [f"  {name}: {int(n)}" for name, n in zip(h.categories, counts, strict=False)]
+    videos = hash_list.videos
+    if videos is not None:
+        per = np.bincount(videos.categories.astype(np.int64), minlength=len(h.categories))
+        lines += [
+            f"videos:          {len(videos)} vPDQ ({int(videos.frames.shape[0])} frames; "
+            f"match: distance <= {videos.distance_threshold}, quality >= "
+            f"{videos.quality_threshold}, query {videos.query_match_percent} %, "
+            f"compared {videos.compared_match_percent} %)",
+            *(f"  {name}: {int(n)}" for name, n in zip(h.categories, per, strict=False) if n),
+        ]
     return lines
 
 
@@ -485,6 +593,19 @@ def _diff(args: argparse.Namespace) -> int:
             entry_id = hl.entry_id(i)
             suffix = f",{entry_id}" if entry_id else ""
             print(f"{sign} {hl.hashes[i].tobytes().hex()},{hl.category(i)}{suffix}")
+    # Video entries: the same (frames, category, file digest) in both is unchanged.
+    old_videos, new_videos = _video_keys(old), _video_keys(new)
+    for sign, hl, mine, theirs in (
+        ("-", old, old_videos, new_videos),
+        ("+", new, new_videos, old_videos),
+    ):
+        for i, key in enumerate(mine):
+            if key in theirs or hl.videos is None:
+                continue
+            frames = key[0].count("\n")
+            entry_id = hl.videos.entry_id(i)
+            suffix = f",{entry_id}" if entry_id else ""
+            print(f"{sign} video sha256:{key[2]} ({frames} frames),{key[1]}{suffix}")
     return 0
 
 
@@ -493,6 +614,8 @@ def _export(args: argparse.Namespace) -> int:
     from hashes.lists.interop import write_csv, write_hex_lines
 
     hash_list = parse_list(args.list_file.read_bytes())[0]
+    if args.format == "vpdq":
+        return _export_vpdq(hash_list, args.out)
     text = write_hex_lines(hash_list) if args.format == "hex" else write_csv(hash_list)
     if args.out:
         args.out.write_text(text, encoding="utf-8")
@@ -501,18 +624,75 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_vpdq(hash_list: HashList, folder: Path | None) -> int:
+    """One ``NNNNNN-<id>.vpdq`` file per video entry (category in the listing printed)."""
+    import re
+
+    if folder is None:
+        raise CliError("--format vpdq writes one file per video: give the folder with --out")
+    videos = hash_list.videos
+    if videos is None or not len(videos):
+        raise CliError("the list holds no video entries")
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(len(videos)):
+        entry_id = videos.entry_id(i) or ""
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", entry_id)[:100]
+        path = folder / (f"{i:06d}-{safe}.vpdq" if safe else f"{i:06d}.vpdq")
+        path.write_text(videos.video(i).to_vpdq(), encoding="utf-8")
+        category = hash_list.header.categories[int(videos.categories[i])]
+        print(f"{path}: {category}" + (f" {entry_id}" if entry_id else ""))
+    return 0
+
+
+def _video_keys(hash_list: HashList) -> list[tuple[str, str, str]]:
+    """(vpdq text, category, file SHA-256 hex) per video entry: what a diff compares."""
+    videos = hash_list.videos
+    if videos is None:
+        return []
+    return [
+        (
+            videos.video(i).to_vpdq(),
+            hash_list.header.categories[int(videos.categories[i])],
+            videos.sha256[i].tobytes().hex(),
+        )
+        for i in range(len(videos))
+    ]
+
+
 def _match(args: argparse.Namespace) -> int:
     from hashes.compute import hash_image
     from hashes.lists import load_list
     from hashes.matching import Matcher
+    from hashes.video import hash_video, looks_like_video
+    from hashes.video.listmatch import VideoListMatcher
 
     hash_list = load_list(args.list_file.read_bytes(), _policy(args), _trusted(args))
     matcher = Matcher(hash_list)
     algorithm = hash_list.header.algorithm
     any_match = False
+    videos = VideoListMatcher(hash_list)
     for path in _image_files(args.images):
+        data = path.read_bytes()
+        if looks_like_video(data):
+            found = videos.match(hash_video(data))
+            any_match = any_match or bool(found)
+            if not found:
+                print(f"{path}: no match")
+            for v in found:
+                entry = f" entry {v.entry_id}" if v.entry_id else ""
+                how = (
+                    "same file"
+                    if v.exact
+                    else f"vpdq query {v.query_match_percent:.1f} % "
+                    f"compared {v.compared_match_percent:.1f} %"
+                )
+                print(
+                    f"{path}: MATCH {v.list_id} v{v.list_version} category {v.category} "
+                    f"video {how}{entry}"
+                )
+            continue
         # The same query variants as the device scanner: mirrors, rotations, trimmed border.
-        result = hash_image(path.read_bytes(), [algorithm], variants=True)
+        result = hash_image(data, [algorithm], variants=True)
         named = [(n, h[algorithm]) for n, h in (result.variants or {}).items() if algorithm in h]
         matches = matcher.match_variants(named or [("original", result[algorithm])], args.distance)
         any_match = any_match or bool(matches)

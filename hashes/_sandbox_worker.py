@@ -7,7 +7,8 @@ is meant for). The messages on the pipe are plain tuples:
 
 - worker -> parent, once: ``("ready", pid)``;
 - parent -> worker: ``(algorithms, limits, fast, dihedral, variants)`` then the image bytes
-  (``send_bytes``); ``None`` asks the worker to exit;
+  (``send_bytes``), or ``("video", video_limits, seconds_per_hash, keyframes,
+  cpu_seconds)`` then the video bytes; ``None`` asks the worker to exit;
 - worker -> parent: ``("ok", packed_result)`` or ``("error", class_name, message,
   retire)``; ``retire`` says the worker exits after this answer (it ran out of memory or
   failed unexpectedly), so the parent replaces it.
@@ -22,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from hashes.compute import HashResult
+    from hashes.video.limits import VideoLimits
+    from hashes.video.vpdq import VideoHash
 
 PackedResult = tuple[Any, ...]
 
@@ -54,15 +57,21 @@ def serve(conn: Connection, memory_bytes: int, cpu_seconds: int) -> None:
             data = conn.recv_bytes()
         except (EOFError, OSError):
             return
-        algorithms, limits, fast, dihedral, variants = request
-        _limit_cpu(cpu_seconds)
+        video = request[0] == "video"
+        _limit_cpu(request[4] if video else cpu_seconds)
         exit_after = False
         reply: tuple[Any, ...]
         try:
-            result = hash_image(
-                data, algorithms, limits=limits, fast=fast, dihedral=dihedral, variants=variants
-            )
-            reply = ("ok", pack_result(result))
+            if video:
+                _kind, video_limits, seconds_per_hash, keyframe_count, _cpu = request
+                packed = hash_video_packed(data, video_limits, seconds_per_hash, keyframe_count)
+                reply = ("ok", packed)
+            else:
+                algorithms, limits, fast, dihedral, variants = request
+                result = hash_image(
+                    data, algorithms, limits=limits, fast=fast, dihedral=dihedral, variants=variants
+                )
+                reply = ("ok", pack_result(result))
         except MemoryError:
             exit_after = True
             reply = ("error", "DecodeMemoryExceeded", "the worker ran out of its memory limit")
@@ -171,6 +180,33 @@ def unpack_result(packed: PackedResult) -> HashResult:
         pdq_dihedral=pdq_dihedral,
         variants=variants,
     )
+
+
+def hash_video_packed(
+    data: bytes, limits: VideoLimits, seconds_per_hash: float, keyframe_count: int
+) -> PackedResult:
+    """Hash a video (and pick its keyframes, as PNG bytes) for the pipe: the hash as its
+    JSON-ready dict (plain values), the keyframes as a tuple of bytes."""
+    import io
+
+    from hashes.video.compute import hash_video, keyframes
+
+    video = hash_video(data, limits=limits, seconds_per_hash=seconds_per_hash)
+    pictures: list[bytes] = []
+    if keyframe_count:
+        for picture in keyframes(data, count=keyframe_count, limits=limits):
+            out = io.BytesIO()
+            picture.save(out, "PNG")
+            pictures.append(out.getvalue())
+    return (video.to_dict(), tuple(pictures))
+
+
+def unpack_video(packed: PackedResult) -> tuple[VideoHash, tuple[bytes, ...]]:
+    """The inverse of :func:`hash_video_packed`."""
+    from hashes.video.vpdq import VideoHash
+
+    fields, pictures = packed
+    return VideoHash.from_dict(fields), tuple(pictures)
 
 
 def _limit_address_space(memory_bytes: int) -> None:

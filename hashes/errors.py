@@ -8,12 +8,16 @@ should do next::
     │   ├── EmptyInput             zero bytes
     │   ├── UnsupportedFormat      not an image, or a format outside the allowed set
     │   ├── CorruptImage           truncated or corrupt data
+    │   ├── CorruptVideo           a video container or stream that will not demux or decode
     │   ├── DecodeCrashed          the sandbox's worker process died while decoding
     │   └── LimitExceeded          too big (or too slow) to decode safely
     │       ├── TooManyBytes
     │       ├── TooManyPixels      includes decompression bombs, refused before allocation
     │       ├── TooManyFrames
     │       ├── TooManyScans       a JPEG with more scans (SOS markers) than allowed
+    │       ├── TooManyStreams     a video container with more streams than allowed
+    │       ├── VideoTooLong       a video declaring (or reaching) more seconds than allowed
+    │       ├── TooManyDecodedPixels  a video whose frames add up to more pixels than allowed
     │       ├── DecodeMemoryExceeded  would allocate (or did, in a sandbox) more than the budget
     │       └── DecodeTimeout      ran past the sandbox's wall-clock or CPU limit
     ├── HashFormatError            a hash's text or bytes form is malformed
@@ -75,6 +79,19 @@ class TooManyScans(LimitExceeded):
     """A JPEG holds more scans (SOS markers) than allowed; each scan re-reads the picture."""
 
 
+class TooManyStreams(LimitExceeded):
+    """A video container holds more streams than allowed (refused before any decoding)."""
+
+
+class VideoTooLong(LimitExceeded):
+    """A video declares, or reaches while decoding, more seconds than allowed."""
+
+
+class TooManyDecodedPixels(LimitExceeded):
+    """A video's decoded frames add up to more pixels than allowed: a highly compressible
+    stream (the video form of a zip bomb) is stopped by what it decodes to, not its size."""
+
+
 class DecodeMemoryExceeded(LimitExceeded):
     """Decoding would allocate more memory than the budget (estimated from the header), or
     the sandbox's worker ran out of its address-space limit."""
@@ -83,6 +100,11 @@ class DecodeMemoryExceeded(LimitExceeded):
 class DecodeTimeout(LimitExceeded):
     """Decoding ran past the sandbox's wall-clock (or CPU) limit, or no worker was free in
     time; the worker was killed and replaced."""
+
+
+class CorruptVideo(DecodeError):
+    """The video container or its video stream is truncated or corrupt, or lacks what
+    hashing needs (dimensions, a frame rate)."""
 
 
 class DecodeCrashed(DecodeError):

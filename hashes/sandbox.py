@@ -30,6 +30,7 @@ Safe to call from many threads at once: each call takes one worker for itself.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import multiprocessing
 import signal
@@ -42,7 +43,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from types import TracebackType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from hashes import errors
 from hashes.compute import DEFAULT_ALGORITHMS, HashResult, _algorithms
@@ -50,10 +51,24 @@ from hashes.decode import DEFAULT_LIMITS, DecodeLimits
 from hashes.errors import DecodeCrashed, DecodeTimeout, HashesError
 from hashes.values import Algorithm
 
-__all__ = ["DEFAULT_MEMORY_BYTES", "DEFAULT_TIMEOUT_S", "HashSandbox"]
+if TYPE_CHECKING:
+    from hashes.video.limits import VideoLimits
+    from hashes.video.vpdq import VideoHash
+
+__all__ = [
+    "DEFAULT_MEMORY_BYTES",
+    "DEFAULT_TIMEOUT_S",
+    "DEFAULT_VIDEO_TIMEOUT_S",
+    "HashSandbox",
+    "VideoResult",
+]
 
 DEFAULT_TIMEOUT_S: Final = 10.0
 """Default wall-clock limit of one task, in seconds."""
+
+DEFAULT_VIDEO_TIMEOUT_S: Final = 120.0
+"""Default wall-clock limit of one video task, in seconds (a few minutes of phone video
+at 1080p decode in well under a minute on one core; see ``benchmarks/video.py``)."""
 
 DEFAULT_MEMORY_BYTES: Final = 1 << 30
 """Default address-space growth allowed to a worker (1 GiB): the default decode budget
@@ -65,6 +80,15 @@ _ERRORS: Final = {
     for name, cls in vars(errors).items()
     if isinstance(cls, type) and issubclass(cls, HashesError)
 }
+
+
+@dataclass(frozen=True, slots=True)
+class VideoResult:
+    """What :meth:`HashSandbox.hash_video` returns: the video's hash and its keyframes as
+    PNG bytes (evenly spaced, at the video's size; none unless asked for)."""
+
+    hash: VideoHash
+    keyframes: tuple[bytes, ...] = ()
 
 
 class _StaleWorker(Exception):
@@ -173,11 +197,72 @@ class HashSandbox:
         """
         chosen = _algorithms(algorithms)  # a bad name fails here, not in a worker
         request = (chosen, limits, fast, dihedral, variants)
+        packed = self._run(request, data, self.timeout_s)
+        from hashes._sandbox_worker import unpack_result
+
+        return unpack_result(packed)
+
+    def hash_video(
+        self,
+        data: bytes,
+        *,
+        limits: VideoLimits | None = None,
+        seconds_per_hash: float = 1.0,
+        keyframes: int = 0,
+        timeout_s: float = DEFAULT_VIDEO_TIMEOUT_S,
+    ) -> VideoResult:
+        """:func:`hashes.video.hash_video` in a worker (and, with ``keyframes`` > 0,
+        :func:`hashes.video.keyframes` as PNG bytes), under the worker's memory limit and
+        ``timeout_s`` of wall-clock (also its CPU limit for this task). ``limits``
+        defaults to :data:`hashes.video.DEFAULT_VIDEO_LIMITS` with ``max_wall_s`` no
+        longer than ``timeout_s``.
+
+        Raises:
+            ValueError: ``timeout_s``, ``seconds_per_hash`` or ``keyframes`` out of range.
+            DecodeTimeout: the worker ran past ``timeout_s`` (or its CPU limit) and was
+                killed, or no worker was free within ``wait_s``.
+            DecodeMemoryExceeded: the worker hit its address-space limit.
+            DecodeCrashed: the worker died for another reason (it is replaced).
+            EmptyInput, TooManyBytes, UnsupportedFormat, TooManyStreams, TooManyPixels,
+            VideoTooLong, TooManyFrames, TooManyDecodedPixels, CorruptVideo: as
+            :func:`hashes.video.hash_video`.
+            RuntimeError: the sandbox is closed.
+        """
+        from hashes.video.compute import MAX_KEYFRAMES
+        from hashes.video.limits import DEFAULT_VIDEO_LIMITS
+
+        if not (isinstance(timeout_s, int | float) and math.isfinite(timeout_s) and timeout_s > 0):
+            raise ValueError(f"timeout_s must be a positive number of seconds, got {timeout_s!r}")
+        if not (
+            isinstance(seconds_per_hash, int | float)
+            and math.isfinite(seconds_per_hash)
+            and seconds_per_hash >= 0
+        ):
+            raise ValueError("seconds_per_hash must be a finite, non-negative number")
+        if isinstance(keyframes, bool) or not isinstance(keyframes, int):
+            raise ValueError("keyframes must be an integer")
+        if not 0 <= keyframes <= MAX_KEYFRAMES:
+            raise ValueError(f"keyframes must be between 0 and {MAX_KEYFRAMES}")
+        if limits is None:
+            limits = dataclasses.replace(
+                DEFAULT_VIDEO_LIMITS,
+                max_wall_s=min(DEFAULT_VIDEO_LIMITS.max_wall_s, float(timeout_s)),
+            )
+        cpu_seconds = math.ceil(timeout_s) + 1
+        request = ("video", limits, float(seconds_per_hash), keyframes, cpu_seconds)
+        packed = self._run(request, data, float(timeout_s))
+        from hashes._sandbox_worker import unpack_video
+
+        video, pictures = unpack_video(packed)
+        return VideoResult(video, pictures)
+
+    def _run(self, request: tuple[Any, ...], data: bytes, timeout_s: float) -> Any:
+        """Send one task to a worker and return its packed answer, or raise its error."""
         for attempt in (1, 2):
             worker = self._acquire()
             reusable = False
             try:
-                reply = self._ask(worker, request, data)
+                reply = self._ask(worker, request, data, timeout_s)
                 worker.tasks += 1
                 reusable = reply[0] == "ok" or not reply[3]
                 break
@@ -189,9 +274,7 @@ class HashSandbox:
             finally:
                 self._release(worker, reusable)
         if reply[0] == "ok":
-            from hashes._sandbox_worker import unpack_result
-
-            return unpack_result(reply[1])
+            return reply[1]
         cls = _ERRORS.get(str(reply[1]), DecodeCrashed)
         raise cls(str(reply[2]))
 
@@ -306,7 +389,9 @@ class HashSandbox:
             pass
         raise DecodeCrashed("the hashing worker did not start")
 
-    def _ask(self, worker: _Worker, request: tuple[Any, ...], data: bytes) -> tuple[Any, ...]:
+    def _ask(
+        self, worker: _Worker, request: tuple[Any, ...], data: bytes, timeout_s: float
+    ) -> tuple[Any, ...]:
         conn = worker.conn
         if not worker.process.is_alive():
             raise _StaleWorker
@@ -316,10 +401,10 @@ class HashSandbox:
             raise _StaleWorker from None
         try:
             conn.send_bytes(data)
-            if not conn.poll(self.timeout_s):
+            if not conn.poll(timeout_s):
                 _kill(worker)
                 raise DecodeTimeout(
-                    f"hashing took longer than {self.timeout_s:g} s; the worker was stopped"
+                    f"hashing took longer than {timeout_s:g} s; the worker was stopped"
                 )
             reply = conn.recv()
         except (EOFError, OSError, BrokenPipeError):

@@ -1,4 +1,4 @@
-"""The signed hash-list file format, version 1: building, encoding and parsing.
+"""The signed hash-list file format, versions 1 and 2: building, encoding and parsing.
 
 A list file is ``body || trailer``. The body is everything the digest covers; the trailer
 carries the digest and the curators' signatures. The exact byte layout is documented in
@@ -10,8 +10,15 @@ carries the digest and the curators' signatures. The exact byte layout is docume
               count * hash (bits/8 bytes each)
               count * u16 category index
               [if flags & 1: (count + 1) * u32 id offsets, then the UTF-8 id bytes]
+              [if flags & 2: the video section (format version 2 only), see
+               :class:`VideoEntries`]
     trailer = "FRKSIG\\n\\0" digest (32 bytes, SHA-256 of body) u16 nsig
               nsig * (public key 32 bytes || Ed25519 signature 64 bytes)
+
+A list without video entries is written as format version 1, byte for byte as before, so
+every existing signed list still parses and verifies; a list with video entries sets flag
+bit 1 and is written as format version 2, which older readers refuse ("unsupported list
+format version 2") rather than misread.
 
 Parsing never creates a Python object per entry: hashes, category indices and id offsets
 are ``np.frombuffer`` views of the file's bytes. Nothing here checks signatures or trust;
@@ -24,7 +31,7 @@ import hashlib
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -32,15 +39,21 @@ import numpy.typing as npt
 from hashes.errors import AlgorithmMismatch, ListFormatError, ListTruncated
 from hashes.values import Algorithm, HashValue
 
+if TYPE_CHECKING:
+    from hashes.video.vpdq import VideoHash
+
 __all__ = [
     "FORMAT_VERSION",
     "MAGIC",
     "SIGNATURE_MAGIC",
+    "VIDEO_FORMAT_VERSION",
     "HashList",
     "ListEntry",
     "ListHeader",
     "ListSignature",
+    "VideoEntries",
     "build_list",
+    "build_video_entries",
     "encode_body",
     "encode_list",
     "parse_list",
@@ -49,7 +62,9 @@ __all__ = [
 MAGIC = b"FRKLIST\n"
 SIGNATURE_MAGIC = b"FRKSIG\n\x00"
 FORMAT_VERSION = 1
+VIDEO_FORMAT_VERSION = 2
 FLAG_ENTRY_IDS = 0x0001
+FLAG_VIDEOS = 0x0002
 DIGEST_SIZE = 32
 PUBLIC_KEY_SIZE = 32
 SIGNATURE_SIZE = 64
@@ -63,6 +78,12 @@ MAX_SIGNATURES = 64
 _U64_MAX = 2**64 - 1
 
 _FIXED = struct.Struct(">HH")  # format_version, flags
+# video section: count, total frames, distance threshold, quality cut-off, query-match
+# and compared-match percentages
+_VIDEO_NUMBERS = struct.Struct(">QQHBBB")
+PDQ_BYTES = 32
+MD5_BYTES = 16
+SHA256_BYTES = 32
 _NUMBERS = struct.Struct(">HHQQQ")  # bits, threshold, count, version, issued_at_ms
 
 U8Array = npt.NDArray[np.uint8]
@@ -107,6 +128,175 @@ class ListEntry:
 
 
 @dataclass(frozen=True, eq=False)
+class VideoEntries:
+    """The video entries of a list (format version 2): one vPDQ hash per video, in columns.
+
+    Video ``i`` has frames ``frame_offsets[i]:frame_offsets[i + 1]`` of the frame columns
+    (``frames`` ``uint8 [F, 32]`` PDQ, ``qualities`` ``uint8 [F]``, ``frame_numbers`` and
+    ``timestamps_ms`` ``uint32 [F]``), a category (index into the list's categories), the
+    file's MD5 and SHA-256 (all zero bytes when not known, e.g. imported from a vpdq
+    file) and an optional id. The matching policy travels with the list: a query matches
+    a video when at least ``query_match_percent`` of its usable frames (quality at least
+    ``quality_threshold``) have a frame of the video within ``distance_threshold`` bits,
+    and at least ``compared_match_percent`` of the video's usable frames have one in the
+    query (:func:`hashes.video.match_video`).
+    """
+
+    distance_threshold: int
+    quality_threshold: int
+    query_match_percent: int
+    compared_match_percent: int
+    categories: U16Array
+    frame_offsets: U32Array
+    frames: U8Array
+    qualities: U8Array
+    frame_numbers: U32Array
+    timestamps_ms: U32Array
+    md5: U8Array
+    sha256: U8Array
+    id_offsets: U32Array
+    id_blob: bytes = b""
+
+    def __len__(self) -> int:
+        return int(self.categories.shape[0])
+
+    def entry_id(self, i: int) -> str | None:
+        """The id of video ``i`` (None when empty)."""
+        self._check_index(i)
+        start, end = int(self.id_offsets[i]), int(self.id_offsets[i + 1])
+        return self.id_blob[start:end].decode("utf-8") if end > start else None
+
+    def video(self, i: int) -> VideoHash:
+        """Video ``i`` as a :class:`hashes.video.VideoHash` (frames, MD5, SHA-256)."""
+        from hashes.video.vpdq import VideoHash, VpdqFrame
+
+        self._check_index(i)
+        start, end = int(self.frame_offsets[i]), int(self.frame_offsets[i + 1])
+        frames = tuple(
+            VpdqFrame(
+                int(self.frame_numbers[k]),
+                int(self.qualities[k]),
+                HashValue(Algorithm.PDQ, self.frames[k].tobytes()),
+                int(self.timestamps_ms[k]) / 1000,
+            )
+            for k in range(start, end)
+        )
+        md5, sha256 = self.md5[i].tobytes(), self.sha256[i].tobytes()
+        return VideoHash(
+            frames,
+            md5=HashValue(Algorithm.MD5, md5) if any(md5) else None,
+            sha256=HashValue(Algorithm.SHA256, sha256) if any(sha256) else None,
+        )
+
+    def _check_index(self, i: int) -> None:
+        if not 0 <= i < len(self):
+            raise IndexError(f"video {i} out of range for {len(self)} videos")
+
+
+def build_video_entries(
+    videos: Sequence[VideoHash],
+    entry_categories: Sequence[int],
+    entry_ids: Sequence[str | None] | None = None,
+    *,
+    distance_threshold: int = 31,
+    quality_threshold: int = 50,
+    query_match_percent: int = 80,
+    compared_match_percent: int = 0,
+) -> VideoEntries:
+    """Columns for the video section of a list, from vPDQ hashes (frames kept in order,
+    timestamps rounded to milliseconds as in vpdq's text format).
+
+    Raises:
+        ListFormatError: a threshold out of range, a frame number or timestamp past
+            2**32 - 1, a category index not a non-negative integer, or a mismatched
+            number of categories or ids.
+    """
+    count = len(videos)
+    if len(entry_categories) != count:
+        raise ListFormatError(f"need one category index per video ({count})")
+    for value, top, what in (
+        (distance_threshold, 256, "the video distance threshold"),
+        (quality_threshold, 100, "the video quality threshold"),
+        (query_match_percent, 100, "the query-match percentage"),
+        (compared_match_percent, 100, "the compared-match percentage"),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+            raise ListFormatError(f"{what} must be an integer in 0..{top}")
+    cats = np.asarray(list(entry_categories), dtype=np.int64).reshape(count)
+    if count and cats.min() < 0:
+        raise ListFormatError("category indices must be non-negative integers")
+    if count and cats.max() > 0xFFFF:
+        raise ListFormatError("a category index is out of range of the categories table")
+    frames = [f for v in videos for f in v.frames]
+    offsets = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum([len(v.frames) for v in videos], out=offsets[1:])
+    if offsets[-1] >= 2**32:
+        raise ListFormatError("more than 2**32 - 1 video frames")
+    numbers = [f.frame_number for f in frames]
+    stamps = [round(f.timestamp * 1000) for f in frames]
+    if any(n >= 2**32 for n in numbers) or any(t >= 2**32 for t in stamps):
+        raise ListFormatError("a video frame number or timestamp is past 2**32 - 1")
+    ids, blob = _encode_ids(entry_ids if entry_ids is not None else [None] * count, count)
+    if ids is None:  # never: a list of ids was passed
+        raise ListFormatError("video ids could not be encoded")
+    zero_md5, zero_sha = bytes(MD5_BYTES), bytes(SHA256_BYTES)
+    return VideoEntries(
+        distance_threshold=distance_threshold,
+        quality_threshold=quality_threshold,
+        query_match_percent=query_match_percent,
+        compared_match_percent=compared_match_percent,
+        categories=_readonly(cats.astype(np.uint16)),
+        frame_offsets=_readonly(offsets.astype(np.uint32)),
+        frames=_readonly(
+            np.frombuffer(b"".join(f.pdq.digest for f in frames), dtype=np.uint8).reshape(
+                len(frames), PDQ_BYTES
+            )
+        ),
+        qualities=_readonly(np.asarray([f.quality for f in frames], dtype=np.uint8)),
+        frame_numbers=_readonly(np.asarray(numbers, dtype=np.uint32)),
+        timestamps_ms=_readonly(np.asarray(stamps, dtype=np.uint32)),
+        md5=_readonly(
+            np.frombuffer(
+                b"".join(v.md5.digest if v.md5 else zero_md5 for v in videos), dtype=np.uint8
+            ).reshape(count, MD5_BYTES)
+        ),
+        sha256=_readonly(
+            np.frombuffer(
+                b"".join(v.sha256.digest if v.sha256 else zero_sha for v in videos),
+                dtype=np.uint8,
+            ).reshape(count, SHA256_BYTES)
+        ),
+        id_offsets=ids,
+        id_blob=blob,
+    )
+
+
+def _encode_videos(videos: VideoEntries) -> bytes:
+    return b"".join(
+        [
+            _VIDEO_NUMBERS.pack(
+                len(videos),
+                int(videos.frames.shape[0]),
+                videos.distance_threshold,
+                videos.quality_threshold,
+                videos.query_match_percent,
+                videos.compared_match_percent,
+            ),
+            videos.categories.astype(">u2").tobytes(),
+            videos.frame_offsets.astype(">u4").tobytes(),
+            np.ascontiguousarray(videos.frames).tobytes(),
+            videos.qualities.tobytes(),
+            videos.frame_numbers.astype(">u4").tobytes(),
+            videos.timestamps_ms.astype(">u4").tobytes(),
+            np.ascontiguousarray(videos.md5).tobytes(),
+            np.ascontiguousarray(videos.sha256).tobytes(),
+            videos.id_offsets.astype(">u4").tobytes(),
+            videos.id_blob,
+        ]
+    )
+
+
+@dataclass(frozen=True, eq=False)
 class HashList:
     """A parsed or freshly built list: a header and column arrays, one row per entry.
 
@@ -125,6 +315,7 @@ class HashList:
     id_offsets: U32Array | None = None
     id_blob: bytes = b""
     signatures: tuple[ListSignature, ...] = field(default=())
+    videos: VideoEntries | None = None
 
     def __len__(self) -> int:
         return self.header.count
@@ -181,6 +372,7 @@ class HashList:
             id_offsets=self.id_offsets,
             id_blob=self.id_blob,
             signatures=tuple(signatures),
+            videos=self.videos,
         )
 
     def to_bytes(self) -> bytes:
@@ -244,9 +436,10 @@ def _check_header(header: ListHeader) -> None:
 
 
 def _encode_header(header: ListHeader, flags: int) -> bytes:
+    version = VIDEO_FORMAT_VERSION if flags & FLAG_VIDEOS else FORMAT_VERSION
     parts = [
         MAGIC,
-        _FIXED.pack(FORMAT_VERSION, flags),
+        _FIXED.pack(version, flags),
         _lp8(header.algorithm.value.encode("ascii"), "the algorithm"),
         _NUMBERS.pack(
             header.bits, header.threshold, header.count, header.version, header.issued_at_ms
@@ -263,6 +456,8 @@ def _encode_header(header: ListHeader, flags: int) -> bytes:
 def encode_body(hash_list: HashList) -> bytes:
     """The canonical unsigned body of ``hash_list``: the bytes its digest covers."""
     flags = FLAG_ENTRY_IDS if hash_list.id_offsets is not None else 0
+    if hash_list.videos is not None:
+        flags |= FLAG_VIDEOS
     parts = [
         _encode_header(hash_list.header, flags),
         np.ascontiguousarray(hash_list.hashes).tobytes(),
@@ -271,6 +466,8 @@ def encode_body(hash_list: HashList) -> bytes:
     if hash_list.id_offsets is not None:
         parts.append(hash_list.id_offsets.astype(">u4").tobytes())
         parts.append(hash_list.id_blob)
+    if hash_list.videos is not None:
+        parts.append(_encode_videos(hash_list.videos))
     return b"".join(parts)
 
 
@@ -300,13 +497,16 @@ def build_list(
     entry_categories: npt.ArrayLike,
     entry_ids: Sequence[str | None] | None = None,
     previous_digest: bytes | None = None,
+    videos: VideoEntries | None = None,
 ) -> HashList:
     """Build an unsigned list from its parts; entries keep the order given.
 
     ``hashes`` is either a ``[n, bits // 8]`` ``uint8`` array or a sequence of
     :class:`HashValue` of ``algorithm``; ``entry_categories`` holds one index into
     ``categories`` per entry; ``entry_ids`` (optional) one id per entry, ``None`` or ``""``
-    for an entry without one. The time of issue is a parameter: this core reads no clock.
+    for an entry without one. ``videos`` (:func:`build_video_entries`) adds video entries
+    beside the image entries (format version 2); their category indices point into the
+    same ``categories``. The time of issue is a parameter: this core reads no clock.
 
     Raises:
         ListFormatError: a field breaks a rule of the format (empty list id, version < 1,
@@ -338,6 +538,8 @@ def build_list(
         count=count,
     )
     _check_header(header)
+    if videos is not None and len(videos) and int(videos.categories.max()) >= len(categories):
+        raise ListFormatError("a video's category index is out of range of the categories table")
     offsets, blob = _encode_ids(entry_ids, count)
     draft = HashList(
         header=header,
@@ -346,6 +548,7 @@ def build_list(
         digest=b"",
         id_offsets=offsets,
         id_blob=blob,
+        videos=videos,
     )
     digest = hashlib.sha256(encode_body(draft)).digest()
     return HashList(
@@ -355,6 +558,7 @@ def build_list(
         digest=digest,
         id_offsets=offsets,
         id_blob=blob,
+        videos=videos,
     )
 
 
@@ -465,10 +669,14 @@ def parse_list(data: bytes) -> tuple[HashList, bytes]:
     if magic != MAGIC:
         raise ListFormatError("not a Frankly hash list (bad magic)")
     fmt_version, flags = r.unpack(_FIXED, "the format version")
-    if fmt_version != FORMAT_VERSION:
+    if fmt_version not in (FORMAT_VERSION, VIDEO_FORMAT_VERSION):
         raise ListFormatError(f"unsupported list format version {fmt_version}")
-    if flags & ~FLAG_ENTRY_IDS:
+    if flags & ~(FLAG_ENTRY_IDS | FLAG_VIDEOS):
         raise ListFormatError(f"unknown flags {flags:#06x}")
+    # The video flag and format version 2 go together, so that a version 1 reader never
+    # meets a section it does not know and a version 2 file always carries one.
+    if bool(flags & FLAG_VIDEOS) != (fmt_version == VIDEO_FORMAT_VERSION):
+        raise ListFormatError("the video flag must be set exactly in format version 2")
     alg_name = r.text(r.lp8("the algorithm"), "the algorithm")
     try:
         algorithm = Algorithm(alg_name)
@@ -503,6 +711,7 @@ def parse_list(data: bytes) -> tuple[HashList, bytes]:
     blob = b""
     if flags & FLAG_ENTRY_IDS:
         offsets, blob = _parse_ids(r, count)
+    videos = _parse_videos(r, ncat, len(data)) if flags & FLAG_VIDEOS else None
     body_end = r.pos
     if r.take(len(SIGNATURE_MAGIC), "the signature block") != SIGNATURE_MAGIC:
         raise ListFormatError("bad signature block magic")
@@ -525,6 +734,7 @@ def parse_list(data: bytes) -> tuple[HashList, bytes]:
         id_offsets=offsets,
         id_blob=blob,
         signatures=tuple(sigs),
+        videos=videos,
     )
     return hash_list, stored_digest
 
@@ -546,3 +756,48 @@ def _parse_ids(r: _Reader, count: int) -> tuple[U32Array, bytes]:
             raise ListFormatError("an entry id does not start on a UTF-8 character boundary")
     offsets.flags.writeable = False
     return offsets, blob
+
+
+def _parse_videos(r: _Reader, ncat: int, size: int) -> VideoEntries:
+    count, nframes, distance, quality, q_percent, c_percent = r.unpack(
+        _VIDEO_NUMBERS, "the video section"
+    )
+    # Bound both counts by the file size before any array is sized from them.
+    if count * (2 + 4 + MD5_BYTES + SHA256_BYTES + 4) > size or nframes * 45 > size:
+        raise ListTruncated("the file ends inside the video section")
+    if distance > 256 or quality > 100 or q_percent > 100 or c_percent > 100:
+        raise ListFormatError("a video matching threshold is out of range")
+    cats = r.array(count, ">u2", "the video categories").astype(np.uint16)
+    if count and int(cats.max()) >= ncat:
+        raise ListFormatError("a video's category index is out of range of the categories table")
+    offsets = r.array(count + 1, ">u4", "the video frame offsets").astype(np.uint32)
+    steps = np.diff(offsets.astype(np.int64))
+    if offsets[0] != 0 or np.any(steps < 0) or int(offsets[-1]) != nframes:
+        raise ListFormatError("video frame offsets must run from 0 to the frame count")
+    frames = r.array(nframes * PDQ_BYTES, "u1", "the video frames").reshape(nframes, PDQ_BYTES)
+    qualities = r.array(nframes, "u1", "the video frame qualities")
+    if nframes and int(qualities.max()) > 100:
+        raise ListFormatError("a video frame quality is above 100")
+    numbers = r.array(nframes, ">u4", "the video frame numbers").astype(np.uint32)
+    stamps = r.array(nframes, ">u4", "the video timestamps").astype(np.uint32)
+    md5 = r.array(count * MD5_BYTES, "u1", "the video MD5s").reshape(count, MD5_BYTES)
+    sha = r.array(count * SHA256_BYTES, "u1", "the video SHA-256s").reshape(count, SHA256_BYTES)
+    ids, blob = _parse_ids(r, count)
+    for arr in (cats, offsets, numbers, stamps):
+        arr.flags.writeable = False
+    return VideoEntries(
+        distance_threshold=distance,
+        quality_threshold=quality,
+        query_match_percent=q_percent,
+        compared_match_percent=c_percent,
+        categories=cats,
+        frame_offsets=offsets,
+        frames=frames,
+        qualities=qualities,
+        frame_numbers=numbers,
+        timestamps_ms=stamps,
+        md5=md5,
+        sha256=sha,
+        id_offsets=ids,
+        id_blob=blob,
+    )

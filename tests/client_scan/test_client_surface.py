@@ -62,8 +62,10 @@ SURFACE = {
         "ScanMatch",
         "ScanResult",
         "Scanner",
+        "VideoHasher",
         "default_hasher",
         "default_matcher_factory",
+        "default_video_hasher",
     ],
     "client_scan.quarantine": ["Quarantine", "QuarantinedDelivery"],
     "client_scan.service_client": [
