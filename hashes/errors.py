@@ -51,7 +51,9 @@ should do next::
         ├── OriginMismatch         a checkpoint of another log than the one expected
         ├── CheckpointRollback     a smaller tree than the checkpoint already trusted
         ├── CheckpointFork         two checkpoints that cannot both be the same log (split view)
-        └── CheckpointReplay       an older checkpoint offered again as new (stale timestamp)
+        ├── CheckpointReplay       an older checkpoint offered again as new (stale timestamp)
+        ├── UnknownLogOrigin       a witness was sent a checkpoint of a log it does not follow
+        └── WitnessSizeMismatch    a witness's latest cosigned size is not the request's old size
 """
 
 from __future__ import annotations
@@ -260,3 +262,16 @@ class CheckpointFork(TransparencyError):
 class CheckpointReplay(TransparencyError):
     """A checkpoint whose newest trusted cosignature is older than one already seen: an old
     view replayed as new."""
+
+
+class UnknownLogOrigin(TransparencyError):
+    """A witness was asked to cosign a checkpoint of a log (origin) it does not follow."""
+
+
+class WitnessSizeMismatch(TransparencyError):
+    """The request's old size is not the size of the witness's latest cosigned checkpoint;
+    ``latest_size`` is that size (tlog-witness answers it with 409)."""
+
+    def __init__(self, message: str, latest_size: int) -> None:
+        super().__init__(message)
+        self.latest_size = latest_size

@@ -8,6 +8,7 @@ from typing import Any
 from report_service import _cli_banks, _cli_service, backup_cli
 from report_service.review import cli as review_cli
 from report_service.review import destruction_cli
+from report_service.transparency import cli as transparency_cli
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -17,3 +18,4 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     review_cli.register(subparsers)
     destruction_cli.register(subparsers)
     backup_cli.register(subparsers)
+    transparency_cli.register(subparsers)

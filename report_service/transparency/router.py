@@ -1,0 +1,57 @@
+"""``/log/...``: the transparency log as c2sp.org/tlog-tiles resources.
+
+``GET /log/checkpoint`` (``text/plain; charset=utf-8``, cached a few seconds at most),
+``GET /log/tile/<L>/<N>[.p/<W>]`` and ``GET /log/tile/entries/<N>[.p/<W>]``
+(``application/octet-stream``; full tiles and bundles are immutable and cached for a
+year, partial ones briefly). No authentication: the log is public by design. A path that
+is not a canonical tile path answers 400, a tile not (yet) in the log 404.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from hashes.errors import TileFormatError
+from hashes.transparency import parse_tile_path
+from report_service.errors import InvalidRequest, NotFound
+from report_service.transparency.service import TransparencyLog
+
+router = APIRouter(tags=["transparency"])
+IMMUTABLE = "public, max-age=31536000, immutable"
+SHORT = "public, max-age=5"
+
+
+def _log(request: Request) -> TransparencyLog:
+    log = getattr(request.app.state, "transparency_log", None)
+    if log is None:
+        raise NotFound("no transparency log")
+    return log  # type: ignore[no-any-return]
+
+
+@router.get(
+    "/log/checkpoint",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}, 404: {}},
+    summary="The log's latest checkpoint (a signed note)",
+)
+async def checkpoint(request: Request) -> Response:
+    note = await run_in_threadpool(_log(request).checkpoint)
+    return Response(note, media_type="text/plain; charset=utf-8", headers={"Cache-Control": SHORT})
+
+
+@router.get(
+    "/log/tile/{path:path}",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}, 400: {}, 404: {}},
+    summary="A tile or entry bundle (c2sp.org/tlog-tiles)",
+)
+async def tile(request: Request, path: str) -> Response:
+    try:
+        parsed = parse_tile_path(f"tile/{path}")
+    except TileFormatError as exc:
+        raise InvalidRequest(str(exc), code="invalid_tile_path") from None
+    data = await run_in_threadpool(_log(request).read_tile, parsed)
+    cache = IMMUTABLE if parsed.is_full else SHORT
+    return Response(data, media_type="application/octet-stream", headers={"Cache-Control": cache})

@@ -1,0 +1,221 @@
+"""The service's transparency log on SQLite and PostgreSQL: appending (trusted curators,
+successors only), tiles and checkpoints that verify with the pure core, HTTP routes over
+real sockets, concurrent appenders, static publishing."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import nacl.signing
+import pytest
+
+from hashes.lists import TrustPolicy, parse_list
+from hashes.transparency import (
+    TileReader,
+    TrustedCheckpoint,
+    WitnessPolicy,
+    check_update,
+    inclusion_proof,
+    leaf_for_list,
+    parse_leaf,
+    verify_checkpoint,
+    verify_leaf,
+)
+from hashes.transparency.merkle import root_hash
+from report_service.errors import LogNotConfigured, LogRejected, NotFound
+from report_service.keys import KeyMaterial
+from report_service.server import BackgroundServer
+from report_service.transparency.service import TransparencyLog
+from tests.report_service.conftest import FakeClock, Service, make_service
+from tests.report_service.transparency.log_helpers import chain, signed_list, with_log_key
+
+NO_WITNESSES = WitnessPolicy((), 0)
+
+
+@pytest.fixture
+def log_service(
+    database_url: str, tmp_path: Path, keys: KeyMaterial, clock: FakeClock
+) -> Iterator[Service]:
+    yield from make_service(database_url, tmp_path, with_log_key(keys), clock)
+
+
+def _log(svc: Service) -> TransparencyLog:
+    log: TransparencyLog = svc.app.state.transparency_log
+    return log
+
+
+def _policy(keys: KeyMaterial) -> TrustPolicy:
+    return TrustPolicy({"curator": keys.curator.public_key})
+
+
+def test_append_checkpoint_tiles_and_proofs(log_service: Service) -> None:
+    keys = log_service.keys
+    assert keys.log is not None
+    log = _log(log_service)
+    with pytest.raises(LogNotConfigured):
+        log.append(chain(keys.curator.signing_key, "a", 1)[0], _policy(keys))
+    log.init()
+    log.init()  # idempotent
+    vkey = keys.log.signer.verifier
+    empty = verify_checkpoint(log.checkpoint(), vkey, NO_WITNESSES)
+    assert empty.checkpoint.size == 0
+    trusted = check_update(None, empty, [])
+
+    lists = chain(keys.curator.signing_key, "ncmec", 3) + chain(
+        keys.curator.signing_key, "stopncii", 2
+    )
+    results = [log.append(data, _policy(keys)) for data in lists]
+    assert [r.index for r in results] == [0, 1, 2, 3, 4]
+    assert all(r.created for r in results)
+    again = log.append(lists[1], _policy(keys))
+    assert (again.index, again.created, again.size) == (1, False, 5)
+
+    cp = verify_checkpoint(log.checkpoint(), vkey, NO_WITNESSES)
+    assert cp.checkpoint.size == 5
+    trusted = check_update(trusted, cp, log.consistency_proof(0, 5))
+    for index, data in enumerate(lists):
+        leaf = parse_leaf(log.entry(index))
+        assert leaf.digest == parse_list(data)[0].digest
+        verify_leaf(leaf, index, log.inclusion_proof(index, 5), cp.checkpoint)
+
+    # 300 more versions: full tiles, a level-1 tile, proofs across them.
+    more = chain(keys.curator.signing_key, "big", 300)
+    log.append_many(more, _policy(keys))
+    cp2 = verify_checkpoint(log.checkpoint(), vkey, NO_WITNESSES)
+    assert cp2.checkpoint.size == 305
+    check_update(trusted, cp2, log.consistency_proof(5, 305))
+    leaf_hashes = [parse_leaf(log.entry(i)) for i in (0, 260, 304)]
+    for i, leaf in zip((0, 260, 304), leaf_hashes, strict=True):
+        verify_leaf(leaf, i, log.inclusion_proof(i, 305), cp2.checkpoint)
+    # The tiles give the same root as the leaves themselves.
+    reader = TileReader(305, log.fetch)
+    assert root_hash(305, reader) == cp2.checkpoint.root_hash
+    assert inclusion_proof(200, 305, reader) == log.inclusion_proof(200, 305)
+
+
+def test_refusals(log_service: Service) -> None:
+    keys = log_service.keys
+    log = _log(log_service)
+    log.init()
+    curator = keys.curator.signing_key
+    policy = _policy(keys)
+    v1, v2, v3 = chain(curator, "ncmec", 3)
+    log.append(v1, policy)
+    stranger = nacl.signing.SigningKey.generate()
+    with pytest.raises(LogRejected, match="cannot be logged"):
+        log.append(chain(stranger, "other", 1)[0], policy)  # an untrusted curator
+    with pytest.raises(LogRejected, match="does not follow"):
+        log.append(v3, policy)  # skips version 2
+    fork = signed_list(curator, "ncmec", 2, previous=b"\x01" * 32)
+    with pytest.raises(LogRejected, match="does not chain"):
+        log.append(fork, policy)
+    log.append(v2, policy)
+    other_v2 = signed_list(curator, "ncmec", 2, previous=parse_list(v1)[0].digest, n=9)
+    with pytest.raises(LogRejected, match="another list"):
+        log.append(other_v2, policy)
+    with pytest.raises(LogRejected):
+        log.append(b"not a list", policy)
+    assert log.size() == 2
+    with pytest.raises(NotFound):
+        log.find("ncmec", 3)
+    # A leaf for an unsigned list cannot even be built.
+    unsigned = parse_list(v1)[0].with_signatures(())
+    with pytest.raises(Exception, match="signed"):
+        leaf_for_list(unsigned, 0)
+
+
+def test_concurrent_appenders_get_distinct_indices(log_service: Service) -> None:
+    keys = log_service.keys
+    first = _log(log_service)
+    first.init()
+    policy = _policy(keys)
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        log = TransparencyLog(
+            log_service.app.state.session_factory,
+            keys.log.signer if keys.log else None,
+            log_service.clock,
+        )
+        try:
+            for data in chain(keys.curator.signing_key, f"list-{n}", 6):
+                log.append(data, policy)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert first.size() == 24
+    cp = verify_checkpoint(first.checkpoint(), keys.log.signer.verifier, NO_WITNESSES)  # type: ignore[union-attr]
+    seen = {
+        (parse_leaf(first.entry(i)).list_id, parse_leaf(first.entry(i)).version) for i in range(24)
+    }
+    assert len(seen) == 24
+    for i in range(24):
+        verify_leaf(first.entry(i), i, first.inclusion_proof(i, 24), cp.checkpoint)
+
+
+def test_http_routes_over_a_socket(log_service: Service) -> None:
+    keys = log_service.keys
+    assert keys.log is not None
+    with BackgroundServer(log_service.app) as url, httpx.Client(base_url=url) as http:
+        assert http.get("/log/checkpoint").status_code == 404
+        log = _log(log_service)
+        log.init()
+        log.append_many(chain(keys.curator.signing_key, "big", 260), _policy(keys))
+        r = http.get("/log/checkpoint")
+        assert r.status_code == 200
+        assert r.headers["content-type"] == "text/plain; charset=utf-8"
+        cp = verify_checkpoint(r.content, keys.log.signer.verifier, NO_WITNESSES)
+        full = http.get("/log/tile/0/000")
+        assert full.status_code == 200
+        assert len(full.content) == 8192
+        assert "immutable" in full.headers["cache-control"]
+        partial = http.get("/log/tile/0/001.p/4")
+        assert len(partial.content) == 128
+        assert "immutable" not in partial.headers["cache-control"]
+        bundle = http.get("/log/tile/entries/001.p/4")
+        assert bundle.status_code == 200
+
+        def fetch(path: str) -> bytes:
+            resp = http.get(f"/log/{path}")
+            resp.raise_for_status()
+            return resp.content
+
+        reader = TileReader(260, fetch)
+        leaf = log.entry(258)
+        verify_leaf(leaf, 258, inclusion_proof(258, 260, reader), cp.checkpoint)
+        for bad in ("/log/tile/0/x000/001", "/log/tile/0/1", "/log/tile/99/000"):
+            resp = http.get(bad)
+            assert resp.status_code == 400
+            assert resp.json()["error"]["code"] == "invalid_tile_path"
+        for missing in ("/log/tile/0/005", "/log/tile/0/001", "/log/tile/entries/002"):
+            resp = http.get(missing)
+            assert resp.status_code == 404
+            assert resp.json()["error"]["code"] == "not_found"
+
+
+def test_publish_writes_a_static_log(log_service: Service, tmp_path: Path) -> None:
+    keys = log_service.keys
+    assert keys.log is not None
+    log = _log(log_service)
+    log.init()
+    log.append_many(chain(keys.curator.signing_key, "big", 300), _policy(keys))
+    out = tmp_path / "static"
+    assert log.publish(out) > 0
+    cp = verify_checkpoint(
+        (out / "checkpoint").read_bytes(), keys.log.signer.verifier, NO_WITNESSES
+    )
+    reader = TileReader(300, lambda p: (out / p).read_bytes())
+    assert root_hash(300, reader) == cp.checkpoint.root_hash
+    assert (out / "tile/entries/000").stat().st_size > 0
+    assert (out / "tile/entries/001.p/44").exists()
+    assert (out / "tile/1/000.p/1").exists()
+    assert TrustedCheckpoint(cp.checkpoint) is not None
