@@ -60,7 +60,12 @@ def create_witness_app(state: Path, signer: NoteSigner, clock_s: Callable[[], in
                 logs[new.origin] = new
                 save_state(state, logs)
         except WitnessSizeMismatch as exc:
-            return Response(f"{exc.latest_size}\n", status_code=409, media_type="text/x.tlog.size")
+            # Exactly this content type (tlog-witness), without a charset parameter.
+            return Response(
+                f"{exc.latest_size}\n".encode(),
+                status_code=409,
+                headers={"Content-Type": "text/x.tlog.size"},
+            )
         except TransparencyError as exc:
             return PlainTextResponse(f"{exc}\n", status_code=_status(exc))
         return PlainTextResponse(line.line())

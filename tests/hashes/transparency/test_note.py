@@ -152,3 +152,10 @@ def test_limits_and_strictness() -> None:
         NoteSigner.from_seed("a+b", bytes(32))
     assert "PRIVATE" not in repr(signer)
     assert repr(signer.signing_key.encode()) not in repr(signer)
+
+
+@given(st.binary(min_size=32, max_size=32), st.sampled_from([1, ALG_COSIGNATURE_V1]))
+def test_vkeys_round_trip_for_any_key(seed: bytes, algorithm: int) -> None:
+    # Base64 key material often contains "+", the vkey's separator.
+    verifier = NoteSigner.from_seed("example.com/k", seed, algorithm).verifier
+    assert parse_vkey(verifier.vkey) == verifier
