@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/review.py --depth 1000000
 	$(BIN)/python benchmarks/lifecycle.py
 	$(BIN)/python benchmarks/shared_state.py
+	$(BIN)/python benchmarks/transparency.py
 	$(BIN)/python benchmarks/bounded_json.py
 
 clean:

@@ -4,7 +4,8 @@
 ``GET /log/tile/<L>/<N>[.p/<W>]`` and ``GET /log/tile/entries/<N>[.p/<W>]``
 (``application/octet-stream``; full tiles and bundles are immutable and cached for a
 year, partial ones briefly). No authentication: the log is public by design. A path that
-is not a canonical tile path answers 400, a tile not (yet) in the log 404.
+is not a canonical tile path, like a tile not (yet) in the log, answers 404: as from a
+static file server, there is no such resource.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hashes.errors import TileFormatError
 from hashes.transparency import parse_tile_path
-from report_service.errors import InvalidRequest, NotFound
+from report_service.errors import NotFound
 from report_service.transparency.service import TransparencyLog
 
 router = APIRouter(tags=["transparency"])
@@ -44,14 +45,14 @@ async def checkpoint(request: Request) -> Response:
 @router.get(
     "/log/tile/{path:path}",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}}, 400: {}, 404: {}},
+    responses={200: {"content": {"application/octet-stream": {}}}, 404: {}},
     summary="A tile or entry bundle (c2sp.org/tlog-tiles)",
 )
 async def tile(request: Request, path: str) -> Response:
     try:
         parsed = parse_tile_path(f"tile/{path}")
-    except TileFormatError as exc:
-        raise InvalidRequest(str(exc), code="invalid_tile_path") from None
+    except TileFormatError:
+        raise NotFound("not a tile path") from None
     data = await run_in_threadpool(_log(request).read_tile, parsed)
     cache = IMMUTABLE if parsed.is_full else SHORT
     return Response(data, media_type="application/octet-stream", headers={"Cache-Control": cache})

@@ -47,7 +47,6 @@ from hashes.transparency.merkle import HASH_SIZE, hash_children, hash_leaf
 from hashes.transparency.tiles import TILE_WIDTH
 from report_service.errors import LogNotConfigured, LogRejected, NotFound
 from report_service.transparency import store
-from report_service.transparency.models import LeafRow
 
 __all__ = ["AppendResult", "TransparencyLog"]
 
@@ -178,28 +177,34 @@ class TransparencyLog:
             now = self._clock()
             tiles = _Tiles(session)
             size = row.size
+            latest, logged = store.known_versions(
+                session, {(h.header.list_id, h.header.version) for h in parsed}
+            )
             results: list[tuple[int, bool]] = []
+            new_rows: list[dict[str, object]] = []
             for hash_list in parsed:
-                existing = self._check_successor(session, hash_list)
+                existing = _check_successor(hash_list, latest, logged)
                 if existing is not None:
                     results.append((existing, False))
                     continue
                 leaf = leaf_for_list(hash_list, now)
                 entry = leaf.to_bytes()
-                session.add(
-                    LeafRow(
-                        idx=size,
-                        entry=entry,
-                        list_id=leaf.list_id,
-                        version=leaf.version,
-                        digest=leaf.digest,
-                        logged_at=now,
-                    )
+                new_rows.append(
+                    {
+                        "idx": size,
+                        "entry": entry,
+                        "list_id": leaf.list_id,
+                        "version": leaf.version,
+                        "digest": leaf.digest,
+                        "logged_at": now,
+                    }
                 )
-                session.flush()
+                latest[leaf.list_id] = leaf.version
+                logged[(leaf.list_id, leaf.version)] = (size, leaf.digest)
                 tiles.add_leaf_hash(size, hash_leaf(entry))
                 results.append((size, True))
                 size += 1
+            store.add_leaves(session, new_rows)
             if size != row.size:
                 root = root_hash(size, TileReader(size, tiles.fetch))
                 note = sign_checkpoint(Checkpoint(row.origin, size, root), signer)
@@ -209,33 +214,6 @@ class TransparencyLog:
                 row.updated_at = now
             checkpoint = row.checkpoint.encode("utf-8")
             return [AppendResult(i, size, created, checkpoint) for i, created in results]
-
-    @staticmethod
-    def _check_successor(session: Session, hash_list: HashList) -> int | None:
-        header = hash_list.header
-        same = store.leaf_by_version(session, header.list_id, header.version)
-        if same is not None:
-            if hmac.compare_digest(bytes(same.digest), hash_list.digest):
-                return same.idx
-            raise LogRejected(
-                f"another list is logged as {header.list_id!r} version {header.version}"
-            )
-        latest = store.latest_version(session, header.list_id)
-        if latest is None:
-            return None
-        if header.version != latest.version + 1:
-            raise LogRejected(
-                f"{header.list_id!r} version {header.version} does not follow the logged "
-                f"version {latest.version}"
-            )
-        if header.previous_digest is None or not hmac.compare_digest(
-            header.previous_digest, bytes(latest.digest)
-        ):
-            raise LogRejected(
-                f"{header.list_id!r} version {header.version} does not chain to the logged "
-                f"version {latest.version}"
-            )
-        return None
 
     def add_cosignatures(self, lines: bytes, witnesses: Sequence[NoteVerifier]) -> bytes:
         """Attach witness cosignature lines (an ``add-checkpoint`` response) to the current
@@ -370,6 +348,41 @@ class TransparencyLog:
             written += 1
         _write_atomic(out / "checkpoint", note)
         return written + 1
+
+
+def _check_successor(
+    hash_list: HashList,
+    latest: dict[str, int],
+    logged: dict[tuple[str, int], tuple[int, bytes]],
+) -> int | None:
+    """``None`` when ``hash_list`` may be appended; its index when that exact version is
+    logged already.
+
+    Raises:
+        LogRejected: another list under a logged version, a version that does not follow
+            the newest logged one, or one that does not name its digest as previous.
+    """
+    header = hash_list.header
+    same = logged.get((header.list_id, header.version))
+    if same is not None:
+        if hmac.compare_digest(same[1], hash_list.digest):
+            return same[0]
+        raise LogRejected(f"another list is logged as {header.list_id!r} version {header.version}")
+    newest = latest.get(header.list_id)
+    if newest is None:
+        return None
+    if header.version != newest + 1:
+        raise LogRejected(
+            f"{header.list_id!r} version {header.version} does not follow the logged "
+            f"version {newest}"
+        )
+    previous = logged[(header.list_id, newest)][1]
+    if header.previous_digest is None or not hmac.compare_digest(header.previous_digest, previous):
+        raise LogRejected(
+            f"{header.list_id!r} version {header.version} does not chain to the logged "
+            f"version {newest}"
+        )
+    return None
 
 
 def _write_atomic(target: Path, data: bytes) -> None:

@@ -3,7 +3,7 @@ writing rows; :mod:`.service` decides what to write."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from report_service.transparency.models import LeafRow, LogRow, TileRow
@@ -28,18 +28,44 @@ def create_log(session: Session, origin: str, checkpoint: str, now_ms: int) -> L
     return row
 
 
-def latest_version(session: Session, list_id: str) -> LeafRow | None:
-    """The newest logged version of ``list_id``."""
-    return session.scalars(
-        select(LeafRow).where(LeafRow.list_id == list_id).order_by(LeafRow.version.desc()).limit(1)
-    ).first()
-
-
 def leaf_by_version(session: Session, list_id: str, version: int) -> LeafRow | None:
     """The leaf of one list version, if logged."""
     return session.scalars(
         select(LeafRow).where(LeafRow.list_id == list_id, LeafRow.version == version)
     ).first()
+
+
+def known_versions(
+    session: Session, wanted: set[tuple[str, int]]
+) -> tuple[dict[str, int], dict[tuple[str, int], tuple[int, bytes]]]:
+    """For a batch of ``(list_id, version)`` pairs: the newest logged version of each list,
+    and the index and digest of every logged pair among ``wanted`` and those newest ones
+    (a few queries per batch, not per list)."""
+    latest: dict[str, int] = {}
+    ids = sorted({list_id for list_id, _ in wanted})
+    for i in range(0, len(ids), 500):
+        for list_id, version in session.execute(
+            select(LeafRow.list_id, func.max(LeafRow.version))
+            .where(LeafRow.list_id.in_(ids[i : i + 500]))
+            .group_by(LeafRow.list_id)
+        ):
+            latest[list_id] = int(version)
+    pairs = sorted(wanted | set(latest.items()))
+    rows: dict[tuple[str, int], tuple[int, bytes]] = {}
+    for i in range(0, len(pairs), 500):
+        for idx, list_id, version, digest in session.execute(
+            select(LeafRow.idx, LeafRow.list_id, LeafRow.version, LeafRow.digest).where(
+                tuple_(LeafRow.list_id, LeafRow.version).in_(pairs[i : i + 500])
+            )
+        ):
+            rows[(list_id, int(version))] = (int(idx), bytes(digest))
+    return latest, rows
+
+
+def add_leaves(session: Session, rows: list[dict[str, object]]) -> None:
+    """Insert leaf rows in one executemany."""
+    if rows:
+        session.execute(insert(LeafRow), rows)
 
 
 def leaves(session: Session, start: int, end: int) -> list[LeafRow]:

@@ -194,8 +194,8 @@ def test_http_routes_over_a_socket(log_service: Service) -> None:
         verify_leaf(leaf, 258, inclusion_proof(258, 260, reader), cp.checkpoint)
         for bad in ("/log/tile/0/x000/001", "/log/tile/0/1", "/log/tile/99/000"):
             resp = http.get(bad)
-            assert resp.status_code == 400
-            assert resp.json()["error"]["code"] == "invalid_tile_path"
+            assert resp.status_code == 404
+            assert resp.json()["error"]["code"] == "not_found"
         for missing in ("/log/tile/0/005", "/log/tile/0/001", "/log/tile/entries/002"):
             resp = http.get(missing)
             assert resp.status_code == 404
