@@ -217,14 +217,18 @@ def database(n: int) -> None:
     curator = nacl.signing.SigningKey(bytes([7]) * 32)
     policy = TrustPolicy({"c": bytes(curator.verify_key)})
     rng = np.random.default_rng(1)
-    lists = []
-    for i in range(n):
-        unsigned = build_list(
-            list_id=f"list-{i}", version=1, issued_at_ms=1_767_225_600_000,
-            algorithm=Algorithm.PDQ, threshold=31, categories=("csam",),
-            hashes=rng.integers(0, 256, (4, 32), dtype=np.uint8), entry_categories=[0] * 4,
-        )  # fmt: skip
-        lists.append(sign_list(unsigned, curator))
+
+    def batch(first: int, count: int) -> list[bytes]:
+        out = []
+        for i in range(first, first + count):
+            unsigned = build_list(
+                list_id=f"list-{i}", version=1, issued_at_ms=1_767_225_600_000,
+                algorithm=Algorithm.PDQ, threshold=31, categories=("csam",),
+                hashes=rng.integers(0, 256, (4, 32), dtype=np.uint8), entry_categories=[0] * 4,
+            )  # fmt: skip
+            out.append(sign_list(unsigned, curator))
+        return out
+
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'log.db'}")
         upgrade_engine(engine)
@@ -233,10 +237,12 @@ def database(n: int) -> None:
             sessions, NoteSigner.from_seed("log.example/db", bytes(32)), lambda: 1
         )
         log.init()
-        start = time.perf_counter()
+        elapsed = 0.0
         for i in range(0, n, 1000):
-            log.append_many(lists[i : i + 1000], policy)
-        elapsed = time.perf_counter() - start
+            lists = batch(i, min(1000, n - i))  # built and signed outside the timing
+            start = time.perf_counter()
+            log.append_many(lists, policy)
+            elapsed += time.perf_counter() - start
         with sessions() as session:
             entry_bytes, tile_bytes = store.storage_bytes(session)
         engine.dispose()  # checkpoints the WAL into the database file
