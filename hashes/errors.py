@@ -52,6 +52,7 @@ should do next::
         ├── CheckpointRollback     a smaller tree than the checkpoint already trusted
         ├── CheckpointFork         two checkpoints that cannot both be the same log (split view)
         ├── CheckpointReplay       an older checkpoint offered again as new (stale timestamp)
+        ├── ListNotLogged          the log's leaf is not this list version (split view)
         ├── UnknownLogOrigin       a witness was sent a checkpoint of a log it does not follow
         └── WitnessSizeMismatch    a witness's latest cosigned size is not the request's old size
 """
@@ -275,3 +276,8 @@ class WitnessSizeMismatch(TransparencyError):
     def __init__(self, message: str, latest_size: int) -> None:
         super().__init__(message)
         self.latest_size = latest_size
+
+
+class ListNotLogged(TransparencyError):
+    """The leaf a proof shows in the log is not this list version (another list id, version
+    or digest): the list may be signed, but it is not the one in the public log."""

@@ -8,13 +8,16 @@ in, no I/O.
 - :mod:`.checkpoint` c2sp.org/tlog-checkpoint;
 - :mod:`.cosignature` c2sp.org/tlog-cosignature (cosignature/v1) and witness policies;
 - :mod:`.leaf` the canonical leaf for one signed list version;
-- :mod:`.verify` what a client checks: checkpoint, update, inclusion.
+- :mod:`.verify` what a client checks: checkpoint, update, inclusion;
+- :mod:`.bundle` a list version's proofs as one JSON document, and the whole device check;
+- :mod:`.witness` a witness's add-checkpoint check (c2sp.org/tlog-witness).
 
 The format and threat model are in ``docs/transparency.md``.
 """
 
 from __future__ import annotations
 
+from hashes.transparency.bundle import ListProof, check_leaf_matches, verify_list_proof
 from hashes.transparency.checkpoint import (
     Checkpoint,
     SignedCheckpoint,
@@ -80,6 +83,7 @@ __all__ = [
     "Checkpoint",
     "Cosignature",
     "ListLeaf",
+    "ListProof",
     "NodeReader",
     "Note",
     "NoteSignature",
@@ -92,6 +96,7 @@ __all__ = [
     "VerifiedCheckpoint",
     "VerifiedNote",
     "WitnessPolicy",
+    "check_leaf_matches",
     "check_update",
     "consistency_proof",
     "cosign",
@@ -121,4 +126,5 @@ __all__ = [
     "verify_cosignatures",
     "verify_inclusion",
     "verify_leaf",
+    "verify_list_proof",
 ]

@@ -24,7 +24,6 @@ signature); 2 bad settings, key file, database or input.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import sys
@@ -151,26 +150,9 @@ def _checkpoint(args: argparse.Namespace) -> int:
 
 def _proof(args: argparse.Namespace) -> int:
     def act() -> int:
-        from hashes.transparency import parse_checkpoint, parse_note
-
         with _log(args) as (log, _, _):
-            note = log.checkpoint()
-            size = parse_checkpoint(parse_note(note).text).size
-            index = log.find(args.list_id, args.version)
-            proof = log.inclusion_proof(index, size)
-            out = {
-                "index": index,
-                "tree_size": size,
-                "leaf": base64.b64encode(log.entry(index)).decode(),
-                "inclusion_proof": [base64.b64encode(p).decode() for p in proof],
-                "checkpoint": note.decode("utf-8"),
-            }
-            if args.from_size is not None:
-                out["consistency_proof"] = [
-                    base64.b64encode(p).decode()
-                    for p in log.consistency_proof(args.from_size, size)
-                ]
-            print(json.dumps(out, indent=2))
+            document = log.list_proof(args.list_id, args.version, args.from_size)
+            print(document.to_json().decode("utf-8"))
         return 0
 
     return _run(act)

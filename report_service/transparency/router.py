@@ -1,6 +1,10 @@
 """``/log/...``: the transparency log as c2sp.org/tlog-tiles resources.
 
-``GET /log/checkpoint`` (``text/plain; charset=utf-8``, cached a few seconds at most),
+``GET /log/proof/{list_id}/{version}?from_size=N`` answers the proof document of
+:class:`hashes.transparency.ListProof` (JSON) for one logged list version in the current
+checkpoint, with a consistency proof from the device's trusted size: what
+:func:`hashes.transparency.verify_list_proof` checks. ``GET /log/checkpoint``
+(``text/plain; charset=utf-8``, cached a few seconds at most),
 ``GET /log/tile/<L>/<N>[.p/<W>]`` and ``GET /log/tile/entries/<N>[.p/<W>]``
 (``application/octet-stream``; full tiles and bundles are immutable and cached for a
 year, partial ones briefly). No authentication: the log is public by design. A path that
@@ -10,7 +14,9 @@ static file server, there is no such resource.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -56,3 +62,21 @@ async def tile(request: Request, path: str) -> Response:
     data = await run_in_threadpool(_log(request).read_tile, parsed)
     cache = IMMUTABLE if parsed.is_full else SHORT
     return Response(data, media_type="application/octet-stream", headers={"Cache-Control": cache})
+
+
+@router.get(
+    "/log/proof/{list_id}/{version}",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}}, 404: {}, 422: {}},
+    summary="The inclusion (and consistency) proof of one logged list version",
+)
+async def proof(
+    request: Request,
+    list_id: Annotated[str, Path(min_length=1, max_length=255)],
+    version: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    from_size: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+) -> Response:
+    document = await run_in_threadpool(_log(request).list_proof, list_id, version, from_size)
+    return Response(
+        document.to_json(), media_type="application/json", headers={"Cache-Control": SHORT}
+    )

@@ -24,6 +24,7 @@ from hashes.lists import TrustPolicy, load_list
 from hashes.lists.format import HashList
 from hashes.transparency import (
     Checkpoint,
+    ListProof,
     Note,
     NoteSigner,
     NoteVerifier,
@@ -45,7 +46,7 @@ from hashes.transparency import (
 )
 from hashes.transparency.merkle import HASH_SIZE, hash_children, hash_leaf
 from hashes.transparency.tiles import TILE_WIDTH
-from report_service.errors import LogNotConfigured, LogRejected, NotFound
+from report_service.errors import InvalidRequest, LogNotConfigured, LogRejected, NotFound
 from report_service.transparency import store
 
 __all__ = ["AppendResult", "TransparencyLog"]
@@ -326,6 +327,34 @@ class TransparencyLog:
         if row is None:
             raise NotFound("that list version is not in the log")
         return row.idx
+
+    def list_proof(self, list_id: str, version: int, from_size: int | None) -> ListProof:
+        """The proof document for one logged list version in the current checkpoint, with a
+        consistency proof from ``from_size`` (the size of the device's trusted checkpoint).
+
+        Raises:
+            NotFound: no log, or that version is not logged.
+            InvalidRequest: ``from_size`` is larger than the log (422 proof_out_of_range).
+        """
+        note = self.checkpoint()
+        size = parse_checkpoint(parse_note(note).text).size
+        index = self.find(list_id, version)
+        if from_size is not None and not 0 <= from_size <= size:
+            raise InvalidRequest(
+                f"from_size {from_size} is not in 0..{size}", code="proof_out_of_range", status=422
+            )
+        if index >= size:  # appended after this checkpoint was read
+            raise NotFound("that list version is not in the log yet")
+        return ListProof(
+            checkpoint=note,
+            index=index,
+            leaf=self.entry(index),
+            inclusion_proof=tuple(self.inclusion_proof(index, size)),
+            consistency_from=from_size,
+            consistency_proof=()
+            if from_size is None
+            else tuple(self.consistency_proof(from_size, size)),
+        )
 
     def publish(self, out: Path) -> int:
         """Write the checkpoint, every tile and entry bundle of the current tree under

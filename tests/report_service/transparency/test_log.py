@@ -4,6 +4,7 @@ real sockets, concurrent appenders, static publishing."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -219,3 +220,63 @@ def test_publish_writes_a_static_log(log_service: Service, tmp_path: Path) -> No
     assert (out / "tile/entries/001.p/44").exists()
     assert (out / "tile/1/000.p/1").exists()
     assert TrustedCheckpoint(cp.checkpoint) is not None
+
+
+def test_a_device_checks_list_updates_with_proofs_over_http(log_service: Service) -> None:
+    from hashes.errors import (
+        CheckpointRollback,
+        ConsistencyProofInvalid,
+        InclusionProofInvalid,
+        ListNotLogged,
+        TransparencyError,
+    )
+    from hashes.transparency import ListProof, verify_list_proof
+
+    keys = log_service.keys
+    assert keys.log is not None
+    vkey = keys.log.signer.verifier
+    log = _log(log_service)
+    log.init()
+    v1, v2, v3 = chain(keys.curator.signing_key, "ncmec", 3)
+    log.append_many([v1, *chain(keys.curator.signing_key, "other", 40)], _policy(keys))
+    with BackgroundServer(log_service.app) as url, httpx.Client(base_url=url) as http:
+        first = ListProof.from_json(http.get("/log/proof/ncmec/1").content)
+        trusted, leaf, _ = verify_list_proof(first, parse_list(v1)[0], vkey, NO_WITNESSES, None)
+        assert leaf.version == 1
+        assert trusted.checkpoint.size == 41
+
+        log.append(v2, _policy(keys))
+        r = http.get(f"/log/proof/ncmec/2?from_size={trusted.checkpoint.size}")
+        assert r.status_code == 200
+        assert r.headers["content-type"] == "application/json"
+        second = ListProof.from_json(r.content)
+        trusted2, _, _ = verify_list_proof(second, parse_list(v2)[0], vkey, NO_WITNESSES, trusted)
+        assert trusted2.checkpoint.size == 42
+
+        # Split view: a signed v3 that is not in the log, shown with v2's proof.
+        with pytest.raises(ListNotLogged):
+            verify_list_proof(second, parse_list(v3)[0], vkey, NO_WITNESSES, trusted)
+        # The proof of another index.
+        moved = dataclasses.replace(second, index=second.index - 1)
+        with pytest.raises(InclusionProofInvalid):
+            verify_list_proof(moved, parse_list(v2)[0], vkey, NO_WITNESSES, trusted)
+        # A consistency proof from another size than the trusted one.
+        with pytest.raises(ConsistencyProofInvalid):
+            verify_list_proof(
+                dataclasses.replace(second, consistency_from=3),
+                parse_list(v2)[0],
+                vkey,
+                NO_WITNESSES,
+                trusted,
+            )
+        # Rollback: the first proof again after the second was accepted.
+        with pytest.raises(CheckpointRollback):
+            verify_list_proof(first, parse_list(v1)[0], vkey, NO_WITNESSES, trusted2)
+        # Tampered documents never crash.
+        for bad in (b"{}", b"[", b'{"checkpoint": 1}', r.content[:-5], b"x" * 300_000):
+            with pytest.raises(TransparencyError):
+                ListProof.from_json(bad)
+        assert http.get("/log/proof/ncmec/9").status_code == 404
+        assert http.get("/log/proof/ncmec/2?from_size=999").status_code == 422
+        assert http.get("/log/proof/ncmec/0").status_code == 422
+        assert http.get(f"/log/proof/ncmec/{2**64}").status_code == 422
