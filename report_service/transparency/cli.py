@@ -9,6 +9,7 @@ Log (acts on the service's data folder, its key file and database)::
     frankly log proof --list-id ID --version N   inclusion proof for a logged version (JSON)
     frankly log publish --out DIR       write checkpoint, tiles and entry bundles as files
     frankly log cosign --witness VKEY --signatures FILE   attach witness cosignatures
+    frankly log cosign --witness VKEY --url URL           ask a witness over HTTP
 
 Witness (its own key and state files, no service needed)::
 
@@ -171,11 +172,17 @@ def _publish(args: argparse.Namespace) -> int:
 def _cosign_add(args: argparse.Namespace) -> int:
     def act() -> int:
         from hashes.transparency import parse_vkey
+        from report_service.transparency.witness_client import httpx_post, request_cosignature
 
         witnesses = [parse_vkey(v) for v in args.witness]
-        lines = Path(args.signatures).read_bytes()
+        if (args.signatures is None) == (args.url is None):
+            raise ServiceError("give either --signatures FILE or --url URL")
         with _log(args) as (log, _, _):
-            sys.stdout.write(log.add_cosignatures(lines, witnesses).decode("utf-8"))
+            if args.url is not None:
+                note = request_cosignature(log, args.url, witnesses, httpx_post())
+            else:
+                note = log.add_cosignatures(Path(args.signatures).read_bytes(), witnesses)
+            sys.stdout.write(note.decode("utf-8"))
         return 0
 
     return _run(act)
@@ -323,7 +330,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--witness", action="append", required=True, help="a witness's vkey (repeatable)"
     )
-    p.add_argument("--signatures", required=True, help="file of cosignature lines")
+    p.add_argument("--signatures", default=None, help="file of cosignature lines")
+    p.add_argument(
+        "--url", default=None, help="ask this witness (tlog-witness add-checkpoint) instead"
+    )
     p.set_defaults(func=_cosign_add)
 
     w = sub.add_parser("witness", help="run a witness that cosigns consistent checkpoints")

@@ -280,3 +280,51 @@ def test_a_device_checks_list_updates_with_proofs_over_http(log_service: Service
         assert http.get("/log/proof/ncmec/2?from_size=999").status_code == 422
         assert http.get("/log/proof/ncmec/0").status_code == 422
         assert http.get(f"/log/proof/ncmec/{2**64}").status_code == 422
+
+
+def test_the_log_asks_a_witness_over_http(log_service: Service, tmp_path: Path) -> None:
+    import hashlib
+
+    from hashes.errors import TooFewCosignatures
+    from hashes.transparency import ALG_COSIGNATURE_V1, NoteSigner
+    from hashes.transparency.witness import WitnessedLog
+    from report_service.transparency.witness_client import httpx_post, request_cosignature
+    from report_service.transparency.witness_http import create_witness_app
+    from report_service.transparency.witness_state import load_state, save_state
+
+    keys = log_service.keys
+    assert keys.log is not None
+    vkey = keys.log.signer.verifier
+    witness = NoteSigner.from_seed("w.test/1", hashlib.sha256(b"w").digest(), ALG_COSIGNATURE_V1)
+    policy = WitnessPolicy((witness.verifier,), 1)
+    state = tmp_path / "witness.json"
+    save_state(state, {vkey.name: WitnessedLog(vkey)})
+    log = _log(log_service)
+    log.init()
+    v = chain(keys.curator.signing_key, "ncmec", 30)
+    log.append_many(v[:10], _policy(keys))
+    with pytest.raises(TooFewCosignatures):
+        verify_checkpoint(log.checkpoint(), vkey, policy)
+    app = create_witness_app(state, witness, lambda: 1_800_000_000)
+    with BackgroundServer(app) as url:
+        note = request_cosignature(log, url, [witness.verifier], httpx_post())
+        first = verify_checkpoint(note, vkey, policy)
+        assert first.checkpoint.size == 10
+        assert verify_checkpoint(log.checkpoint(), vkey, policy) == first  # served cosigned
+        log.append_many(v[10:], _policy(keys))
+        # The log does not know the witness's size: a 409 tells it, the retry succeeds.
+        second = verify_checkpoint(
+            request_cosignature(log, url, [witness.verifier], httpx_post()), vkey, policy
+        )
+        assert second.checkpoint.size == 30
+        assert load_state(state)[vkey.name].size == 30
+        check_update(check_update(None, first, []), second, log.consistency_proof(10, 30))
+        # A witness that has seen more than the log has: reported, never cosigned.
+        save_state(state, {vkey.name: WitnessedLog(vkey, 31, b"\x00" * 32)})
+        with pytest.raises(LogRejected, match="rolled back or forked"):
+            request_cosignature(log, url, [witness.verifier], httpx_post())
+        # Lines by a witness the log operator did not name are not attached.
+        save_state(state, {vkey.name: WitnessedLog(vkey, 30, second.checkpoint.root_hash)})
+        other = NoteSigner.from_seed("w.test/2", bytes(32), ALG_COSIGNATURE_V1)
+        with pytest.raises(LogRejected, match="not a witness named here"):
+            request_cosignature(log, url, [other.verifier], httpx_post(), old_size=30)
