@@ -128,9 +128,9 @@ def _append(args: argparse.Namespace) -> int:
 
         with _log(args) as (log, material, sessions):
             keys = {c.kid: c.public_key for c in HashBanks(sessions, material.curator).curators()}
-            policy = TrustPolicy(keys, threshold=min(args.threshold, len(keys)))
-            if args.threshold > len(keys):
-                raise ServiceError(f"only {len(keys)} curator(s) are trusted")
+            if not 1 <= args.threshold <= len(keys):
+                raise ServiceError(f"--threshold is 1..{len(keys)}: {len(keys)} curator(s) trusted")
+            policy = TrustPolicy(keys, threshold=args.threshold)
             files = [Path(f).read_bytes() for f in args.files]
             for path, result in zip(args.files, log.append_many(files, policy), strict=True):
                 state = "logged" if result.created else "already logged"
