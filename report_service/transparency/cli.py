@@ -15,7 +15,7 @@ Witness (its own key and state files, no service needed)::
 
     frankly log witness keygen --name NAME --key FILE
     frankly log witness follow --state FILE --log-vkey VKEY
-    frankly log witness cosign --state FILE --key FILE --log-dir DIR [--out FILE]
+    frankly log witness cosign --state FILE --key FILE (--log-dir DIR | --log-url URL) [--out FILE]
     frankly log witness serve --state FILE --key FILE [--port P]   (tlog-witness HTTP)
 
 Exit status: 0 success; 1 the witness refused to cosign (inconsistent, forked, bad
@@ -237,8 +237,10 @@ def _witness_cosign(args: argparse.Namespace) -> int:
             save_state,
         )
 
-        root = Path(args.log_dir)
-        note = (root / "checkpoint").read_bytes()
+        if (args.log_dir is None) == (args.log_url is None):
+            raise ServiceError("give either --log-dir DIR or --log-url URL")
+        read = _dir_reader(Path(args.log_dir)) if args.log_dir else _url_reader(args.log_url)
+        note = read("checkpoint")
         size = parse_checkpoint(parse(note).text).size
         signer = load_witness_key(Path(args.key))
         with locked_state(Path(args.state)) as logs:
@@ -246,9 +248,7 @@ def _witness_cosign(args: argparse.Namespace) -> int:
             old = logs[origin].size if origin in logs else 0
             proof: list[bytes] = []
             if 0 < old <= size:
-                proof = consistency_proof(
-                    old, size, TileReader(size, lambda p: (root / p).read_bytes())
-                )
+                proof = consistency_proof(old, size, TileReader(size, read))
             try:
                 new, line, _ = add_checkpoint(
                     AddCheckpoint(old, tuple(proof), note), logs, signer, int(time.time())
@@ -265,6 +265,28 @@ def _witness_cosign(args: argparse.Namespace) -> int:
         return 0
 
     return _run(act)
+
+
+def _dir_reader(root: Path) -> Callable[[str], bytes]:
+    """Read a published log folder (paths are checked tile paths or ``checkpoint``)."""
+    return lambda path: (root / path).read_bytes()
+
+
+def _url_reader(prefix: str) -> Callable[[str], bytes]:
+    """Read a log over HTTP (``<prefix>/checkpoint``, ``<prefix>/tile/...``)."""
+    import httpx
+
+    from report_service.errors import StorageError
+
+    def read(path: str) -> bytes:
+        try:
+            response = httpx.get(f"{prefix.rstrip('/')}/{path}", timeout=30)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise StorageError(f"cannot read {path} from the log: {exc}") from None
+        return response.content
+
+    return read
 
 
 def _witness_serve(args: argparse.Namespace) -> int:
@@ -351,7 +373,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p = wsub.add_parser("cosign", help="check and cosign a published log's checkpoint")
     p.add_argument("--state", required=True, help="the witness state file (0600)")
     p.add_argument("--key", required=True, help="the witness key file")
-    p.add_argument("--log-dir", required=True, help="a directory written by `log publish`")
+    p.add_argument("--log-dir", default=None, help="a directory written by `log publish`")
+    p.add_argument("--log-url", default=None, help="or the log's URL prefix, e.g. https://host/log")
     p.add_argument("--out", default=None, help="also write the cosignature line here")
     p.set_defaults(func=_witness_cosign)
 

@@ -328,3 +328,34 @@ def test_the_log_asks_a_witness_over_http(log_service: Service, tmp_path: Path) 
         other = NoteSigner.from_seed("w.test/2", bytes(32), ALG_COSIGNATURE_V1)
         with pytest.raises(LogRejected, match="not a witness named here"):
             request_cosignature(log, url, [other.verifier], httpx_post(), old_size=30)
+
+
+def test_a_witness_follows_the_live_log_over_http(
+    log_service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from frankly.cli import main
+    from hashes.transparency import parse_vkey
+
+    keys = log_service.keys
+    assert keys.log is not None
+    log = _log(log_service)
+    log.init()
+    log.append_many(chain(keys.curator.signing_key, "big", 270), _policy(keys))
+    wkey, wstate = tmp_path / "w.key", tmp_path / "w.state"
+    assert main(["log", "witness", "keygen", "--name", "w.test/live", "--key", str(wkey)]) == 0
+    witness_vkey = parse_vkey(capsys.readouterr().out.split()[-1])
+    vkey = keys.log.signer.verifier.vkey
+    assert main(["log", "witness", "follow", "--state", str(wstate), "--log-vkey", vkey]) == 0
+    witness = ["log", "witness", "cosign", "--state", str(wstate), "--key", str(wkey)]
+    with BackgroundServer(log_service.app) as url:
+        capsys.readouterr()
+        assert main([*witness, "--log-url", f"{url}/log"]) == 0
+        assert capsys.readouterr().out.startswith("\u2014 w.test/live ")
+        log.append_many(chain(keys.curator.signing_key, "more", 20), _policy(keys))
+        assert main([*witness, "--log-url", f"{url}/log"]) == 0  # consistency 270 -> 290
+        line = capsys.readouterr().out
+        note = log.add_cosignatures(line.encode(), [witness_vkey])
+        cp = verify_checkpoint(note, keys.log.signer.verifier, WitnessPolicy((witness_vkey,), 1))
+        assert cp.checkpoint.size == 290
+        assert main([*witness, "--log-url", f"{url}/nothing-here"]) == 2
+        assert main([*witness]) == 2
