@@ -64,6 +64,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/review.py --depth 1000000
 	$(BIN)/python benchmarks/lifecycle.py
 	$(BIN)/python benchmarks/shared_state.py
+	$(BIN)/python benchmarks/transparency.py
 	$(BIN)/python benchmarks/bounded_json.py
 	$(BIN)/python benchmarks/webhooks.py
 	$(BIN)/python benchmarks/video.py

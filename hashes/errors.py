@@ -33,7 +33,32 @@ should do next::
     │   │   └── NotEnoughSignatures fewer valid trusted signatures than the policy's k
     │   ├── ListRollback           version lower than the one already trusted
     │   └── ChainBroken            previous_digest does not match the trusted previous version
-    └── IndexQueryError            a query the index cannot answer (wrong bit length, bad t)
+    ├── IndexQueryError            a query the index cannot answer (wrong bit length, bad t)
+    └── TransparencyError          a transparency-log artefact cannot be trusted or used
+        ├── TransparencyFormatError   bytes that do not follow the format: refuse them
+        │   ├── NoteFormatError        a signed note (or vkey) breaks c2sp.org/signed-note
+        │   ├── CheckpointFormatError  a note body that is not a c2sp.org/tlog-checkpoint
+        │   ├── LeafFormatError        a log leaf that is not a Frankly list-version leaf
+        │   └── TileFormatError        a tile path, tile or entry bundle breaks tlog-tiles
+        ├── ProofRangeError        a proof asked for outside the tree (index >= size, m > n)
+        ├── ProofInvalid           a Merkle proof does not verify: keep what you trust
+        │   ├── InclusionProofInvalid   the leaf is not shown to be in the tree
+        │   └── ConsistencyProofInvalid the new tree is not shown to extend the old one
+        ├── NoteSignatureError     the log's signature on a note is missing or bad
+        │   ├── NoteSignatureInvalid   a signature by a known key does not verify
+        │   └── NoteNotSigned          no signature by the trusted (log) key at all
+        ├── CosignatureError       the witnesses do not vouch for the checkpoint
+        │   ├── CosignatureInvalid     a trusted witness's cosignature does not verify
+        │   ├── UntrustedWitness       cosigned only by witness keys the policy does not name
+        │   ├── TooFewCosignatures     fewer trusted witnesses than the policy's threshold
+        │   └── CosignatureFromFuture  a cosignature timestamp after now (plus skew)
+        ├── OriginMismatch         a checkpoint of another log than the one expected
+        ├── CheckpointRollback     a smaller tree than the checkpoint already trusted
+        ├── CheckpointFork         two checkpoints that cannot both be the same log (split view)
+        ├── CheckpointReplay       an older checkpoint offered again as new (stale timestamp)
+        ├── ListNotLogged          the log's leaf is not this list version (split view)
+        ├── UnknownLogOrigin       a witness was sent a checkpoint of a log it does not follow
+        └── WitnessSizeMismatch    a witness's latest cosigned size is not the request's old size
 """
 
 from __future__ import annotations
@@ -165,3 +190,116 @@ class ChainBroken(HashListError):
 
 class IndexQueryError(HashesError, ValueError):
     """The index cannot answer this query (wrong bit length or threshold)."""
+
+
+class TransparencyError(HashesError):
+    """A transparency-log artefact (proof, note, checkpoint, cosignature, tile, leaf) cannot
+    be trusted or used."""
+
+
+class TransparencyFormatError(TransparencyError, ValueError):
+    """The bytes do not follow the format; nothing in them can be read."""
+
+
+class NoteFormatError(TransparencyFormatError):
+    """A signed note or a verifier key does not follow c2sp.org/signed-note exactly (or
+    exceeds a size or line limit)."""
+
+
+class CheckpointFormatError(TransparencyFormatError):
+    """A note's text is not a c2sp.org/tlog-checkpoint body."""
+
+
+class LeafFormatError(TransparencyFormatError):
+    """A log leaf is not a well-formed Frankly list-version leaf."""
+
+
+class TileFormatError(TransparencyFormatError):
+    """A tile path, a tile or an entry bundle does not follow c2sp.org/tlog-tiles."""
+
+
+class ProofRangeError(TransparencyError, ValueError):
+    """A proof was asked for outside the tree: a leaf index at or past the tree size, or a
+    consistency proof from a larger tree to a smaller one."""
+
+
+class ProofInvalid(TransparencyError):
+    """A Merkle proof does not verify against the roots it claims."""
+
+
+class InclusionProofInvalid(ProofInvalid):
+    """The inclusion proof does not show the leaf at that index in the tree with that root."""
+
+
+class ConsistencyProofInvalid(ProofInvalid):
+    """The consistency proof does not show the new tree to be an extension of the old one."""
+
+
+class NoteSignatureError(TransparencyError):
+    """The signature a note needs (the log's) is missing or does not verify."""
+
+
+class NoteSignatureInvalid(NoteSignatureError):
+    """A signature by a known key (name and key id match) does not verify: the note was
+    altered or forged."""
+
+
+class NoteNotSigned(NoteSignatureError):
+    """No signature on the note is by the trusted key; the text must be ignored."""
+
+
+class CosignatureError(TransparencyError):
+    """The witnesses' cosignatures do not satisfy the witness policy."""
+
+
+class CosignatureInvalid(CosignatureError):
+    """A cosignature by a trusted witness key does not verify."""
+
+
+class UntrustedWitness(CosignatureError):
+    """The checkpoint is cosigned only by witness keys the policy does not name."""
+
+
+class TooFewCosignatures(CosignatureError):
+    """Fewer distinct trusted witnesses cosigned than the policy's threshold."""
+
+
+class CosignatureFromFuture(CosignatureError):
+    """A trusted witness's cosignature carries a timestamp later than now (plus the allowed
+    clock skew)."""
+
+
+class OriginMismatch(TransparencyError):
+    """The checkpoint names another log (origin line) than the one expected."""
+
+
+class CheckpointRollback(TransparencyError):
+    """The checkpoint's tree is smaller than the checkpoint already trusted: a rollback."""
+
+
+class CheckpointFork(TransparencyError):
+    """Two checkpoints of one log that cannot both be true: the same size with different
+    roots (a split view, proof that the log misbehaved)."""
+
+
+class CheckpointReplay(TransparencyError):
+    """A checkpoint whose newest trusted cosignature is older than one already seen: an old
+    view replayed as new."""
+
+
+class UnknownLogOrigin(TransparencyError):
+    """A witness was asked to cosign a checkpoint of a log (origin) it does not follow."""
+
+
+class WitnessSizeMismatch(TransparencyError):
+    """The request's old size is not the size of the witness's latest cosigned checkpoint;
+    ``latest_size`` is that size (tlog-witness answers it with 409)."""
+
+    def __init__(self, message: str, latest_size: int) -> None:
+        super().__init__(message)
+        self.latest_size = latest_size
+
+
+class ListNotLogged(TransparencyError):
+    """The leaf a proof shows in the log is not this list version (another list id, version
+    or digest): the list may be signed, but it is not the one in the public log."""

@@ -151,6 +151,8 @@ def create_app(
     from report_service.review.service import ReviewService
     from report_service.storage.engine import make_engine, make_session_factory
     from report_service.storage.migrate import upgrade_engine
+    from report_service.transparency import router as transparency_router
+    from report_service.transparency.service import TransparencyLog
 
     material = keys if keys is not None else load_key_file(settings.resolved_key_file)
     now = clock if clock is not None else wall_clock_ms
@@ -203,6 +205,10 @@ def create_app(
             {"name": "operations", "description": "Health, readiness, metrics."},
             {"name": "banks", "description": "The hash lists the service publishes."},
             {"name": "appeals", "description": "Statements of reasons and appeals (DSA)."},
+            {
+                "name": "transparency",
+                "description": "The public log of hash-list versions (c2sp.org/tlog-tiles).",
+            },
         ],
     )
     app.state.settings = settings
@@ -211,6 +217,10 @@ def create_app(
     app.state.read_session_factory = reads
     app.state.keys = material
     app.state.banks = banks
+    # Serving needs no key; appending (the CLI) signs with the key file's log key.
+    app.state.transparency_log = TransparencyLog(
+        sessions, None if material.log is None else material.log.signer, now
+    )
     app.state.media_sandbox = sandbox
     app.state.clock = now
     app.state.random = rand
@@ -251,6 +261,7 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(banks_api.router)
     mapping = mapping_from_settings(settings)
+    app.include_router(transparency_router.router)
     review = ReviewService(
         sessions,
         now,

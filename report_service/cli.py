@@ -12,6 +12,7 @@ from report_service.escalation.preservation import cli as preservation_cli
 from report_service.escalation.webhooks import cli as webhooks_cli
 from report_service.review import cli as review_cli
 from report_service.review import destruction_cli
+from report_service.transparency import cli as transparency_cli
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -24,3 +25,4 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     ncmec_cli.register(subparsers)
     webhooks_cli.register(subparsers)
     dsa_cli.register(subparsers)
+    transparency_cli.register(subparsers)

@@ -7,7 +7,8 @@ caller (usually the HTTP layer, which maps them to status codes in one place,
     ServiceError
     ├── ConfigError                settings or the key file are unusable: fix and restart
     │   ├── PlaceholderSecret      a placeholder secret outside development
-    │   └── KeyFileError           the key file is missing, malformed or has loose permissions
+    │   ├── KeyFileError           the key file is missing, malformed or has loose permissions
+    │   └── LogNotConfigured       no transparency log key or log yet: run `frankly log init`
     ├── StorageError               the database is unreachable or its schema is out of date
     ├── DuplicateReport            (internal) the report id is already stored: answer the first
                                    outcome instead
@@ -20,7 +21,8 @@ caller (usually the HTTP layer, which maps them to status codes in one place,
     │   ├── ReporterMismatch       422 reporter_mismatch
     │   ├── InvalidRequest         400/422 with its own code
     │   ├── EvidenceHeld           409 evidence_held: a preservation hold keeps it
-    │   └── IdempotencyConflict    409 client_message_id_reused: same id, different send
+    │   ├── IdempotencyConflict    409 client_message_id_reused: same id, different send
+    │   └── LogRejected            422 log_rejected: a list version the log will not append
     ├── RateLimited                429 with ``retry_after_s``
     │   └── QuotaExceeded          429 relay_sender_quota / relay_inbox_full
     ├── EvidenceDestroyed          the wrapped data key of a report was deleted
@@ -47,6 +49,10 @@ class PlaceholderSecret(ConfigError, ValueError):
 
 class KeyFileError(ConfigError):
     """The key file is missing, malformed, or readable by others."""
+
+
+class LogNotConfigured(ConfigError):
+    """The transparency log has no key or was not initialised (``frankly log init``)."""
 
 
 class StorageError(ServiceError):
@@ -160,3 +166,12 @@ class EvidenceDestroyed(ServiceError):
 
 class BankError(ServiceError):
     """A hash bank cannot be loaded or updated."""
+
+
+class LogRejected(RequestRejected):
+    """The transparency log refuses to append a list version: not signed by enough trusted
+    curators, not the successor of the version logged before, or another list under a
+    version already logged."""
+
+    code = "log_rejected"
+    status = 422

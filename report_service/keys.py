@@ -6,7 +6,9 @@ flight (DESIGN.md, "Keys"):
 - the franking keyring (HMAC keys that stamp relayed messages);
 - report-sealing X25519 key pairs (one active; old private keys open reports in flight);
 - evidence master keys (wrap the per-report data keys; old ones unwrap old evidence);
-- the bank curator's Ed25519 signing key (signs the service's own hash-bank versions).
+- the bank curator's Ed25519 signing key (signs the service's own hash-bank versions);
+- optionally the transparency log's Ed25519 note key (signs the log's checkpoints,
+  docs/transparency.md), added by ``frankly log init``.
 
 The functions that build and rotate key material are pure: randomness and time are
 parameters. :func:`load_key_file` and :func:`save_key_file` are the file adapter.
@@ -30,6 +32,7 @@ from nacl.signing import SigningKey
 from client_scan.bounded_json import JsonInputError, parse_json
 from client_scan.errors import KeyringError
 from client_scan.franking.keyring import FrankingKey, Keyring
+from hashes.transparency.note import NoteSigner
 from report_service.errors import KeyFileError
 
 KEY_FILE_VERSION = 1
@@ -79,6 +82,20 @@ class CuratorKey:
 
 
 @dataclass(frozen=True, slots=True)
+class LogKey:
+    """The transparency log's Ed25519 note key: its origin (the key name) and seed."""
+
+    origin: str
+    seed: bytes = field(repr=False)
+    created_at_ms: int
+
+    @property
+    def signer(self) -> NoteSigner:
+        """The checkpoint signer (raises NoteFormatError for an unusable origin)."""
+        return NoteSigner.from_seed(self.origin, self.seed)
+
+
+@dataclass(frozen=True, slots=True)
 class KeyMaterial:
     """Every key the service holds. ``repr`` shows ids only."""
 
@@ -88,6 +105,7 @@ class KeyMaterial:
     master: tuple[MasterKey, ...]
     master_active: str
     curator: CuratorKey
+    log: LogKey | None = None
 
     @property
     def active_sealing(self) -> SealingKey:
@@ -125,6 +143,8 @@ class KeyMaterial:
         out += [k.private_key for k in self.sealing]
         out += [k.key for k in self.master]
         out.append(self.curator.seed)
+        if self.log is not None:
+            out.append(self.log.seed)
         return out
 
 
@@ -233,6 +253,15 @@ def material_to_json(material: KeyMaterial) -> dict[str, Any]:
             "seed": _b64(material.curator.seed),
             "created_at_ms": material.curator.created_at_ms,
         },
+        **_log_to_json(material.log),
+    }
+
+
+def _log_to_json(key: LogKey | None) -> dict[str, Any]:
+    if key is None:
+        return {}
+    return {
+        "log": {"origin": key.origin, "seed": _b64(key.seed), "created_at_ms": key.created_at_ms}
     }
 
 
@@ -285,7 +314,18 @@ def material_from_json(obj: Any) -> KeyMaterial:
             seed=_unb64(cu["seed"], "curator key"),
             created_at_ms=int(cu["created_at_ms"]),
         )
+        lo = obj.get("log")
+        log = (
+            None
+            if lo is None
+            else LogKey(
+                origin=str(lo["origin"]),
+                seed=_unb64(lo["seed"], "log key"),
+                created_at_ms=int(lo["created_at_ms"]),
+            )
+        )
         material = KeyMaterial(
+            log=log,
             franking=ring,
             sealing=sealing,
             sealing_active=str(se["active_kid"]),
