@@ -100,6 +100,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="MS",
         help="time of issue, ms since the epoch (default: now)",
     )
+    _add_expiry_arguments(build)
     build.add_argument(
         "--augment",
         action="store_true",
@@ -116,11 +117,17 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     sign.add_argument(
         "--out", type=Path, metavar="FILE", help="output file (default: sign in place)"
     )
+    _add_expiry_arguments(sign)
     sign.set_defaults(func=_run(_sign))
 
     verify = sub.add_parser("verify", help="check a list's signatures against trusted keys")
     verify.add_argument("list_file", type=Path, help="the list file")
     _add_trust_arguments(verify)
+    verify.add_argument(
+        "--require-expiry",
+        action="store_true",
+        help="refuse a list that carries no expiry (an expired list is always refused)",
+    )
     verify.set_defaults(func=_run(_verify))
 
     info = sub.add_parser("info", help="show a list's header (signatures NOT verified)")
@@ -178,6 +185,33 @@ def _add_trust_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="LIST_FILE",
         help="the list version you already trust (refuses rollbacks)",
     )
+
+
+def _add_expiry_arguments(parser: argparse.ArgumentParser) -> None:
+    when = parser.add_mutually_exclusive_group()
+    when.add_argument(
+        "--expires-in",
+        type=float,
+        metavar="DAYS",
+        help="holders refuse this version DAYS after its time of issue (signed; "
+        "docs/lists.md, Expiry)",
+    )
+    when.add_argument(
+        "--expires-at",
+        type=int,
+        metavar="MS",
+        help="holders refuse this version from this time on, ms since the epoch (signed)",
+    )
+
+
+def _expiry(args: argparse.Namespace, issued_at_ms: int) -> int | None:
+    if args.expires_at is not None:
+        return int(args.expires_at)
+    if args.expires_in is not None:
+        if not args.expires_in > 0:
+            raise CliError("--expires-in must be a positive number of days")
+        return issued_at_ms + round(float(args.expires_in) * 86_400_000)
+    return None
 
 
 Handler = Callable[[argparse.Namespace], int]
@@ -395,6 +429,7 @@ def _build(args: argparse.Namespace) -> int:
         entry_categories=np.concatenate(cats),
         entry_ids=ids if any_ids else None,
         previous_digest=previous.digest if previous else None,
+        expires_at_ms=_expiry(args, issued),
     )
     args.out.write_bytes(hash_list.to_bytes())
     print(
@@ -412,9 +447,21 @@ def _build(args: argparse.Namespace) -> int:
 
 def _sign(args: argparse.Namespace) -> int:
     from hashes.lists import add_signature, parse_list
+    from hashes.lists.format import with_expiry
 
     key = _read_signing_key(args.key)
-    signed = add_signature(args.list_file.read_bytes(), key)
+    data = args.list_file.read_bytes()
+    if args.expires_in is not None or args.expires_at is not None:
+        unsigned, stored = parse_list(data)
+        if unsigned.signatures:
+            raise CliError(
+                "the list is signed already: an expiry changes the digest, so set it before "
+                "the first signature (or with `list build --expires-in`)"
+            )
+        if stored != unsigned.digest:
+            raise CliError("the list body does not match its recorded digest (altered)")
+        data = with_expiry(unsigned, _expiry(args, unsigned.header.issued_at_ms)).to_bytes()
+    signed = add_signature(data, key)
     out: Path = args.out or args.list_file
     out.write_bytes(signed)
     count = len(parse_list(signed)[0].signatures)
@@ -424,9 +471,10 @@ def _sign(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from hashes.lists import load_list
+    from hashes.lists import check_fresh, load_list
 
     hash_list = load_list(args.list_file.read_bytes(), _policy(args), _trusted(args))
+    check_fresh(hash_list, int(time.time() * 1000), require_expiry=args.require_expiry)
     header = hash_list.header
     print(
         f"OK {header.list_id} v{header.version}: {header.count} {header.algorithm.value} "
@@ -450,10 +498,18 @@ def _describe(hash_list: HashList) -> list[str]:
         f"entries:         {h.count}" + (" (with ids)" if hash_list.has_entry_ids else ""),
         f"digest:          {hash_list.digest.hex()}",
         f"previous_digest: {h.previous_digest.hex() if h.previous_digest else '-'}",
+        f"expires_at:      {_time_text(h.expires_at_ms) if h.expires_at_ms else '- (never)'}",
         "categories:",
     ]
     lines += [f"  {name}: {int(n)}" for name, n in zip(h.categories, counts, strict=False)]
     return lines
+
+
+def _time_text(ms: int) -> str:
+    try:
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000)) + f" ({ms} ms)"
+    except (OverflowError, OSError, ValueError):
+        return f"{ms} ms"
 
 
 def _info(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ carries the digest and the curators' signatures. The exact byte layout is docume
     body    = "FRKLIST\\n" u16 format_version=1  u16 flags  lp8(algorithm) u16 bits
               u16 threshold  u64 count  u64 version  u64 issued_at_ms  lp16(list_id)
               lp8(previous_digest)  u16 ncategories  ncategories * lp8(category)
+              [if flags & 4: u64 expires_at_ms]
               count * hash (bits/8 bytes each)
               count * u16 category index
               [if flags & 1: (count + 1) * u32 id offsets, then the UTF-8 id bytes]
@@ -44,12 +45,19 @@ __all__ = [
     "encode_body",
     "encode_list",
     "parse_list",
+    "with_expiry",
 ]
 
 MAGIC = b"FRKLIST\n"
 SIGNATURE_MAGIC = b"FRKSIG\n\x00"
 FORMAT_VERSION = 1
 FLAG_ENTRY_IDS = 0x0001
+# Bit 2 (0x0004): the header ends with a u64 expires_at_ms. Bit 1 is left to the video
+# section. A list without an expiry is byte for byte what it was before the field existed,
+# so every list signed before still parses and verifies; an older reader refuses a list
+# with the bit set ("unknown flags") rather than ignoring its expiry.
+FLAG_EXPIRES = 0x0004
+_KNOWN_FLAGS = FLAG_ENTRY_IDS | FLAG_EXPIRES
 DIGEST_SIZE = 32
 PUBLIC_KEY_SIZE = 32
 SIGNATURE_SIZE = 64
@@ -76,6 +84,9 @@ class ListHeader:
 
     ``categories`` is the table that entries index into. ``previous_digest`` is the digest
     of the version this one replaces, or ``None`` for the first version of a list.
+    ``expires_at_ms`` is when holders must stop accepting this version (milliseconds since
+    the epoch, after ``issued_at_ms``), or ``None`` for a list that never expires (every
+    list made before the field existed; see docs/lists.md, "Expiry").
     """
 
     list_id: str
@@ -87,6 +98,7 @@ class ListHeader:
     categories: tuple[str, ...]
     previous_digest: bytes | None
     count: int
+    expires_at_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +241,10 @@ def _check_header(header: ListHeader) -> None:
     _check_u64(header.version, "the version", minimum=1)
     _check_u64(header.issued_at_ms, "issued_at_ms")
     _check_u64(header.count, "the entry count")
+    if header.expires_at_ms is not None:
+        _check_u64(header.expires_at_ms, "expires_at_ms", minimum=1)
+        if header.expires_at_ms <= header.issued_at_ms:
+            raise ListFormatError("expires_at_ms must be later than issued_at_ms")
     if header.previous_digest is not None and (
         not isinstance(header.previous_digest, bytes) or len(header.previous_digest) != DIGEST_SIZE
     ):
@@ -257,12 +273,16 @@ def _encode_header(header: ListHeader, flags: int) -> bytes:
     parts.append(_lp8(header.previous_digest or b"", "previous_digest"))
     parts.append(struct.pack(">H", len(header.categories)))
     parts.extend(_lp8(c.encode("utf-8"), "a category name") for c in header.categories)
+    if header.expires_at_ms is not None:
+        parts.append(struct.pack(">Q", header.expires_at_ms))
     return b"".join(parts)
 
 
 def encode_body(hash_list: HashList) -> bytes:
     """The canonical unsigned body of ``hash_list``: the bytes its digest covers."""
     flags = FLAG_ENTRY_IDS if hash_list.id_offsets is not None else 0
+    if hash_list.header.expires_at_ms is not None:
+        flags |= FLAG_EXPIRES
     parts = [
         _encode_header(hash_list.header, flags),
         np.ascontiguousarray(hash_list.hashes).tobytes(),
@@ -300,18 +320,21 @@ def build_list(
     entry_categories: npt.ArrayLike,
     entry_ids: Sequence[str | None] | None = None,
     previous_digest: bytes | None = None,
+    expires_at_ms: int | None = None,
 ) -> HashList:
     """Build an unsigned list from its parts; entries keep the order given.
 
     ``hashes`` is either a ``[n, bits // 8]`` ``uint8`` array or a sequence of
     :class:`HashValue` of ``algorithm``; ``entry_categories`` holds one index into
     ``categories`` per entry; ``entry_ids`` (optional) one id per entry, ``None`` or ``""``
-    for an entry without one. The time of issue is a parameter: this core reads no clock.
+    for an entry without one. The time of issue (and the optional expiry, ``expires_at_ms``,
+    covered by the digest like every header field) is a parameter: this core reads no clock.
 
     Raises:
         ListFormatError: a field breaks a rule of the format (empty list id, version < 1,
             threshold outside ``0..bits``, duplicate or over-long category names, a category
-            index out of range, an entry id longer than 255 bytes, a bad previous_digest).
+            index out of range, an entry id longer than 255 bytes, a bad previous_digest,
+            an expiry not after ``issued_at_ms``).
         AlgorithmMismatch: a :class:`HashValue` is not of ``algorithm``.
     """
     if not isinstance(algorithm, Algorithm):
@@ -336,6 +359,7 @@ def build_list(
         categories=tuple(categories),
         previous_digest=previous_digest,
         count=count,
+        expires_at_ms=expires_at_ms,
     )
     _check_header(header)
     offsets, blob = _encode_ids(entry_ids, count)
@@ -355,6 +379,35 @@ def build_list(
         digest=digest,
         id_offsets=offsets,
         id_blob=blob,
+    )
+
+
+def with_expiry(hash_list: HashList, expires_at_ms: int | None) -> HashList:
+    """The same list with another expiry: a new body, so a new digest and no signatures
+    (a curator sets the expiry before signing).
+
+    Raises:
+        ListFormatError: the expiry is not after ``issued_at_ms`` or not a uint64.
+    """
+    import dataclasses
+
+    header = dataclasses.replace(hash_list.header, expires_at_ms=expires_at_ms)
+    _check_header(header)
+    draft = HashList(
+        header=header,
+        hashes=hash_list.hashes,
+        categories=hash_list.categories,
+        digest=b"",
+        id_offsets=hash_list.id_offsets,
+        id_blob=hash_list.id_blob,
+    )
+    return HashList(
+        header=header,
+        hashes=hash_list.hashes,
+        categories=hash_list.categories,
+        digest=hashlib.sha256(encode_body(draft)).digest(),
+        id_offsets=hash_list.id_offsets,
+        id_blob=hash_list.id_blob,
     )
 
 
@@ -441,6 +494,7 @@ class _Reader:
 
 
 _U16 = struct.Struct(">H")
+_U64 = struct.Struct(">Q")
 
 
 def parse_list(data: bytes) -> tuple[HashList, bytes]:
@@ -467,7 +521,7 @@ def parse_list(data: bytes) -> tuple[HashList, bytes]:
     fmt_version, flags = r.unpack(_FIXED, "the format version")
     if fmt_version != FORMAT_VERSION:
         raise ListFormatError(f"unsupported list format version {fmt_version}")
-    if flags & ~FLAG_ENTRY_IDS:
+    if flags & ~_KNOWN_FLAGS:
         raise ListFormatError(f"unknown flags {flags:#06x}")
     alg_name = r.text(r.lp8("the algorithm"), "the algorithm")
     try:
@@ -479,6 +533,7 @@ def parse_list(data: bytes) -> tuple[HashList, bytes]:
     previous = r.lp8("previous_digest")
     ncat = r.unpack(_U16, "the categories table")[0]
     categories = tuple(r.text(r.lp8("a category"), "a category") for _ in range(ncat))
+    expires_at_ms = r.unpack(_U64, "expires_at_ms")[0] if flags & FLAG_EXPIRES else None
     header = ListHeader(
         list_id=list_id,
         version=version,
@@ -489,6 +544,7 @@ def parse_list(data: bytes) -> tuple[HashList, bytes]:
         categories=categories,
         previous_digest=previous or None,
         count=count,
+        expires_at_ms=expires_at_ms,
     )
     _check_header(header)
     nbytes = bits // 8
