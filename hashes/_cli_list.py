@@ -147,6 +147,48 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     export.add_argument("--out", type=Path, metavar="FILE", help="output file (default: stdout)")
     export.set_defaults(func=_run(_export))
 
+    inter = sub.add_parser(
+        "intersect",
+        help="keep the entries listed by curators of at least K distinct jurisdictions",
+    )
+    inter.add_argument("sources", type=Path, nargs="+", metavar="LIST", help="signed source lists")
+    inter.add_argument(
+        "--curators",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="curator keys file: one 'PUBKEY_B64 JURISDICTION [name]' per line",
+    )
+    inter.add_argument(
+        "--min-sources",
+        type=int,
+        metavar="K",
+        help="distinct jurisdictions that must list an entry (with --verify: checked "
+        "against the manifest)",
+    )
+    inter.add_argument("--out", type=Path, metavar="FILE", help="the unsigned result to write")
+    inter.add_argument(
+        "--verify",
+        type=Path,
+        metavar="RESULT",
+        help="instead of building, re-check RESULT against the source lists",
+    )
+    inter.add_argument("--list-id", metavar="ID", help="the result's list id")
+    inter.add_argument(
+        "--version", type=int, default=1, metavar="N", help="the result's version (default 1)"
+    )
+    inter.add_argument(
+        "--previous", type=Path, metavar="FILE", help="the result's previous version, to chain"
+    )
+    inter.add_argument(
+        "--issued-at-ms", type=int, metavar="MS", help="time of issue (default: now)"
+    )
+    inter.add_argument(
+        "--threshold", type=int, metavar="BITS", help="match threshold (default by algorithm)"
+    )
+    _add_expiry_arguments(inter)
+    inter.set_defaults(func=_run(_intersect))
+
     match = sub.add_parser("match", help="hash images and match them against a signed list")
     match.add_argument("images", type=Path, nargs="+", metavar="IMAGE", help="images to match")
     match.add_argument(
@@ -483,6 +525,97 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_curators(path: Path) -> dict[bytes, str]:
+    """``PUBKEY_B64 JURISDICTION [name]`` per line (``#`` comments) -> key -> jurisdiction."""
+    out: dict[bytes, str] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        if len(words) < 2:
+            raise CliError(f"{path}:{n}: expected 'PUBKEY_B64 JURISDICTION [name]'")
+        key = _public_key(words[0])
+        if key in out:
+            raise CliError(f"{path}:{n}: the same key twice")
+        out[key] = words[1]
+    if not out:
+        raise CliError(f"{path} names no curator")
+    return out
+
+
+def _source(path: Path, curators: dict[bytes, str]) -> Any:
+    """A verified source list and its one declared jurisdiction."""
+    from hashes.errors import ListDigestMismatch
+    from hashes.lists import parse_list
+    from hashes.lists.intersect import Source
+    from hashes.lists.signing import verify_signature
+
+    hash_list, stored = parse_list(path.read_bytes())
+    if stored != hash_list.digest:
+        raise ListDigestMismatch(f"{path}: the body does not match its digest")
+    found = set()
+    for sig in hash_list.signatures:
+        verify_signature(sig, hash_list.digest)
+        if sig.public_key in curators:
+            found.add(curators[sig.public_key])
+    if len(found) != 1:
+        raise CliError(
+            f"{path}: signed by curators of {len(found)} declared jurisdictions; "
+            "a source needs exactly one"
+        )
+    return Source(hash_list, found.pop())
+
+
+def _intersect(args: argparse.Namespace) -> int:
+    from hashes.lists import parse_list
+    from hashes.lists.intersect import intersect_lists, read_manifest, verify_intersection
+
+    curators = _read_curators(args.curators)
+    sources = [_source(p, curators) for p in args.sources]
+    if args.verify is not None:
+        result, stored = parse_list(args.verify.read_bytes())
+        if stored != result.digest:
+            raise CliError(f"{args.verify}: the body does not match its digest (altered)")
+        k = read_manifest(result).get("min_jurisdictions")
+        if args.min_sources is not None and args.min_sources != k:
+            raise CliError(f"the manifest says {k} jurisdictions, not {args.min_sources}")
+        verify_intersection(result, sources)
+        print(
+            f"OK {result.header.list_id} v{result.header.version}: {len(result)} entries, "
+            f"each listed in {k} or more jurisdictions of the {len(sources)} sources"
+        )
+        return 0
+    if args.out is None or args.min_sources is None or not args.list_id:
+        raise CliError("building needs --out, --min-sources and --list-id (or give --verify)")
+    previous = parse_list(args.previous.read_bytes())[0] if args.previous else None
+    issued = args.issued_at_ms if args.issued_at_ms is not None else int(time.time() * 1000)
+    algorithm = sources[0].hash_list.header.algorithm
+    threshold = args.threshold
+    if threshold is None:
+        threshold = DEFAULT_THRESHOLDS[algorithm.value]
+    result = intersect_lists(
+        sources,
+        args.min_sources,
+        list_id=args.list_id,
+        version=args.version,
+        issued_at_ms=issued,
+        threshold=threshold,
+        expires_at_ms=_expiry(args, issued),
+        previous_digest=previous.digest if previous else None,
+    )
+    if not len(result):
+        raise CliError("no entry is listed in that many jurisdictions: nothing written")
+    args.out.write_bytes(result.to_bytes())
+    jurisdictions = sorted({s.jurisdiction for s in sources})
+    print(
+        f"built {args.list_id} v{args.version}: {len(result)} entries listed in at least "
+        f"{args.min_sources} of {len(jurisdictions)} jurisdictions ({', '.join(jurisdictions)}), "
+        f"digest {result.digest.hex()} (unsigned; the manifest of the {len(sources)} "
+        "sources is in its signed header)"
+    )
+    return 0
+
+
 def _describe(hash_list: HashList) -> list[str]:
     import numpy as np
 
@@ -499,6 +632,7 @@ def _describe(hash_list: HashList) -> list[str]:
         f"digest:          {hash_list.digest.hex()}",
         f"previous_digest: {h.previous_digest.hex() if h.previous_digest else '-'}",
         f"expires_at:      {_time_text(h.expires_at_ms) if h.expires_at_ms else '- (never)'}",
+        f"manifest:        {h.manifest.decode('utf-8') if h.manifest else '-'}",
         "categories:",
     ]
     lines += [f"  {name}: {int(n)}" for name, n in zip(h.categories, counts, strict=False)]

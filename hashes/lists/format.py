@@ -8,6 +8,7 @@ carries the digest and the curators' signatures. The exact byte layout is docume
               u16 threshold  u64 count  u64 version  u64 issued_at_ms  lp16(list_id)
               lp8(previous_digest)  u16 ncategories  ncategories * lp8(category)
               [if flags & 4: u64 expires_at_ms]
+              [if flags & 8: u32 length, then the manifest (UTF-8 JSON, at most 64 KiB)]
               count * hash (bits/8 bytes each)
               count * u16 category index
               [if flags & 1: (count + 1) * u32 id offsets, then the UTF-8 id bytes]
@@ -57,7 +58,11 @@ FLAG_ENTRY_IDS = 0x0001
 # so every list signed before still parses and verifies; an older reader refuses a list
 # with the bit set ("unknown flags") rather than ignoring its expiry.
 FLAG_EXPIRES = 0x0004
-_KNOWN_FLAGS = FLAG_ENTRY_IDS | FLAG_EXPIRES
+# Bit 3 (0x0008): the header ends with a length-prefixed manifest, e.g. the sources of an
+# intersection (hashes.lists.intersect), covered by the digest like every header field.
+FLAG_MANIFEST = 0x0008
+MAX_MANIFEST_BYTES = 65536
+_KNOWN_FLAGS = FLAG_ENTRY_IDS | FLAG_EXPIRES | FLAG_MANIFEST
 DIGEST_SIZE = 32
 PUBLIC_KEY_SIZE = 32
 SIGNATURE_SIZE = 64
@@ -86,7 +91,9 @@ class ListHeader:
     of the version this one replaces, or ``None`` for the first version of a list.
     ``expires_at_ms`` is when holders must stop accepting this version (milliseconds since
     the epoch, after ``issued_at_ms``), or ``None`` for a list that never expires (every
-    list made before the field existed; see docs/lists.md, "Expiry").
+    list made before the field existed; see docs/lists.md, "Expiry"). ``manifest`` is
+    signed metadata about how the list was made (UTF-8 JSON; an intersection names its
+    sources), or ``None``.
     """
 
     list_id: str
@@ -99,6 +106,7 @@ class ListHeader:
     previous_digest: bytes | None
     count: int
     expires_at_ms: int | None = None
+    manifest: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +253,13 @@ def _check_header(header: ListHeader) -> None:
         _check_u64(header.expires_at_ms, "expires_at_ms", minimum=1)
         if header.expires_at_ms <= header.issued_at_ms:
             raise ListFormatError("expires_at_ms must be later than issued_at_ms")
+    if header.manifest is not None:
+        if not isinstance(header.manifest, bytes) or len(header.manifest) > MAX_MANIFEST_BYTES:
+            raise ListFormatError(f"the manifest is bytes, at most {MAX_MANIFEST_BYTES}")
+        try:
+            header.manifest.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ListFormatError("the manifest is not valid UTF-8") from None
     if header.previous_digest is not None and (
         not isinstance(header.previous_digest, bytes) or len(header.previous_digest) != DIGEST_SIZE
     ):
@@ -275,6 +290,8 @@ def _encode_header(header: ListHeader, flags: int) -> bytes:
     parts.extend(_lp8(c.encode("utf-8"), "a category name") for c in header.categories)
     if header.expires_at_ms is not None:
         parts.append(struct.pack(">Q", header.expires_at_ms))
+    if header.manifest is not None:
+        parts.append(struct.pack(">I", len(header.manifest)) + header.manifest)
     return b"".join(parts)
 
 
@@ -283,6 +300,8 @@ def encode_body(hash_list: HashList) -> bytes:
     flags = FLAG_ENTRY_IDS if hash_list.id_offsets is not None else 0
     if hash_list.header.expires_at_ms is not None:
         flags |= FLAG_EXPIRES
+    if hash_list.header.manifest is not None:
+        flags |= FLAG_MANIFEST
     parts = [
         _encode_header(hash_list.header, flags),
         np.ascontiguousarray(hash_list.hashes).tobytes(),
@@ -321,6 +340,7 @@ def build_list(
     entry_ids: Sequence[str | None] | None = None,
     previous_digest: bytes | None = None,
     expires_at_ms: int | None = None,
+    manifest: bytes | None = None,
 ) -> HashList:
     """Build an unsigned list from its parts; entries keep the order given.
 
@@ -360,6 +380,7 @@ def build_list(
         previous_digest=previous_digest,
         count=count,
         expires_at_ms=expires_at_ms,
+        manifest=manifest,
     )
     _check_header(header)
     offsets, blob = _encode_ids(entry_ids, count)
@@ -495,6 +516,7 @@ class _Reader:
 
 _U16 = struct.Struct(">H")
 _U64 = struct.Struct(">Q")
+_U32 = struct.Struct(">I")
 
 
 def parse_list(data: bytes) -> tuple[HashList, bytes]:
@@ -534,6 +556,12 @@ def parse_list(data: bytes) -> tuple[HashList, bytes]:
     ncat = r.unpack(_U16, "the categories table")[0]
     categories = tuple(r.text(r.lp8("a category"), "a category") for _ in range(ncat))
     expires_at_ms = r.unpack(_U64, "expires_at_ms")[0] if flags & FLAG_EXPIRES else None
+    manifest = None
+    if flags & FLAG_MANIFEST:
+        length = r.unpack(_U32, "the manifest")[0]
+        if length > MAX_MANIFEST_BYTES:
+            raise ListFormatError(f"the manifest is longer than {MAX_MANIFEST_BYTES} bytes")
+        manifest = r.take(length, "the manifest")
     header = ListHeader(
         list_id=list_id,
         version=version,
@@ -545,6 +573,7 @@ def parse_list(data: bytes) -> tuple[HashList, bytes]:
         previous_digest=previous or None,
         count=count,
         expires_at_ms=expires_at_ms,
+        manifest=manifest,
     )
     _check_header(header)
     nbytes = bits // 8
