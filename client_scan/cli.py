@@ -151,6 +151,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     status = sub.add_parser("status", help="a report's status and outcome")
     status.add_argument("report_id", help="the report id report printed")
     status.set_defaults(func=_wrap(_status))
+    # ``frankly log verify|monitor`` (the auditor); at merge time the service's
+    # ``frankly log`` parser calls client_scan.transparency.cli.register_audit_commands
+    # instead and this line goes.
+    from client_scan.transparency import cli as audit_cli
+
+    audit_cli.register(subparsers)
 
 
 def _wrap(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

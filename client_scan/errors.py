@@ -43,6 +43,13 @@ message when there is one::
     │   ├── LogRolledBack          log_rollback: a smaller tree than the trusted checkpoint
     │   └── CheckpointReplayed     checkpoint_replayed: cosigned earlier than the trusted one
     ├── LogUnavailable             a published log could not be read (network, 404, too large)
+    ├── LogAuditFailed             an auditor found the published log wrong (code)
+    │   ├── AuditCheckpointInvalid audit_checkpoint: bad log signature, witnesses, or format
+    │   ├── AuditInconsistent      audit_inconsistent: fork, rollback or replay against state
+    │   ├── AuditTreeMismatch      audit_tree: entries or tiles do not hash to the checkpoint
+    │   ├── AuditLeafInvalid       audit_leaf: a leaf does not parse
+    │   ├── AuditChainBroken       audit_chain: a version is not the successor of the previous
+    │   └── AuditListInvalid       audit_list: a list body is missing, unsigned or mismatched
     └── SubmissionError            a report could not be submitted
         ├── SubmissionDeferred     retryable (network, 5xx, 429): kept in the outbox for retry
         │   └── SendPending        a message send was deferred; kept in the outbox for retry
@@ -316,6 +323,50 @@ class CheckpointReplayed(ListUpdateRejected):
 class LogUnavailable(ClientScanError):
     """A published transparency log could not be read (unreachable, missing file, an
     answer over the size bound); try again later, keep the list in use."""
+
+
+class LogAuditFailed(ClientScanError):
+    """An auditor found the published log wrong; ``code`` says how."""
+
+    code: ClassVar[str] = "audit_failed"
+
+
+class AuditCheckpointInvalid(LogAuditFailed):
+    """The checkpoint is malformed, not signed by the log key, or not cosigned enough."""
+
+    code = "audit_checkpoint"
+
+
+class AuditInconsistent(LogAuditFailed):
+    """The log does not extend the checkpoint the auditor saw before (fork, rollback,
+    replayed checkpoint)."""
+
+    code = "audit_inconsistent"
+
+
+class AuditTreeMismatch(LogAuditFailed):
+    """The entries or the tiles do not hash to the checkpoint's root."""
+
+    code = "audit_tree"
+
+
+class AuditLeafInvalid(LogAuditFailed):
+    """A log entry is not a well-formed list leaf."""
+
+    code = "audit_leaf"
+
+
+class AuditChainBroken(LogAuditFailed):
+    """A list version in the log is not the successor of the previous logged version."""
+
+    code = "audit_chain"
+
+
+class AuditListInvalid(LogAuditFailed):
+    """A logged list's body is missing (when required), not signed by trusted curators, or
+    not the list its leaf describes."""
+
+    code = "audit_list"
 
 
 class SubmissionError(ClientScanError):

@@ -69,7 +69,7 @@ from hashes.transparency.verify import (
     verify_leaf,
 )
 
-__all__ = ["AcceptedUpdate", "LogPolicy", "check_bundle", "list_refusal"]
+__all__ = ["AcceptedUpdate", "LogPolicy", "check_bundle", "leaf_mismatch", "list_refusal"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +140,7 @@ def _checkpoint_refusal(exc: herr.TransparencyError) -> ListUpdateRejected:
     return kind(f"log checkpoint refused: {exc}")
 
 
-def _leaf_matches(leaf: ListLeaf, hash_list: HashList) -> str | None:
+def leaf_mismatch(leaf: ListLeaf, hash_list: HashList) -> str | None:
     """The first field in which ``leaf`` does not describe ``hash_list``, if any."""
     h = hash_list.header
     expected = {
@@ -215,7 +215,7 @@ def check_bundle(
         leaf = parse_leaf(bundle.leaf)
     except herr.LeafFormatError as exc:
         raise UpdateBundleInvalid(f"the log leaf does not parse: {exc}") from exc
-    field = _leaf_matches(leaf, hash_list)
+    field = leaf_mismatch(leaf, hash_list)
     if field is not None:
         raise LeafMismatch(f"the log leaf's {field} does not match the list offered")
     signed = {s.public_key for s in hash_list.signatures if curators.key_id(s.public_key)}

@@ -134,7 +134,7 @@ def parse_vkey(text: str) -> NoteVerifier:
     """
     if not isinstance(text, str) or len(text) > MAX_KEY_NAME_BYTES + 64:
         raise NoteFormatError("not a verifier key")
-    parts = text.split("+")
+    parts = text.split("+", 2)  # the base64 key may itself contain "+"
     if len(parts) != 3:
         raise NoteFormatError("a verifier key is name+keyid+key")
     name, hex_id, material = parts
