@@ -43,6 +43,7 @@ message when there is one::
     │   ├── LogRolledBack          log_rollback: a smaller tree than the trusted checkpoint
     │   └── CheckpointReplayed     checkpoint_replayed: cosigned earlier than the trusted one
     ├── LogUnavailable             a published log could not be read (network, 404, too large)
+    ├── TrustStoreError            the device's trusted-state file is unreadable or malformed
     ├── LogAuditFailed             an auditor found the published log wrong (code)
     │   ├── AuditCheckpointInvalid audit_checkpoint: bad log signature, witnesses, or format
     │   ├── AuditInconsistent      audit_inconsistent: fork, rollback or replay against state
@@ -323,6 +324,11 @@ class CheckpointReplayed(ListUpdateRejected):
 class LogUnavailable(ClientScanError):
     """A published transparency log could not be read (unreachable, missing file, an
     answer over the size bound); try again later, keep the list in use."""
+
+
+class TrustStoreError(ClientScanError):
+    """The device's trusted-state file is unreadable or malformed (it is never silently
+    reset: an empty state would accept any rollback)."""
 
 
 class LogAuditFailed(ClientScanError):

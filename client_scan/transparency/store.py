@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from client_scan.bounded_json import JsonInputError, parse_json
-from client_scan.errors import ClientScanError
+from client_scan.errors import TrustStoreError
 from hashes.errors import HashesError
 from hashes.lists import TrustedState
 from hashes.transparency.checkpoint import parse_checkpoint
@@ -37,11 +37,6 @@ FORMAT = "frankly-device-trust"
 VERSION = 1
 MAX_FILE_BYTES = 4 * 1024 * 1024
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-
-
-class TrustStoreError(ClientScanError):
-    """The trusted-state file is unreadable or malformed (it is never silently reset:
-    an empty state would accept any rollback)."""
 
 
 @dataclass(frozen=True, slots=True)

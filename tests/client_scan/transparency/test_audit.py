@@ -4,12 +4,8 @@ folder and the same folder over real HTTP; each failure with its own code and ex
 from __future__ import annotations
 
 import base64
-import functools
-import http.server
 import shutil
 import stat
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,17 +41,6 @@ def _lists_dir(tmp_path: Path, *lists: bytes) -> Path:
     for data in lists:
         (folder / f"{parse_list(data)[0].digest.hex()}.list").write_bytes(data)
     return folder
-
-
-@pytest.fixture
-def published(tmp_path: Path) -> tuple[PublishedLog, list[bytes]]:
-    log = PublishedLog(tmp_path / "log")
-    lists = chain(3)
-    for data in lists:
-        log.append_list(data)
-    log.append_list(make_list(1, list_id="other"))
-    log.publish(NOW_S)
-    return log, lists
 
 
 def test_verify_ok_with_bodies_and_state(
@@ -171,26 +156,6 @@ def test_monitor_prints_counts_by_category_never_hashes(
             assert hash_list.hashes[i].tobytes().hex() not in first + second
     assert main(["log", "monitor", *args]) == 0
     assert "no new version (2 leaves)" in capsys.readouterr().out
-
-
-@pytest.fixture
-def served(published: tuple[PublishedLog, list[bytes]]) -> Iterator[str]:
-    log, _ = published
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-    handler = functools.partial(Quiet, directory=str(log.root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def test_verify_and_bundle_over_http(
