@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/lifecycle.py
 	$(BIN)/python benchmarks/shared_state.py
 	$(BIN)/python benchmarks/bounded_json.py
+	$(BIN)/python benchmarks/transparency_device.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
