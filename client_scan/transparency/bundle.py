@@ -195,6 +195,7 @@ def build_bundle(
     *,
     old_size: int,
     checkpoint: bytes | None = None,
+    leaf_index: int | None = None,
 ) -> UpdateBundle:
     """Make the update bundle for ``list_bytes`` from a published log.
 
@@ -218,7 +219,18 @@ def build_bundle(
     size = _unverified_checkpoint(note).size
     if old_size > size:
         raise LogRolledBack(f"the log has {size} leaves, fewer than the trusted {old_size}")
-    index, leaf = _find_leaf(digest, size, fetch)
+    if leaf_index is None:
+        index, leaf = _find_leaf(digest, size, fetch)
+    else:
+        if not 0 <= leaf_index < size:
+            raise NotInLog(f"leaf {leaf_index} is outside the log of {size} leaves")
+        first = leaf_index - leaf_index % TILE_WIDTH
+        width = min(TILE_WIDTH, size - first)
+        try:
+            entries = decode_entry_bundle(fetch(tile_path(None, first // TILE_WIDTH, width)), width)
+        except HashesError as exc:
+            raise UpdateBundleInvalid(f"the entry bundle does not parse: {exc}") from exc
+        index, leaf = leaf_index, entries[leaf_index - first]
     reader = TileReader(size, fetch)
     try:
         inclusion = inclusion_proof(index, size, reader)

@@ -85,6 +85,9 @@ def test_updates_are_accepted_with_proofs_and_the_checkpoint_persists(
     assert restarted.trusted_states["example"].version == 1
     # v3 after v1: a version jump, proved consistent from size 1 to 3
     bundle = build_bundle(v3, fetch, old_size=1)
+    assert build_bundle(v3, fetch, old_size=1, leaf_index=2) == bundle
+    with pytest.raises(cerr.NotInLog):
+        build_bundle(v3, fetch, old_size=1, leaf_index=3)
     assert bundle.consistency_proof
     assert bundle.leaf_index == 2
     assert restarted.apply_update(bundle).version == 3
