@@ -215,3 +215,14 @@ def test_cli_expiry_on_build_sign_and_info(
     assert "ListExpired" in capsys.readouterr().err
     assert main(["list", "info", str(out)]) == 0
     assert f"({T0 + 1000} ms)" in capsys.readouterr().out
+
+
+def test_the_leaf_of_a_list_carries_its_signed_expiry() -> None:
+    from hashes.transparency.leaf import leaf_for_list, parse_leaf
+
+    signed = parse_list(sign_list(_list([bytes(32)], [0], expires=T0 + 99), KEYS["US"]))[0]
+    leaf = leaf_for_list(signed, T0 + 1)
+    assert leaf.expires_at_ms == T0 + 99
+    assert parse_leaf(leaf.to_bytes()).expires_at_ms == T0 + 99
+    unsigned_forever = parse_list(sign_list(_list([bytes(32)], [0]), KEYS["US"]))[0]
+    assert leaf_for_list(unsigned_forever, T0 + 1).expires_at_ms is None
