@@ -8,6 +8,7 @@ import shutil
 import stat
 from pathlib import Path
 
+import httpx
 import pytest
 
 from client_scan.transparency.bundle import build_bundle
@@ -169,3 +170,29 @@ def test_verify_and_bundle_over_http(
     with HttpLog(served) as fetch:
         bundle = build_bundle(lists[2], fetch, old_size=0)
     assert bundle.leaf_index == 2
+
+
+def test_the_client_reads_the_log_through_its_own_transport(
+    served: str, published: tuple[PublishedLog, list[bytes]], tmp_path: Path
+) -> None:
+    from client_scan.client import FranklyClient
+
+    seen: list[str] = []
+    real = httpx.HTTPTransport()
+
+    class Recording(httpx.BaseTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            seen.append(request.url.path)
+            return real.handle_request(request)
+
+    _, lists = published
+    with (
+        FranklyClient(
+            user_id="u", base_url=served, token="t", data_dir=tmp_path / "c", transport=Recording()
+        ) as client,
+        client.open_log(served) as log,
+    ):
+        bundle = build_bundle(lists[1], log, old_size=0)
+    real.close()
+    assert bundle.leaf_index == 1
+    assert "/checkpoint" in seen

@@ -37,7 +37,8 @@ def test_the_device_rule_example_runs(
     published: tuple[PublishedLog, list[bytes]],
     tmp_path: Path,
 ) -> None:
-    (block,) = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
+    section = DOC.read_text().split("\n## Device rule\n", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
     _, lists = published
     ns: dict[str, Any] = {
         "log_vkey": LOG.verifier.vkey,
