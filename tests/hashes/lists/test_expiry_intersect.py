@@ -226,3 +226,55 @@ def test_the_leaf_of_a_list_carries_its_signed_expiry() -> None:
     assert parse_leaf(leaf.to_bytes()).expires_at_ms == T0 + 99
     unsigned_forever = parse_list(sign_list(_list([bytes(32)], [0]), KEYS["US"]))[0]
     assert leaf_for_list(unsigned_forever, T0 + 1).expires_at_ms is None
+
+
+@given(
+    st.lists(
+        st.lists(st.tuples(st.integers(0, 7), st.integers(0, 1)), max_size=8),
+        min_size=2,
+        max_size=4,
+    ),
+    st.integers(1, 4),
+)
+def test_intersection_equals_brute_force(raw: list[list[tuple[int, int]]], k: int) -> None:
+    places = ["US", "UK", "CA", "US"]  # the fourth source shares a jurisdiction
+    sources = []
+    for n, entries in enumerate(raw):
+        unique = dict(entries)  # one category per hash within a source
+        rows = [_row(h) for h in unique]
+        lst = _list(rows, list(unique.values()), lid=f"s{n}") if rows else None
+        if lst is not None:
+            sources.append(Source(lst, places[n]))
+    distinct = len({s.jurisdiction for s in sources})
+    if not sources or k > distinct:
+        return
+    result = intersect_lists(sources, k, list_id="r", version=1, issued_at_ms=T0, threshold=31)
+    expected = {
+        h
+        for h in range(8)
+        if len(
+            {
+                s.jurisdiction
+                for s in sources
+                if _row(h) in {r.tobytes() for r in s.hash_list.hashes}
+            }
+        )
+        >= k
+    }
+    assert {result.hashes[i].tobytes() for i in range(len(result))} == {_row(h) for h in expected}
+    verify_intersection(parse_list(result.to_bytes())[0], sources)
+
+
+def test_a_source_signed_in_two_jurisdictions_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s = _sources()[0].hash_list
+    path = tmp_path / "both.list"
+    path.write_bytes(sign_list(parse_list(sign_list(s, KEYS["US"]))[0], KEYS["UK"]))
+    curators = tmp_path / "c.txt"
+    curators.write_text(
+        "".join(f"{base64.b64encode(bytes(k.verify_key)).decode()} {j}\n" for j, k in KEYS.items())
+    )
+    args = ["list", "intersect", str(path), str(path), "--curators", str(curators)]
+    assert main([*args, "--min-sources", "1", "--list-id", "x", "--out", str(tmp_path / "o")]) == 1
+    assert "2 declared jurisdictions" in capsys.readouterr().err
