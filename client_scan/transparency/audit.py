@@ -301,20 +301,28 @@ def load_state(path: Path) -> AuditState:
         if not isinstance(doc, dict) or doc.get("format") != "frankly-log-auditor":
             raise ValueError("not an auditor state file")
         cp_doc = doc["checkpoint"]
+        cosigned = None if cp_doc is None else cp_doc["cosigned_at"]
+        if cosigned is not None and (isinstance(cosigned, bool) or not isinstance(cosigned, int)):
+            raise ValueError("cosigned_at is an integer or null")
         checkpoint = (
             None
             if cp_doc is None
-            else TrustedCheckpoint(parse_checkpoint(cp_doc["body"]), cp_doc["cosigned_at"])
+            else TrustedCheckpoint(parse_checkpoint(cp_doc["body"]), cosigned)
         )
         heads = {
-            str(k): Head(int(v["version"]), bytes.fromhex(v["digest"]))
-            for k, v in doc["heads"].items()
+            str(k): Head(int(v["version"]), _digest(v["digest"])) for k, v in doc["heads"].items()
         }
     except (JsonInputError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise AuditInconsistent(f"the auditor state file {path} is malformed: {exc}") from exc
     except herr.HashesError as exc:
         raise AuditInconsistent(f"the auditor state file {path} is malformed: {exc}") from exc
     return AuditState(checkpoint, heads)
+
+
+def _digest(text: object) -> bytes:
+    if not isinstance(text, str) or len(text) != 64:
+        raise ValueError("a digest is 64 hex digits")
+    return bytes.fromhex(text)
 
 
 def save_state(path: Path, state: AuditState) -> None:

@@ -196,3 +196,29 @@ def test_the_client_reads_the_log_through_its_own_transport(
     real.close()
     assert bundle.leaf_index == 1
     assert "/checkpoint" in seen
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[]",
+        "{",
+        '{"format": "frankly-log-auditor", "checkpoint": null, "heads": {"x": {"version": 1}}}',
+        '{"format": "frankly-log-auditor", "checkpoint": {"body": "x", "cosigned_at": 1}, '
+        '"heads": {}}',
+        '{"format": "frankly-log-auditor", "checkpoint": null, '
+        '"heads": {"x": {"version": 1, "digest": "00"}}}',
+    ],
+)
+def test_a_bad_auditor_state_is_refused_not_reset(
+    published: tuple[PublishedLog, list[bytes]],
+    tmp_path: Path,
+    text: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    log, _ = published
+    state = tmp_path / "auditor.json"
+    state.write_text(text)
+    assert main(["log", "verify", *_args(log.root, "--state", str(state))]) == 1
+    assert "(audit_inconsistent)" in capsys.readouterr().err
+    assert state.read_text() == text
