@@ -386,3 +386,17 @@ def test_any_tampered_byte_is_refused(
         device.apply_update(tampered)
     assert device.trusted_checkpoint == trusted
     assert not device.lists
+
+
+def test_a_loaded_list_that_expires_is_kept_and_reported() -> None:
+    now = [NOW_S]
+    plain = Scanner(CURATORS, clock=lambda: now[0])
+    data = make_list(1, expires_in_days=30)
+    plain.load_list(data)
+    assert plain.expired_lists() == {}
+    now[0] += 60 * DAY_S
+    expires = parse_list(data)[0].header.expires_at_ms
+    assert plain.expired_lists() == {"example": expires}
+    assert "example" in plain.lists  # still matched against: old protection beats none
+    with pytest.raises(cerr.ListExpired):
+        plain.load_list(data)  # but not accepted again
