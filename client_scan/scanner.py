@@ -44,9 +44,9 @@ from hashes.lists import (
     TrustPolicy,
     check_fresh,
     load_list,
-    parse_list,
     trusted_state,
 )
+from hashes.lists.format import peek_list_id
 from hashes.transparency.verify import TrustedCheckpoint
 from hashes.values import Algorithm, HashValue
 
@@ -449,5 +449,4 @@ def _peek_list_id(data: bytes) -> str:
     Raises:
         HashListError: the bytes do not parse.
     """
-    hash_list, _ = parse_list(data)
-    return hash_list.header.list_id
+    return peek_list_id(data)

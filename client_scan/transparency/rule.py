@@ -56,8 +56,8 @@ from hashes.lists import (
     TrustPolicy,
     check_fresh,
     load_list,
-    parse_list,
 )
+from hashes.lists.format import peek_list_id
 from hashes.transparency.cosignature import WitnessPolicy
 from hashes.transparency.leaf import ListLeaf, parse_leaf
 from hashes.transparency.note import NoteVerifier
@@ -182,7 +182,7 @@ def check_bundle(
         raise UpdateBundleInvalid(f"the list is larger than {log.max_list_bytes} bytes")
     # 2. curators and succession
     try:
-        list_id = parse_list(bundle.list_bytes)[0].header.list_id
+        list_id = peek_list_id(bundle.list_bytes)
         hash_list = load_list(bundle.list_bytes, curators, trusted_lists.get(list_id))
     except herr.HashListError as exc:
         raise list_refusal(exc) from exc

@@ -46,6 +46,7 @@ __all__ = [
     "encode_body",
     "encode_list",
     "parse_list",
+    "peek_list_id",
     "with_expiry",
 ]
 
@@ -612,6 +613,23 @@ def parse_list(data: bytes) -> tuple[HashList, bytes]:
         signatures=tuple(sigs),
     )
     return hash_list, stored_digest
+
+
+def peek_list_id(data: bytes) -> str:
+    """The list id a file claims, read from its header alone (no hashing, nothing
+    verified): only to pick the trusted state to check the file against.
+
+    Raises:
+        ListFormatError: bad magic or a malformed header (``ListTruncated`` if short).
+    """
+    r = _Reader(bytes(data[:4096]))
+    if r.take(len(MAGIC), "the magic") != MAGIC:
+        raise ListFormatError("not a Frankly hash list (bad magic)")
+    r.unpack(_FIXED, "the format version")
+    r.lp8("the algorithm")
+    r.unpack(_NUMBERS, "the header")
+    raw = r.take(r.unpack(_U16, "the list id")[0], "the list id")
+    return r.text(raw, "the list id")
 
 
 def _parse_ids(r: _Reader, count: int) -> tuple[U32Array, bytes]:

@@ -278,3 +278,15 @@ def test_a_source_signed_in_two_jurisdictions_is_refused(
     args = ["list", "intersect", str(path), str(path), "--curators", str(curators)]
     assert main([*args, "--min-sources", "1", "--list-id", "x", "--out", str(tmp_path / "o")]) == 1
     assert "2 declared jurisdictions" in capsys.readouterr().err
+
+
+@given(st.text(min_size=1, max_size=60).filter(lambda t: len(t.encode()) <= 255), st.binary())
+def test_peek_list_id_reads_the_header_only(list_id: str, junk: bytes) -> None:
+    from hashes.lists.format import peek_list_id
+
+    data = _list([bytes(32)], [0], lid=list_id).to_bytes()
+    assert peek_list_id(data) == list_id == parse_list(data)[0].header.list_id
+    with pytest.raises(ListFormatError):
+        peek_list_id(b"FRKLIST\n" + junk[:20])
+    with pytest.raises(ListFormatError):
+        peek_list_id(junk[:7] + b"x" + data[8:])
