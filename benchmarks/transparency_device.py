@@ -120,8 +120,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds")
     parser.add_argument("--batch", type=int, default=50, help="calls per timed batch")
     args = parser.parse_args()
-    print("| log size | list entries | operation | min us | median us | max us | x Ed25519 |")
-    print("| ---: | ---: | --- | ---: | ---: | ---: | ---: |")
+    print(
+        "| log size | list entries | operation | min us | median us | max us "
+        "| x Ed25519 (medians) | x Ed25519 (mins) |"
+    )
+    print("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
     for size, entries in ((1_000, 100), (1_048_576, 100), (1_048_576, 100_000)):
         apply, ed25519 = _setup(size, entries)
         a: list[float] = []
@@ -129,12 +132,12 @@ def main() -> None:
         for _ in range(args.rounds):
             e.append(_time(ed25519, args.batch))
             a.append(_time(apply, max(1, args.batch // 10)))
-        base = statistics.median(e)
+        base, floor = statistics.median(e), min(e)
         for name, xs in (("one Ed25519 verify", e), ("apply update bundle", a)):
             print(
                 f"| {size:,} | {entries:,} | {name} | {min(xs) * 1e6:.1f} | "
                 f"{statistics.median(xs) * 1e6:.1f} | {max(xs) * 1e6:.1f} | "
-                f"{statistics.median(xs) / base:.1f} |"
+                f"{statistics.median(xs) / base:.1f} | {min(xs) / floor:.1f} |"
             )
 
 
