@@ -22,6 +22,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from client_scan.errors import LogRolledBack, NotInLog, UpdateBundleInvalid
 from hashes.errors import HashesError
@@ -37,8 +38,10 @@ __all__ = [
     "BUNDLE_VERSION",
     "DEFAULT_MAX_LIST_BYTES",
     "Fetch",
+    "ProofLike",
     "UpdateBundle",
     "build_bundle",
+    "bundle_from_proof",
     "parse_bundle",
 ]
 
@@ -245,4 +248,41 @@ def build_bundle(
         checkpoint=note,
         old_size=old_size,
         consistency_proof=tuple(consistency),
+    )
+
+
+class ProofLike(Protocol):
+    """A list version's proofs without the list, as the service's proof document gives
+    them (``hashes.transparency.ListProof`` on the log's side)."""
+
+    @property
+    def checkpoint(self) -> bytes: ...
+
+    @property
+    def index(self) -> int: ...
+
+    @property
+    def leaf(self) -> bytes: ...
+
+    @property
+    def inclusion_proof(self) -> tuple[bytes, ...]: ...
+
+    @property
+    def consistency_from(self) -> int | None: ...
+
+    @property
+    def consistency_proof(self) -> tuple[bytes, ...]: ...
+
+
+def bundle_from_proof(list_bytes: bytes, proof: ProofLike) -> UpdateBundle:
+    """The update bundle for a list and the proofs the log served for it (no consistency
+    start means first use, size 0). Checks nothing; the device rule does."""
+    return UpdateBundle(
+        list_bytes=list_bytes,
+        leaf_index=proof.index,
+        leaf=proof.leaf,
+        inclusion_proof=tuple(proof.inclusion_proof),
+        checkpoint=proof.checkpoint,
+        old_size=proof.consistency_from or 0,
+        consistency_proof=tuple(proof.consistency_proof),
     )

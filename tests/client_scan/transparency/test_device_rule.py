@@ -14,7 +14,12 @@ from hypothesis import strategies as st
 
 from client_scan import errors as cerr
 from client_scan.scanner import Scanner
-from client_scan.transparency.bundle import UpdateBundle, build_bundle, parse_bundle
+from client_scan.transparency.bundle import (
+    UpdateBundle,
+    build_bundle,
+    bundle_from_proof,
+    parse_bundle,
+)
 from client_scan.transparency.fetch import directory_fetch
 from client_scan.transparency.store import TrustStore
 from hashes.lists import TrustPolicy, parse_list, sign_list
@@ -400,3 +405,25 @@ def test_a_loaded_list_that_expires_is_kept_and_reported() -> None:
     assert "example" in plain.lists  # still matched against: old protection beats none
     with pytest.raises(cerr.ListExpired):
         plain.load_list(data)  # but not accepted again
+
+
+@dataclasses.dataclass(frozen=True)
+class _ServedProof:
+    """The shape of the log's proof document (ListProof on the service's side)."""
+
+    checkpoint: bytes
+    index: int
+    leaf: bytes
+    inclusion_proof: tuple[bytes, ...]
+    consistency_from: int | None
+    consistency_proof: tuple[bytes, ...]
+
+
+def test_a_bundle_from_the_logs_proof_document(log: PublishedLog) -> None:
+    (v1,) = chain(1)
+    log.append_list(v1)
+    log.publish(NOW_S)
+    built = build_bundle(v1, directory_fetch(log.root), old_size=0)
+    served = _ServedProof(built.checkpoint, 0, built.leaf, built.inclusion_proof, None, ())
+    assert bundle_from_proof(v1, served) == built
+    assert scanner().apply_update(bundle_from_proof(v1, served)).version == 1
