@@ -218,7 +218,9 @@ def check_bundle(
     field = leaf_mismatch(leaf, hash_list)
     if field is not None:
         raise LeafMismatch(f"the log leaf's {field} does not match the list offered")
-    signed = {s.public_key for s in hash_list.signatures if curators.key_id(s.public_key)}
+    signed = {
+        s.public_key for s in hash_list.signatures if curators.key_id(s.public_key) is not None
+    }
     if len(signed & set(leaf.curators)) < curators.threshold:
         raise ListNotCuratorSigned(
             "the log leaf does not name enough of the trusted curators who signed the list"
