@@ -261,7 +261,11 @@ class Scanner:
         if store is not None:
             stored = store.load()
             states = merged(stored.lists, states)
-            trusted_checkpoint = trusted_checkpoint or stored.checkpoint
+            given, kept = trusted_checkpoint, stored.checkpoint
+            if given is None or (
+                kept is not None and kept.checkpoint.size >= given.checkpoint.size
+            ):
+                trusted_checkpoint = kept  # never step back from what the store holds
         self._state = _State(
             lists={}, trusted={s.list_id: s for s in states}, checkpoint=trusted_checkpoint
         )
