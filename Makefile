@@ -68,6 +68,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bounded_json.py
 	$(BIN)/python benchmarks/webhooks.py
 	$(BIN)/python benchmarks/video.py
+	$(BIN)/python benchmarks/transparency_device.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -121,6 +121,23 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     scan.add_argument(
         "--threshold", type=int, default=1, metavar="K", help="curators that must sign (1)"
     )
+    scan.add_argument(
+        "--log",
+        metavar="SOURCE",
+        help="transparency mode: accept each list only with proofs from this published log "
+        "(folder or URL); needs --log-vkey",
+    )
+    scan.add_argument("--log-vkey", metavar="VKEY", help="the log's verifier key")
+    scan.add_argument(
+        "--witness", action="append", default=[], metavar="VKEY", help="a trusted witness key"
+    )
+    scan.add_argument(
+        "--witness-threshold",
+        type=int,
+        default=None,
+        metavar="N",
+        help="trusted witnesses that must cosign (default: all given)",
+    )
     scan.set_defaults(func=_wrap(_scan))
 
     report = sub.add_parser("report", help="report received message(s) to the service")
@@ -157,7 +174,12 @@ def _wrap(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
     """Expected errors print one line on stderr (never a secret) and exit with status 1."""
 
     def run(args: argparse.Namespace) -> int:
-        from client_scan.errors import ClientScanError, ReportRejected, SubmissionDeferred
+        from client_scan.errors import (
+            ClientScanError,
+            ListUpdateRejected,
+            ReportRejected,
+            SubmissionDeferred,
+        )
 
         try:
             return handler(args)
@@ -166,6 +188,8 @@ def _wrap(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
             print(f"error: refused: {exc.code}{where}: {exc.message}", file=sys.stderr)
         except SubmissionDeferred as exc:
             print(f"error: {exc.detail}", file=sys.stderr)
+        except ListUpdateRejected as exc:
+            print(f"error: {type(exc).__name__} ({exc.code}): {exc}", file=sys.stderr)
         except ClientScanError as exc:
             print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         except BrokenPipeError:
@@ -339,10 +363,17 @@ def _scan(args: argparse.Namespace) -> int:
         policy = TrustPolicy(curator_keys=keys, threshold=args.threshold)
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    scanner = Scanner(policy)
-    for path in args.lists:
-        state = scanner.load_list(path.read_bytes())
-        print(f"list {state.list_id} v{state.version} verified")
+    if args.log is None:
+        scanner = Scanner(policy)
+        for path in args.lists:
+            state = scanner.load_list(path.read_bytes())
+            print(f"list {state.list_id} v{state.version} verified")
+    else:
+        scanner = _transparent_scanner(args, policy)
+        for path in args.lists:
+            state = _apply_from_log(args, scanner, path.read_bytes())
+            size = scanner.trusted_checkpoint.checkpoint.size if scanner.trusted_checkpoint else 0
+            print(f"list {state.list_id} v{state.version} verified in the log ({size} leaves)")
     matched = 0
     for path in args.files:
         result = scanner.scan(path.read_bytes())
@@ -355,6 +386,41 @@ def _scan(args: argparse.Namespace) -> int:
             print(f"  {m.list_id} v{m.list_version} {m.category} distance {m.distance}{variant}")
         matched += bool(result.matches)
     return 0 if matched == 0 else 3
+
+
+def _transparent_scanner(args: argparse.Namespace, policy: Any) -> Any:
+    """A scanner in transparency mode whose trusted state lives in ``<home>/trust.json``."""
+    from client_scan.scanner import Scanner
+    from client_scan.transparency.rule import LogPolicy
+    from client_scan.transparency.store import TrustStore
+    from hashes.errors import HashesError
+    from hashes.transparency.cosignature import WitnessPolicy
+    from hashes.transparency.note import parse_vkey
+
+    if not args.log_vkey:
+        raise CliError("--log needs --log-vkey")
+    try:
+        witnesses = tuple(parse_vkey(w) for w in args.witness)
+        n = len(witnesses) if args.witness_threshold is None else args.witness_threshold
+        log_policy = LogPolicy(parse_vkey(args.log_vkey), WitnessPolicy(witnesses, n))
+    except (HashesError, ValueError) as exc:
+        raise CliError(f"bad log policy: {exc}") from None
+    args.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return Scanner(policy, log_policy=log_policy, store=TrustStore(args.home / "trust.json"))
+
+
+def _apply_from_log(args: argparse.Namespace, scanner: Any, data: bytes) -> Any:
+    from client_scan.transparency.bundle import build_bundle
+    from client_scan.transparency.fetch import HttpLog, directory_fetch
+
+    old = scanner.trusted_checkpoint
+    old_size = old.checkpoint.size if old is not None else 0
+    if args.log.startswith(("http://", "https://")):
+        with HttpLog(args.log) as fetch:
+            bundle = build_bundle(data, fetch, old_size=old_size)
+    else:
+        bundle = build_bundle(data, directory_fetch(args.log), old_size=old_size)
+    return scanner.apply_update(bundle)
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -41,6 +41,9 @@ from client_scan.records import MessageRecord, PinnedKey, RecordStore, SqliteRec
 from client_scan.report_builder import DEFAULT_CONTEXT, compose_report, seal
 from client_scan.report_format import Reason
 from client_scan.service_client import ReportStatus, ServiceClient
+
+if TYPE_CHECKING:
+    from client_scan.transparency.fetch import HttpLog
 
 __all__ = ["FranklyClient"]
 
@@ -83,6 +86,7 @@ class FranklyClient:
         self.outbox = Outbox(folder / OUTBOX_FILE)
         self.quarantine = Quarantine(folder / QUARANTINE_FILE)
         self.service = ServiceClient(base_url, token, transport=transport)
+        self._transport = transport
         self.messenger = Messenger(
             user_id,
             self.service,
@@ -164,6 +168,16 @@ class FranklyClient:
     def accept_attachment(self, record_id: str, attachment_id: str, data: bytes) -> AttachmentRef:
         """Check and keep downloaded attachment bytes; see :meth:`Messenger.accept_attachment`."""
         return self.messenger.accept_attachment(record_id, attachment_id, data)
+
+    # Hash-list transparency ------------------------------------------------------------
+
+    def open_log(self, log_base_url: str) -> HttpLog:
+        """A reader of the published transparency log at ``log_base_url`` (e.g. the
+        service's ``/log`` routes or a CDN), through this client's transport; pass it to
+        :func:`~client_scan.transparency.bundle.build_bundle`. Close it when done."""
+        from client_scan.transparency.fetch import HttpLog
+
+        return HttpLog(log_base_url, transport=self._transport)
 
     # Reports ---------------------------------------------------------------------------
 

@@ -23,7 +23,34 @@ message when there is one::
     ├── KeyringError               a franking keyring is misconfigured (no active key, duplicate id)
     ├── RecordNotFound             no local franked record with that id
     ├── KeyPinError                the service's report key differs from the pinned one
-    ├── ListUpdateRejected         new hash-list bytes were refused (cause: a hashes.HashListError)
+    ├── ListUpdateRejected         a list update was refused; the list in use is kept (code)
+    │   ├── ListExpired            list_expired: its signed expiry has passed (frozen feed?)
+    │   ├── ListExpiryMissing      list_expiry_missing: no expiry, the device policy needs one
+    │   ├── ListNotCuratorSigned   list_unsigned: the list (or its leaf) lacks trusted curators
+    │   ├── ListRolledBack         list_rollback: older than the version trusted
+    │   ├── ListChainBroken        chain_broken: another list, a fork, or a broken chain
+    │   ├── UpdateBundleInvalid    bundle_invalid: the update bundle is malformed or too large
+    │   ├── LogProofRequired       log_proof_required: a bare list on a device with a log policy
+    │   ├── BundleBaseMismatch     bundle_base_mismatch: proof from another size than trusted
+    │   ├── SplitView              the list is not the one the public log holds
+    │   │   ├── LeafMismatch       leaf_mismatch: the leaf names another digest or fields
+    │   │   └── NotInLog           not_in_log: the inclusion proof does not verify
+    │   ├── CheckpointRefused      checkpoint_invalid: not signed by the log key, or malformed
+    │   ├── WitnessNotTrusted      witness_untrusted: cosigned only by unknown witness keys
+    │   ├── NotEnoughCosignatures  too_few_cosignatures: fewer trusted witnesses than policy
+    │   ├── LogInconsistent        log_inconsistent: no valid consistency proof (fork?)
+    │   │   └── LogForked          log_fork: same size, different root than trusted
+    │   ├── LogRolledBack          log_rollback: a smaller tree than the trusted checkpoint
+    │   └── CheckpointReplayed     checkpoint_replayed: cosigned earlier than the trusted one
+    ├── LogUnavailable             a published log could not be read (network, 404, too large)
+    ├── TrustStoreError            the device's trusted-state file is unreadable or malformed
+    ├── LogAuditFailed             an auditor found the published log wrong (code)
+    │   ├── AuditCheckpointInvalid audit_checkpoint: bad log signature, witnesses, or format
+    │   ├── AuditInconsistent      audit_inconsistent: fork, rollback or replay against state
+    │   ├── AuditTreeMismatch      audit_tree: entries or tiles do not hash to the checkpoint
+    │   ├── AuditLeafInvalid       audit_leaf: a leaf does not parse
+    │   ├── AuditChainBroken       audit_chain: a version is not the successor of the previous
+    │   └── AuditListInvalid       audit_list: a list body is missing, unsigned or mismatched
     └── SubmissionError            a report could not be submitted
         ├── SubmissionDeferred     retryable (network, 5xx, 429): kept in the outbox for retry
         │   └── SendPending        a message send was deferred; kept in the outbox for retry
@@ -172,7 +199,180 @@ class KeyPinError(ClientScanError):
 
 
 class ListUpdateRejected(ClientScanError):
-    """New hash-list bytes were refused; ``__cause__`` is the ``HashListError``."""
+    """A hash-list update was refused and the list in use is kept; ``code`` says why
+    (machine-readable), ``__cause__`` is the ``hashes`` error when there is one."""
+
+    code: ClassVar[str] = "list_refused"
+
+
+class ListExpired(ListUpdateRejected):
+    """The list's signed expiry has passed: the feed may be frozen; tell the user."""
+
+    code = "list_expired"
+
+
+class ListExpiryMissing(ListUpdateRejected):
+    """The list carries no expiry and the device policy accepts only lists that expire."""
+
+    code = "list_expiry_missing"
+
+
+class ListNotCuratorSigned(ListUpdateRejected):
+    """The list is not signed by enough trusted curators, or its log leaf does not name
+    them: a log entry for a list the curators never signed is refused."""
+
+    code = "list_unsigned"
+
+
+class ListRolledBack(ListUpdateRejected):
+    """The list's version is older than the version the device trusts."""
+
+    code = "list_rollback"
+
+
+class ListChainBroken(ListUpdateRejected):
+    """Another list id, another list under the trusted version (a fork), or a next version
+    that does not chain to the trusted digest."""
+
+    code = "chain_broken"
+
+
+class UpdateBundleInvalid(ListUpdateRejected):
+    """The list update bundle is malformed, over a size bound, or carries bad proofs."""
+
+    code = "bundle_invalid"
+
+
+class LogProofRequired(ListUpdateRejected):
+    """A bare list was offered to a device that accepts lists only with log proofs."""
+
+    code = "log_proof_required"
+
+
+class BundleBaseMismatch(ListUpdateRejected):
+    """The bundle's consistency proof starts from another tree size than the checkpoint
+    the device trusts; fetch a bundle from ``trusted_size``."""
+
+    code = "bundle_base_mismatch"
+
+    def __init__(self, detail: str, *, trusted_size: int) -> None:
+        super().__init__(detail)
+        self.trusted_size = trusted_size
+
+
+class SplitView(ListUpdateRejected):
+    """The list offered is not shown to be the one in the public log."""
+
+    code = "split_view"
+
+
+class LeafMismatch(SplitView):
+    """The log leaf does not describe this list (another digest, version or expiry)."""
+
+    code = "leaf_mismatch"
+
+
+class NotInLog(SplitView):
+    """The inclusion proof does not show the list's leaf in the checkpoint's tree."""
+
+    code = "not_in_log"
+
+
+class CheckpointRefused(ListUpdateRejected):
+    """The checkpoint is malformed, of another log, or not validly signed by the log key
+    (or a trusted witness's cosignature is bad or from the future)."""
+
+    code = "checkpoint_invalid"
+
+
+class WitnessNotTrusted(ListUpdateRejected):
+    """The checkpoint is cosigned only by witness keys the device policy does not name."""
+
+    code = "witness_untrusted"
+
+
+class NotEnoughCosignatures(ListUpdateRejected):
+    """Fewer trusted witnesses cosigned than the device policy's threshold."""
+
+    code = "too_few_cosignatures"
+
+
+class LogInconsistent(ListUpdateRejected):
+    """The new checkpoint is not shown to extend the one the device trusts."""
+
+    code = "log_inconsistent"
+
+
+class LogForked(LogInconsistent):
+    """Same tree size as the trusted checkpoint with another root: the log forked."""
+
+    code = "log_fork"
+
+
+class LogRolledBack(ListUpdateRejected):
+    """A smaller tree than the checkpoint the device trusts."""
+
+    code = "log_rollback"
+
+
+class CheckpointReplayed(ListUpdateRejected):
+    """The checkpoint's cosignatures are older than those the device already trusts."""
+
+    code = "checkpoint_replayed"
+
+
+class LogUnavailable(ClientScanError):
+    """A published transparency log could not be read (unreachable, missing file, an
+    answer over the size bound); try again later, keep the list in use."""
+
+
+class TrustStoreError(ClientScanError):
+    """The device's trusted-state file is unreadable or malformed (it is never silently
+    reset: an empty state would accept any rollback)."""
+
+
+class LogAuditFailed(ClientScanError):
+    """An auditor found the published log wrong; ``code`` says how."""
+
+    code: ClassVar[str] = "audit_failed"
+
+
+class AuditCheckpointInvalid(LogAuditFailed):
+    """The checkpoint is malformed, not signed by the log key, or not cosigned enough."""
+
+    code = "audit_checkpoint"
+
+
+class AuditInconsistent(LogAuditFailed):
+    """The log does not extend the checkpoint the auditor saw before (fork, rollback,
+    replayed checkpoint)."""
+
+    code = "audit_inconsistent"
+
+
+class AuditTreeMismatch(LogAuditFailed):
+    """The entries or the tiles do not hash to the checkpoint's root."""
+
+    code = "audit_tree"
+
+
+class AuditLeafInvalid(LogAuditFailed):
+    """A log entry is not a well-formed list leaf."""
+
+    code = "audit_leaf"
+
+
+class AuditChainBroken(LogAuditFailed):
+    """A list version in the log is not the successor of the previous logged version."""
+
+    code = "audit_chain"
+
+
+class AuditListInvalid(LogAuditFailed):
+    """A logged list's body is missing (when required), not signed by trusted curators, or
+    not the list its leaf describes."""
+
+    code = "audit_list"
 
 
 class SubmissionError(ClientScanError):

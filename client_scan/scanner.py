@@ -13,6 +13,13 @@ either the old lists or the new ones, never a mix. A refused update leaves the o
 in place and raises :class:`~client_scan.errors.ListUpdateRejected` from the
 :class:`~hashes.errors.HashListError`.
 
+Transparency mode (docs/transparency.md, "Device rule"): a scanner given a
+:class:`~client_scan.transparency.rule.LogPolicy` accepts lists only through
+:meth:`Scanner.apply_update` with a list update bundle (an inclusion proof in a witnessed
+checkpoint consistent with the one it trusts), keeps that checkpoint in its trusted state
+and, with a :class:`~client_scan.transparency.store.TrustStore`, in a 0600 file. Every
+list with a signed expiry is refused once it has expired (``ListExpired``).
+
 The hashing and matching engines are parameters (``hasher``, ``matcher_factory``) with
 defaults from :mod:`hashes`, so the seam to them stays two small protocols.
 """
@@ -21,20 +28,26 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from client_scan.errors import ListUpdateRejected
+from client_scan.errors import InvalidInput, LogProofRequired
+from client_scan.transparency.bundle import UpdateBundle
+from client_scan.transparency.rule import LogPolicy, check_bundle, list_refusal
+from client_scan.transparency.store import DeviceTrust, TrustStore, merged
 from hashes.errors import DecodeError, HashListError
 from hashes.lists import (
     HashList,
     TrustedState,
     TrustPolicy,
+    check_fresh,
     load_list,
-    parse_list,
     trusted_state,
 )
+from hashes.lists.format import peek_list_id
+from hashes.transparency.verify import TrustedCheckpoint
 from hashes.values import Algorithm, HashValue
 from hashes.video import looks_like_video
 from hashes.video.listmatch import VideoListMatcher
@@ -227,6 +240,7 @@ class _State:
 
     lists: Mapping[str, _Loaded]
     trusted: Mapping[str, TrustedState]
+    checkpoint: TrustedCheckpoint | None = None
 
 
 def _byte_hashes(data: bytes) -> dict[Algorithm, HashValue]:
@@ -241,10 +255,19 @@ class Scanner:
 
     ``trusted`` are the list states the app remembered from earlier runs (see
     :attr:`trusted_states`; that mapping, or its values), so a rollback is refused across
-    restarts too.
+    restarts too. With ``store`` the scanner reads its trusted lists and checkpoint from
+    that file (merged with ``trusted``, the higher version winning) and writes them back
+    before every accepted update.
+
+    ``log_policy`` turns on transparency mode (recommended; docs/transparency.md): lists
+    are then accepted only by :meth:`apply_update`. ``trusted_checkpoint`` is the log
+    checkpoint trusted before (without a store). ``require_expiry`` refuses bare lists
+    that carry no expiry (in transparency mode the policy decides). ``clock`` gives
+    seconds since the epoch.
 
     Raises (on construction):
-        nothing; an invalid ``policy`` is refused by :class:`hashes.lists.TrustPolicy`.
+        TrustStoreError: ``store``'s file is unreadable or malformed.
+        (an invalid ``policy`` is refused by :class:`hashes.lists.TrustPolicy`.)
     """
 
     def __init__(
@@ -255,16 +278,66 @@ class Scanner:
         hasher: Hasher | None = None,
         matcher_factory: MatcherFactory | None = None,
         video_hasher: VideoHasher | None = None,
+        log_policy: LogPolicy | None = None,
+        trusted_checkpoint: TrustedCheckpoint | None = None,
+        store: TrustStore | None = None,
+        require_expiry: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._policy = policy
+        self._log_policy = log_policy
+        self._store = store
+        self._require_expiry = require_expiry
+        self._clock = clock
         self._hasher = hasher if hasher is not None else default_hasher
         self._video_hasher = video_hasher if video_hasher is not None else default_video_hasher
         self._matcher_factory = (
             matcher_factory if matcher_factory is not None else default_matcher_factory
         )
         self._write_lock = threading.Lock()
-        states = trusted.values() if isinstance(trusted, Mapping) else trusted
-        self._state = _State(lists={}, trusted={s.list_id: s for s in states})
+        states = list(trusted.values() if isinstance(trusted, Mapping) else trusted)
+        if store is not None:
+            stored = store.load()
+            states = merged(stored.lists, states)
+            given, kept = trusted_checkpoint, stored.checkpoint
+            if given is None or (
+                kept is not None and kept.checkpoint.size >= given.checkpoint.size
+            ):
+                trusted_checkpoint = kept  # never step back from what the store holds
+        self._state = _State(
+            lists={}, trusted={s.list_id: s for s in states}, checkpoint=trusted_checkpoint
+        )
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    @property
+    def trusted_checkpoint(self) -> TrustedCheckpoint | None:
+        """The log checkpoint accepted last (transparency mode), ``None`` before the first."""
+        return self._state.checkpoint
+
+    def expired_lists(self) -> dict[str, int]:
+        """Loaded lists whose signed expiry has passed (list id -> ``expires_at_ms``): they
+        are still matched against, but the feed has not delivered a newer version in time;
+        tell the user their protection is out of date."""
+        now = self._now_ms()
+        return {
+            list_id: expires
+            for list_id, loaded in self._state.lists.items()
+            if (expires := loaded.hash_list.header.expires_at_ms) is not None and expires <= now
+        }
+
+    def _commit(self, state: _State, hash_list: HashList, new_state: TrustedState) -> None:
+        """Persist, then swap in one assignment (a failed write leaves everything as it was)."""
+        videos = VideoListMatcher(hash_list) if hash_list.videos is not None else None
+        loaded = _Loaded(hash_list, self._matcher_factory(hash_list), new_state, videos)
+        list_id = hash_list.header.list_id
+        trusted = {**state.trusted, list_id: new_state}
+        if self._store is not None:
+            self._store.save(DeviceTrust(tuple(trusted.values()), state.checkpoint))
+        self._state = _State(
+            lists={**state.lists, list_id: loaded}, trusted=trusted, checkpoint=state.checkpoint
+        )
 
     @property
     def trusted_states(self) -> Mapping[str, TrustedState]:
@@ -281,29 +354,64 @@ class Scanner:
         """Verify new list bytes and, if accepted, swap them in atomically.
 
         A list id not seen before is accepted on its signatures alone; a known one must be
-        a legitimate successor of the trusted version (or that same version again).
+        a legitimate successor of the trusted version (or that same version again). A list
+        whose signed expiry has passed is refused.
 
         Raises:
+            LogProofRequired: this scanner has a log policy (use :meth:`apply_update`).
             ListUpdateRejected: the bytes are malformed, not signed by enough trusted
-                curators, a rollback, or a fork; ``__cause__`` is the ``HashListError``.
-                The lists in use are unchanged.
+                curators (``ListNotCuratorSigned``), a rollback (``ListRolledBack``), a
+                fork (``ListChainBroken``), expired (``ListExpired``) or without an
+                expiry when one is required (``ListExpiryMissing``); ``__cause__`` is the
+                ``HashListError``. The lists in use are unchanged.
+            TrustStoreError: the trusted-state file could not be written (nothing changed).
         """
+        if self._log_policy is not None:
+            raise LogProofRequired(
+                "this device accepts lists only with a log inclusion proof (apply_update)"
+            )
         with self._write_lock:
             state = self._state
             try:
                 peek = _peek_list_id(data)
                 hash_list = load_list(data, self._policy, state.trusted.get(peek))
+                check_fresh(hash_list, self._now_ms(), require_expiry=self._require_expiry)
             except HashListError as exc:
-                raise ListUpdateRejected(f"hash list update refused: {exc}") from exc
+                raise list_refusal(exc) from exc
             new_state = trusted_state(hash_list)
-            videos = VideoListMatcher(hash_list) if hash_list.videos is not None else None
-            loaded = _Loaded(hash_list, self._matcher_factory(hash_list), new_state, videos)
-            list_id = hash_list.header.list_id
-            self._state = _State(
-                lists={**state.lists, list_id: loaded},
-                trusted={**state.trusted, list_id: new_state},
-            )
+            self._commit(state, hash_list, new_state)
             return new_state
+
+    def apply_update(self, bundle: bytes | UpdateBundle) -> TrustedState:
+        """Apply a list update bundle under the device rule and, if it passes, swap in the
+        list and trust the bundle's checkpoint (docs/transparency.md, "Device rule").
+
+        Raises:
+            InvalidInput: this scanner has no log policy.
+            ListUpdateRejected: one subclass per reason (``UpdateBundleInvalid``,
+                ``ListNotCuratorSigned``, ``ListRolledBack``, ``ListChainBroken``,
+                ``ListExpired``, ``ListExpiryMissing``, ``CheckpointRefused``,
+                ``WitnessNotTrusted``, ``NotEnoughCosignatures``, ``BundleBaseMismatch``,
+                ``LogRolledBack``, ``LogForked``, ``LogInconsistent``,
+                ``CheckpointReplayed``, ``LeafMismatch``, ``NotInLog``); the list in use
+                and the trusted checkpoint are unchanged.
+            TrustStoreError: the trusted-state file could not be written (nothing changed).
+        """
+        if self._log_policy is None:
+            raise InvalidInput("apply_update needs a scanner made with a log_policy")
+        with self._write_lock:
+            state = self._state
+            accepted = check_bundle(
+                bundle,
+                curators=self._policy,
+                log=self._log_policy,
+                trusted_lists=state.trusted,
+                trusted_checkpoint=state.checkpoint,
+                now_ms=self._now_ms(),
+            )
+            with_checkpoint = _State(state.lists, state.trusted, accepted.checkpoint)
+            self._commit(with_checkpoint, accepted.hash_list, accepted.state)
+            return accepted.state
 
     def scan(self, data: bytes) -> ScanResult:
         """Hash attachment bytes on the device and match them against every loaded list.
@@ -423,5 +531,4 @@ def _peek_list_id(data: bytes) -> str:
     Raises:
         HashListError: the bytes do not parse.
     """
-    hash_list, _ = parse_list(data)
-    return hash_list.header.list_id
+    return peek_list_id(data)

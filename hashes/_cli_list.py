@@ -120,6 +120,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="MS",
         help="time of issue, ms since the epoch (default: now)",
     )
+    _add_expiry_arguments(build)
     build.add_argument(
         "--augment",
         action="store_true",
@@ -136,11 +137,17 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     sign.add_argument(
         "--out", type=Path, metavar="FILE", help="output file (default: sign in place)"
     )
+    _add_expiry_arguments(sign)
     sign.set_defaults(func=_run(_sign))
 
     verify = sub.add_parser("verify", help="check a list's signatures against trusted keys")
     verify.add_argument("list_file", type=Path, help="the list file")
     _add_trust_arguments(verify)
+    verify.add_argument(
+        "--require-expiry",
+        action="store_true",
+        help="refuse a list that carries no expiry (an expired list is always refused)",
+    )
     verify.set_defaults(func=_run(_verify))
 
     info = sub.add_parser("info", help="show a list's header (signatures NOT verified)")
@@ -168,6 +175,48 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="output file (default: stdout); with --format vpdq a folder (needed)",
     )
     export.set_defaults(func=_run(_export))
+
+    inter = sub.add_parser(
+        "intersect",
+        help="keep the entries listed by curators of at least K distinct jurisdictions",
+    )
+    inter.add_argument("sources", type=Path, nargs="+", metavar="LIST", help="signed source lists")
+    inter.add_argument(
+        "--curators",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="curator keys file: one 'PUBKEY_B64 JURISDICTION [name]' per line",
+    )
+    inter.add_argument(
+        "--min-sources",
+        type=int,
+        metavar="K",
+        help="distinct jurisdictions that must list an entry (with --verify: checked "
+        "against the manifest)",
+    )
+    inter.add_argument("--out", type=Path, metavar="FILE", help="the unsigned result to write")
+    inter.add_argument(
+        "--verify",
+        type=Path,
+        metavar="RESULT",
+        help="instead of building, re-check RESULT against the source lists",
+    )
+    inter.add_argument("--list-id", metavar="ID", help="the result's list id")
+    inter.add_argument(
+        "--version", type=int, default=1, metavar="N", help="the result's version (default 1)"
+    )
+    inter.add_argument(
+        "--previous", type=Path, metavar="FILE", help="the result's previous version, to chain"
+    )
+    inter.add_argument(
+        "--issued-at-ms", type=int, metavar="MS", help="time of issue (default: now)"
+    )
+    inter.add_argument(
+        "--threshold", type=int, metavar="BITS", help="match threshold (default by algorithm)"
+    )
+    _add_expiry_arguments(inter)
+    inter.set_defaults(func=_run(_intersect))
 
     match = sub.add_parser(
         "match", help="hash images or videos and match them against a signed list"
@@ -215,6 +264,33 @@ def _add_trust_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="LIST_FILE",
         help="the list version you already trust (refuses rollbacks)",
     )
+
+
+def _add_expiry_arguments(parser: argparse.ArgumentParser) -> None:
+    when = parser.add_mutually_exclusive_group()
+    when.add_argument(
+        "--expires-in",
+        type=float,
+        metavar="DAYS",
+        help="holders refuse this version DAYS after its time of issue (signed; "
+        "docs/lists.md, Expiry)",
+    )
+    when.add_argument(
+        "--expires-at",
+        type=int,
+        metavar="MS",
+        help="holders refuse this version from this time on, ms since the epoch (signed)",
+    )
+
+
+def _expiry(args: argparse.Namespace, issued_at_ms: int) -> int | None:
+    if args.expires_at is not None:
+        return int(args.expires_at)
+    if args.expires_in is not None:
+        if not args.expires_in > 0:
+            raise CliError("--expires-in must be a positive number of days")
+        return issued_at_ms + round(float(args.expires_in) * 86_400_000)
+    return None
 
 
 Handler = Callable[[argparse.Namespace], int]
@@ -492,6 +568,7 @@ def _build(args: argparse.Namespace) -> int:
         entry_ids=ids if any_ids else None,
         previous_digest=previous.digest if previous else None,
         videos=videos,
+        expires_at_ms=_expiry(args, issued),
     )
     args.out.write_bytes(hash_list.to_bytes())
     with_videos = f" and {len(videos)} vPDQ video entries" if videos is not None else ""
@@ -510,9 +587,21 @@ def _build(args: argparse.Namespace) -> int:
 
 def _sign(args: argparse.Namespace) -> int:
     from hashes.lists import add_signature, parse_list
+    from hashes.lists.format import with_expiry
 
     key = _read_signing_key(args.key)
-    signed = add_signature(args.list_file.read_bytes(), key)
+    data = args.list_file.read_bytes()
+    if args.expires_in is not None or args.expires_at is not None:
+        unsigned, stored = parse_list(data)
+        if unsigned.signatures:
+            raise CliError(
+                "the list is signed already: an expiry changes the digest, so set it before "
+                "the first signature (or with `list build --expires-in`)"
+            )
+        if stored != unsigned.digest:
+            raise CliError("the list body does not match its recorded digest (altered)")
+        data = with_expiry(unsigned, _expiry(args, unsigned.header.issued_at_ms)).to_bytes()
+    signed = add_signature(data, key)
     out: Path = args.out or args.list_file
     out.write_bytes(signed)
     count = len(parse_list(signed)[0].signatures)
@@ -522,13 +611,105 @@ def _sign(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from hashes.lists import load_list
+    from hashes.lists import check_fresh, load_list
 
     hash_list = load_list(args.list_file.read_bytes(), _policy(args), _trusted(args))
+    check_fresh(hash_list, int(time.time() * 1000), require_expiry=args.require_expiry)
     header = hash_list.header
     print(
         f"OK {header.list_id} v{header.version}: {header.count} {header.algorithm.value} "
         f"entries, digest {hash_list.digest.hex()}"
+    )
+    return 0
+
+
+def _read_curators(path: Path) -> dict[bytes, str]:
+    """``PUBKEY_B64 JURISDICTION [name]`` per line (``#`` comments) -> key -> jurisdiction."""
+    out: dict[bytes, str] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        if len(words) < 2:
+            raise CliError(f"{path}:{n}: expected 'PUBKEY_B64 JURISDICTION [name]'")
+        key = _public_key(words[0])
+        if key in out:
+            raise CliError(f"{path}:{n}: the same key twice")
+        out[key] = words[1]
+    if not out:
+        raise CliError(f"{path} names no curator")
+    return out
+
+
+def _source(path: Path, curators: dict[bytes, str]) -> Any:
+    """A verified source list and its one declared jurisdiction."""
+    from hashes.errors import ListDigestMismatch
+    from hashes.lists import parse_list
+    from hashes.lists.intersect import Source
+    from hashes.lists.signing import verify_signature
+
+    hash_list, stored = parse_list(path.read_bytes())
+    if stored != hash_list.digest:
+        raise ListDigestMismatch(f"{path}: the body does not match its digest")
+    found = set()
+    for sig in hash_list.signatures:
+        verify_signature(sig, hash_list.digest)
+        if sig.public_key in curators:
+            found.add(curators[sig.public_key])
+    if len(found) != 1:
+        raise CliError(
+            f"{path}: signed by curators of {len(found)} declared jurisdictions; "
+            "a source needs exactly one"
+        )
+    return Source(hash_list, found.pop())
+
+
+def _intersect(args: argparse.Namespace) -> int:
+    from hashes.lists import parse_list
+    from hashes.lists.intersect import intersect_lists, read_manifest, verify_intersection
+
+    curators = _read_curators(args.curators)
+    sources = [_source(p, curators) for p in args.sources]
+    if args.verify is not None:
+        result, stored = parse_list(args.verify.read_bytes())
+        if stored != result.digest:
+            raise CliError(f"{args.verify}: the body does not match its digest (altered)")
+        k = read_manifest(result).get("min_jurisdictions")
+        if args.min_sources is not None and args.min_sources != k:
+            raise CliError(f"the manifest says {k} jurisdictions, not {args.min_sources}")
+        verify_intersection(result, sources)
+        print(
+            f"OK {result.header.list_id} v{result.header.version}: {len(result)} entries, "
+            f"each listed in {k} or more jurisdictions of the {len(sources)} sources"
+        )
+        return 0
+    if args.out is None or args.min_sources is None or not args.list_id:
+        raise CliError("building needs --out, --min-sources and --list-id (or give --verify)")
+    previous = parse_list(args.previous.read_bytes())[0] if args.previous else None
+    issued = args.issued_at_ms if args.issued_at_ms is not None else int(time.time() * 1000)
+    algorithm = sources[0].hash_list.header.algorithm
+    threshold = args.threshold
+    if threshold is None:
+        threshold = DEFAULT_THRESHOLDS[algorithm.value]
+    result = intersect_lists(
+        sources,
+        args.min_sources,
+        list_id=args.list_id,
+        version=args.version,
+        issued_at_ms=issued,
+        threshold=threshold,
+        expires_at_ms=_expiry(args, issued),
+        previous_digest=previous.digest if previous else None,
+    )
+    if not len(result):
+        raise CliError("no entry is listed in that many jurisdictions: nothing written")
+    args.out.write_bytes(result.to_bytes())
+    jurisdictions = sorted({s.jurisdiction for s in sources})
+    print(
+        f"built {args.list_id} v{args.version}: {len(result)} entries listed in at least "
+        f"{args.min_sources} of {len(jurisdictions)} jurisdictions ({', '.join(jurisdictions)}), "
+        f"digest {result.digest.hex()} (unsigned; the manifest of the {len(sources)} "
+        "sources is in its signed header)"
     )
     return 0
 
@@ -548,6 +729,8 @@ def _describe(hash_list: HashList) -> list[str]:
         f"entries:         {h.count}" + (" (with ids)" if hash_list.has_entry_ids else ""),
         f"digest:          {hash_list.digest.hex()}",
         f"previous_digest: {h.previous_digest.hex() if h.previous_digest else '-'}",
+        f"expires_at:      {_time_text(h.expires_at_ms) if h.expires_at_ms else '- (never)'}",
+        f"manifest:        {h.manifest.decode('utf-8') if h.manifest else '-'}",
         "categories:",
     ]
     lines += [f"  {name}: {int(n)}" for name, n in zip(h.categories, counts, strict=False)]
@@ -562,6 +745,13 @@ def _describe(hash_list: HashList) -> list[str]:
             *(f"  {name}: {int(n)}" for name, n in zip(h.categories, per, strict=False) if n),
         ]
     return lines
+
+
+def _time_text(ms: int) -> str:
+    try:
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000)) + f" ({ms} ms)"
+    except (OverflowError, OSError, ValueError):
+        return f"{ms} ms"
 
 
 def _info(args: argparse.Namespace) -> int:

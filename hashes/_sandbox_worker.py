@@ -152,9 +152,7 @@ def unpack_result(packed: PackedResult) -> HashResult:
     pdq_dihedral = (
         None
         if dihedral is None
-        else MappingProxyType(
-            {name: HashValue(Algorithm.PDQ, digest) for name, digest in dihedral}
-        )
+        else MappingProxyType({name: HashValue(Algorithm.PDQ, digest) for name, digest in dihedral})
     )
     variants = (
         None

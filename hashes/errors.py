@@ -32,7 +32,10 @@ should do next::
     │   │   ├── UnknownSigner      signed by a key the trust policy does not name
     │   │   └── NotEnoughSignatures fewer valid trusted signatures than the policy's k
     │   ├── ListRollback           version lower than the one already trusted
-    │   └── ChainBroken            previous_digest does not match the trusted previous version
+    │   ├── ChainBroken            previous_digest does not match the trusted previous version
+    │   └── ListStale              the list is not fresh: keep the list in use, tell the user
+    │       ├── ListExpired        its signed expiry has passed (a frozen or replayed feed)
+    │       └── ListExpiryMissing  it carries no expiry and the holder's policy needs one
     ├── IndexQueryError            a query the index cannot answer (wrong bit length, bad t)
     └── TransparencyError          a transparency-log artefact cannot be trusted or used
         ├── TransparencyFormatError   bytes that do not follow the format: refuse them
@@ -186,6 +189,18 @@ class ListRollback(HashListError):
 
 class ChainBroken(HashListError):
     """The list's previous_digest does not match the trusted previous version."""
+
+
+class ListStale(HashListError):
+    """The list is not fresh enough for the holder's policy."""
+
+
+class ListExpired(ListStale):
+    """The list's signed expiry (``expires_at_ms``) is not after the holder's clock."""
+
+
+class ListExpiryMissing(ListStale):
+    """The list carries no expiry and the holder's policy accepts only lists with one."""
 
 
 class IndexQueryError(HashesError, ValueError):

@@ -17,7 +17,7 @@ from hashes.lists.format import (
     parse_list,
 )
 from hashes.lists.signing import add_signature, sign_list
-from hashes.lists.trust import TrustedState, TrustPolicy, load_list, trusted_state
+from hashes.lists.trust import TrustedState, TrustPolicy, check_fresh, load_list, trusted_state
 
 __all__ = [
     "HashList",
@@ -28,6 +28,7 @@ __all__ = [
     "TrustedState",
     "add_signature",
     "build_list",
+    "check_fresh",
     "load_list",
     "parse_list",
     "sign_list",

@@ -4,9 +4,11 @@ A list file is ``body || trailer``. The body is everything the digest covers; th
 carries the digest and the curators' signatures. The exact byte layout is documented in
 ``docs/lists.md``; in short (integers big-endian)::
 
-    body    = "FRKLIST\\n" u16 format_version=1  u16 flags  lp8(algorithm) u16 bits
+    body    = "FRKLIST\\n" u16 format_version (1, or 2 with videos)  u16 flags  lp8(algorithm) u16 bits
               u16 threshold  u64 count  u64 version  u64 issued_at_ms  lp16(list_id)
               lp8(previous_digest)  u16 ncategories  ncategories * lp8(category)
+              [if flags & 4: u64 expires_at_ms]
+              [if flags & 8: u32 length, then the manifest (UTF-8 JSON, at most 64 KiB)]
               count * hash (bits/8 bytes each)
               count * u16 category index
               [if flags & 1: (count + 1) * u32 id offsets, then the UTF-8 id bytes]
@@ -57,6 +59,8 @@ __all__ = [
     "encode_body",
     "encode_list",
     "parse_list",
+    "peek_list_id",
+    "with_expiry",
 ]
 
 MAGIC = b"FRKLIST\n"
@@ -65,6 +69,16 @@ FORMAT_VERSION = 1
 VIDEO_FORMAT_VERSION = 2
 FLAG_ENTRY_IDS = 0x0001
 FLAG_VIDEOS = 0x0002
+# Bit 2 (0x0004): the header ends with a u64 expires_at_ms. Bit 1 is left to the video
+# section. A list without an expiry is byte for byte what it was before the field existed,
+# so every list signed before still parses and verifies; an older reader refuses a list
+# with the bit set ("unknown flags") rather than ignoring its expiry.
+FLAG_EXPIRES = 0x0004
+# Bit 3 (0x0008): the header ends with a length-prefixed manifest, e.g. the sources of an
+# intersection (hashes.lists.intersect), covered by the digest like every header field.
+FLAG_MANIFEST = 0x0008
+MAX_MANIFEST_BYTES = 65536
+_KNOWN_FLAGS = FLAG_ENTRY_IDS | FLAG_VIDEOS | FLAG_EXPIRES | FLAG_MANIFEST
 DIGEST_SIZE = 32
 PUBLIC_KEY_SIZE = 32
 SIGNATURE_SIZE = 64
@@ -97,6 +111,11 @@ class ListHeader:
 
     ``categories`` is the table that entries index into. ``previous_digest`` is the digest
     of the version this one replaces, or ``None`` for the first version of a list.
+    ``expires_at_ms`` is when holders must stop accepting this version (milliseconds since
+    the epoch, after ``issued_at_ms``), or ``None`` for a list that never expires (every
+    list made before the field existed; see docs/lists.md, "Expiry"). ``manifest`` is
+    signed metadata about how the list was made (UTF-8 JSON; an intersection names its
+    sources), or ``None``.
     """
 
     list_id: str
@@ -108,6 +127,8 @@ class ListHeader:
     categories: tuple[str, ...]
     previous_digest: bytes | None
     count: int
+    expires_at_ms: int | None = None
+    manifest: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,6 +442,17 @@ def _check_header(header: ListHeader) -> None:
     _check_u64(header.version, "the version", minimum=1)
     _check_u64(header.issued_at_ms, "issued_at_ms")
     _check_u64(header.count, "the entry count")
+    if header.expires_at_ms is not None:
+        _check_u64(header.expires_at_ms, "expires_at_ms", minimum=1)
+        if header.expires_at_ms <= header.issued_at_ms:
+            raise ListFormatError("expires_at_ms must be later than issued_at_ms")
+    if header.manifest is not None:
+        if not isinstance(header.manifest, bytes) or len(header.manifest) > MAX_MANIFEST_BYTES:
+            raise ListFormatError(f"the manifest is bytes, at most {MAX_MANIFEST_BYTES}")
+        try:
+            header.manifest.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ListFormatError("the manifest is not valid UTF-8") from None
     if header.previous_digest is not None and (
         not isinstance(header.previous_digest, bytes) or len(header.previous_digest) != DIGEST_SIZE
     ):
@@ -450,6 +482,10 @@ def _encode_header(header: ListHeader, flags: int) -> bytes:
     parts.append(_lp8(header.previous_digest or b"", "previous_digest"))
     parts.append(struct.pack(">H", len(header.categories)))
     parts.extend(_lp8(c.encode("utf-8"), "a category name") for c in header.categories)
+    if header.expires_at_ms is not None:
+        parts.append(struct.pack(">Q", header.expires_at_ms))
+    if header.manifest is not None:
+        parts.append(struct.pack(">I", len(header.manifest)) + header.manifest)
     return b"".join(parts)
 
 
@@ -458,6 +494,10 @@ def encode_body(hash_list: HashList) -> bytes:
     flags = FLAG_ENTRY_IDS if hash_list.id_offsets is not None else 0
     if hash_list.videos is not None:
         flags |= FLAG_VIDEOS
+    if hash_list.header.expires_at_ms is not None:
+        flags |= FLAG_EXPIRES
+    if hash_list.header.manifest is not None:
+        flags |= FLAG_MANIFEST
     parts = [
         _encode_header(hash_list.header, flags),
         np.ascontiguousarray(hash_list.hashes).tobytes(),
@@ -498,6 +538,8 @@ def build_list(
     entry_ids: Sequence[str | None] | None = None,
     previous_digest: bytes | None = None,
     videos: VideoEntries | None = None,
+    expires_at_ms: int | None = None,
+    manifest: bytes | None = None,
 ) -> HashList:
     """Build an unsigned list from its parts; entries keep the order given.
 
@@ -506,12 +548,14 @@ def build_list(
     ``categories`` per entry; ``entry_ids`` (optional) one id per entry, ``None`` or ``""``
     for an entry without one. ``videos`` (:func:`build_video_entries`) adds video entries
     beside the image entries (format version 2); their category indices point into the
-    same ``categories``. The time of issue is a parameter: this core reads no clock.
+    same ``categories``. The time of issue (and the optional expiry, ``expires_at_ms``,
+    covered by the digest like every header field) is a parameter: this core reads no clock.
 
     Raises:
         ListFormatError: a field breaks a rule of the format (empty list id, version < 1,
             threshold outside ``0..bits``, duplicate or over-long category names, a category
-            index out of range, an entry id longer than 255 bytes, a bad previous_digest).
+            index out of range, an entry id longer than 255 bytes, a bad previous_digest,
+            an expiry not after ``issued_at_ms``).
         AlgorithmMismatch: a :class:`HashValue` is not of ``algorithm``.
     """
     if not isinstance(algorithm, Algorithm):
@@ -536,6 +580,8 @@ def build_list(
         categories=tuple(categories),
         previous_digest=previous_digest,
         count=count,
+        expires_at_ms=expires_at_ms,
+        manifest=manifest,
     )
     _check_header(header)
     if videos is not None and len(videos) and int(videos.categories.max()) >= len(categories):
@@ -559,6 +605,37 @@ def build_list(
         id_offsets=offsets,
         id_blob=blob,
         videos=videos,
+    )
+
+
+def with_expiry(hash_list: HashList, expires_at_ms: int | None) -> HashList:
+    """The same list with another expiry: a new body, so a new digest and no signatures
+    (a curator sets the expiry before signing).
+
+    Raises:
+        ListFormatError: the expiry is not after ``issued_at_ms`` or not a uint64.
+    """
+    import dataclasses
+
+    header = dataclasses.replace(hash_list.header, expires_at_ms=expires_at_ms)
+    _check_header(header)
+    draft = HashList(
+        header=header,
+        hashes=hash_list.hashes,
+        categories=hash_list.categories,
+        digest=b"",
+        id_offsets=hash_list.id_offsets,
+        id_blob=hash_list.id_blob,
+        videos=hash_list.videos,
+    )
+    return HashList(
+        header=header,
+        hashes=hash_list.hashes,
+        categories=hash_list.categories,
+        digest=hashlib.sha256(encode_body(draft)).digest(),
+        id_offsets=hash_list.id_offsets,
+        id_blob=hash_list.id_blob,
+        videos=hash_list.videos,
     )
 
 
@@ -645,6 +722,8 @@ class _Reader:
 
 
 _U16 = struct.Struct(">H")
+_U64 = struct.Struct(">Q")
+_U32 = struct.Struct(">I")
 
 
 def parse_list(data: bytes) -> tuple[HashList, bytes]:
@@ -671,7 +750,7 @@ def parse_list(data: bytes) -> tuple[HashList, bytes]:
     fmt_version, flags = r.unpack(_FIXED, "the format version")
     if fmt_version not in (FORMAT_VERSION, VIDEO_FORMAT_VERSION):
         raise ListFormatError(f"unsupported list format version {fmt_version}")
-    if flags & ~(FLAG_ENTRY_IDS | FLAG_VIDEOS):
+    if flags & ~_KNOWN_FLAGS:
         raise ListFormatError(f"unknown flags {flags:#06x}")
     # The video flag and format version 2 go together, so that a version 1 reader never
     # meets a section it does not know and a version 2 file always carries one.
@@ -687,6 +766,13 @@ def parse_list(data: bytes) -> tuple[HashList, bytes]:
     previous = r.lp8("previous_digest")
     ncat = r.unpack(_U16, "the categories table")[0]
     categories = tuple(r.text(r.lp8("a category"), "a category") for _ in range(ncat))
+    expires_at_ms = r.unpack(_U64, "expires_at_ms")[0] if flags & FLAG_EXPIRES else None
+    manifest = None
+    if flags & FLAG_MANIFEST:
+        length = r.unpack(_U32, "the manifest")[0]
+        if length > MAX_MANIFEST_BYTES:
+            raise ListFormatError(f"the manifest is longer than {MAX_MANIFEST_BYTES} bytes")
+        manifest = r.take(length, "the manifest")
     header = ListHeader(
         list_id=list_id,
         version=version,
@@ -697,6 +783,8 @@ def parse_list(data: bytes) -> tuple[HashList, bytes]:
         categories=categories,
         previous_digest=previous or None,
         count=count,
+        expires_at_ms=expires_at_ms,
+        manifest=manifest,
     )
     _check_header(header)
     nbytes = bits // 8
@@ -737,6 +825,23 @@ def parse_list(data: bytes) -> tuple[HashList, bytes]:
         videos=videos,
     )
     return hash_list, stored_digest
+
+
+def peek_list_id(data: bytes) -> str:
+    """The list id a file claims, read from its header alone (no hashing, nothing
+    verified): only to pick the trusted state to check the file against.
+
+    Raises:
+        ListFormatError: bad magic or a malformed header (``ListTruncated`` if short).
+    """
+    r = _Reader(bytes(data[:4096]))
+    if r.take(len(MAGIC), "the magic") != MAGIC:
+        raise ListFormatError("not a Frankly hash list (bad magic)")
+    r.unpack(_FIXED, "the format version")
+    r.lp8("the algorithm")
+    r.unpack(_NUMBERS, "the header")
+    raw = r.take(r.unpack(_U16, "the list id")[0], "the list id")
+    return r.text(raw, "the list id")
 
 
 def _parse_ids(r: _Reader, count: int) -> tuple[U32Array, bytes]:

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from hashes.errors import (
     ChainBroken,
     ListDigestMismatch,
+    ListExpired,
+    ListExpiryMissing,
     ListRollback,
     NotEnoughSignatures,
     SignatureMissing,
@@ -44,7 +46,7 @@ from hashes.errors import (
 from hashes.lists.format import DIGEST_SIZE, PUBLIC_KEY_SIZE, HashList, parse_list
 from hashes.lists.signing import verify_signature
 
-__all__ = ["TrustPolicy", "TrustedState", "load_list", "trusted_state"]
+__all__ = ["TrustPolicy", "TrustedState", "check_fresh", "load_list", "trusted_state"]
 
 
 @dataclass(frozen=True)
@@ -182,4 +184,30 @@ def check_succession(hash_list: HashList, trusted: TrustedState) -> None:
     ):
         raise ChainBroken(
             f"version {header.version} does not chain to the trusted version {trusted.version}"
+        )
+
+
+def check_fresh(hash_list: HashList, now_ms: int, *, require_expiry: bool = False) -> None:
+    """Refuse a list whose signed expiry has passed at ``now_ms`` (the holder's clock).
+
+    A list without an expiry (every list signed before the field existed) is accepted
+    unless ``require_expiry``; the expiry is part of the signed body, so nobody but the
+    curators can move it.
+
+    Raises:
+        ListExpired: ``expires_at_ms <= now_ms``.
+        ListExpiryMissing: no expiry and ``require_expiry``.
+    """
+    expires = hash_list.header.expires_at_ms
+    if expires is None:
+        if require_expiry:
+            raise ListExpiryMissing(
+                f"list {hash_list.header.list_id!r} version {hash_list.header.version} "
+                "carries no expiry and this holder accepts only lists that expire"
+            )
+        return
+    if expires <= now_ms:
+        raise ListExpired(
+            f"list {hash_list.header.list_id!r} version {hash_list.header.version} "
+            f"expired at {expires} ms (now {now_ms} ms)"
         )

@@ -117,6 +117,8 @@ def leaf_for_list(
 
     The curator keys are those of the signatures the list carries; check them against the
     trust policy first (:func:`hashes.lists.load_list`), this function verifies nothing.
+    ``expires_at_ms`` defaults to the list's own signed expiry (``header.expires_at_ms``),
+    which is what devices compare the leaf with.
 
     Raises:
         LeafFormatError: the list carries no signature, or a field is out of range.
@@ -136,7 +138,7 @@ def leaf_for_list(
         logged_at_ms=time_ms,
         curators=tuple(keys),
         previous_digest=header.previous_digest,
-        expires_at_ms=expires_at_ms,
+        expires_at_ms=expires_at_ms if expires_at_ms is not None else header.expires_at_ms,
     )
 
 

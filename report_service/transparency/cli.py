@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from client_scan.transparency.cli import register_audit_commands
 from report_service._cli_common import add_data_option
 from report_service.errors import ServiceError
 
@@ -311,6 +312,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "log", help="the transparency log of hash-list versions, and a witness"
     )
     sub = log.add_subparsers(dest="log_command", required=True)
+    # the auditor's ``frankly log verify|monitor`` (client_scan: they need no service)
+    register_audit_commands(sub)
 
     p = sub.add_parser("init", help="create the log key and the empty log")
     add_data_option(p)

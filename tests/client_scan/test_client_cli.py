@@ -70,7 +70,7 @@ def test_scan_is_offline_and_reports_matches(
     assert no_network == []
     other = base64.b64encode(hashlib.sha256(b"x").digest()).decode()
     assert main([*args[:-1], other]) == 1
-    assert "ListUpdateRejected" in capsys.readouterr().err
+    assert "ListNotCuratorSigned" in capsys.readouterr().err  # a ListUpdateRejected
 
 
 def test_scan_names_the_variant_of_a_mirrored_copy(

@@ -287,6 +287,7 @@ def test_public_surface_is_pinned() -> None:
         "TrustedState",
         "add_signature",
         "build_list",
+        "check_fresh",
         "load_list",
         "parse_list",
         "sign_list",
