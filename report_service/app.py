@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 import threading
 import time
@@ -48,6 +49,7 @@ from report_service.settings import Settings
 if TYPE_CHECKING:
     from hashes.decode import DecodeLimits
     from hashes.sandbox import HashSandbox
+    from report_service.banks import VideoHasher
 
 API_DESCRIPTION = """\
 Frankly's report service: a reference relay that stamps messages (message franking),
@@ -95,6 +97,24 @@ def media_sandbox(settings: Settings) -> tuple[HashSandbox, DecodeLimits]:
             )
             _SANDBOXES[key] = sandbox
     return sandbox, limits
+
+
+def video_hasher(sandbox: HashSandbox, settings: Settings) -> VideoHasher:
+    """Video re-hashing in ``sandbox`` under the settings' limits: vPDQ, MD5, SHA-256 and
+    ``video_keyframes`` keyframes, killed after ``video_timeout_s``."""
+    from hashes.video import DEFAULT_VIDEO_LIMITS
+
+    limits = dataclasses.replace(
+        DEFAULT_VIDEO_LIMITS,
+        max_duration_s=settings.video_max_duration_s,
+        max_wall_s=min(DEFAULT_VIDEO_LIMITS.max_wall_s, settings.video_timeout_s),
+    )
+    return functools.partial(
+        sandbox.hash_video,
+        limits=limits,
+        keyframes=settings.video_keyframes,
+        timeout_s=settings.video_timeout_s,
+    )
 
 
 def create_app(
@@ -149,7 +169,11 @@ def create_app(
     metrics = Metrics()
     sandbox, decode_limits = media_sandbox(settings)
     banks = HashBanks(
-        sessions, material.curator, hasher=sandbox.hash_image, decode_limits=decode_limits
+        sessions,
+        material.curator,
+        hasher=sandbox.hash_image,
+        decode_limits=decode_limits,
+        video_hasher=video_hasher(sandbox, settings),
     )
     banks.listen(engine).load()
 
