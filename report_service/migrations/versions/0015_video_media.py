@@ -25,7 +25,7 @@ def upgrade() -> None:
     op.create_table(
         "media_videos",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("report_id", sa.String(length=128), nullable=False),
+        sa.Column("report_id", sa.String(length=64), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("hash_json", sa.Text(), nullable=True),
         sa.Column("duration_s", sa.Float(), nullable=True),
