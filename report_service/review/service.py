@@ -608,8 +608,6 @@ class ReviewService:
         choice = taxonomy.Decision.parse(decision)
         taxonomy.check_policy(policy)
         taxonomy.check_note(note)
-        if bank_media and not choice.violation:
-            raise InvalidInput("only a violation's media can be banked")
         if bank_media and self._banker is None:
             raise BankUnavailable("no hash bank is configured")
         now = self._clock()
@@ -618,6 +616,10 @@ class ReviewService:
             lease = store.get_lease(session, item_id)
             if lease is None or not lease.held_by(actor.name, now) or item.status != "claimed":
                 raise LeaseRequired("claim the item (or renew your lease) before deciding")
+            # Checked under the lease, like the escalation below: a schema-valid request
+            # about an item the caller cannot decide is answered 404/409 first.
+            if bank_media and not choice.violation:
+                raise InvalidInput("only a violation's media can be banked")
             if choice is taxonomy.Decision.ESCALATE_CHILD_SAFETY and item.child_safety:
                 raise InvalidInput("the item is already in the child-safety queue")
             effect = taxonomy.effect(choice)
