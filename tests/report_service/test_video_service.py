@@ -252,3 +252,51 @@ def _another_process(
     database_url: str, tmp_path: Path, keys: KeyMaterial, clock: FakeClock
 ) -> Iterator[Service]:
     return make_service(database_url, tmp_path / "other", keys, clock)
+
+
+def test_destroyed_evidence_takes_the_keyframes_and_the_video_with_it(
+    service: Service, video: bytes
+) -> None:
+    from report_service.review.destruction import EvidenceDestroyer
+
+    mod = _moderator(service)
+    report = _report(service, "bob", video)
+    assert service.submit("bob", report).status_code == 201
+    claim = service.client.post("/v1/review/queues/general/claim", headers=mod).json()
+    detail = service.client.get(f"/v1/review/items/{claim['item']['id']}", headers=mod).json()
+    [att] = detail["verified"]["attachments"]
+    assert service.client.get(att["keyframe_urls"][1], headers=mod).status_code == 200
+    reason = "erasure request from the reporter"
+    assert (
+        service.client.post(att["reveal_url"], headers=mod, json={"reason": reason}).status_code
+        == 200
+    )
+    EvidenceDestroyer(service.app.state.session_factory, service.clock).destroy(
+        report.report_id, actor="dpo", reason=reason
+    )
+    for url in (att["keyframe_urls"][1], att["thumbnail_url"], att["play_url"]):
+        gone = service.client.get(url, headers=mod)
+        assert gone.status_code == 410, (url, gone.text)
+        assert gone.json()["error"]["code"] == "evidence_destroyed"
+    after = service.client.get(f"/v1/review/items/{claim['item']['id']}", headers=mod).json()
+    [kept] = after["verified"]["attachments"]
+    assert kept["evidence_destroyed"] is True
+    assert kept["kind"] == "video"  # the hashes stay
+
+
+def test_video_settings_bound_duration_and_keyframes(
+    sqlite_url: str, tmp_path: Path, keys: KeyMaterial, clock: FakeClock, video: bytes
+) -> None:
+    short = vs.encode(vs.pattern_frames(15))  # 1.5 s
+    for service in make_service(
+        sqlite_url, tmp_path, keys, clock, video_max_duration_s=3.0, video_keyframes=2
+    ):
+        service.add_user("bob")
+        assert service.submit("bob", _report(service, "bob", video)).status_code == 201
+        assert service.submit("bob", _report(service, "bob", short)).status_code == 201
+        with service.app.state.session_factory() as session:
+            rows = {r.sha256: r for r in session.scalars(select(MediaVideo))}
+        long_row = rows[hashlib.sha256(video).hexdigest()]
+        short_row = rows[hashlib.sha256(short).hexdigest()]
+        assert (long_row.decode_error, long_row.keyframe_count) == ("VideoTooLong", 0)
+        assert (short_row.decode_error, short_row.keyframe_count) == (None, 2)
