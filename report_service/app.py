@@ -101,7 +101,8 @@ def media_sandbox(settings: Settings) -> tuple[HashSandbox, DecodeLimits]:
 
 def video_hasher(sandbox: HashSandbox, settings: Settings) -> VideoHasher:
     """Video re-hashing in ``sandbox`` under the settings' limits: vPDQ, MD5, SHA-256 and
-    ``video_keyframes`` keyframes, killed after ``video_timeout_s``."""
+    ``video_keyframes`` keyframes; the caller gives each call its ``timeout_s`` (at most
+    ``video_timeout_s``), after which the worker is killed."""
     from hashes.video import DEFAULT_VIDEO_LIMITS
 
     limits = dataclasses.replace(
@@ -113,7 +114,6 @@ def video_hasher(sandbox: HashSandbox, settings: Settings) -> VideoHasher:
         sandbox.hash_video,
         limits=limits,
         keyframes=settings.video_keyframes,
-        timeout_s=settings.video_timeout_s,
     )
 
 
@@ -174,6 +174,7 @@ def create_app(
         hasher=sandbox.hash_image,
         decode_limits=decode_limits,
         video_hasher=video_hasher(sandbox, settings),
+        video_timeout_s=settings.video_timeout_s,
     )
     banks.listen(engine).load()
 
@@ -223,6 +224,7 @@ def create_app(
         max_attachments=settings.max_attachments,
         child_safety_categories=settings.child_safety_categories,
         requeue=ReviewRequeue(),
+        video_budget_s=settings.video_report_budget_s,
     )
     app.state.relay = Relay(
         keyring=lambda: material.franking,

@@ -149,26 +149,38 @@ class VideoFacts:
     decode_error: str | None = None
 
 
-VideoHasher = Callable[[bytes], "VideoResult"]
-"""How videos are hashed: ``data -> VideoResult`` (vPDQ, digests, keyframes); the service
-uses :meth:`hashes.sandbox.HashSandbox.hash_video` in a worker, with keyframes."""
+VIDEO_BUDGET_EXHAUSTED = "VideoBudgetExhausted"
+"""The ``decode_error`` of a video left unhashed because its report's video time budget
+was spent on the videos before it."""
 
 
-def hash_video_in_process(data: bytes, keyframes: int = DEFAULT_VIDEO_KEYFRAMES) -> VideoResult:
+class VideoHasher(Protocol):
+    """How videos are hashed: vPDQ, digests and keyframes within ``timeout_s`` seconds;
+    the service uses :meth:`hashes.sandbox.HashSandbox.hash_video` in a worker."""
+
+    def __call__(self, data: bytes, *, timeout_s: float) -> VideoResult: ...
+
+
+def hash_video_in_process(
+    data: bytes, *, timeout_s: float = 60.0, keyframes: int = DEFAULT_VIDEO_KEYFRAMES
+) -> VideoResult:
     """:func:`hashes.video.hash_video` and :func:`hashes.video.keyframes` in this process
-    (tests and tools; the service hashes in the sandbox)."""
+    (tests and tools; the service hashes in the sandbox, which also bounds memory), each
+    under a wall-clock limit of ``timeout_s``."""
+    import dataclasses
     import io
 
     from hashes.sandbox import VideoResult
-    from hashes.video import hash_video
+    from hashes.video import DEFAULT_VIDEO_LIMITS, hash_video
     from hashes.video import keyframes as video_keyframes
 
+    limits = dataclasses.replace(DEFAULT_VIDEO_LIMITS, max_wall_s=timeout_s)
     pngs = []
-    for image in video_keyframes(data, count=keyframes) if keyframes else []:
+    for image in video_keyframes(data, count=keyframes, limits=limits) if keyframes else []:
         out = io.BytesIO()
         image.save(out, format="PNG")
         pngs.append(out.getvalue())
-    return VideoResult(hash_video(data), tuple(pngs))
+    return VideoResult(hash_video(data, limits=limits), tuple(pngs))
 
 
 class MediaHasher(Protocol):
@@ -243,9 +255,11 @@ class HashBanks:
         hasher: MediaHasher | None = None,
         decode_limits: DecodeLimits = DECODE_LIMITS,
         video_hasher: VideoHasher | None = None,
+        video_timeout_s: float = 60.0,
     ) -> None:
         self._hasher = hasher
         self._video_hasher = video_hasher
+        self._video_timeout_s = video_timeout_s
         self._video_matchers: tuple[VideoListMatcher, ...] = ()
         self._decode_limits = decode_limits
         self._sessions = session_factory
@@ -410,23 +424,36 @@ class HashBanks:
         facts, values = hash_media(data, mime, hasher=self._hasher, limits=self._decode_limits)
         return facts, self.match(values, facts.variants)
 
-    def examine_video(self, data: bytes, mime: str) -> tuple[MediaFacts, VideoFacts, list[BankHit]]:
+    def examine_video(
+        self, data: bytes, mime: str, *, budget_s: float | None = None
+    ) -> tuple[MediaFacts, VideoFacts, list[BankHit]]:
         """Hash a video attachment's verified bytes (vPDQ, MD5, SHA-256, keyframes; in the
         sandbox) and match it against every bank's video entries under each list's
         policy, and its SHA-256 against the image banks' exact entries.
 
         Hostile or undecodable video is not an error: the facts say why
         (``decode_error``), the file digests are still matched exactly, and the report is
-        stored like any other (its evidence is what a moderator needs)."""
+        stored like any other (its evidence is what a moderator needs).
+
+        ``budget_s`` is what is left of the report's video time budget: the video gets
+        at most that (and at most ``video_timeout_s``); with nothing left it is not
+        decoded at all (``decode_error`` :data:`VIDEO_BUDGET_EXHAUSTED`)."""
         from hashes.video import VideoHash
 
         digest = hashlib.sha256(data).hexdigest()
         sha_value = HashValue(Algorithm.SHA256, bytes.fromhex(digest))
-        error: str | None = None
-        try:
-            result = (self._video_hasher or hash_video_in_process)(data)
-        except HashesError as exc:
-            error = type(exc).__name__
+        timeout_s = (
+            self._video_timeout_s if budget_s is None else min(self._video_timeout_s, budget_s)
+        )
+        result = None
+        error: str | None = VIDEO_BUDGET_EXHAUSTED
+        if timeout_s > 0:
+            try:
+                result = (self._video_hasher or hash_video_in_process)(data, timeout_s=timeout_s)
+                error = None
+            except HashesError as exc:
+                error = type(exc).__name__
+        if result is None:
             query = VideoHash(
                 frames=(),
                 md5=HashValue(Algorithm.MD5, hashlib.md5(data, usedforsecurity=False).digest()),

@@ -286,6 +286,8 @@ class Intake:
         max_attachments: int,
         child_safety_categories: frozenset[str],
         requeue: RequeuePolicy,
+        video_budget_s: float = 120.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.keys = keys
         self.banks = banks
@@ -299,6 +301,11 @@ class Intake:
         self.max_attachments = max_attachments
         self.child_safety_categories = child_safety_categories
         self.requeue = requeue  # the review policy for reports about decided items
+        # All of a report's videos share one wall-clock budget: a report of many slow
+        # videos answers within it (the videos past it are stored unhashed, matched by
+        # their digests only).
+        self.video_budget_s = video_budget_s
+        self.monotonic = monotonic
 
     def _repeat(self, session: Session, report_id: str, user_id: str) -> Answer | None:
         """The first answer to ``user_id``'s own report ``report_id`` (stored under the id
@@ -348,10 +355,12 @@ class Intake:
         }
         media: dict[str, tuple[MediaFacts, list[BankHit]]] = {}
         videos: dict[str, VideoFacts] = {}
+        video_deadline = self.monotonic() + self.video_budget_s
         for digest, data in verified.attachments.items():
             mime = refs.get(digest, "application/octet-stream")
             if looks_like_video(data):  # by magic bytes, whatever the declared type
-                facts, videos[digest], hits = self.banks.examine_video(data, mime)
+                left = video_deadline - self.monotonic()
+                facts, videos[digest], hits = self.banks.examine_video(data, mime, budget_s=left)
                 media[digest] = (facts, hits)
             else:
                 media[digest] = self.banks.examine(data, mime)

@@ -300,3 +300,30 @@ def test_video_settings_bound_duration_and_keyframes(
         short_row = rows[hashlib.sha256(short).hexdigest()]
         assert (long_row.decode_error, long_row.keyframe_count) == ("VideoTooLong", 0)
         assert (short_row.decode_error, short_row.keyframe_count) == (None, 2)
+
+
+def test_a_reports_videos_share_one_time_budget_and_the_rest_match_by_digest(
+    sqlite_service: Service, video: bytes
+) -> None:
+    service = sqlite_service
+    other = vs.encode(vs.pattern_frames(30))
+    for data in (video, other):
+        service.app.state.banks.add_video(hash_video(data), "ncii", None, service.clock())
+    ticks = iter([0.0, 0.0, 500.0])  # the deadline, the first video, then past the budget
+    service.app.state.intake.monotonic = lambda: next(ticks)
+    shas = {hashlib.sha256(d).hexdigest(): d for d in (video, other)}
+    context = service.frank("bob", "alice", "hi")
+    message = service.frank("alice", "bob", "two", attachments=[(d, MP4) for d in shas.values()])
+    report = service.report("bob", [context, message], reason=Reason.NCII, attachments=shas)
+    assert service.submit("bob", report).status_code == 201
+    with service.app.state.session_factory() as session:
+        rows = session.scalars(select(MediaVideo)).all()
+        matches = session.scalars(select(BankMatch)).all()
+    assert sorted((r.decode_error or "", r.keyframe_count) for r in rows) == [
+        ("", 4),
+        ("VideoBudgetExhausted", 0),
+    ]
+    # The unhashed one still matches its banked twin exactly, by its file digest.
+    assert sorted((m.sha256, m.algorithm) for m in matches) == sorted(
+        (sha, "sha256") for sha in shas
+    )
