@@ -20,7 +20,7 @@ from client_scan.report_format import Reason
 from hashes.video import keyframes
 from report_service.server import BackgroundServer
 from tests.hashes import video_support as vs
-from tests.report_service.console.conftest import Live, sign_in
+from tests.report_service.console.conftest import Live, axe_violations, sign_in
 from tests.report_service.console.shift_data import build_app
 from tests.report_service.console.test_console_wellness import channel_spread, detail, rgb
 
@@ -72,6 +72,7 @@ def test_keyframes_blurred_then_a_muted_player_only_after_reveal(
         # blurred: a small fraction of the same-size original's high-frequency energy
         assert detail(shot) < 0.15 * detail(reference)
     assert page.locator("video").count() == 0
+    assert axe_violations(page) == []
     assert not any(body == video for _, body in bodies)  # the video never sent
     play_url = f"{live.url}/console/items/1/media/{hashlib.sha256(video).hexdigest()}/play"
     assert page.request.get(play_url).status == 403  # not before a reveal
@@ -97,6 +98,7 @@ def test_keyframes_blurred_then_a_muted_player_only_after_reveal(
     )
     assert player.evaluate("v => v.muted") is True
     assert violations == []
+    assert axe_violations(page) == []
     # Another moderator who has not revealed it cannot play it.
     other = browser.new_context()
     lead = other.new_page()
