@@ -104,8 +104,9 @@ def _list(args: argparse.Namespace) -> int:
                 print("no hash lists held")
             for list_id, h in sorted(held.items()):
                 header = h.header
+                videos = f", {len(h.videos)} videos" if h.videos is not None else ""
                 print(
-                    f"list {list_id}: version {header.version}, {len(h)} entries, "
+                    f"list {list_id}: version {header.version}, {len(h)} entries{videos}, "
                     f"{header.algorithm.value} (threshold {header.threshold}), "
                     f"digest {h.digest.hex()[:16]}..., signed by "
                     f"{', '.join(banks.signers(h)) or 'no trusted curator'}"

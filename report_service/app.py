@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 import threading
 import time
@@ -58,6 +59,7 @@ from report_service.settings import Settings
 if TYPE_CHECKING:
     from hashes.decode import DecodeLimits
     from hashes.sandbox import HashSandbox
+    from report_service.banks import VideoHasher
 
 API_DESCRIPTION = """\
 Frankly's report service: a reference relay that stamps messages (message franking),
@@ -105,6 +107,24 @@ def media_sandbox(settings: Settings) -> tuple[HashSandbox, DecodeLimits]:
             )
             _SANDBOXES[key] = sandbox
     return sandbox, limits
+
+
+def video_hasher(sandbox: HashSandbox, settings: Settings) -> VideoHasher:
+    """Video re-hashing in ``sandbox`` under the settings' limits: vPDQ, MD5, SHA-256 and
+    ``video_keyframes`` keyframes; the caller gives each call its ``timeout_s`` (at most
+    ``video_timeout_s``), after which the worker is killed."""
+    from hashes.video import DEFAULT_VIDEO_LIMITS
+
+    limits = dataclasses.replace(
+        DEFAULT_VIDEO_LIMITS,
+        max_duration_s=settings.video_max_duration_s,
+        max_wall_s=min(DEFAULT_VIDEO_LIMITS.max_wall_s, settings.video_timeout_s),
+    )
+    return functools.partial(
+        sandbox.hash_video,
+        limits=limits,
+        keyframes=settings.video_keyframes,
+    )
 
 
 def create_app(
@@ -171,7 +191,12 @@ def create_app(
     events = event_hook(now)  # webhooks: storage and review announce changes through it
     sandbox, decode_limits = media_sandbox(settings)
     banks = HashBanks(
-        sessions, material.curator, hasher=sandbox.hash_image, decode_limits=decode_limits
+        sessions,
+        material.curator,
+        hasher=sandbox.hash_image,
+        decode_limits=decode_limits,
+        video_hasher=video_hasher(sandbox, settings),
+        video_timeout_s=settings.video_timeout_s,
     )
     banks.listen(engine).load()
 
@@ -243,6 +268,7 @@ def create_app(
         child_safety_categories=settings.child_safety_categories,
         requeue=ReviewRequeue(),
         events=events,
+        video_budget_s=settings.video_report_budget_s,
     )
     app.state.relay = Relay(
         keyring=lambda: material.franking,

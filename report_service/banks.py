@@ -50,7 +50,7 @@ from hashes.lists import (
     sign_list,
     trusted_state,
 )
-from hashes.lists.format import parse_list
+from hashes.lists.format import build_video_entries, parse_list
 from hashes.matching import Match, Matcher
 from hashes.values import Algorithm, HashValue
 from hashes.variants import Variants
@@ -65,8 +65,13 @@ if TYPE_CHECKING:
 
 if TYPE_CHECKING:
     from hashes.compute import HashResult
+    from hashes.sandbox import VideoResult
+    from hashes.video import VideoHash
+    from hashes.video.listmatch import VideoListMatcher
 
 SERVICE_LIST_ID = "frankly-service-bank"
+SERVICE_VIDEO_LIST_ID = "frankly-service-video-bank"
+DEFAULT_VIDEO_KEYFRAMES = 4
 DECODE_LIMITS = DecodeLimits(max_bytes=25 * 1024 * 1024, max_pixels=1 << 26, max_frames=100)
 DEFAULT_PDQ_THRESHOLD = 31
 BANKS_COUNTER = "banks"
@@ -129,6 +134,53 @@ class BankHit:
     distance: int
     entry_id: str | None
     variant: str = "original"
+    match_percent: float | None = None  # videos: share of the query's frames matched
+
+
+@dataclass(frozen=True, slots=True)
+class VideoFacts:
+    """What the service computed from a video attachment's verified bytes: its vPDQ and
+    file digests and a few keyframes (PNG, for the blurred review view), or why it could
+    not be decoded safely (``decode_error``: the :class:`~hashes.errors.DecodeError`'s
+    name, e.g. ``VideoTooLong``, ``TooManyPixels``, ``DecodeTimeout``)."""
+
+    hash: VideoHash | None
+    keyframes: tuple[bytes, ...] = field(default=(), repr=False)
+    decode_error: str | None = None
+
+
+VIDEO_BUDGET_EXHAUSTED = "VideoBudgetExhausted"
+"""The ``decode_error`` of a video left unhashed because its report's video time budget
+was spent on the videos before it."""
+
+
+class VideoHasher(Protocol):
+    """How videos are hashed: vPDQ, digests and keyframes within ``timeout_s`` seconds;
+    the service uses :meth:`hashes.sandbox.HashSandbox.hash_video` in a worker."""
+
+    def __call__(self, data: bytes, *, timeout_s: float) -> VideoResult: ...
+
+
+def hash_video_in_process(
+    data: bytes, *, timeout_s: float = 60.0, keyframes: int = DEFAULT_VIDEO_KEYFRAMES
+) -> VideoResult:
+    """:func:`hashes.video.hash_video` and :func:`hashes.video.keyframes` in this process
+    (tests and tools; the service hashes in the sandbox, which also bounds memory), each
+    under a wall-clock limit of ``timeout_s``."""
+    import dataclasses
+    import io
+
+    from hashes.sandbox import VideoResult
+    from hashes.video import DEFAULT_VIDEO_LIMITS, hash_video
+    from hashes.video import keyframes as video_keyframes
+
+    limits = dataclasses.replace(DEFAULT_VIDEO_LIMITS, max_wall_s=timeout_s)
+    pngs = []
+    for image in video_keyframes(data, count=keyframes, limits=limits) if keyframes else []:
+        out = io.BytesIO()
+        image.save(out, format="PNG")
+        pngs.append(out.getvalue())
+    return VideoResult(hash_video(data, limits=limits), tuple(pngs))
 
 
 class MediaHasher(Protocol):
@@ -202,8 +254,13 @@ class HashBanks:
         check_interval_ms: int = DEFAULT_CHECK_INTERVAL_MS,
         hasher: MediaHasher | None = None,
         decode_limits: DecodeLimits = DECODE_LIMITS,
+        video_hasher: VideoHasher | None = None,
+        video_timeout_s: float = 60.0,
     ) -> None:
         self._hasher = hasher
+        self._video_hasher = video_hasher
+        self._video_timeout_s = video_timeout_s
+        self._video_matchers: tuple[VideoListMatcher, ...] = ()
         self._decode_limits = decode_limits
         self._sessions = session_factory
         self._curator = curator
@@ -284,8 +341,9 @@ class HashBanks:
                 self.policy = self._stored_policy(session)
                 newest = dict(
                     session.execute(
-                        select(HashListVersion.list_id, func.max(HashListVersion.version))
-                        .group_by(HashListVersion.list_id)
+                        select(HashListVersion.list_id, func.max(HashListVersion.version)).group_by(
+                            HashListVersion.list_id
+                        )
                     ).all()
                 )
                 loaded: dict[str, HashList] = {}
@@ -320,8 +378,13 @@ class HashBanks:
                     lists[list_id] = hash_list
                     changed = True
             if changed:
+                from hashes.video.listmatch import VideoListMatcher
+
                 self._lists = lists
                 self._matchers = tuple(Matcher(h) for h in lists.values())
+                self._video_matchers = tuple(
+                    VideoListMatcher(h) for h in lists.values() if h.videos is not None
+                )
 
     # ------------------------------------------------------------------ reading
 
@@ -360,6 +423,111 @@ class HashBanks:
         """Hash an attachment's verified bytes and match them against every bank."""
         facts, values = hash_media(data, mime, hasher=self._hasher, limits=self._decode_limits)
         return facts, self.match(values, facts.variants)
+
+    def examine_video(
+        self, data: bytes, mime: str, *, budget_s: float | None = None
+    ) -> tuple[MediaFacts, VideoFacts, list[BankHit]]:
+        """Hash a video attachment's verified bytes (vPDQ, MD5, SHA-256, keyframes; in the
+        sandbox) and match it against every bank's video entries under each list's
+        policy, and its SHA-256 against the image banks' exact entries.
+
+        Hostile or undecodable video is not an error: the facts say why
+        (``decode_error``), the file digests are still matched exactly, and the report is
+        stored like any other (its evidence is what a moderator needs).
+
+        ``budget_s`` is what is left of the report's video time budget: the video gets
+        at most that (and at most ``video_timeout_s``); with nothing left it is not
+        decoded at all (``decode_error`` :data:`VIDEO_BUDGET_EXHAUSTED`)."""
+        from hashes.video import VideoHash
+
+        digest = hashlib.sha256(data).hexdigest()
+        sha_value = HashValue(Algorithm.SHA256, bytes.fromhex(digest))
+        timeout_s = (
+            self._video_timeout_s if budget_s is None else min(self._video_timeout_s, budget_s)
+        )
+        result = None
+        error: str | None = VIDEO_BUDGET_EXHAUSTED
+        if timeout_s > 0:
+            try:
+                result = (self._video_hasher or hash_video_in_process)(data, timeout_s=timeout_s)
+                error = None
+            except HashesError as exc:
+                error = type(exc).__name__
+        if result is None:
+            query = VideoHash(
+                frames=(),
+                md5=HashValue(Algorithm.MD5, hashlib.md5(data, usedforsecurity=False).digest()),
+                sha256=sha_value,
+            )
+            video = VideoFacts(None, (), error)
+        else:
+            query = result.hash
+            video = VideoFacts(result.hash, tuple(result.keyframes))
+        facts = MediaFacts(digest, len(data), mime, decode_error=error)
+        return facts, video, self.match([sha_value]) + self.match_video(query)
+
+    def match_video(self, query: VideoHash) -> list[BankHit]:
+        """Every banked video that ``query`` matches (vPDQ under the list's policy, or the
+        same file by SHA-256/MD5: ``algorithm`` ``vpdq`` or ``sha256``)."""
+        self._fresh()
+        hits = []
+        for matcher in self._video_matchers:
+            for m in matcher.match(query):
+                hits.append(
+                    BankHit(
+                        list_id=m.list_id,
+                        list_version=m.list_version,
+                        algorithm="sha256" if m.exact else "vpdq",
+                        category=m.category,
+                        severity=category_severity(m.category),
+                        distance=0,
+                        entry_id=m.entry_id,
+                        match_percent=round(m.query_match_percent, 2),
+                    )
+                )
+        return hits
+
+    def holds_video(
+        self, video: VideoHash, category: str, list_id: str = SERVICE_VIDEO_LIST_ID
+    ) -> bool:
+        """Whether ``list_id`` already holds ``video`` (same frames, or the same file)
+        under ``category``."""
+        self._fresh()
+        held = self._lists.get(list_id)
+        return held is not None and _holds_video(held, video, category)
+
+    def add_video(
+        self,
+        video: VideoHash,
+        category: str,
+        entry_id: str | None,
+        now_ms: int,
+        *,
+        list_id: str = SERVICE_VIDEO_LIST_ID,
+    ) -> ListHeader:
+        """Bank one video (its vPDQ frames and file digests) as a video entry of the next
+        signed version of the service's video list; like :meth:`add_entry` (idempotent,
+        safe from several processes, matched by every process from then on).
+
+        Raises:
+            BankError: the list cannot be built (bad category or entry id).
+            StorageError: the database kept refusing the write (after retries).
+        """
+
+        def step(held: HashList | None) -> tuple[HashList, bytes] | ListHeader:
+            if held is not None and _holds_video(held, video, category):
+                return held.header
+            try:
+                new = _next_video_version(held, list_id, video, category, entry_id, now_ms)
+                data = sign_list(new, self._curator.signing_key)
+                accepted = load_list(
+                    data, self.policy, trusted_state(held) if held is not None else None
+                )
+            except HashesError as exc:
+                raise BankError(f"cannot add to list {list_id!r}: {exc}") from exc
+            return accepted, data
+
+        return self._write(list_id, now_ms, step)
 
     def holds(self, value: HashValue, category: str, list_id: str = SERVICE_LIST_ID) -> bool:
         """Whether ``list_id`` already holds exactly ``value`` under ``category``."""
@@ -477,6 +645,7 @@ class HashBanks:
                     entry_categories=held.categories.astype(np.int64),
                     entry_ids=[held.entry_id(i) for i in range(len(held))],
                     previous_digest=held.digest,
+                    videos=held.videos,
                 )
                 data = sign_list(new, self._curator.signing_key)
                 if also_signed_by is not None:
@@ -538,8 +707,9 @@ class HashBanks:
         own = [CuratorInfo(kid, key, "key file") for kid, key in self._own_keys.items()]
         with self._sessions() as session:
             rows = session.execute(
-                select(TrustedCurator.kid, TrustedCurator.public_key, TrustedCurator.origin)
-                .order_by(TrustedCurator.added_at, TrustedCurator.kid)
+                select(
+                    TrustedCurator.kid, TrustedCurator.public_key, TrustedCurator.origin
+                ).order_by(TrustedCurator.added_at, TrustedCurator.kid)
             ).all()
         return own + [CuratorInfo(kid, bytes(key), origin) for kid, key, origin in rows]
 
@@ -763,6 +933,7 @@ def _next_version(
     cats = np.concatenate([held.categories.astype(np.int64), [categories.index(category)]])
     ids = [held.entry_id(i) for i in range(len(held))] + [entry_id]
     return build_list(
+        videos=held.videos,
         list_id=list_id,
         version=header.version + 1,
         issued_at_ms=now_ms,
@@ -773,4 +944,81 @@ def _next_version(
         entry_categories=cats,
         entry_ids=ids,
         previous_digest=held.digest,
+    )
+
+
+def _holds_video(held: HashList, video: VideoHash, category: str) -> bool:
+    videos = held.videos
+    if videos is None or category not in held.header.categories:
+        return False
+    wanted = held.header.categories.index(category)
+    for i in range(len(videos)):
+        if int(videos.categories[i]) != wanted:
+            continue
+        listed = videos.video(i)
+        if listed.same_file(video) or [f.pdq for f in listed.frames] == [
+            f.pdq for f in video.frames
+        ]:
+            return True
+    return False
+
+
+def _next_video_version(
+    held: HashList | None,
+    list_id: str,
+    video: VideoHash,
+    category: str,
+    entry_id: str | None,
+    now_ms: int,
+) -> HashList:
+    """The next version of a service video list: its image entries unchanged (none for
+    the service's own), its video entries plus ``video``."""
+    if held is None:
+        categories = [category]
+        entries = build_video_entries([video], [0], [entry_id])
+        return build_list(
+            list_id=list_id,
+            version=1,
+            issued_at_ms=now_ms,
+            algorithm=Algorithm.PDQ,
+            threshold=DEFAULT_PDQ_THRESHOLD,
+            categories=categories,
+            hashes=np.zeros((0, 32), dtype=np.uint8),
+            entry_categories=np.zeros(0, dtype=np.int64),
+            videos=entries,
+        )
+    header = held.header
+    categories = list(header.categories)
+    if category not in categories:
+        categories.append(category)
+    old = held.videos
+    count = 0 if old is None else len(old)
+    listed = [] if old is None else [old.video(i) for i in range(count)]
+    cats = [] if old is None else [int(old.categories[i]) for i in range(count)]
+    ids = [] if old is None else [old.entry_id(i) for i in range(count)]
+    policy = (
+        {}
+        if old is None
+        else {
+            "distance_threshold": old.distance_threshold,
+            "quality_threshold": old.quality_threshold,
+            "query_match_percent": old.query_match_percent,
+            "compared_match_percent": old.compared_match_percent,
+        }
+    )
+    entries = build_video_entries(
+        [*listed, video], [*cats, categories.index(category)], [*ids, entry_id], **policy
+    )
+    return build_list(
+        list_id=list_id,
+        version=header.version + 1,
+        issued_at_ms=now_ms,
+        algorithm=header.algorithm,
+        threshold=header.threshold,
+        categories=categories,
+        hashes=held.hashes,
+        entry_categories=held.categories.astype(np.int64),
+        entry_ids=[held.entry_id(i) for i in range(len(held))],
+        previous_digest=held.digest,
+        videos=entries,
     )

@@ -12,7 +12,9 @@ and nothing is stored):
 3. ``reporter_id`` is the authenticated user -> ``reporter_mismatch``;
 4. a report id the same reporter already stored answers with the first outcome (200);
 5. every message verifies (DESIGN.md error table) -> 422 with ``message_index``;
-6. media is hashed from the verified bytes and matched against the banks;
+6. media is hashed from the verified bytes and matched against the banks (pictures by
+   PDQ/pHash/SHA-256; videos, recognised by their magic bytes, by vPDQ and file digests
+   in the sandbox, with a few keyframes kept as encrypted evidence for review);
 7. one transaction stores the report, its encrypted evidence and facts, and merges it
    into review items; a concurrent duplicate loses on the primary key and gets the first
    outcome.
@@ -39,7 +41,8 @@ from client_scan.errors import ReportLimitExceeded, SealError
 from client_scan.franking.verify_report import VerifiedReport, verify_report
 from client_scan.report_format import Report, message_to_json, parse_report
 from client_scan.sealing import open_sealed_report
-from report_service.banks import BankHit, HashBanks, MediaFacts
+from hashes.video import looks_like_video
+from report_service.banks import BankHit, HashBanks, MediaFacts, VideoFacts
 from report_service.errors import Conflict, DuplicateReport, ReporterMismatch
 from report_service.events import EventHook
 from report_service.evidence import seal_blob, wrap_data_key
@@ -60,6 +63,12 @@ KIND_PAYLOAD = "payload"
 KIND_ATTACHMENT = "attachment"
 KIND_COMMENT = "comment"
 KIND_DEVICE_MATCHES = "device_matches"
+KIND_KEYFRAME = "keyframe"
+
+
+def keyframe_ref(sha256: str, index: int) -> str:
+    """The evidence ref of a video attachment's ``index``-th keyframe (PNG)."""
+    return f"{sha256}:{index}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,12 +125,16 @@ def build_record(
     random: RandomBytes,
     child_safety_categories: frozenset[str],
     stored_id: str | None = None,
+    videos: Mapping[str, VideoFacts] | None = None,
 ) -> ReportRecord:
     """Everything to store for a verified report, with its evidence encrypted under a
     fresh data key wrapped by the master key. Pure: ``random`` supplies keys and nonces.
 
     ``stored_id`` is the id to store the report under when it is not the reporter's own
-    (:func:`alias_report_id`); the first answer always names the reporter's id."""
+    (:func:`alias_report_id`); the first answer always names the reporter's id.
+    ``videos`` holds what was computed from the video attachments (by digest): their
+    hashes go to ``media_videos``, their keyframes are encrypted like the rest of the
+    evidence (kind ``keyframe``, :func:`keyframe_ref`)."""
     rid = verified.report_id if stored_id is None else stored_id
     data_key = random(32)
 
@@ -135,6 +148,22 @@ def build_record(
     ]
     blobs += [blob(KIND_PAYLOAD, v.payload.id, v.payload.raw) for v in verified.messages]
     blobs += [blob(KIND_ATTACHMENT, digest, data) for digest, data in verified.attachments.items()]
+    video_rows = []
+    for digest, video in (videos or {}).items():
+        blobs += [
+            blob(KIND_KEYFRAME, keyframe_ref(digest, i), png)
+            for i, png in enumerate(video.keyframes)
+        ]
+        video_rows.append(
+            {
+                "report_id": rid,
+                "sha256": digest,
+                "hash_json": None if video.hash is None else json.dumps(video.hash.to_dict()),
+                "duration_s": None if video.hash is None else video.hash.duration_s,
+                "keyframe_count": len(video.keyframes),
+                "decode_error": video.decode_error,
+            }
+        )
     if verified.comment:
         blobs.append(blob(KIND_COMMENT, "", verified.comment.encode("utf-8")))
     if verified.device_matches:
@@ -183,6 +212,7 @@ def build_record(
                 "distance": h.distance,
                 "entry_id": h.entry_id,
                 "variant": h.variant,
+                "match_percent": h.match_percent,
             }
             for h in hits
         ]
@@ -236,6 +266,7 @@ def build_record(
         media_messages=media_messages,
         matches=tuple(match_rows),
         items=tuple(items),
+        videos=tuple(video_rows),
     )
 
 
@@ -257,6 +288,8 @@ class Intake:
         child_safety_categories: frozenset[str],
         requeue: RequeuePolicy,
         events: EventHook | None = None,
+        video_budget_s: float = 120.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.keys = keys
         self.banks = banks
@@ -271,6 +304,11 @@ class Intake:
         self.child_safety_categories = child_safety_categories
         self.requeue = requeue  # the review policy for reports about decided items
         self.events = events  # told report.created in the storing transaction (webhooks)
+        # All of a report's videos share one wall-clock budget: a report of many slow
+        # videos answers within it (the videos past it are stored unhashed, matched by
+        # their digests only).
+        self.video_budget_s = video_budget_s
+        self.monotonic = monotonic
 
     def _repeat(self, session: Session, report_id: str, user_id: str) -> Answer | None:
         """The first answer to ``user_id``'s own report ``report_id`` (stored under the id
@@ -317,10 +355,17 @@ class Intake:
             for v in verified.reported_messages
             for ref in v.payload.attachments
         }
-        media = {
-            digest: self.banks.examine(data, refs.get(digest, "application/octet-stream"))
-            for digest, data in verified.attachments.items()
-        }
+        media: dict[str, tuple[MediaFacts, list[BankHit]]] = {}
+        videos: dict[str, VideoFacts] = {}
+        video_deadline = self.monotonic() + self.video_budget_s
+        for digest, data in verified.attachments.items():
+            mime = refs.get(digest, "application/octet-stream")
+            if looks_like_video(data):  # by magic bytes, whatever the declared type
+                left = video_deadline - self.monotonic()
+                facts, videos[digest], hits = self.banks.examine_video(data, mime, budget_s=left)
+                media[digest] = (facts, hits)
+            else:
+                media[digest] = self.banks.examine(data, mime)
         master = self.keys.active_master
         # The reporter's own id first; if another reporter holds it (now, or by the time
         # this insert runs), the alias. Each try is one transaction that writes nothing
@@ -335,6 +380,7 @@ class Intake:
                 random=self.random,
                 child_safety_categories=self.child_safety_categories,
                 stored_id=stored_id,
+                videos=videos,
             )
             if self._store(record, now_ms):
                 self.metrics.reports_accepted.inc()

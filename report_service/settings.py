@@ -105,6 +105,13 @@ class Settings(BaseSettings):
     media_workers: int = Field(default=2, gt=0, le=64)
     media_timeout_s: float = Field(default=4.0, gt=0, le=600)
     media_memory_mb: int = Field(default=144, gt=0, le=65536)
+    # Video attachments (issue 16): per video a wall-clock limit (the worker is killed),
+    # per report a total for all its videos, the longest duration decoded, and how many
+    # keyframes are kept for review.
+    video_timeout_s: float = Field(default=60.0, gt=0, le=600)
+    video_report_budget_s: float = Field(default=120.0, gt=0, le=3600)
+    video_max_duration_s: float = Field(default=1800.0, gt=0, le=7200)
+    video_keyframes: int = Field(default=4, ge=1, le=16)
 
     # The address ``frankly serve`` binds (``--host`` overrides it). The app reads it to
     # decide whether /metrics may answer without FRANKLY_METRICS_TOKEN: only on loopback.

@@ -5,7 +5,8 @@ carries the digest and the curators' signatures. The exact byte layout is docume
 ``docs/lists.md``; in short (integers big-endian)::
 
     body    = "FRKLIST\\n" u16 format_version (1; 2 with videos)  u16 flags
-              lp8(algorithm) u16 bits  u16 threshold  u64 count  u64 version  u64 issued_at_ms  lp16(list_id)
+              lp8(algorithm) u16 bits  u16 threshold  u64 count  u64 version
+              u64 issued_at_ms  lp16(list_id)
               lp8(previous_digest)  u16 ncategories  ncategories * lp8(category)
               [if flags & 4: u64 expires_at_ms]
               [if flags & 8: u32 length, then the manifest (UTF-8 JSON, at most 64 KiB)]

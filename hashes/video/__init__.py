@@ -9,7 +9,7 @@ Hostile input: run :func:`hash_video` in :meth:`hashes.sandbox.HashSandbox.hash_
 for hard memory and time limits on top of :class:`VideoLimits`.
 """
 
-from hashes.video._sniff import looks_like_video
+from hashes.video._sniff import looks_like_video, sniff_container
 from hashes.video.compute import MAX_KEYFRAMES, frame_interval, hash_video, keyframes
 from hashes.video.limits import (
     DEFAULT_CODECS,
@@ -48,4 +48,5 @@ __all__ = [
     "keyframes",
     "looks_like_video",
     "match_video",
+    "sniff_container",
 ]

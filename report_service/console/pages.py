@@ -40,7 +40,7 @@ from report_service.console.sessions import (
 from report_service.errors import AuthError, RequestRejected, ServiceError, StorageError
 from report_service.http_errors import classify
 from report_service.review import decisions as taxonomy
-from report_service.review.errors import QueueEmpty
+from report_service.review.errors import NotFound, QueueEmpty
 from report_service.review.roles import Permission, Role, allows
 from report_service.review.schemas import ItemDetailOut
 from report_service.review.service import Actor, ReviewService
@@ -577,6 +577,23 @@ def item_page(
 def thumbnail(item_id: str, sha256: str, review: Review, who: Who) -> Response:
     """The blurred grayscale thumbnail the review API serves (audited ``media_view``)."""
     medium = review.thumbnail(who.actor, _item_id(item_id), _sha(sha256))
+    return Response(medium.data, media_type=medium.mime, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/items/{item_id}/media/{sha256}/keyframes/{index}")
+def keyframe(item_id: str, sha256: str, index: str, review: Review, who: Who) -> Response:
+    """One blurred grayscale keyframe of a video (audited ``media_view``)."""
+    if not index.isdigit() or len(index) > 2:
+        raise NotFound("no such keyframe")
+    medium = review.keyframe(who.actor, _item_id(item_id), _sha(sha256), int(index))
+    return Response(medium.data, media_type=medium.mime, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/items/{item_id}/media/{sha256}/play")
+def play(item_id: str, sha256: str, review: Review, who: Who) -> Response:
+    """A revealed video's original for the page's ``<video muted>`` player (403 until the
+    moderator revealed it; audited ``media_play``)."""
+    medium = review.play(who.actor, _item_id(item_id), _sha(sha256))
     return Response(medium.data, media_type=medium.mime, headers={"Cache-Control": "no-store"})
 
 

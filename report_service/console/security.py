@@ -2,7 +2,8 @@
 
 The Content-Security-Policy allows nothing from another host and no inline script or
 style: scripts and styles come only from the app's own ``/console/static`` files, images
-from the app or (for a revealed original, which the page embeds) a ``data:`` URI.
+from the app or (for a revealed original, which the page embeds) a ``data:`` URI, and a
+revealed video from the app's own play route.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "media-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
 )
 HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"content-security-policy", CSP.encode()),

@@ -107,6 +107,7 @@ MIN_INT64, MAX_INT64 = -(2**63), 2**63 - 1
 NO_CONTROL = r"^[^\x00-\x1f]*$"
 ItemId = Annotated[int, Path(ge=1, le=MAX_ITEM_ID, description="Review item id.")]
 Sha256 = Annotated[str, Path(pattern="^[0-9a-f]{64}$", description="Attachment SHA-256 (hex).")]
+KeyframeIndex = Annotated[int, Path(ge=0, le=15, description="Keyframe number, from 0.")]
 QueueParam = Annotated[str, Path(description="`general` or `child_safety`.")]
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
@@ -215,6 +216,47 @@ def thumbnail(service: Service, actor: Caller, item_id: ItemId, sha256: Sha256) 
     """A grayscale, downscaled (at most 256 px), strongly blurred PNG of an image
     attachment: the default, wellness-first view. Audited (`media_view`)."""
     medium = service.thumbnail(actor, item_id, sha256)
+    return Response(medium.data, media_type=medium.mime, headers=NO_STORE)
+
+
+@router.get(
+    "/review/items/{item_id}/media/{sha256}/keyframes/{index}",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/png": {}}, "description": "Blurred grayscale PNG."},
+        **ITEM_ERRORS,
+        410: DESTROYED,
+        422: _err("The keyframe cannot be rendered safely.", "media_undecodable"),
+    },
+    tags=["review"],
+)
+def keyframe(
+    service: Service, actor: Caller, item_id: ItemId, sha256: Sha256, index: KeyframeIndex
+) -> Response:
+    """One keyframe of a video attachment (kept, encrypted, at intake), grayscale,
+    downscaled and blurred like a picture's thumbnail: the default view of a video.
+    Audited (`media_view`)."""
+    medium = service.keyframe(actor, item_id, sha256, index)
+    return Response(medium.data, media_type=medium.mime, headers=NO_STORE)
+
+
+@router.get(
+    "/review/items/{item_id}/media/{sha256}/play",
+    response_class=Response,
+    responses={
+        200: {"content": {"video/mp4": {}, "video/webm": {}}, "description": "The video."},
+        **ITEM_ERRORS,
+        403: _err("Reveal the video first (its reveal_url, with a reason).", "reveal_required"),
+        410: DESTROYED,
+    },
+    tags=["review"],
+)
+def play(service: Service, actor: Caller, item_id: ItemId, sha256: Sha256) -> Response:
+    """A video attachment's original for the console's player (`<video muted>`), only
+    within 15 minutes after the caller's own audited reveal of it; the Content-Type comes
+    from the file's container (MP4, WebM, Ogg), never from the reporter. Audited
+    (`media_play`)."""
+    medium = service.play(actor, item_id, sha256)
     return Response(medium.data, media_type=medium.mime, headers=NO_STORE)
 
 

@@ -25,7 +25,7 @@ from report_service.review.schemas import (
     VerifiedOut,
 )
 from report_service.review.views import decision_out, lease_out, summary
-from report_service.storage.models import ReportMessage, ReviewItem
+from report_service.storage.models import MediaVideo, ReportMessage, ReviewItem
 
 # Stored payloads are read back only for their body and attachment descriptors.
 STORED_PAYLOAD_DEPTH = 256
@@ -108,6 +108,11 @@ def build_detail(
     available = {m.sha256 for m in media_rows if m.report_id not in gone}
     held = {(m.report_id, m.sha256) for m in media_rows}
     matches = [b for b in store.matches_of(session, report_ids) if (b.report_id, b.sha256) in held]
+    videos = {
+        v.sha256: v
+        for v in store.videos_of(session, sorted({m.report_id for m in media_rows}))
+        if (v.report_id, v.sha256) in held
+    }
     attachments: dict[str, AttachmentOut] = {}
     for m in media_rows:
         if m.sha256 in attachments:
@@ -129,6 +134,7 @@ def build_detail(
                         distance=b.distance,
                         entry_id=b.entry_id,
                         variant=b.variant or ORIGINAL,
+                        match_percent=b.match_percent,
                     )
                 )
         attachments[m.sha256] = AttachmentOut(
@@ -142,6 +148,7 @@ def build_detail(
             thumbnail_url=base,
             reveal_url=base + "/reveal",
             evidence_destroyed=m.sha256 not in available,
+            **_video_fields(base, videos.get(m.sha256)),
         )
     claims = []
     notes: list[str] = []
@@ -192,6 +199,19 @@ def build_detail(
     )
 
 
+def _video_fields(base: str, video: MediaVideo | None) -> dict[str, Any]:
+    """The video part of an attachment's view (nothing for a picture)."""
+    if video is None:
+        return {}
+    return {
+        "kind": "video",
+        "keyframes": video.keyframe_count,
+        "duration_s": video.duration_s,
+        "keyframe_urls": [f"{base}/keyframes/{i}" for i in range(video.keyframe_count)],
+        "play_url": f"{base}/play",
+    }
+
+
 def _payload(
     session: Session, evidence: EvidenceReader, report_id: str, payload_id: str
 ) -> dict[str, Any] | None:
@@ -223,9 +243,7 @@ def _attachments(payload: dict[str, Any] | None) -> list[dict[str, Any]]:
     if not isinstance(raw, list):
         return []
     keep = ("id", "sha256", "size", "mime")
-    return [
-        {k: a[k] for k in keep if _scalar(a.get(k))} for a in raw[:64] if isinstance(a, dict)
-    ]
+    return [{k: a[k] for k in keep if _scalar(a.get(k))} for a in raw[:64] if isinstance(a, dict)]
 
 
 def _scalar(value: object) -> bool:

@@ -107,6 +107,13 @@ class MediaUndecodable(RequestRejected):
     status = 422
 
 
+class RevealRequired(RequestRejected):
+    """Playing a video's original needs an audited reveal (with a reason) first."""
+
+    code = "reveal_required"
+    status = 403
+
+
 class AuditChainBroken(ServiceError):
     """The audit chain fails verification at 1-based ``position``."""
 

@@ -17,6 +17,9 @@ from hashes.decode import DecodeLimits, check_image
 from hashes.errors import DecodeError
 from report_service.review.errors import MediaUndecodable
 
+PLAY_AFTER_REVEAL_MS = 15 * 60 * 1000
+"""How long after an audited reveal its moderator may play the video's original."""
+VIDEO_MIME = {"mp4": "video/mp4", "matroska": "video/webm", "ogg": "video/ogg"}
 THUMB_SIDE = 256
 MIN_BLUR_RADIUS = 8.0
 MAX_PIXELS = 40_000_000
@@ -61,3 +64,12 @@ def blurred_thumbnail(data: bytes, *, side: int = THUMB_SIDE) -> bytes:
     out = io.BytesIO()
     blurred.save(out, format="PNG", optimize=False)
     return out.getvalue()
+
+
+def video_mime(data: bytes) -> str:
+    """The Content-Type a browser plays ``data`` under, from its container's magic bytes
+    (never the reporter's word): MP4/MOV, Matroska/WebM, Ogg; anything else
+    ``application/octet-stream`` (not played inline)."""
+    from hashes.video import sniff_container
+
+    return VIDEO_MIME.get(sniff_container(data) or "", "application/octet-stream")

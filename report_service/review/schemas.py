@@ -285,6 +285,11 @@ _ATTACHMENT_EXAMPLE: dict[str, Any] = {
     "thumbnail_url": f"/v1/review/items/1/media/{_SHA}",
     "reveal_url": f"/v1/review/items/1/media/{_SHA}/reveal",
     "evidence_destroyed": False,
+    "kind": "image",
+    "keyframes": 0,
+    "duration_s": None,
+    "keyframe_urls": [],
+    "play_url": None,
 }
 _MESSAGE_EXAMPLE: dict[str, Any] = {
     "commitment": _COMMITMENT,
@@ -329,6 +334,11 @@ class BankMatchOut(_Out):
         "border cut off) or `trimmed+<rotation or mirror>`. Matches stored before "
         "migration 0010 show `original`."
     )
+    match_percent: float | None = Field(
+        default=None,
+        description="Videos: the share of the attachment's frames that found a frame of the "
+        "banked video (vPDQ; 100 for the same file, `algorithm` `sha256`). Null for pictures.",
+    )
 
 
 class AttachmentOut(_Out):
@@ -348,6 +358,24 @@ class AttachmentOut(_Out):
     evidence_destroyed: bool = Field(
         description="The original was destroyed: both URLs answer 410 `evidence_destroyed`; "
         "the hashes and bank matches stay."
+    )
+    kind: Literal["image", "video"] = Field(
+        default="image",
+        description="`video` for a video attachment (recognised by its bytes): its "
+        "thumbnail_url is its first keyframe, blurred.",
+    )
+    keyframes: int = Field(
+        default=0, description="How many keyframes of a video were kept (0 for pictures)."
+    )
+    duration_s: float | None = Field(default=None, description="A video's duration.")
+    keyframe_urls: list[str] = Field(
+        default_factory=list,
+        description="A video's keyframes, each a blurred grayscale PNG (audited view).",
+    )
+    play_url: str | None = Field(
+        default=None,
+        description="A video's original for a `<video muted>` player: 403 "
+        "`reveal_required` until the caller revealed it (reveal_url) in the last 15 minutes.",
     )
 
 
@@ -522,6 +550,12 @@ class BankOut(_Out):
     list_id: str
     list_version: int
     hashes: list[str] = Field(description="PDQ hashes added (hex).")
+    videos: list[str] = Field(
+        default_factory=list,
+        description="SHA-256 of the videos banked (their vPDQ frames and file digests, as "
+        "video entries of the service's video list `frankly-service-video-bank`; then "
+        "`list_id` and `list_version` name that list).",
+    )
 
 
 class ReleasedOut(_Out):

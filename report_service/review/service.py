@@ -10,6 +10,7 @@ audit chain in the same transaction as the change it records.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -18,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hashes.values import Algorithm, HashValue
+from hashes.video import VideoHash
 from report_service import tokens
 from report_service.errors import AuthError, EvidenceDestroyed, RequestRejected
 from report_service.events import EventHook, no_events
@@ -34,7 +36,9 @@ from report_service.review.errors import (
     InvalidState,
     LeaseLost,
     LeaseRequired,
+    MediaUndecodable,
     NotFound,
+    RevealRequired,
 )
 from report_service.review.evidence_access import EvidenceReader
 from report_service.review.leases import DEFAULT_LEASE_MS, Lease, lease_duration
@@ -111,6 +115,16 @@ class Banker(Protocol):
 
     def holds(self, value: HashValue, category: str) -> bool:
         """Whether the bank already holds ``value`` under ``category``."""
+        ...
+
+    def add_video(
+        self, video: VideoHash, category: str, entry_id: str | None, now_ms: int
+    ) -> ListHeaderLike:
+        """Bank one video (vPDQ and file digests) as a new signed list version."""
+        ...
+
+    def holds_video(self, video: VideoHash, category: str) -> bool:
+        """Whether the bank already holds ``video`` under ``category``."""
         ...
 
 
@@ -437,8 +451,11 @@ class ReviewService:
         with self._sessions.begin() as session:
             item = self._item(session, actor, item_id)
             self._need_lease(session, actor, item, now, lead_may=True)
-            data, _mime = self._original(session, item, sha256)
-            png = media_core.blurred_thumbnail(data)
+            if self._is_video(session, item, sha256):  # its first keyframe, blurred
+                png = media_core.blurred_thumbnail(self._keyframe(session, item, sha256, 0))
+            else:
+                data, _mime = self._original(session, item, sha256)
+                png = media_core.blurred_thumbnail(data)
             store.append_audit(
                 session,
                 at_ms=now,
@@ -448,6 +465,89 @@ class ReviewService:
                 detail={"sha256": sha256, "form": "blurred_thumbnail"},
             )
             return Medium(png, "image/png")
+
+    def keyframe(self, actor: Actor, item_id: int, sha256: str, index: int) -> Medium:
+        """A blurred grayscale PNG of one stored keyframe of an item's video (the same
+        treatment as a picture's thumbnail). Audited (``media_view``).
+
+        Raises:
+            Forbidden, NotFound, LeaseRequired, EvidenceDestroyed: as for
+                :meth:`thumbnail`; NotFound also for a keyframe the video does not have.
+            MediaUndecodable: the stored keyframe cannot be rendered.
+        """
+        now = self._clock()
+        with self._sessions.begin() as session:
+            item = self._item(session, actor, item_id)
+            self._need_lease(session, actor, item, now, lead_may=True)
+            png = media_core.blurred_thumbnail(self._keyframe(session, item, sha256, index))
+            store.append_audit(
+                session,
+                at_ms=now,
+                actor=actor.name,
+                action="media_view",
+                item_id=item_id,
+                detail={"sha256": sha256, "form": "blurred_keyframe", "keyframe": index},
+            )
+            return Medium(png, "image/png")
+
+    def play(self, actor: Actor, item_id: int, sha256: str) -> Medium:
+        """The original bytes of an item's video for the player, only after the caller
+        revealed it (an audited ``media_reveal`` with a reason) within
+        :data:`media_core.PLAY_AFTER_REVEAL_MS`. Audited (``media_play``).
+
+        Raises:
+            Forbidden, NotFound, LeaseRequired, EvidenceDestroyed: as for :meth:`reveal`.
+            RevealRequired: the caller has not revealed this video recently.
+        """
+        now = self._clock()
+        with self._sessions.begin() as session:
+            item = self._item(session, actor, item_id)
+            self._need_lease(session, actor, item, now, lead_may=True)
+            since = now - media_core.PLAY_AFTER_REVEAL_MS
+            if not store.revealed_since(session, actor.name, item_id, sha256, since):
+                raise RevealRequired("reveal the video first (POST its reveal_url with a reason)")
+            data, _mime = self._original(session, item, sha256)
+            store.append_audit(
+                session,
+                at_ms=now,
+                actor=actor.name,
+                action="media_play",
+                item_id=item_id,
+                detail={"sha256": sha256},
+            )
+            return Medium(data, media_core.video_mime(data))
+
+    def _keyframe(self, session: Session, item: ReviewItem, sha256: str, index: int) -> bytes:
+        """Keyframe ``index`` of the video ``sha256`` of the item's message, from the first
+        report that still holds it.
+
+        Raises:
+            NotFound: no such video or keyframe on the item.
+            EvidenceDestroyed: every report that carried it had its evidence destroyed.
+        """
+        held = {m.report_id for m in store.media_of_message(session, item) if m.sha256 == sha256}
+        destroyed = False
+        undecodable = None
+        for video in store.videos_of(session, sorted(held)):
+            if video.sha256 != sha256:
+                continue
+            if video.decode_error is not None:
+                undecodable = video.decode_error
+            if not 0 <= index < video.keyframe_count:
+                continue
+            ref = f"{sha256}:{index}"
+            try:
+                data = self._evidence.read(session, video.report_id, "keyframe", ref)
+            except EvidenceDestroyed:
+                destroyed = True
+                continue
+            if data is not None:
+                return data
+        if destroyed:
+            raise EvidenceDestroyed("the evidence of this video was destroyed")
+        if undecodable is not None:
+            raise MediaUndecodable(f"the video cannot be decoded safely ({undecodable})")
+        raise NotFound("no such keyframe on this item")
 
     def reveal(self, actor: Actor, item_id: int, sha256: str, reason: str) -> Medium:
         """The original bytes of an item's medium, for a stated reason. Audited.
@@ -482,6 +582,11 @@ class ReviewService:
                 },
             )
             return Medium(data, mime)
+
+    @staticmethod
+    def _is_video(session: Session, item: ReviewItem, sha256: str) -> bool:
+        held = {m.report_id for m in store.media_of_message(session, item) if m.sha256 == sha256}
+        return any(v.sha256 == sha256 for v in store.videos_of(session, sorted(held)))
 
     def _original(self, session: Session, item: ReviewItem, sha256: str) -> tuple[bytes, str]:
         """The medium from the first report about the item that still holds it, among the
@@ -531,8 +636,6 @@ class ReviewService:
         choice = taxonomy.Decision.parse(decision)
         taxonomy.check_policy(policy)
         taxonomy.check_note(note)
-        if bank_media and not choice.violation:
-            raise InvalidInput("only a violation's media can be banked")
         if bank_media and self._banker is None:
             raise BankUnavailable("no hash bank is configured")
         now = self._clock()
@@ -541,6 +644,10 @@ class ReviewService:
             lease = store.get_lease(session, item_id)
             if lease is None or not lease.held_by(actor.name, now) or item.status != "claimed":
                 raise LeaseRequired("claim the item (or renew your lease) before deciding")
+            # Checked under the lease, like the escalation below: a schema-valid request
+            # about an item the caller cannot decide is answered 404/409 first.
+            if bank_media and not choice.violation:
+                raise InvalidInput("only a violation's media can be banked")
             if choice is taxonomy.Decision.ESCALATE_CHILD_SAFETY and item.child_safety:
                 raise InvalidInput("the item is already in the child-safety queue")
             effect = taxonomy.effect(choice)
@@ -705,13 +812,20 @@ class ReviewService:
             current = store.current_decision(session, item_id)
             if current is None or not taxonomy.Decision.parse(current.decision).violation:
                 raise InvalidState("only a confirmed violation's media can be banked")
-            pdqs = sorted(
-                {m.pdq: m.sha256 for m in store.media_of_message(session, item) if m.pdq}.items()
+            media = store.media_of_message(session, item)
+            pdqs = sorted({m.pdq: m.sha256 for m in media if m.pdq}.items())
+            held = {(m.report_id, m.sha256) for m in media}
+            clips = sorted(
+                {
+                    v.sha256: v.hash_json
+                    for v in store.videos_of(session, sorted({r for r, _ in held}))
+                    if (v.report_id, v.sha256) in held and v.hash_json
+                }.items()
             )
             category = item.reason
             decision_id = current.id
-        if not pdqs:
-            raise InvalidState("the item has no image with a PDQ hash")
+        if not pdqs and not clips:
+            raise InvalidState("the item has no image with a PDQ hash and no hashed video")
         if self._banker is None:
             raise BankUnavailable("no hash bank is configured")
         list_id = ""
@@ -723,6 +837,13 @@ class ReviewService:
             added += not self._banker.holds(value, category)
             header = self._banker.add_entry(
                 value, category, f"review-{item_id}-{sha[:16]}", self._clock()
+            )
+            list_id, version = header.list_id, header.version
+        for sha, raw in clips:
+            video = VideoHash.from_dict(json.loads(raw))
+            added += not self._banker.holds_video(video, category)
+            header = self._banker.add_video(
+                video, category, f"review-{item_id}-{sha[:16]}", self._clock()
             )
             list_id, version = header.list_id, header.version
         now = self._clock()
@@ -741,11 +862,17 @@ class ReviewService:
                     "list_version": version,
                     "pdq": [p for p, _ in pdqs],
                     "sha256": [s for _, s in pdqs],
+                    **({"videos": [s for s, _ in clips]} if clips else {}),
                     "added": added,
                     **(override or {}),
                 },
             )
-        return BankOut(list_id=list_id, list_version=version, hashes=[p for p, _ in pdqs])
+        return BankOut(
+            list_id=list_id,
+            list_version=version,
+            hashes=[p for p, _ in pdqs],
+            videos=[s for s, _ in clips],
+        )
 
     # ------------------------------------------------------------------ audit
 

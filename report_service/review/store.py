@@ -35,6 +35,7 @@ from report_service.storage.models import (
     EvidenceKey,
     Media,
     MediaMessage,
+    MediaVideo,
     Report,
     ReportItem,
     ReportMessage,
@@ -663,6 +664,40 @@ def media_of_message(session: Session, item: ReviewItem) -> list[Media]:
             .order_by(Media.sha256, Media.id)
         )
     )
+
+
+def videos_of(session: Session, report_ids: Sequence[str]) -> list[MediaVideo]:
+    """The video facts (``media_videos``) of the reports' video attachments."""
+    if not report_ids:
+        return []
+    return list(
+        session.scalars(
+            select(MediaVideo)
+            .where(MediaVideo.report_id.in_(report_ids))
+            .order_by(MediaVideo.sha256, MediaVideo.id)
+        )
+    )
+
+
+def revealed_since(session: Session, actor: str, item_id: int, sha256: str, since_ms: int) -> bool:
+    """Whether ``actor`` revealed the medium ``sha256`` of ``item_id`` (an audited
+    ``media_reveal``) at or after ``since_ms``."""
+    rows = session.scalars(
+        select(AuditRow.detail).where(
+            AuditRow.actor == actor,
+            AuditRow.action == "media_reveal",
+            AuditRow.item_id == item_id,
+            AuditRow.at_ms >= since_ms,
+        )
+    )
+    for raw in rows:
+        try:
+            detail = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(detail, dict) and detail.get("sha256") == sha256:
+            return True
+    return False
 
 
 def matches_of(session: Session, report_ids: Sequence[str]) -> list[BankMatch]:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Computed,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -222,6 +223,29 @@ class BankMatch(Base):
     distance: Mapped[int] = mapped_column(Integer)
     entry_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     variant: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # Video matches (migration ``0015``): the share of the query's frames that found a
+    # listed frame (vPDQ), 100 for an exact file match; NULL for pictures.
+    match_percent: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class MediaVideo(Base):
+    """What the service computed from a video attachment's verified bytes (migration
+    ``0015``): its vPDQ and file digests (``VideoHash.to_dict`` JSON, ``hash_json``), its
+    duration, and how many keyframes were stored (encrypted evidence blobs of kind
+    ``keyframe``, ref ``<sha256>:<n>``); or why it could not be decoded safely."""
+
+    __tablename__ = "media_videos"
+    __table_args__ = (UniqueConstraint("report_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_id: Mapped[str] = mapped_column(
+        ForeignKey("reports.report_id", ondelete="CASCADE"), index=True
+    )
+    sha256: Mapped[str] = mapped_column(HEX64, index=True)
+    hash_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    keyframe_count: Mapped[int] = mapped_column(Integer, default=0)
+    decode_error: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class ReviewItem(Base):

@@ -33,6 +33,7 @@ from report_service.storage.models import (
     EvidenceKey,
     Media,
     MediaMessage,
+    MediaVideo,
     Report,
     ReportItem,
     ReportMessage,
@@ -117,6 +118,7 @@ class ReportRecord:
     media_messages: tuple[tuple[str, str], ...]  # (sha256, commitment of a reported message)
     matches: tuple[Mapping[str, Any], ...]
     items: tuple[ItemFacts, ...]
+    videos: tuple[Mapping[str, Any], ...] = ()  # media_videos rows (video attachments)
 
 
 REPORT_ALIAS_NAMESPACE = uuid.UUID("6f1c2d0e-7d0a-5b4e-9a53-3f9c1e2b7a10")
@@ -274,6 +276,7 @@ def _store_once(
         ],
     )
     _insert(session, BankMatch, record.matches)
+    _store_videos(session, record)
     # A fixed lock order (by item key) keeps two reports about the same messages from
     # deadlocking on PostgreSQL; one item per key even if a report names it twice.
     ordered = sorted({f.key: f for f in record.items}.values(), key=lambda f: f.key)
@@ -293,6 +296,12 @@ def _store_once(
         data = {"report_id": report["report_id"], "reason": report["reason"]}
         events(session, "report.created", {**data, "item_ids": sorted(item_ids)})
     session.commit()
+
+
+def _store_videos(session: Session, record: ReportRecord) -> None:
+    """The ``media_videos`` rows of a report's video attachments (their keyframes are
+    among the evidence blobs)."""
+    _insert(session, MediaVideo, record.videos)
 
 
 def store_report(
