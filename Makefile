@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo demo-ncmec demo-franking bench install clean screenshots
+.PHONY: test lint typecheck pytest demo demo-escalation demo-ncmec demo-franking bench install clean screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,9 +30,13 @@ test: lint typecheck pytest
 demo: $(STAMP)
 	$(BIN)/frankly demo
 
-## make demo-ncmec: a confirmed child-safety case filed with a local CyberTipline stand-in
-demo-ncmec: $(STAMP)
+## make demo-escalation: a confirmed child-safety case the whole way out: a lead approves,
+## a local CyberTipline stand-in receives it, the hold, the DSA statement of reasons, the
+## reporter's notice and signed webhooks are checked (`make demo-ncmec` is the same)
+demo-escalation: $(STAMP)
 	$(BIN)/frankly ncmec demo
+
+demo-ncmec: demo-escalation
 
 ## make demo-franking: the franking protocol alone, no service
 demo-franking: $(STAMP)

@@ -187,58 +187,14 @@ def run(data_dir: Path | None) -> int:
     return 1  # pragma: no cover - ExitStack does not swallow exceptions
 
 
-DEMO_WEBHOOK_DESCRIPTION = "frankly demo receiver"
-
-
-class _DemoWebhooks:
-    """A receiver on 127.0.0.1 that verifies Frankly's signed webhooks, subscribed to
-    every event (docs/escalation.md, "Webhooks")."""
-
-    def __init__(self, app: Any) -> None:
-        from report_service.app import wall_clock_ms
-        from report_service.escalation.webhooks.receiver import VerifyingReceiver
-
-        self.app = app
-        self.receiver = VerifyingReceiver(b"", lambda: wall_clock_ms() // 1000)
-
-    def add_endpoint(self, url: str) -> None:
-        """Subscribe ``url`` to every event (replacing an earlier demo run's receiver)."""
-        from report_service.app import wall_clock_ms
-        from report_service.escalation.webhooks.signing import parse_secret
-        from report_service.escalation.webhooks.store import (
-            add_endpoint,
-            list_endpoints,
-            remove_endpoint,
-        )
-
-        with self.app.state.session_factory() as session:
-            for old in list_endpoints(session):
-                if old.description == DEMO_WEBHOOK_DESCRIPTION:
-                    remove_endpoint(session, old.id)
-            new = add_endpoint(
-                session,
-                self.app.state.keys,
-                url + "/frankly",
-                ["*"],
-                description=DEMO_WEBHOOK_DESCRIPTION,
-                now_ms=wall_clock_ms(),
-                random=os.urandom,
-            )
-        self.receiver.key = parse_secret(new.secret)
-
-    def deliver(self, console: Any) -> bool:
-        """One delivery pass; print what the receiver verified."""
-        from report_service.app import wall_clock_ms
-        from report_service.escalation.webhooks.deliverer import Deliverer
-
-        state = self.app.state
-        Deliverer(state.session_factory, lambda: state.keys, clock=wall_clock_ms).run_once()
-        types = [e["type"] for e in self.receiver.events]
-        console.print(
-            f"8. the webhook receiver verified {len(types)} signed event(s): "
-            f"{', '.join(types) or 'none'} (Standard Webhooks, HMAC-SHA256)"
-        )
-        return "report.created" in types and self.receiver.refused == 0
+def _show_webhooks(console: Any, webhooks: Any) -> bool:
+    """One delivery pass; print what the receiver verified."""
+    types = [e["type"] for e in webhooks.deliver()]
+    console.print(
+        f"8. the webhook receiver verified {len(types)} signed event(s): "
+        f"{', '.join(types) or 'none'} (Standard Webhooks, HMAC-SHA256)"
+    )
+    return "report.created" in types and webhooks.refused == 0
 
 
 def _run(data_dir: Path) -> int:
@@ -259,6 +215,7 @@ def _run(data_dir: Path) -> int:
     from hashes.values import Algorithm, HashValue
     from report_service.app import create_app, wall_clock_ms
     from report_service.banks import hash_media
+    from report_service.escalation.webhooks.demo_receiver import DemoWebhooks
     from report_service.keys import generate_key_material, load_key_file, save_key_file
     from report_service.server import BackgroundServer
     from report_service.settings import Settings
@@ -304,7 +261,7 @@ def _run(data_dir: Path) -> int:
     )
 
     ok = True
-    webhooks = _DemoWebhooks(app)
+    webhooks = DemoWebhooks(app)
     with BackgroundServer(webhooks.receiver.app()) as receiver_url, BackgroundServer(app) as url:
         webhooks.add_endpoint(receiver_url)
         console.print(f"4. service listening on {url}; a webhook receiver on {receiver_url}")
@@ -377,7 +334,7 @@ def _run(data_dir: Path) -> int:
             )
             ok = ok and first.created and not again.created
             ok = _show_forgeries(console, bob_http, report, pinned) and ok
-            ok = webhooks.deliver(console) and ok
+            ok = _show_webhooks(console, webhooks) and ok
 
     with sessions() as session:
         item = session.scalars(

@@ -85,8 +85,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
     demo = sub.add_parser(
         "demo",
-        help="a confirmed child-safety case filed with a local CyberTipline stand-in "
-        "(temporary folder, loopback only)",
+        help="a confirmed child-safety case the whole way out: filed with a local "
+        "CyberTipline stand-in after a lead's approval, then the hold, the DSA statement of "
+        "reasons, the reporter's notice and signed webhooks checked (temporary folder, "
+        "loopback only; make demo-escalation)",
     )
     demo.set_defaults(func=_demo)
 

@@ -92,12 +92,3 @@ def test_a_confirmed_case_reaches_the_cybertipline(
     assert b"help" not in done.report_xml  # the reporter's comment is not a verified fact
     [details] = done.details.values()
     assert etree.fromstring(details).findtext("fileViewedByEsp") == "true"
-
-
-def test_the_ncmec_demo_files_a_case(capsys: pytest.CaptureFixture[str]) -> None:
-    from frankly.cli import main
-
-    assert main(["ncmec", "demo"]) == 0
-    out = capsys.readouterr().out
-    assert "demo complete" in out
-    assert "1 file(s) uploaded" in out
