@@ -3,41 +3,31 @@ can be undone, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from alembic import command
-from sqlalchemy import MetaData, inspect
-
-from report_service.storage.engine import make_engine, make_session_factory
-from report_service.storage.migrate import alembic_config, upgrade_database
+from report_service.storage.engine import make_session_factory
+from report_service.storage.migrate import upgrade_database
 from report_service.storage.users import user_by_token_hash
+from tests.report_service.storage.migration_support import (
+    BOB,
+    column_names,
+    downgrade,
+    engine_at,
+    index_names,
+    insert_rows,
+)
+
+INDEXES = {"ix_review_items_sender_id", "ix_review_items_status"}
 
 
 def test_existing_users_stay_active_and_indexes_appear(database_url: str) -> None:
-    upgrade_database(database_url, "0003")
-    engine = make_engine(database_url)
-    try:
-        meta = MetaData()
-        meta.reflect(engine, only=["users"])
-        with engine.begin() as conn:
-            conn.execute(
-                meta.tables["users"]
-                .insert()
-                .values(id="bob", token_hash=b"\x07" * 32, created_at=1)
-            )
+    with engine_at(database_url, "0003") as engine:
+        insert_rows(engine, ("users", BOB))
         upgrade_database(database_url, "0008")
         with make_session_factory(engine)() as session:
             user = user_by_token_hash(session, b"\x07" * 32)
             assert user is not None
             assert user.revoked_at is None
-        names = {ix["name"] for ix in inspect(engine).get_indexes("review_items")}
-        assert {"ix_review_items_sender_id", "ix_review_items_status"} <= names
+        assert index_names(engine, "review_items") >= INDEXES
 
-        cfg = alembic_config()
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0003")
-        inspector = inspect(engine)
-        assert "revoked_at" not in {c["name"] for c in inspector.get_columns("users")}
-        names = {ix["name"] for ix in inspector.get_indexes("review_items")}
-        assert not {"ix_review_items_sender_id", "ix_review_items_status"} & names
-    finally:
-        engine.dispose()
+        downgrade(engine, "0003", check_sqlite_foreign_keys=False)
+        assert "revoked_at" not in column_names(engine, "users")
+        assert not INDEXES & index_names(engine, "review_items")

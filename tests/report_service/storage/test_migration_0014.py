@@ -4,39 +4,31 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import text
 
 import report_service.escalation.webhooks.models
 import report_service.storage.models  # noqa: F401
-from report_service.storage.base import Base
-from report_service.storage.engine import make_engine
-from report_service.storage.migrate import alembic_config, upgrade_database
+from report_service.storage.migrate import upgrade_database
+from tests.report_service.storage.migration_support import (
+    BOB,
+    downgrade,
+    engine_at,
+    insert_rows,
+    scalar,
+    schema_differences,
+    table_names,
+)
 
 PREVIOUS = "0010"
 TABLES = {"webhook_endpoints", "webhook_deliveries"}
 
 
 def test_0014_adds_the_webhook_tables_and_downgrades(database_url: str) -> None:
-    upgrade_database(database_url, PREVIOUS)
-    engine = make_engine(database_url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(
-                text("INSERT INTO users (id, token_hash, created_at) VALUES ('bob', :h, 1)"),
-                {"h": b"\x07" * 32},
-            )
+    with engine_at(database_url, PREVIOUS) as engine:
+        insert_rows(engine, ("users", BOB))
         upgrade_database(database_url, "0014")
-        assert set(inspect(engine).get_table_names()) >= TABLES
-        with engine.connect() as conn:
-            mc = MigrationContext.configure(conn, opts={"compare_type": True})
-            diff = [
-                d
-                for d in compare_metadata(mc, Base.metadata)
-                if any(t in str(d) for t in TABLES)
-            ]
+        assert table_names(engine) >= TABLES
+        diff = [d for d in schema_differences(engine) if any(t in str(d) for t in TABLES)]
         assert diff == []
         with engine.begin() as conn:
             conn.execute(
@@ -55,16 +47,8 @@ def test_0014_adds_the_webhook_tables_and_downgrades(database_url: str) -> None:
                 )
             )
 
-        cfg = alembic_config()
-        with engine.begin() as conn:
-            if engine.dialect.name == "sqlite":
-                assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, PREVIOUS)
-        assert not TABLES & set(inspect(engine).get_table_names())
-        with engine.connect() as conn:
-            assert conn.execute(text("SELECT count(*) FROM users")).scalar_one() == 1
+        downgrade(engine, PREVIOUS)
+        assert not TABLES & table_names(engine)
+        assert scalar(engine, "SELECT count(*) FROM users") == 1
         upgrade_database(database_url)  # and up again
-        assert set(inspect(engine).get_table_names()) >= TABLES
-    finally:
-        engine.dispose()
+        assert table_names(engine) >= TABLES
