@@ -4,49 +4,33 @@ and PostgreSQL."""
 
 from __future__ import annotations
 
-from alembic import command
-from sqlalchemy import MetaData, inspect, select, text
+from sqlalchemy import inspect, select
 
-from report_service.storage.engine import make_engine, make_session_factory
-from report_service.storage.migrate import alembic_config, upgrade_database
+from report_service.storage.engine import make_session_factory
+from report_service.storage.migrate import upgrade_database
 from report_service.storage.models import PreservationHold
+from tests.report_service.storage.migration_support import (
+    BOB,
+    downgrade,
+    engine_at,
+    insert_rows,
+    report_r1,
+    scalar,
+    table_names,
+)
 
 PREVIOUS = "0010"
 
 
 def test_holds_table_comes_and_goes_and_reports_stay(database_url: str) -> None:
-    upgrade_database(database_url, PREVIOUS)
-    engine = make_engine(database_url)
-    try:
-        meta = MetaData()
-        meta.reflect(engine, only=["users", "reports", "evidence_keys"])
-        with engine.begin() as conn:
-            conn.execute(
-                meta.tables["users"]
-                .insert()
-                .values(id="bob", token_hash=b"\x07" * 32, created_at=1)
-            )
-            conn.execute(
-                meta.tables["reports"]
-                .insert()
-                .values(
-                    report_id="r1",
-                    reporter_id="bob",
-                    reason="child_safety",
-                    conversation_id="c",
-                    status="received",
-                    first_response="{}",
-                    message_count=1,
-                    attachment_count=0,
-                    received_at=1,
-                )
-            )
-            conn.execute(
-                meta.tables["evidence_keys"]
-                .insert()
-                .values(report_id="r1", master_key_id="mk", wrapped_key=b"w" * 73)
-            )
-        assert "preservation_holds" not in inspect(engine).get_table_names()
+    with engine_at(database_url, PREVIOUS) as engine:
+        insert_rows(
+            engine,
+            ("users", BOB),
+            ("reports", report_r1(reason="child_safety", attachment_count=0)),
+            ("evidence_keys", {"report_id": "r1", "master_key_id": "mk", "wrapped_key": b"w" * 73}),
+        )
+        assert "preservation_holds" not in table_names(engine)
 
         upgrade_database(database_url, "0012")
         with make_session_factory(engine)() as session:
@@ -64,8 +48,8 @@ def test_holds_table_comes_and_goes_and_reports_stay(database_url: str) -> None:
                     )
                 )
             session.commit()
-            rows = session.scalars(select(PreservationHold).order_by(PreservationHold.id)).all()
-            assert [(r.report_id, r.reference, r.released_at) for r in rows] == [
+            held = session.scalars(select(PreservationHold).order_by(PreservationHold.id)).all()
+            assert [(r.report_id, r.reference, r.released_at) for r in held] == [
                 ("r1", "CT-1", None),
                 ("r1", None, None),
                 ("r1", None, None),
@@ -73,19 +57,9 @@ def test_holds_table_comes_and_goes_and_reports_stay(database_url: str) -> None:
         uniques = inspect(engine).get_unique_constraints("preservation_holds")
         assert [u["column_names"] for u in uniques] == [["report_id", "source", "reference"]]
 
-        cfg = alembic_config()
-        with engine.begin() as conn:
-            if engine.dialect.name == "sqlite":
-                assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, PREVIOUS)
-        assert "preservation_holds" not in inspect(engine).get_table_names()
-        with engine.connect() as conn:
-            assert conn.execute(text("SELECT count(*) FROM reports")).scalar_one() == 1
-            assert conn.execute(text("SELECT wrapped_key FROM evidence_keys")).scalar_one() == (
-                b"w" * 73
-            )
+        downgrade(engine, PREVIOUS)
+        assert "preservation_holds" not in table_names(engine)
+        assert scalar(engine, "SELECT count(*) FROM reports") == 1
+        assert scalar(engine, "SELECT wrapped_key FROM evidence_keys") == b"w" * 73
         upgrade_database(database_url, "0012")  # and up again
-        assert "preservation_holds" in inspect(engine).get_table_names()
-    finally:
-        engine.dispose()
+        assert "preservation_holds" in table_names(engine)
