@@ -15,10 +15,9 @@ from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, MetaData, Table, text
+from sqlalchemy import Engine, MetaData, Table
 from sqlalchemy.exc import IntegrityError
 
-from report_service.storage.engine import make_engine
 from report_service.storage.migrate import (
     alembic_config,
     current_revisions,
@@ -32,6 +31,7 @@ from report_service.storage.models import (
     FLAG_UNATTRIBUTED,
 )
 from tests.report_service.review.review_support import SyncClient, auth, make_app, make_env
+from tests.report_service.storage.migration_support import downgrade, engine_at, rows
 
 C_RELAYED = "aa" * 32  # alice's group message, relayed by mallory to dave
 C_RESENT = "bb" * 32  # alice's message to bob, re-sent by bob to carol
@@ -133,21 +133,16 @@ class Db:
         )
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
-        with self.engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(sql))]
+        return rows(self.engine, sql)
 
 
 @pytest.fixture
 def db(database_url: str) -> Iterator[Db]:
-    upgrade_database(database_url, "0003")
-    engine = make_engine(database_url)
-    try:
+    with engine_at(database_url, "0003") as engine:
         d = Db(database_url, engine)
         for name in ("bob", "carol", "dave", "erin", "mallory"):
             d.insert("users", id=name, token_hash=name.encode().ljust(32, b"\0"), created_at=1)
         yield d
-    finally:
-        engine.dispose()
 
 
 def _seed(db: Db) -> None:
@@ -308,10 +303,7 @@ def test_0004_leaves_unmerged_items_alone_and_downgrades_only_without_shared_com
          None)
     ]  # fmt: skip
 
-    cfg = alembic_config()
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0003")
+    downgrade(db.engine, "0003", check_sqlite_foreign_keys=False)
     assert current_revisions(db.engine) == {"0003"}
     assert db.rows("SELECT item_id FROM report_items") == [(1,)]
     with pytest.raises(IntegrityError):  # commitment alone is unique again
@@ -319,6 +311,7 @@ def test_0004_leaves_unmerged_items_alone_and_downgrades_only_without_shared_com
 
     upgrade_database(database_url)
     db.item(None, C_PLAIN, "mallory", "elsewhere")
+    cfg = alembic_config()
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         with pytest.raises(RuntimeError, match="shift blame"):
@@ -329,10 +322,6 @@ def test_0004_leaves_unmerged_items_alone_and_downgrades_only_without_shared_com
 
 
 def test_0004_upgrades_an_empty_database(database_url: str) -> None:
-    upgrade_database(database_url, "0003")
-    upgrade_database(database_url)
-    engine = make_engine(database_url)
-    try:
+    with engine_at(database_url, "0003") as engine:
+        upgrade_database(database_url)
         assert current_revisions(engine) == head_revisions()
-    finally:
-        engine.dispose()
