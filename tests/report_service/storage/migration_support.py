@@ -58,6 +58,16 @@ def bank_match_r1(**values: Any) -> dict[str, Any]:
     return row
 
 
+def bob_r1_and_match(**match_values: Any) -> tuple[tuple[str, Mapping[str, Any]], ...]:
+    """Rows for ``insert_rows``: bob, his report ``r1`` and one bank match on it
+    (``bank_match_r1(**match_values)``)."""
+    return (
+        ("users", BOB),
+        ("reports", report_r1()),
+        ("bank_matches", bank_match_r1(**match_values)),
+    )
+
+
 @contextmanager
 def engine_at(database_url: str, revision: str) -> Iterator[Engine]:
     """An engine on ``database_url`` after upgrading it to ``revision``; disposed after."""
@@ -67,6 +77,18 @@ def engine_at(database_url: str, revision: str) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+@contextmanager
+def seeded_then_upgraded(
+    database_url: str, seeded_at: str, upgraded_to: str, *rows: tuple[str, Mapping[str, Any]]
+) -> Iterator[Engine]:
+    """An engine on ``database_url`` upgraded to ``seeded_at``, given ``rows`` (see
+    ``insert_rows``), then upgraded to ``upgraded_to``; disposed after."""
+    with engine_at(database_url, seeded_at) as engine:
+        insert_rows(engine, *rows)
+        upgrade_database(database_url, upgraded_to)
+        yield engine
 
 
 def insert_rows(engine: Engine, *rows: tuple[str, Mapping[str, Any]]) -> None:

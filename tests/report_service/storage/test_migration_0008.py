@@ -4,30 +4,20 @@ can be undone, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from report_service.storage.engine import make_session_factory
-from report_service.storage.migrate import upgrade_database
 from report_service.storage.users import user_by_token_hash
-from tests.report_service.storage.migration_support import (
-    BOB,
-    column_names,
-    downgrade,
-    engine_at,
-    index_names,
-    insert_rows,
-)
+from tests.report_service.storage import migration_support as mig
 
 INDEXES = {"ix_review_items_sender_id", "ix_review_items_status"}
 
 
 def test_existing_users_stay_active_and_indexes_appear(database_url: str) -> None:
-    with engine_at(database_url, "0003") as engine:
-        insert_rows(engine, ("users", BOB))
-        upgrade_database(database_url, "0008")
+    with mig.seeded_then_upgraded(database_url, "0003", "0008", ("users", mig.BOB)) as engine:
         with make_session_factory(engine)() as session:
             user = user_by_token_hash(session, b"\x07" * 32)
             assert user is not None
             assert user.revoked_at is None
-        assert index_names(engine, "review_items") >= INDEXES
+        assert mig.index_names(engine, "review_items") >= INDEXES
 
-        downgrade(engine, "0003", check_sqlite_foreign_keys=False)
-        assert "revoked_at" not in column_names(engine, "users")
-        assert not INDEXES & index_names(engine, "review_items")
+        mig.downgrade(engine, "0003", check_sqlite_foreign_keys=False)
+        assert "revoked_at" not in mig.column_names(engine, "users")
+        assert not INDEXES & mig.index_names(engine, "review_items")

@@ -6,45 +6,31 @@ the ``BankMatch`` model (``match_percent`` came with ``0015``)."""
 
 from __future__ import annotations
 
-from report_service.storage.migrate import upgrade_database
-from tests.report_service.storage.migration_support import (
-    BOB,
-    bank_match_r1,
-    column_names,
-    downgrade,
-    engine_at,
-    insert_rows,
-    report_r1,
-    rows,
-    scalar,
-)
+from tests.report_service.storage import migration_support as mig
 
 PREVIOUS = "0008"
 
 
 def test_existing_matches_stay_null_and_the_column_can_be_dropped(database_url: str) -> None:
-    with engine_at(database_url, PREVIOUS) as engine:
-        insert_rows(
-            engine, ("users", BOB), ("reports", report_r1()), ("bank_matches", bank_match_r1())
-        )
-        upgrade_database(database_url, "0010")
-        assert rows(engine, "SELECT report_id, entry_id, variant FROM bank_matches") == [
+    seed = mig.bob_r1_and_match()
+    with mig.seeded_then_upgraded(database_url, PREVIOUS, "0010", *seed) as engine:
+        assert mig.rows(engine, "SELECT report_id, entry_id, variant FROM bank_matches") == [
             ("r1", "e1", None)
         ]
-        insert_rows(
+        mig.insert_rows(
             engine,
             (
                 "bank_matches",
-                bank_match_r1(sha256="cd" * 32, distance=5, variant="trimmed+flip_minus1"),
+                mig.bank_match_r1(sha256="cd" * 32, distance=5, variant="trimmed+flip_minus1"),
             ),
         )
 
-        downgrade(engine, PREVIOUS)
-        columns = column_names(engine, "bank_matches")
+        mig.downgrade(engine, PREVIOUS)
+        columns = mig.column_names(engine, "bank_matches")
         assert "variant" not in columns
         assert "entry_id" in columns
-        kept = rows(
+        kept = mig.rows(
             engine, "SELECT report_id, sha256, distance FROM bank_matches ORDER BY distance"
         )
         assert kept == [("r1", "ab" * 32, 3), ("r1", "cd" * 32, 5)]
-        assert scalar(engine, "SELECT count(*) FROM reports") == 1
+        assert mig.scalar(engine, "SELECT count(*) FROM reports") == 1

@@ -9,28 +9,20 @@ from sqlalchemy import inspect, select
 from report_service.storage.engine import make_session_factory
 from report_service.storage.migrate import upgrade_database
 from report_service.storage.models import PreservationHold
-from tests.report_service.storage.migration_support import (
-    BOB,
-    downgrade,
-    engine_at,
-    insert_rows,
-    report_r1,
-    scalar,
-    table_names,
-)
+from tests.report_service.storage import migration_support as mig
 
 PREVIOUS = "0010"
 
 
 def test_holds_table_comes_and_goes_and_reports_stay(database_url: str) -> None:
-    with engine_at(database_url, PREVIOUS) as engine:
-        insert_rows(
+    with mig.engine_at(database_url, PREVIOUS) as engine:
+        mig.insert_rows(
             engine,
-            ("users", BOB),
-            ("reports", report_r1(reason="child_safety", attachment_count=0)),
+            ("users", mig.BOB),
+            ("reports", mig.report_r1(reason="child_safety", attachment_count=0)),
             ("evidence_keys", {"report_id": "r1", "master_key_id": "mk", "wrapped_key": b"w" * 73}),
         )
-        assert "preservation_holds" not in table_names(engine)
+        assert "preservation_holds" not in mig.table_names(engine)
 
         upgrade_database(database_url, "0012")
         with make_session_factory(engine)() as session:
@@ -57,9 +49,9 @@ def test_holds_table_comes_and_goes_and_reports_stay(database_url: str) -> None:
         uniques = inspect(engine).get_unique_constraints("preservation_holds")
         assert [u["column_names"] for u in uniques] == [["report_id", "source", "reference"]]
 
-        downgrade(engine, PREVIOUS)
-        assert "preservation_holds" not in table_names(engine)
-        assert scalar(engine, "SELECT count(*) FROM reports") == 1
-        assert scalar(engine, "SELECT wrapped_key FROM evidence_keys") == b"w" * 73
+        mig.downgrade(engine, PREVIOUS)
+        assert "preservation_holds" not in mig.table_names(engine)
+        assert mig.scalar(engine, "SELECT count(*) FROM reports") == 1
+        assert mig.scalar(engine, "SELECT wrapped_key FROM evidence_keys") == b"w" * 73
         upgrade_database(database_url, "0012")  # and up again
-        assert "preservation_holds" in table_names(engine)
+        assert "preservation_holds" in mig.table_names(engine)

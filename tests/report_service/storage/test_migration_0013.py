@@ -7,27 +7,16 @@ from __future__ import annotations
 from report_service.escalation.appeals.models import AppealRow
 from report_service.escalation.dsa.models import StatementRow
 from report_service.storage.engine import make_session_factory
-from report_service.storage.migrate import upgrade_database
-from tests.report_service.storage.migration_support import (
-    BOB,
-    downgrade,
-    engine_at,
-    insert_rows,
-    rows,
-    schema_differences,
-    table_names,
-)
+from tests.report_service.storage import migration_support as mig
 
 PREVIOUS = "0010"
 OURS = {"dsa_statements", "appeals"}
 
 
 def test_statement_tables_come_and_go(database_url: str) -> None:
-    with engine_at(database_url, PREVIOUS) as engine:
-        insert_rows(engine, ("users", BOB))
-        upgrade_database(database_url, "0013")
-        assert table_names(engine) >= OURS
-        diff = schema_differences(engine)
+    with mig.seeded_then_upgraded(database_url, PREVIOUS, "0013", ("users", mig.BOB)) as engine:
+        assert mig.table_names(engine) >= OURS
+        diff = mig.schema_differences(engine)
         mine = [d for d in diff if any(name in repr(d) for name in OURS)]
         assert mine == []
         with make_session_factory(engine).begin() as session:
@@ -61,6 +50,6 @@ def test_statement_tables_come_and_go(database_url: str) -> None:
                     created_at=2,
                 )
             )
-        downgrade(engine, PREVIOUS)
-        assert not OURS & table_names(engine)
-        assert rows(engine, "SELECT id FROM users") == [("bob",)]
+        mig.downgrade(engine, PREVIOUS)
+        assert not OURS & mig.table_names(engine)
+        assert mig.rows(engine, "SELECT id FROM users") == [("bob",)]

@@ -9,26 +9,16 @@ from sqlalchemy import text
 import report_service.escalation.webhooks.models
 import report_service.storage.models  # noqa: F401
 from report_service.storage.migrate import upgrade_database
-from tests.report_service.storage.migration_support import (
-    BOB,
-    downgrade,
-    engine_at,
-    insert_rows,
-    scalar,
-    schema_differences,
-    table_names,
-)
+from tests.report_service.storage import migration_support as mig
 
 PREVIOUS = "0010"
 TABLES = {"webhook_endpoints", "webhook_deliveries"}
 
 
 def test_0014_adds_the_webhook_tables_and_downgrades(database_url: str) -> None:
-    with engine_at(database_url, PREVIOUS) as engine:
-        insert_rows(engine, ("users", BOB))
-        upgrade_database(database_url, "0014")
-        assert table_names(engine) >= TABLES
-        diff = [d for d in schema_differences(engine) if any(t in str(d) for t in TABLES)]
+    with mig.seeded_then_upgraded(database_url, PREVIOUS, "0014", ("users", mig.BOB)) as engine:
+        assert mig.table_names(engine) >= TABLES
+        diff = [d for d in mig.schema_differences(engine) if any(t in str(d) for t in TABLES)]
         assert diff == []
         with engine.begin() as conn:
             conn.execute(
@@ -47,8 +37,8 @@ def test_0014_adds_the_webhook_tables_and_downgrades(database_url: str) -> None:
                 )
             )
 
-        downgrade(engine, PREVIOUS)
-        assert not TABLES & table_names(engine)
-        assert scalar(engine, "SELECT count(*) FROM users") == 1
+        mig.downgrade(engine, PREVIOUS)
+        assert not TABLES & mig.table_names(engine)
+        assert mig.scalar(engine, "SELECT count(*) FROM users") == 1
         upgrade_database(database_url)  # and up again
-        assert table_names(engine) >= TABLES
+        assert mig.table_names(engine) >= TABLES

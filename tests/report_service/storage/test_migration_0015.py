@@ -9,31 +9,14 @@ from sqlalchemy import select
 from report_service.storage.engine import make_session_factory
 from report_service.storage.migrate import upgrade_database
 from report_service.storage.models import BankMatch, MediaVideo
-from tests.report_service.storage.migration_support import (
-    BOB,
-    bank_match_r1,
-    column_names,
-    downgrade,
-    engine_at,
-    insert_rows,
-    report_r1,
-    rows,
-    scalar,
-    table_names,
-)
+from tests.report_service.storage import migration_support as mig
 
 PREVIOUS = "0010"
 
 
 def test_upgrade_keeps_matches_takes_videos_and_downgrades(database_url: str) -> None:
-    with engine_at(database_url, PREVIOUS) as engine:
-        insert_rows(
-            engine,
-            ("users", BOB),
-            ("reports", report_r1()),
-            ("bank_matches", bank_match_r1(variant="flipy")),
-        )
-        upgrade_database(database_url, "0015")
+    seed = mig.bob_r1_and_match(variant="flipy")
+    with mig.seeded_then_upgraded(database_url, PREVIOUS, "0015", *seed) as engine:
         with make_session_factory(engine)() as session:
             [row] = session.scalars(select(BankMatch)).all()
             assert (row.variant, row.match_percent) == ("flipy", None)
@@ -46,7 +29,7 @@ def test_upgrade_keeps_matches_takes_videos_and_downgrades(database_url: str) ->
                     keyframe_count=4,
                 )
             )
-            video_match = bank_match_r1(
+            video_match = mig.bank_match_r1(
                 sha256="cd" * 32,
                 list_id="frankly-service-video-bank",
                 list_version=2,
@@ -59,13 +42,13 @@ def test_upgrade_keeps_matches_takes_videos_and_downgrades(database_url: str) ->
             session.commit()
             assert session.scalars(select(BankMatch.match_percent)).all() == [None, 87.5]
 
-        downgrade(engine, PREVIOUS)
-        assert "media_videos" not in table_names(engine)
-        columns = column_names(engine, "bank_matches")
+        mig.downgrade(engine, PREVIOUS)
+        assert "media_videos" not in mig.table_names(engine)
+        columns = mig.column_names(engine, "bank_matches")
         assert "match_percent" not in columns
         assert "variant" in columns
-        kept = rows(engine, "SELECT sha256, distance FROM bank_matches ORDER BY distance")
+        kept = mig.rows(engine, "SELECT sha256, distance FROM bank_matches ORDER BY distance")
         assert kept == [("cd" * 32, 0), ("ab" * 32, 3)]
-        assert scalar(engine, "SELECT count(*) FROM reports") == 1
+        assert mig.scalar(engine, "SELECT count(*) FROM reports") == 1
         upgrade_database(database_url)  # and up again
-        assert "media_videos" in table_names(engine)
+        assert "media_videos" in mig.table_names(engine)

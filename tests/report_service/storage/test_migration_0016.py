@@ -7,26 +7,16 @@ from sqlalchemy import text
 
 import report_service.transparency.models  # noqa: F401  (registers the tables)
 from report_service.storage.migrate import upgrade_database
-from tests.report_service.storage.migration_support import (
-    BOB,
-    downgrade,
-    engine_at,
-    insert_rows,
-    scalar,
-    schema_differences,
-    table_names,
-)
+from tests.report_service.storage import migration_support as mig
 
 PREVIOUS = "0010"
 TABLES = {"transparency_log", "transparency_leaves", "transparency_tiles"}
 
 
 def test_upgrade_creates_the_tables_and_downgrade_drops_them(database_url: str) -> None:
-    with engine_at(database_url, PREVIOUS) as engine:
-        insert_rows(engine, ("users", BOB))
-        upgrade_database(database_url, "0016")
-        assert table_names(engine) >= TABLES
-        diff = schema_differences(engine)
+    with mig.seeded_then_upgraded(database_url, PREVIOUS, "0016", ("users", mig.BOB)) as engine:
+        assert mig.table_names(engine) >= TABLES
+        diff = mig.schema_differences(engine)
         ours = [d for d in diff if isinstance(d, tuple) and "transparency" in str(d)]
         assert ours == []
         with engine.begin() as conn:
@@ -36,8 +26,8 @@ def test_upgrade_creates_the_tables_and_downgrade_drops_them(database_url: str) 
                     "VALUES (1, 'o', 0, 'c', 1)"
                 )
             )
-        downgrade(engine, PREVIOUS, check_sqlite_foreign_keys=False)
-        assert not TABLES & table_names(engine)
-        assert scalar(engine, "SELECT count(*) FROM users") == 1
+        mig.downgrade(engine, PREVIOUS, check_sqlite_foreign_keys=False)
+        assert not TABLES & mig.table_names(engine)
+        assert mig.scalar(engine, "SELECT count(*) FROM users") == 1
         upgrade_database(database_url, "0016")
-        assert table_names(engine) >= TABLES
+        assert mig.table_names(engine) >= TABLES
