@@ -176,22 +176,12 @@ def _approve(args: argparse.Namespace) -> int:
 def _submit(args: argparse.Namespace) -> int:
     def go(settings: Any, sessions: Any, _service: Any, evidence: Any) -> int:
         from report_service.escalation.ncmec import config, wiring
-        from report_service.escalation.ncmec.flow import RetryPolicy, Submitter
         from report_service.escalation.ncmec.store import get
 
         client = config.client(settings)
-        events, on_submitted = wiring.hooks(settings, _clock)
         try:
-            submitter = Submitter(
-                sessions,
-                _clock,
-                evidence,
-                config.profile(settings),
-                client,
-                owner=f"cli-{os.getpid()}",
-                policy=RetryPolicy(max_attempts=settings.ncmec_max_attempts),
-                events=events,
-                on_submitted=on_submitted,
+            submitter = wiring.submitter(
+                settings, sessions, _clock, evidence, client, owner=f"cli-{os.getpid()}"
             )
             worked = submitter.run_once()
         finally:
