@@ -1,6 +1,7 @@
 """What every ``frankly`` service command shares: the ``--data DIR`` option, the
-``--by NAME`` audit actor, opening the data folder's database, the wall clock, UTC times
-and the ``error: ...`` / exit status 2 of a refused command."""
+``--by NAME`` and ``--reason TEXT`` of audited actions, opening the data folder's
+database, the wall clock, UTC times and the ``error: ...`` / exit status 2 of a refused
+command."""
 
 from __future__ import annotations
 
@@ -40,6 +41,18 @@ def add_by_option(parser: argparse.ArgumentParser, doing: str) -> None:
         default=CLI_ACTOR,
         metavar="NAME",
         help=f"who is {doing}, for the audit log (default: {CLI_ACTOR})",
+    )
+
+
+def add_reason_option(parser: argparse.ArgumentParser, example: str | None = None) -> None:
+    """The required ``--reason TEXT`` written to the audit log; ``example`` (e.g. "a ticket
+    reference") is shown in its help."""
+    eg = f", e.g. {example}" if example else ""
+    parser.add_argument(
+        "--reason",
+        required=True,
+        metavar="TEXT",
+        help=f"why (10 to 1000 characters{eg}); written to the audit log",
     )
 
 

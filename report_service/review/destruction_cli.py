@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from report_service._cli_common import (
     add_by_option,
     add_data_option,
+    add_reason_option,
     now_ms,
     open_data,
     run_reporting_errors,
@@ -88,12 +89,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> argparse._SubParser
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--reason",
-        required=True,
-        metavar="TEXT",
-        help="why (10 to 1000 characters, e.g. a ticket reference); written to the audit log",
-    )
+    add_reason_option(parser, "a ticket reference")
     add_by_option(parser, "destroying")
     add_data_option(parser)
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from report_service._cli_common import (
     add_by_option,
     add_data_option,
+    add_reason_option,
     now_ms,
     open_data,
     run_reporting_errors,
@@ -41,12 +42,7 @@ def register(evidence_sub: argparse._SubParsersAction[Any]) -> None:
         metavar="REPORT_OR_ITEM",
         help="a report id, or a review item id (all the item's reports are held)",
     )
-    hold.add_argument(
-        "--reason",
-        required=True,
-        metavar="TEXT",
-        help="why (10 to 1000 characters, e.g. a case or order number); written to the audit log",
-    )
+    add_reason_option(hold, "a case or order number")
     length = hold.add_mutually_exclusive_group()
     length.add_argument(
         "--days", type=int, default=None, metavar="N", help="hold for N days (1 to 36500)"
@@ -80,12 +76,7 @@ def register(evidence_sub: argparse._SubParsersAction[Any]) -> None:
         metavar="HOLD_ID",
         help="the hold's id (several: all or none are released, e.g. the holds of one item)",
     )
-    release.add_argument(
-        "--reason",
-        required=True,
-        metavar="TEXT",
-        help="why (10 to 1000 characters); written to the audit log",
-    )
+    add_reason_option(release)
     release.add_argument(
         "--force-before-expiry",
         action="store_true",
