@@ -334,24 +334,19 @@ def start_ncmec_submitter(
     reporter e-mail, an interval above 0); the function that stops it, or ``None``.
     Processes share the work through leases in the database."""
     from report_service.escalation.ncmec import config, wiring
-    from report_service.escalation.ncmec.flow import RetryPolicy, Submitter
 
     if not config.configured(settings) or settings.ncmec_submit_interval_s <= 0:
         return None
     if not settings.ncmec_reporter_email:
         return None
     client = config.client(settings)
-    events, on_submitted = wiring.hooks(settings, clock)
-    submitter = Submitter(
+    submitter = wiring.submitter(
+        settings,
         sessions,
         clock,
         evidence,
-        config.profile(settings),
         client,
         owner=f"serve-{os.getpid()}-{threading.get_ident()}",
-        policy=RetryPolicy(max_attempts=settings.ncmec_max_attempts),
-        events=events,
-        on_submitted=on_submitted,
     )
     stop = threading.Event()
     thread = threading.Thread(

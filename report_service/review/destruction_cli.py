@@ -15,15 +15,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from report_service._cli_common import (
+    add_by_option,
+    add_data_option,
+    add_reason_option,
+    now_ms,
+    open_data,
+    run_reporting_errors,
+    utc_text,
+)
 
 if TYPE_CHECKING:
     from report_service.review.destruction import EvidenceDestroyer
-
-CLI_ACTOR = "cli"
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> argparse._SubParsersAction[Any]:
@@ -83,53 +89,22 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> argparse._SubParser
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--reason",
-        required=True,
-        metavar="TEXT",
-        help="why (10 to 1000 characters, e.g. a ticket reference); written to the audit log",
-    )
-    parser.add_argument(
-        "--by",
-        default=CLI_ACTOR,
-        metavar="NAME",
-        help=f"who is destroying, for the audit log (default: {CLI_ACTOR})",
-    )
-    from report_service._cli_common import DATA_HELP
-
-    parser.add_argument("--data", default=None, metavar="DIR", help=DATA_HELP)
+    add_reason_option(parser, "a ticket reference")
+    add_by_option(parser, "destroying")
+    add_data_option(parser)
 
 
-@contextmanager
-def _destroyer(args: argparse.Namespace) -> Iterator[EvidenceDestroyer]:
-    """A destroyer on the data folder's database (schema upgraded first); the engine is
-    disposed on exit."""
-    import time
-    from pathlib import Path
+def _run(args: argparse.Namespace, action: Callable[[EvidenceDestroyer], int]) -> int:
+    """``action`` with a destroyer on the data folder's database (schema upgraded first),
+    or ``error: ...`` and 2."""
 
-    from report_service.review.destruction import EvidenceDestroyer
-    from report_service.settings import load_settings
-    from report_service.storage.migrate import open_database
+    def go() -> int:
+        from report_service.review.destruction import EvidenceDestroyer
 
-    settings = load_settings(None if args.data is None else Path(args.data))
-    with open_database(settings, create=False) as sessions:
-        yield EvidenceDestroyer(sessions, lambda: time.time_ns() // 1_000_000)
+        with open_data(args.data) as (_settings, sessions):
+            return action(EvidenceDestroyer(sessions, now_ms))
 
-
-def _run(args: argparse.Namespace, action: Any) -> int:
-    from report_service.errors import ServiceError
-
-    try:
-        with _destroyer(args) as destroyer:
-            result: int = action(destroyer)
-    except ServiceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return result
-
-
-def _when(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return run_reporting_errors(go)
 
 
 def _items(ids: tuple[int, ...]) -> str:
@@ -178,17 +153,16 @@ def _purge(args: argparse.Namespace) -> int:
             print(f"would destroy {report_id}")
         for h in result.held:
             ref = f", reference {h.reference}" if h.reference else ""
-            until = "until released" if h.expires_at is None else f"until {_when(h.expires_at)}"
-            print(
-                f"kept {h.report_id}: preservation_hold {h.hold_id} ({h.source}{ref}) {until}"
-            )
+            until = "until released" if h.expires_at is None else f"until {utc_text(h.expires_at)}"
+            print(f"kept {h.report_id}: preservation_hold {h.hold_id} ({h.source}{ref}) {until}")
         count = len(result.would_destroy) if result.dry_run else len(result.destroyed)
         kept = ", ".join(
             f"{result.kept.get(v, 0)} {v.value}" for v in Verdict if v is not Verdict.DESTROY
         )
         verb = "would destroy" if result.dry_run else "destroyed"
         print(
-            f"{verb} {count}; kept {kept} (cutoff {_when(result.cutoff_ms)}, {result.cutoff_ms} ms)"
+            f"{verb} {count}; kept {kept} "
+            f"(cutoff {utc_text(result.cutoff_ms)}, {result.cutoff_ms} ms)"
         )
         _scrub_note(result.scrubbed)
         return 0

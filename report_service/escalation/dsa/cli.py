@@ -12,12 +12,18 @@ import argparse
 import json
 import os
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from report_service._cli_common import add_data_option
+from report_service._cli_common import (
+    add_data_option,
+    fail,
+    now_ms,
+    open_data,
+    run_reporting_errors,
+    utc_text,
+)
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -87,99 +93,82 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     lst.set_defaults(func=_appeals_list)
 
 
-def _settings(args: argparse.Namespace) -> Any:
-    from report_service.settings import load_settings
-
-    return load_settings(args.data)
-
-
-def _clock() -> int:
-    return time.time_ns() // 1_000_000
-
-
 def _submit(args: argparse.Namespace) -> int:
-    from report_service.errors import ServiceError
     from report_service.escalation.dsa.config import token_from_settings
     from report_service.escalation.dsa.submitter import Submitter
+    from report_service.settings import load_settings
     from report_service.storage.migrate import open_database
 
-    try:
-        settings = _settings(args)
+    def go() -> int:
+        settings = load_settings(args.data)
         token = token_from_settings(settings)
         if settings.dsa_endpoint is None or token is None:
-            print(
-                "error: nothing sent: set FRANKLY_DSA_ENDPOINT and FRANKLY_DSA_TOKEN "
-                "(or FRANKLY_DSA_TOKEN_FILE); `frankly dsa export` writes JSON instead",
-                file=sys.stderr,
+            return fail(
+                "nothing sent: set FRANKLY_DSA_ENDPOINT and FRANKLY_DSA_TOKEN "
+                "(or FRANKLY_DSA_TOKEN_FILE); `frankly dsa export` writes JSON instead"
             )
-            return 2
         with open_database(settings, create=False) as sessions:
             submitter = Submitter(
-                sessions, settings.dsa_endpoint, token, _clock, batch_size=settings.dsa_batch_size
+                sessions, settings.dsa_endpoint, token, now_ms, batch_size=settings.dsa_batch_size
             )
             try:
                 result = submitter.run_once()
             finally:
                 submitter.close()
-    except ServiceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        _print_submitted(result)
+        return 0
+
+    return run_reporting_errors(go)
+
+
+def _print_submitted(result: Any) -> None:
     print(
         f"submitted {result.submitted}, rejected {result.rejected}, "
         f"retrying later {result.retrying} ({result.batches} batches)"
     )
     for err in result.errors:
         print(f"warning: {err}", file=sys.stderr)
-    return 0
 
 
 def _export(args: argparse.Namespace) -> int:
-    from report_service.errors import ServiceError
     from report_service.escalation.dsa import store
-    from report_service.storage.migrate import open_database
 
     try:
         day = datetime.strptime(args.since, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
-        print("error: --since takes a date YYYY-MM-DD", file=sys.stderr)
-        return 2
-    try:
-        with open_database(_settings(args), create=False) as sessions, sessions() as session:
+        return fail("--since takes a date YYYY-MM-DD")
+
+    def go() -> int:
+        with open_data(args.data) as (_settings, sessions), sessions() as session:
             rows = store.since(session, int(day.timestamp() * 1000))
             doc = {"statements": [json.loads(r.payload) for r in rows]}
-    except ServiceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
-    if args.out is None:
-        sys.stdout.write(text)
-    else:
+        text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
+        if args.out is None:
+            sys.stdout.write(text)
+            return 0
         try:
             fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text)
         except OSError as exc:
-            print(f"error: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
-            return 2
+            return fail(f"cannot write {args.out}: {exc.strerror}")
         print(f"wrote {len(rows)} statements to {args.out}", file=sys.stderr)
-    return 0
+        return 0
+
+    return run_reporting_errors(go)
 
 
 def _when(ms: int | None) -> str:
-    if ms is None:
-        return "-"
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return "-" if ms is None else utc_text(ms)
 
 
 def _show(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
-    from report_service.errors import ServiceError
     from report_service.escalation.dsa.models import StatementRow
-    from report_service.storage.migrate import open_database
 
-    try:
-        with open_database(_settings(args), create=False) as sessions, sessions() as session:
+    def go() -> int:
+        with open_data(args.data) as (_settings, sessions), sessions() as session:
             q = select(StatementRow).order_by(StatementRow.id)
             if args.state is not None:
                 q = q.where(StatementRow.state == args.state)
@@ -192,51 +181,43 @@ def _show(args: argparse.Namespace) -> int:
                     f"created={_when(r.created_at)}\tsubmitted={_when(r.submitted_at)}\t"
                     f"attempts={r.attempts}{corrects}{extra}"
                 )
-    except ServiceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"{len(rows)} statements", file=sys.stderr)
-    return 0
+        print(f"{len(rows)} statements", file=sys.stderr)
+        return 0
+
+    return run_reporting_errors(go)
 
 
 def _appeals_list(args: argparse.Namespace) -> int:
-    from report_service.errors import ServiceError
     from report_service.escalation.appeals.service import AppealsService
     from report_service.escalation.dsa.config import mapping_from_settings
-    from report_service.storage.migrate import open_database
 
-    try:
-        settings = _settings(args)
-        with open_database(settings, create=False) as sessions:
-            service = AppealsService(sessions, _clock, mapping_from_settings(settings), os.urandom)
+    def go() -> int:
+        with open_data(args.data) as (settings, sessions):
+            service = AppealsService(sessions, now_ms, mapping_from_settings(settings), os.urandom)
             out = service.all_appeals(include_decided=args.all)
-    except ServiceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    for a in out.appeals:
-        print(
-            f"{a.appeal_id}\titem={a.item_id}\tstatement={a.statement_id}\t{a.decision}\t"
-            f"{a.status}\tdecided_by={a.decided_by}\tclaimed_by={a.claimed_by or '-'}\t"
-            f"outcome={a.outcome or '-'}\tfiled={_when(a.created_at)}"
-        )
-    print(f"{len(out.appeals)} appeals", file=sys.stderr)
-    return 0
+        for a in out.appeals:
+            print(
+                f"{a.appeal_id}\titem={a.item_id}\tstatement={a.statement_id}\t{a.decision}\t"
+                f"{a.status}\tdecided_by={a.decided_by}\tclaimed_by={a.claimed_by or '-'}\t"
+                f"outcome={a.outcome or '-'}\tfiled={_when(a.created_at)}"
+            )
+        print(f"{len(out.appeals)} appeals", file=sys.stderr)
+        return 0
+
+    return run_reporting_errors(go)
 
 
 def _forget(args: argparse.Namespace) -> int:
-    from report_service.errors import ServiceError
     from report_service.escalation.dsa import store
-    from report_service.storage.migrate import open_database
 
     if args.older_than_days < 183:
-        print("error: --older-than-days must be at least 183 (the appeal window)", file=sys.stderr)
-        return 2
-    cutoff = _clock() - args.older_than_days * 24 * 3600 * 1000
-    try:
-        with open_database(_settings(args), create=False) as sessions, sessions.begin() as s:
+        return fail("--older-than-days must be at least 183 (the appeal window)")
+    cutoff = now_ms() - args.older_than_days * 24 * 3600 * 1000
+
+    def go() -> int:
+        with open_data(args.data) as (_settings, sessions), sessions.begin() as s:
             count = store.forget_subjects(s, cutoff)
-    except ServiceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"cleared the user fields of {count} statements created before {_when(cutoff)}")
-    return 0
+        print(f"cleared the user fields of {count} statements created before {_when(cutoff)}")
+        return 0
+
+    return run_reporting_errors(go)

@@ -13,12 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from report_service._cli_common import add_data_option
+from report_service._cli_common import add_data_option, now_ms, open_data, run_reporting_errors
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -93,24 +91,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     demo.set_defaults(func=_demo)
 
 
-def _settings(args: argparse.Namespace) -> Any:
-    from report_service.settings import load_settings
-
-    return load_settings(None if args.data is None else Path(args.data))
-
-
-def _clock() -> int:
-    return time.time_ns() // 1_000_000
-
-
 def _run(args: argparse.Namespace, action: Any, *, keys: bool = False) -> int:
-    from report_service.errors import ServiceError
     from report_service.escalation.ncmec.service import NcmecService
-    from report_service.storage.migrate import open_database
 
-    try:
-        settings = _settings(args)
-        with open_database(settings, create=False) as sessions:
+    def go() -> int:
+        with open_data(args.data) as (settings, sessions):
             evidence = None
             if keys:
                 from report_service.keys import load_key_file
@@ -118,11 +103,10 @@ def _run(args: argparse.Namespace, action: Any, *, keys: bool = False) -> int:
 
                 material = load_key_file(settings.resolved_key_file)
                 evidence = MasterKeyEvidence(lambda kid: material.master_key(kid).key)
-            result: int = action(settings, sessions, NcmecService(sessions, _clock), evidence)
+            result: int = action(settings, sessions, NcmecService(sessions, now_ms), evidence)
             return result
-    except (ServiceError, FileExistsError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+
+    return run_reporting_errors(go, also=(FileExistsError,))
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -176,22 +160,12 @@ def _approve(args: argparse.Namespace) -> int:
 def _submit(args: argparse.Namespace) -> int:
     def go(settings: Any, sessions: Any, _service: Any, evidence: Any) -> int:
         from report_service.escalation.ncmec import config, wiring
-        from report_service.escalation.ncmec.flow import RetryPolicy, Submitter
         from report_service.escalation.ncmec.store import get
 
         client = config.client(settings)
-        events, on_submitted = wiring.hooks(settings, _clock)
         try:
-            submitter = Submitter(
-                sessions,
-                _clock,
-                evidence,
-                config.profile(settings),
-                client,
-                owner=f"cli-{os.getpid()}",
-                policy=RetryPolicy(max_attempts=settings.ncmec_max_attempts),
-                events=events,
-                on_submitted=on_submitted,
+            submitter = wiring.submitter(
+                settings, sessions, now_ms, evidence, client, owner=f"cli-{os.getpid()}"
             )
             worked = submitter.run_once()
         finally:
@@ -226,7 +200,7 @@ def _export(args: argparse.Namespace) -> int:
             args.ref,
             args.out,
             actor=args.by,
-            clock=_clock,
+            clock=now_ms,
         )
         files = manifest["files"]
         count = len(files) if isinstance(files, list) else 0

@@ -78,6 +78,26 @@ ACTOR = "ncmec-submitter"
 T = TypeVar("T")
 
 
+def _audit(session: Session, row: NcmecReport, now: int, action: str, **detail: Any) -> None:
+    """Append ``action`` on ``row``'s item to the audit chain, as the submitter; the
+    detail names the report first (``ncmec_report``), then ``detail``."""
+    review_store.append_audit(
+        session,
+        at_ms=now,
+        actor=ACTOR,
+        action=action,
+        item_id=row.item_id,
+        detail={"ncmec_report": row.id, **detail},
+    )
+
+
+def _release(row: NcmecReport, now: int) -> None:
+    """Give up the lease on ``row`` (the state change is the caller's)."""
+    row.lease_owner = None
+    row.lease_expires_at = None
+    row.updated_at = now
+
+
 def no_events(session: Session, event_type: str, data: dict[str, Any]) -> None:
     """The default ``events`` hook: nothing."""
 
@@ -220,13 +240,8 @@ class Submitter:
                 return
             if row.submit_started_at is not None:
                 row.ambiguous_submits += 1
-                review_store.append_audit(
-                    session,
-                    at_ms=now,
-                    actor=ACTOR,
-                    action="ncmec_submit_ambiguous",
-                    item_id=row.item_id,
-                    detail={"ncmec_report": row.id, "started_at": row.submit_started_at},
+                _audit(
+                    session, row, now, "ncmec_submit_ambiguous", started_at=row.submit_started_at
                 )
             document = build_report(content.build(session, self._evidence, self._profile, row))
             row.submit_started_at = now
@@ -254,24 +269,10 @@ class Submitter:
             row.submit_started_at = None
             if lost[0]:
                 row.ambiguous_submits += lost[0]
-                review_store.append_audit(
-                    session,
-                    at_ms=now,
-                    actor=ACTOR,
-                    action="ncmec_submit_ambiguous",
-                    item_id=row.item_id,
-                    detail={"ncmec_report": row.id, "lost_answers": lost[0]},
-                )
+                _audit(session, row, now, "ncmec_submit_ambiguous", lost_answers=lost[0])
             row.status = "open"
             row.updated_at = now
-            review_store.append_audit(
-                session,
-                at_ms=now,
-                actor=ACTOR,
-                action="ncmec_open",
-                item_id=row.item_id,
-                detail={"ncmec_report": row.id, "ncmec_report_id": ncmec_id},
-            )
+            _audit(session, row, now, "ncmec_open", ncmec_report_id=ncmec_id)
 
     def _pending(self, rid: int, *, uploaded: bool) -> list[int]:
         with self._sessions() as session:
@@ -352,18 +353,9 @@ class Submitter:
             row.status = "submitted"
             row.finished_at = now
             row.last_error = note
-            row.lease_owner = None
-            row.lease_expires_at = None
-            row.updated_at = now
+            _release(row, now)
             reports = [r.report_id for r in review_store.reports_of(session, row.item_id)]
-            review_store.append_audit(
-                session,
-                at_ms=now,
-                actor=ACTOR,
-                action="ncmec_submitted",
-                item_id=row.item_id,
-                detail={"ncmec_report": row.id, "ncmec_report_id": ncmec_id},
-            )
+            _audit(session, row, now, "ncmec_submitted", ncmec_report_id=ncmec_id)
             self._events(
                 session,
                 "ncmec.submitted",
@@ -386,9 +378,7 @@ class Submitter:
                 return
             row.attempts += 1
             row.last_error = error
-            row.lease_owner = None
-            row.lease_expires_at = None
-            row.updated_at = now
+            _release(row, now)
             if row.attempts >= p.max_attempts:
                 exhausted = True
             else:
@@ -418,9 +408,7 @@ class Submitter:
                 return
             row.status = "failed"
             row.last_error = error[:2000]
-            row.lease_owner = None
-            row.lease_expires_at = None
-            row.updated_at = now
+            _release(row, now)
             if retracted and open_id is not None:
                 row.retracted_ids = ",".join(x for x in (row.retracted_ids, str(open_id)) if x)
                 row.ncmec_report_id = None
@@ -433,15 +421,11 @@ class Submitter:
                 "ncmec report failed",
                 extra={"ncmec_report": rid, "retracted": open_id if retracted else None},
             )
-            review_store.append_audit(
+            _audit(
                 session,
-                at_ms=now,
-                actor=ACTOR,
-                action="ncmec_failed",
-                item_id=row.item_id,
-                detail={
-                    "ncmec_report": row.id,
-                    "retracted": open_id if retracted else None,
-                    "error": error[:300],
-                },
+                row,
+                now,
+                "ncmec_failed",
+                retracted=open_id if retracted else None,
+                error=error[:300],
             )

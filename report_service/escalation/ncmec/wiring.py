@@ -1,5 +1,5 @@
-"""The hooks the CyberTipline submitter calls, in one place (``frankly serve`` and
-``frankly ncmec submit`` both take them from here).
+"""The CyberTipline submitter as ``frankly serve`` and ``frankly ncmec submit`` both build
+it (:func:`submitter`), with the hooks it calls, in one place:
 
 - ``events(session, "ncmec.submitted", {"case_id", "item_id", "ncmec_report_id"})``: in
   the transaction that records a finished report, queues the signed webhook event
@@ -19,12 +19,15 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from report_service.escalation.ncmec.flow import Events, Preserve
+from report_service.escalation.ncmec import config
+from report_service.escalation.ncmec.client import CyberTiplineClient
+from report_service.escalation.ncmec.flow import Events, Preserve, RetryPolicy, Submitter
 from report_service.escalation.preservation.errors import NothingToHold
 from report_service.escalation.preservation.service import place_preservation_hold
 from report_service.escalation.webhooks.outbox import event_hook
+from report_service.review.evidence_access import EvidenceReader
 
 ACTOR = "ncmec-submitter"
 
@@ -55,3 +58,29 @@ def hooks(settings: Any, clock: Callable[[], int]) -> tuple[Events, Preserve]:
             )
 
     return emit, preserve
+
+
+def submitter(
+    settings: Any,
+    sessions: sessionmaker[Session],
+    clock: Callable[[], int],
+    evidence: EvidenceReader,
+    client: CyberTiplineClient,
+    *,
+    owner: str,
+) -> Submitter:
+    """The submitter on ``sessions`` sending through ``client`` (the caller closes it):
+    the company profile and ``ncmec_max_attempts`` from ``settings``, and :func:`hooks`.
+    ``owner`` names the process in leases."""
+    events, on_submitted = hooks(settings, clock)
+    return Submitter(
+        sessions,
+        clock,
+        evidence,
+        config.profile(settings),
+        client,
+        owner=owner,
+        policy=RetryPolicy(max_attempts=settings.ncmec_max_attempts),
+        events=events,
+        on_submitted=on_submitted,
+    )

@@ -11,15 +11,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from report_service._cli_common import add_data_option
+from report_service._cli_common import (
+    add_by_option,
+    add_data_option,
+    add_reason_option,
+    now_ms,
+    open_data,
+    run_reporting_errors,
+    utc_text,
+)
 
 if TYPE_CHECKING:
     from report_service.escalation.preservation.service import HoldView
-
-CLI_ACTOR = "cli"
 
 
 def register(evidence_sub: argparse._SubParsersAction[Any]) -> None:
@@ -37,12 +42,7 @@ def register(evidence_sub: argparse._SubParsersAction[Any]) -> None:
         metavar="REPORT_OR_ITEM",
         help="a report id, or a review item id (all the item's reports are held)",
     )
-    hold.add_argument(
-        "--reason",
-        required=True,
-        metavar="TEXT",
-        help="why (10 to 1000 characters, e.g. a case or order number); written to the audit log",
-    )
+    add_reason_option(hold, "a case or order number")
     length = hold.add_mutually_exclusive_group()
     length.add_argument(
         "--days", type=int, default=None, metavar="N", help="hold for N days (1 to 36500)"
@@ -57,7 +57,7 @@ def register(evidence_sub: argparse._SubParsersAction[Any]) -> None:
         help="an outside reference (order, ticket or case number); the same report and "
         "reference is held once, so repeating the command changes nothing",
     )
-    _by(hold)
+    add_by_option(hold, "acting")
     add_data_option(hold)
     hold.set_defaults(func=_hold)
 
@@ -76,19 +76,14 @@ def register(evidence_sub: argparse._SubParsersAction[Any]) -> None:
         metavar="HOLD_ID",
         help="the hold's id (several: all or none are released, e.g. the holds of one item)",
     )
-    release.add_argument(
-        "--reason",
-        required=True,
-        metavar="TEXT",
-        help="why (10 to 1000 characters); written to the audit log",
-    )
+    add_reason_option(release)
     release.add_argument(
         "--force-before-expiry",
         action="store_true",
         help="release an NCMEC hold before its statutory year ends (only when counsel "
         "says the duty no longer applies; the audit entry records the override)",
     )
-    _by(release)
+    add_by_option(release, "acting")
     add_data_option(release)
     release.set_defaults(func=_release)
 
@@ -103,25 +98,8 @@ def register(evidence_sub: argparse._SubParsersAction[Any]) -> None:
     holds.set_defaults(func=_holds)
 
 
-def _by(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--by",
-        default=CLI_ACTOR,
-        metavar="NAME",
-        help=f"who is acting, for the audit log (default: {CLI_ACTOR})",
-    )
-
-
-def _now() -> int:
-    import time
-
-    return time.time_ns() // 1_000_000
-
-
 def _when(ms: int | None) -> str:
-    if ms is None:
-        return "until released"
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return "until released" if ms is None else utc_text(ms)
 
 
 def describe(h: HoldView) -> str:
@@ -142,15 +120,14 @@ def describe(h: HoldView) -> str:
 
 
 def _hold(args: argparse.Namespace) -> int:
-    from report_service.errors import ServiceError
-    from report_service.escalation.preservation.service import open_holds, place_manual_hold
+    from report_service.escalation.preservation.service import place_manual_hold
 
-    try:
-        with open_holds(args.data) as (sessions, preservation_days):
+    def go() -> int:
+        with open_data(args.data) as (settings, sessions):
             if args.indefinite:
                 days = None
             else:
-                days = preservation_days if args.days is None else args.days
+                days = settings.preservation_days if args.days is None else args.days
             with sessions.begin() as session:
                 done = place_manual_hold(
                     session,
@@ -159,29 +136,27 @@ def _hold(args: argparse.Namespace) -> int:
                     days=days,
                     reference=args.reference,
                     actor=args.by,
-                    now_ms=_now(),
+                    now_ms=now_ms(),
                 )
-    except ServiceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    for h in done.holds:
-        verb = "placed" if h.hold_id in done.placed else "already in place:"
-        print(f"{verb} {describe(h)}")
-    for report_id in done.already_destroyed:
-        print(
-            f"note: the evidence of report {report_id} was already destroyed; nothing to hold",
-            file=sys.stderr,
-        )
-    return 0
+        for h in done.holds:
+            verb = "placed" if h.hold_id in done.placed else "already in place:"
+            print(f"{verb} {describe(h)}")
+        for report_id in done.already_destroyed:
+            print(
+                f"note: the evidence of report {report_id} was already destroyed; nothing to hold",
+                file=sys.stderr,
+            )
+        return 0
+
+    return run_reporting_errors(go)
 
 
 def _release(args: argparse.Namespace) -> int:
-    from report_service.errors import ServiceError
-    from report_service.escalation.preservation.service import open_holds, release_hold
+    from report_service.escalation.preservation.service import release_hold
 
-    try:
-        with open_holds(args.data) as (sessions, _days), sessions.begin() as session:
-            now = _now()
+    def go() -> int:
+        with open_data(args.data) as (_settings, sessions), sessions.begin() as session:
+            now = now_ms()
             released = [
                 release_hold(
                     session,
@@ -193,29 +168,26 @@ def _release(args: argparse.Namespace) -> int:
                 )
                 for hold_id in dict.fromkeys(args.hold_ids)
             ]
-    except ServiceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    for h in released:
-        print(f"released {describe(h)}")
-    return 0
+        for h in released:
+            print(f"released {describe(h)}")
+        return 0
+
+    return run_reporting_errors(go)
 
 
 def _holds(args: argparse.Namespace) -> int:
-    from report_service.errors import ServiceError
-    from report_service.escalation.preservation.service import list_holds, open_holds
+    from report_service.escalation.preservation.service import list_holds
 
-    try:
-        with open_holds(args.data) as (sessions, _days), sessions() as session:
-            found = list_holds(session, _now(), include_inactive=args.all, report_id=args.report)
-    except ServiceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps([h.to_json() for h in found], indent=2))
+    def go() -> int:
+        with open_data(args.data) as (_settings, sessions), sessions() as session:
+            found = list_holds(session, now_ms(), include_inactive=args.all, report_id=args.report)
+        if args.json:
+            print(json.dumps([h.to_json() for h in found], indent=2))
+            return 0
+        for h in found:
+            print(describe(h))
+        what = "holds" if args.all else "active holds"
+        print(f"{len(found)} {what}", file=sys.stderr)
         return 0
-    for h in found:
-        print(describe(h))
-    what = "holds" if args.all else "active holds"
-    print(f"{len(found)} {what}", file=sys.stderr)
-    return 0
+
+    return run_reporting_errors(go)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from report_service._cli_common import add_data_option
+from report_service._cli_common import add_data_option, now_ms, run_reporting_errors, utc_text
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -122,7 +122,6 @@ def _context(args: argparse.Namespace, *, need_keys: bool) -> Iterator[_Context]
     """Settings, sessions on the upgraded database and (``need_keys``) the key file.
     With the key file found, a missing embedded database is created (as ``users add``
     does); without, a folder with no database is refused rather than quietly filled."""
-    from report_service.app import wall_clock_ms
     from report_service.errors import KeyFileError
     from report_service.keys import load_key_file
     from report_service.settings import load_settings
@@ -137,23 +136,11 @@ def _context(args: argparse.Namespace, *, need_keys: bool) -> Iterator[_Context]
         return material
 
     with open_database(settings, create=need_keys) as sessions:
-        yield _Context(settings, sessions, keys, wall_clock_ms)
-
-
-def _run(action: Callable[[], int]) -> int:
-    from report_service.errors import ServiceError
-
-    try:
-        return action()
-    except ServiceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        yield _Context(settings, sessions, keys, now_ms)
 
 
 def _when(ms: int | None) -> str:
-    if ms is None:
-        return "-"
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return "-" if ms is None else utc_text(ms)
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -186,7 +173,7 @@ def _add(args: argparse.Namespace) -> int:
         print(new.secret)
         return 0
 
-    return _run(go)
+    return run_reporting_errors(go)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -204,7 +191,7 @@ def _list(args: argparse.Namespace) -> int:
             print("no webhook endpoints (add one with `frankly webhooks add`)", file=sys.stderr)
         return 0
 
-    return _run(go)
+    return run_reporting_errors(go)
 
 
 def _remove(args: argparse.Namespace) -> int:
@@ -216,7 +203,7 @@ def _remove(args: argparse.Namespace) -> int:
         print(f"endpoint {args.endpoint_id} removed with {count} deliveries", file=sys.stderr)
         return 0
 
-    return _run(go)
+    return run_reporting_errors(go)
 
 
 def _set_enabled(args: argparse.Namespace, enabled: bool) -> int:
@@ -229,7 +216,7 @@ def _set_enabled(args: argparse.Namespace, enabled: bool) -> int:
         print(f"endpoint {args.endpoint_id} {word}", file=sys.stderr)
         return 0
 
-    return _run(go)
+    return run_reporting_errors(go)
 
 
 def _enable(args: argparse.Namespace) -> int:
@@ -260,7 +247,7 @@ def _test(args: argparse.Namespace) -> int:
         _print_result(result)
         return 0 if result.ok else 1
 
-    return _run(go)
+    return run_reporting_errors(go)
 
 
 def _deliveries(args: argparse.Namespace) -> int:
@@ -285,7 +272,7 @@ def _deliveries(args: argparse.Namespace) -> int:
             )
         return 0
 
-    return _run(go)
+    return run_reporting_errors(go)
 
 
 def parse_since(text: str) -> int:
@@ -320,7 +307,7 @@ def _replay(args: argparse.Namespace) -> int:
         )
         return 0
 
-    return _run(go)
+    return run_reporting_errors(go)
 
 
 def _deliver(args: argparse.Namespace) -> int:
@@ -335,4 +322,4 @@ def _deliver(args: argparse.Namespace) -> int:
         print(f"{len(results)} attempts", file=sys.stderr)
         return 0
 
-    return _run(go)
+    return run_reporting_errors(go)
