@@ -15,8 +15,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from sqlalchemy import event, func, select
 
+from report_service.storage import reports
 from report_service.storage.models import BankMatch, Media, MediaMessage, Report, ReportItem
 from tests.report_service.review.review_support import png_bytes
 
@@ -66,3 +68,25 @@ def test_an_image_report_is_stored_in_few_statements(service: Service) -> None:
         again = service.submit("bob", report)
     assert again.status_code == 200
     assert again.json() == answer.json()
+
+
+def test_a_report_too_large_for_one_statement_is_stored_table_by_table(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above the bind-parameter cap PostgreSQL takes the per-table path (SQLite always
+    does): the same rows, the media link to the right commitment."""
+    monkeypatch.setattr(reports, "_MAX_PARAMETERS", 0)
+    picture = png_bytes(4)
+    abusive = service.frank("alice", "bob", "look", attachments=[(picture, "image/png")])
+    digest = hashlib.sha256(picture).hexdigest()
+    report = service.report("bob", [abusive], attachments={digest: picture})
+    with counted(service) as seen:
+        answer = service.submit("bob", report)
+    assert answer.status_code == 201, answer.text
+    assert any(s.startswith("INSERT INTO media_messages") for s in seen), seen
+    with service.app.state.session_factory() as session:
+        media = session.scalars(select(Media)).one()
+        link = session.scalars(select(MediaMessage)).one()
+        assert (media.sha256, link.media_id) == (digest, media.id)
+        assert link.commitment == abusive.commitment.hex()
+        assert session.scalar(select(func.count()).select_from(ReportItem)) == 1
