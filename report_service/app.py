@@ -197,6 +197,7 @@ def create_app(
         decode_limits=decode_limits,
         video_hasher=video_hasher(sandbox, settings),
         video_timeout_s=settings.video_timeout_s,
+        read_session_factory=reads,
     )
     banks.listen(engine).load()
 

@@ -256,6 +256,7 @@ class HashBanks:
         decode_limits: DecodeLimits = DECODE_LIMITS,
         video_hasher: VideoHasher | None = None,
         video_timeout_s: float = 60.0,
+        read_session_factory: Callable[[], Session] | None = None,
     ) -> None:
         self._hasher = hasher
         self._video_hasher = video_hasher
@@ -263,6 +264,8 @@ class HashBanks:
         self._video_matchers: tuple[VideoListMatcher, ...] = ()
         self._decode_limits = decode_limits
         self._sessions = session_factory
+        # The generation check only reads: on SQLite it need not queue on the write lock.
+        self._read_sessions = read_session_factory or session_factory
         self._curator = curator
         self._own_keys = {curator.kid: curator.public_key, **dict(extra_curator_keys or {})}
         self.policy = TrustPolicy(curator_keys=self._own_keys)
@@ -333,11 +336,14 @@ class HashBanks:
                 return  # another thread refreshed while this one waited for the lock
             # Cleared before reading: a notification that arrives meanwhile marks it again.
             self._dirty = False
+            if not strict:  # the usual case: one read, no write lock, nothing changed
+                with self._read_sessions() as session:
+                    if _generation(session) == self._generation:
+                        self._checked = time.monotonic()
+                        return
+            # A reload reads the generation again with the lists, in one transaction.
             with self._sessions() as session:
                 generation = _generation(session)
-                if generation == self._generation and not strict:
-                    self._checked = time.monotonic()
-                    return
                 self.policy = self._stored_policy(session)
                 newest = dict(
                     session.execute(

@@ -4,7 +4,8 @@ The primary key on ``reports.report_id`` makes a report idempotent even under co
 duplicate submission: the second insert fails, and the caller answers with the first
 outcome. A review item is one *stamped* message: reports merge into an item only when
 they cite the same ``(commitment, sender_id, conversation_id)`` (docs/protocol.md, "What
-makes a review item"), which is unique; a race creating the same new item is retried.
+makes a review item"), which is unique: a new item is inserted with ``ON CONFLICT DO
+NOTHING``, so a race creating the same new item merges instead of failing.
 
 A new reporter's report about a decided item goes through the review policy that the
 caller passes in as a :class:`RequeuePolicy` hook (the review package's
@@ -20,7 +21,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import exists, insert, select
+from sqlalchemy import String, column, exists, insert, select, values
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -163,6 +166,19 @@ def own_first_response(session: Session, reporter_id: str, report_id: str) -> di
     return None
 
 
+def _item_insert(dialect: str, values: Mapping[str, Any]) -> Any:
+    """``INSERT .. ON CONFLICT (item key) DO NOTHING RETURNING id``: the new item's id, or
+    no row when the item exists (committed by anyone; on PostgreSQL a concurrent
+    uncommitted insert of the key is waited for, so it is never a unique violation)."""
+    upsert: Any = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        upsert(ReviewItem)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["commitment", "sender_id", "conversation_id"])
+        .returning(ReviewItem.id)
+    )
+
+
 def _merge_item(
     session: Session,
     facts: ItemFacts,
@@ -172,51 +188,51 @@ def _merge_item(
 ) -> tuple[int, Requeue | None]:
     """Create the item about the stamped message ``facts.key`` or merge the report (its
     column values) into it; return its id and, when the merge sent a decided item back to
-    its queue, what to audit. A new item is one Core ``INSERT ... RETURNING id``; an
-    existing one is locked and updated as an ORM object, which the requeue hook is given."""
-    item = session.scalars(
-        select(ReviewItem)
+    its queue, what to audit. A new item is one statement (the insert that skips an
+    existing key); an existing one is then locked and read with whether this reporter
+    already reported it (one statement), and updated as an ORM object, which the requeue
+    hook is given."""
+    reason = report["reason"]
+    child_safety = is_child_safety(reason, facts.bank_categories, facts.child_safety_set)
+    connection = session.connection()
+    new_id = connection.execute(
+        _item_insert(
+            connection.dialect.name,
+            {
+                "commitment": facts.commitment,
+                "conversation_id": facts.conversation_id,
+                "sender_id": facts.sender_id,
+                "reason": reason,
+                "reporter_count": 1,
+                "max_bank_severity": facts.max_bank_severity,
+                "child_safety": child_safety,
+                "queue": queue_for(child_safety),
+                "priority": priority(reason, facts.max_bank_severity, 1),
+                "status": ITEM_OPEN,
+                "outcome": None,
+                "created_at": now_ms,
+                "updated_at": now_ms,
+            },
+        )
+    ).scalar()
+    if new_id is not None:
+        return int(new_id), None
+    reported_before = (
+        exists()
+        .where(ReportItem.item_id == ReviewItem.id)
+        .where(ReportItem.report_id == Report.report_id)
+        .where(Report.reporter_id == report["reporter_id"])
+        .correlate(ReviewItem)
+    )
+    item, same_reporter = session.execute(
+        select(ReviewItem, reported_before)
         .where(
             ReviewItem.commitment == facts.commitment,
             ReviewItem.sender_id == facts.sender_id,
             ReviewItem.conversation_id == facts.conversation_id,
         )
-        .with_for_update()
-    ).first()
-    reason = report["reason"]
-    child_safety = is_child_safety(reason, facts.bank_categories, facts.child_safety_set)
-    if item is None:
-        new_id = (
-            session.connection()
-            .execute(
-                insert(ReviewItem).returning(ReviewItem.id),
-                {
-                    "commitment": facts.commitment,
-                    "conversation_id": facts.conversation_id,
-                    "sender_id": facts.sender_id,
-                    "reason": reason,
-                    "reporter_count": 1,
-                    "max_bank_severity": facts.max_bank_severity,
-                    "child_safety": child_safety,
-                    "queue": queue_for(child_safety),
-                    "priority": priority(reason, facts.max_bank_severity, 1),
-                    "status": ITEM_OPEN,
-                    "outcome": None,
-                    "created_at": now_ms,
-                    "updated_at": now_ms,
-                },
-            )
-            .scalar_one()
-        )
-        return int(new_id), None
-    same_reporter = session.scalar(
-        select(
-            exists()
-            .where(ReportItem.item_id == item.id)
-            .where(ReportItem.report_id == Report.report_id)
-            .where(Report.reporter_id == report["reporter_id"])
-        )
-    )
+        .with_for_update(of=ReviewItem)
+    ).one()
     if not same_reporter:
         item.reporter_count += 1
     item.max_bank_severity = max(item.max_bank_severity, facts.max_bank_severity)
@@ -256,27 +272,28 @@ def _store_once(
     an ``executemany``), the requeue hook called inside it before the commit."""
     report = record.report
     # The report_id primary key is the idempotency check: the first statement.
-    _insert(session, Report, [report])
-    _insert(session, EvidenceKey, [record.evidence_key])
-    _insert(session, EvidenceBlob, record.blobs)
-    _insert(session, ReportMessage, record.messages)
-    media_ids: dict[str, int] = {}
-    if record.media:
-        returned = session.connection().execute(
-            insert(Media).returning(Media.sha256, Media.id),
-            [dict(m) for m in record.media],
+    if not _insert_rows_at_once(session, record):
+        _insert(session, Report, [report])
+        _insert(session, EvidenceKey, [record.evidence_key])
+        _insert(session, EvidenceBlob, record.blobs)
+        _insert(session, ReportMessage, record.messages)
+        media_ids: dict[str, int] = {}
+        if record.media:
+            returned = session.connection().execute(
+                insert(Media).returning(Media.sha256, Media.id),
+                [dict(m) for m in record.media],
+            )
+            media_ids = {str(sha256): int(media_id) for sha256, media_id in returned}
+        _insert(
+            session,
+            MediaMessage,
+            [
+                {"media_id": media_ids[sha256], "commitment": commitment}
+                for sha256, commitment in record.media_messages
+            ],
         )
-        media_ids = {str(sha256): int(media_id) for sha256, media_id in returned}
-    _insert(
-        session,
-        MediaMessage,
-        [
-            {"media_id": media_ids[sha256], "commitment": commitment}
-            for sha256, commitment in record.media_messages
-        ],
-    )
-    _insert(session, BankMatch, record.matches)
-    _store_videos(session, record)
+        _insert(session, BankMatch, record.matches)
+        _store_videos(session, record)
     # A fixed lock order (by item key) keeps two reports about the same messages from
     # deadlocking on PostgreSQL; one item per key even if a report names it twice.
     ordered = sorted({f.key: f for f in record.items}.values(), key=lambda f: f.key)
@@ -296,6 +313,64 @@ def _store_once(
         data = {"report_id": report["report_id"], "reason": report["reason"]}
         events(session, "report.created", {**data, "item_ids": sorted(item_ids)})
     session.commit()
+
+
+#: At most this many bind parameters in the one-statement insert (psycopg allows 65,535);
+#: a larger report takes the one-``INSERT``-per-table path.
+_MAX_PARAMETERS = 30_000
+
+
+def _insert_rows_at_once(session: Session, record: ReportRecord) -> bool:
+    """On PostgreSQL, insert every row of ``record`` except its review items in ONE
+    statement (one round trip instead of up to eight): the ``reports`` insert, with the
+    other tables' inserts as data-modifying CTEs, which PostgreSQL runs exactly once each;
+    ``media_messages`` takes the media ids from the ``media`` CTE's ``RETURNING``. Foreign
+    keys are checked at the end of the statement, when the report row exists. ``False``
+    (nothing done) on SQLite, whose statements cost no round trip, and for very large
+    reports."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    tables: list[tuple[type[Any], Sequence[Mapping[str, Any]]]] = [
+        (EvidenceKey, [record.evidence_key]),
+        (EvidenceBlob, record.blobs),
+        (ReportMessage, record.messages),
+        (BankMatch, record.matches),
+        (MediaVideo, record.videos),
+    ]
+    parameters = len(record.report) + len(record.media_messages) * 2
+    parameters += sum(len(r) for _, rows in tables for r in rows)
+    parameters += sum(len(m) for m in record.media)
+    if parameters > _MAX_PARAMETERS:
+        return False
+    ctes = [
+        insert(model).values([dict(r) for r in rows]).cte(f"new_{model.__tablename__}")
+        for model, rows in tables
+        if rows
+    ]
+    if record.media:
+        new_media = (
+            insert(Media)
+            .values([dict(m) for m in record.media])
+            .returning(Media.sha256, Media.id)
+            .cte("new_media")
+        )
+        ctes.append(new_media)
+        if record.media_messages:
+            links = values(
+                column("sha256", String), column("commitment", String), name="links"
+            ).data(list(record.media_messages))
+            ctes.append(
+                insert(MediaMessage)
+                .from_select(
+                    ["media_id", "commitment"],
+                    select(new_media.c.id, links.c.commitment).join(
+                        links, links.c.sha256 == new_media.c.sha256
+                    ),
+                )
+                .cte("new_media_messages")
+            )
+    session.connection().execute(insert(Report).values(dict(record.report)).add_cte(*ctes))
+    return True
 
 
 def _store_videos(session: Session, record: ReportRecord) -> None:
