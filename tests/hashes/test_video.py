@@ -344,6 +344,7 @@ def test_public_surface() -> None:
         "keyframes",
         "looks_like_video",
         "match_video",
+        "sniff_container",
     ]
     for name in hashes.video.__all__:
         assert getattr(hashes.video, name) is not None

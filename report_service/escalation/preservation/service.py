@@ -3,15 +3,13 @@ transaction (``preservation_hold``, ``preservation_release``).
 
 Every function works in the caller's session and transaction and never commits: the
 NCMEC flow places its hold in the transaction that records the submission, the command
-line in one of its own (:func:`open_holds`).
+line in one of its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -299,22 +297,6 @@ def list_holds(
     """Active holds (every hold with ``include_inactive``), optionally of one report."""
     rows = store.list_holds(session, now_ms, include_inactive=include_inactive, report_id=report_id)
     return [view(r, now_ms) for r in rows]
-
-
-@contextmanager
-def open_holds(data: str | Path | None) -> Iterator[tuple[sessionmaker[Session], int]]:
-    """The data folder's session factory (schema upgraded first) and the settings'
-    preservation period in days, for the command line.
-
-    Raises:
-        ConfigError: bad settings. StorageError: the database cannot be opened or migrated.
-    """
-    from report_service.settings import load_settings
-    from report_service.storage.migrate import open_database
-
-    settings = load_settings(None if data is None else Path(data))
-    with open_database(settings, create=False) as sessions:
-        yield sessions, settings.preservation_days
 
 
 class HoldService:
