@@ -41,7 +41,6 @@ from report_service.review import store as review_store
 from report_service.review.decisions import check_reason
 from report_service.review.detail import build_detail
 from report_service.review.errors import (
-    Forbidden,
     InvalidInput,
     InvalidState,
     LeaseRequired,
@@ -53,7 +52,7 @@ from report_service.review.leases import DEFAULT_LEASE_MS, lease_duration
 from report_service.review.models import DecisionRow
 from report_service.review.roles import Permission, allows, may_see_item
 from report_service.review.schemas import ItemDetailOut
-from report_service.review.service import Actor
+from report_service.review.service import Actor, audit, require
 
 Events = Callable[[Session, str, dict[str, object]], None]
 APPEAL_WINDOW_MS = 183 * 24 * 3600 * 1000  # six months (Art. 20(1))
@@ -173,13 +172,13 @@ class AppealsService:
                 )
                 session.add(appeal)
                 session.flush()
-                review_store.append_audit(
+                audit(
                     session,
-                    at_ms=now,
-                    actor=APPELLANT_ACTOR,
-                    action="appeal_file",
-                    item_id=row.item_id,
-                    detail={
+                    now,
+                    APPELLANT_ACTOR,
+                    "appeal_file",
+                    row.item_id,
+                    {
                         "appeal_id": appeal.id,
                         "statement_id": row.id,
                         "decision_id": row.decision_id,
@@ -289,13 +288,13 @@ class AppealsService:
             appeal.claimed_by = actor.name
             appeal.lease_until = now + duration
             session.flush()
-            review_store.append_audit(
+            audit(
                 session,
-                at_ms=now,
-                actor=actor.name,
-                action="appeal_claim",
-                item_id=appeal.item_id,
-                detail={
+                now,
+                actor,
+                "appeal_claim",
+                appeal.item_id,
+                {
                     "appeal_id": appeal.id,
                     "expires_at": appeal.lease_until,
                     "taken_over_from": taken,
@@ -331,13 +330,13 @@ class AppealsService:
             item = review_store.get_item(session, appeal.item_id)
             lease = review_store.get_lease(session, item.id)
             detail = build_detail(session, self._evidence, actor.role, item, lease, now)
-            review_store.append_audit(
+            audit(
                 session,
-                at_ms=now,
-                actor=actor.name,
-                action="item_view",
-                item_id=item.id,
-                detail={"with_lease": False, "appeal_id": appeal.id},
+                now,
+                actor,
+                "item_view",
+                item.id,
+                {"with_lease": False, "appeal_id": appeal.id},
             )
             return detail
 
@@ -385,13 +384,13 @@ class AppealsService:
             appeal.claimed_by = None
             appeal.lease_until = None
             session.flush()
-            review_store.append_audit(
+            audit(
                 session,
-                at_ms=now,
-                actor=actor.name,
-                action="appeal_decide",
-                item_id=appeal.item_id,
-                detail={
+                now,
+                actor,
+                "appeal_decide",
+                appeal.item_id,
+                {
                     "appeal_id": appeal.id,
                     "outcome": outcome,
                     "reason": text,
@@ -464,13 +463,13 @@ class AppealsService:
         )
         session.add(correction)
         session.flush()
-        review_store.append_audit(
+        audit(
             session,
-            at_ms=now,
-            actor=actor.name,
-            action="decide",
-            item_id=item.id,
-            detail={
+            now,
+            actor,
+            "decide",
+            item.id,
+            {
                 "decision_id": new.id,
                 "decision": "no_violation",
                 "policy": current.policy,
@@ -494,8 +493,7 @@ class AppealsService:
 
 
 def _need_review(actor: Actor) -> None:
-    if not allows(actor.role, Permission.REVIEW):
-        raise Forbidden(f"the {actor.role.value} role may not review appeals")
+    require(actor, Permission.REVIEW, "the {role} role may not review appeals")
 
 
 def _appeal_out(a: AppealRow) -> schemas.AppealOut:
