@@ -425,16 +425,8 @@ class ReviewService:
         with self._sessions.begin() as session:
             item = self._item(session, actor, item_id)
             lease = self._need_lease(session, actor, item, now, lead_may=True)
-            detail = build_detail(session, self._evidence, actor.role, item, lease, now)
-            audit(
-                session,
-                now,
-                actor,
-                "item_view",
-                item_id,
-                {"with_lease": lease is not None and lease.held_by(actor.name, now)},
-            )
-            return detail
+            held = lease is not None and lease.held_by(actor.name, now)
+            return view_item(session, self._evidence, actor, item, lease, now, {"with_lease": held})
 
     def thumbnail(self, actor: Actor, item_id: int, sha256: str) -> Medium:
         """A blurred grayscale PNG thumbnail of an item's image. Audited.
@@ -1021,6 +1013,22 @@ def require(
     """
     if not allows(actor.role, permission):
         raise Forbidden(refusal.format(role=actor.role.value))
+
+
+def view_item(
+    session: Session,
+    evidence: EvidenceReader,
+    actor: Actor,
+    item: ReviewItem,
+    lease: Lease | None,
+    now: int,
+    detail: dict[str, object],
+) -> ItemDetailOut:
+    """The item view ``actor``'s role may see, audited as ``item_view`` (with
+    ``detail``) in ``session``'s transaction."""
+    out = build_detail(session, evidence, actor.role, item, lease, now)
+    audit(session, now, actor, "item_view", item.id, detail)
+    return out
 
 
 def audit(

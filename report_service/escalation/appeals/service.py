@@ -39,7 +39,6 @@ from report_service.escalation.dsa.models import StatementRow
 from report_service.escalation.dsa.recorder import facts_of, new_puid
 from report_service.review import store as review_store
 from report_service.review.decisions import check_reason
-from report_service.review.detail import build_detail
 from report_service.review.errors import (
     InvalidInput,
     InvalidState,
@@ -48,11 +47,11 @@ from report_service.review.errors import (
     QueueEmpty,
 )
 from report_service.review.evidence_access import EvidenceReader
-from report_service.review.leases import DEFAULT_LEASE_MS, lease_duration
+from report_service.review.leases import DEFAULT_LEASE_MS, holds, lease_duration
 from report_service.review.models import DecisionRow
 from report_service.review.roles import Permission, allows, may_see_item
 from report_service.review.schemas import ItemDetailOut
-from report_service.review.service import Actor, audit, require
+from report_service.review.service import Actor, audit, require, view_item
 
 Events = Callable[[Session, str, dict[str, object]], None]
 APPEAL_WINDOW_MS = 183 * 24 * 3600 * 1000  # six months (Art. 20(1))
@@ -321,24 +320,12 @@ class AppealsService:
             appeal = self._visible(session, actor, appeal_id, lock=False)
             if appeal.decider == actor.name:
                 raise DeciderExcluded("you made the decision under appeal")
-            if (
-                appeal.status != "claimed"
-                or appeal.claimed_by != actor.name
-                or (appeal.lease_until or 0) <= now
-            ):
+            if not _claimed_by(appeal, actor, now):
                 raise LeaseRequired("claim the appeal first")
             item = review_store.get_item(session, appeal.item_id)
             lease = review_store.get_lease(session, item.id)
-            detail = build_detail(session, self._evidence, actor.role, item, lease, now)
-            audit(
-                session,
-                now,
-                actor,
-                "item_view",
-                item.id,
-                {"with_lease": False, "appeal_id": appeal.id},
-            )
-            return detail
+            seen: dict[str, object] = {"with_lease": False, "appeal_id": appeal.id}
+            return view_item(session, self._evidence, actor, item, lease, now, seen)
 
     def decide(
         self, actor: Actor, appeal_id: int, outcome: str, reason: str
@@ -365,11 +352,7 @@ class AppealsService:
                 )
             if appeal.status == "decided":
                 raise InvalidState("the appeal is already decided")
-            if (
-                appeal.status != "claimed"
-                or appeal.claimed_by != actor.name
-                or (appeal.lease_until or 0) <= now
-            ):
+            if not _claimed_by(appeal, actor, now):
                 raise LeaseRequired("claim the appeal (or renew your claim) before deciding")
             correction_id: int | None = None
             if outcome == "reverse":
@@ -490,6 +473,13 @@ class AppealsService:
         if appeal is None or not may_see_item(actor.role, child_safety=appeal.child_safety):
             raise NotFound("no such appeal")
         return appeal
+
+
+def _claimed_by(appeal: AppealRow, actor: Actor, now: int) -> bool:
+    """Whether ``actor`` holds a live claim on ``appeal``."""
+    return appeal.status == "claimed" and holds(
+        appeal.claimed_by, appeal.lease_until, actor.name, now
+    )
 
 
 def _need_review(actor: Actor) -> None:
