@@ -637,17 +637,7 @@ class ReviewService:
                 raise InvalidInput("the item is already in the child-safety queue")
             effect = taxonomy.effect(choice)
             row = store.add_decision(
-                session,
-                DecisionRow(
-                    item_id=item.id,
-                    sender_id=item.sender_id,
-                    moderator=actor.name,
-                    decision=choice.value,
-                    policy=policy,
-                    note=note,
-                    banked=0,
-                    decided_at=now,
-                ),
+                session, new_decision(item, actor.name, choice.value, policy, note, now)
             )
             store.drop_lease(session, item, status=effect.status, now_ms=now)
             item.outcome = effect.outcome
@@ -1013,6 +1003,23 @@ def require(
     """
     if not allows(actor.role, permission):
         raise Forbidden(refusal.format(role=actor.role.value))
+
+
+def new_decision(
+    item: ReviewItem, moderator: str, decision: str, policy: str, note: str, now: int
+) -> DecisionRow:
+    """A decision on ``item`` by ``moderator`` at ``now``, nothing banked yet (for
+    :func:`store.add_decision`)."""
+    return DecisionRow(
+        item_id=item.id,
+        sender_id=item.sender_id,
+        moderator=moderator,
+        decision=decision,
+        policy=policy,
+        note=note,
+        banked=0,
+        decided_at=now,
+    )
 
 
 def view_item(

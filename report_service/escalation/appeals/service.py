@@ -51,7 +51,7 @@ from report_service.review.leases import DEFAULT_LEASE_MS, holds, lease_duration
 from report_service.review.models import DecisionRow
 from report_service.review.roles import Permission, allows, may_see_item
 from report_service.review.schemas import ItemDetailOut
-from report_service.review.service import Actor, audit, require, view_item
+from report_service.review.service import Actor, audit, new_decision, require, view_item
 
 Events = Callable[[Session, str, dict[str, object]], None]
 APPEAL_WINDOW_MS = 183 * 24 * 3600 * 1000  # six months (Art. 20(1))
@@ -403,18 +403,9 @@ class AppealsService:
         current.reopened_at = now
         current.reopened_by = actor.name
         current.reopen_reason = f"reversed on appeal {appeal.id}: {text}"[:1000]
+        note = f"appeal {appeal.id} reversed: {text}"[:4000]
         new = review_store.add_decision(
-            session,
-            DecisionRow(
-                item_id=item.id,
-                sender_id=item.sender_id,
-                moderator=actor.name,
-                decision="no_violation",
-                policy=current.policy,
-                note=f"appeal {appeal.id} reversed: {text}"[:4000],
-                banked=0,
-                decided_at=now,
-            ),
+            session, new_decision(item, actor.name, "no_violation", current.policy, note, now)
         )
         item.outcome = "no_violation"
         item.updated_at = now
