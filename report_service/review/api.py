@@ -8,7 +8,8 @@ answers by :mod:`report_service.http_errors`. The service object is taken from
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -20,6 +21,7 @@ from report_service.review.service import Actor, ReviewService
 from report_service.review.store import AuditFilter
 
 router = APIRouter(prefix="/v1")
+S = TypeVar("S")
 
 _bearer = HTTPBearer(auto_error=False, description="A moderator token (`frankly moderators add`).")
 
@@ -65,24 +67,36 @@ DESTROYED = _err(
 )
 
 
+def mount(app: FastAPI, routes: APIRouter, name: str, service: object) -> None:
+    """Keep ``service`` as ``app.state.<name>`` and mount ``routes`` on ``app`` (the
+    ``install`` of review and of each escalation feature that shares its moderators)."""
+    setattr(app.state, name, service)
+    app.include_router(routes)
+
+
+def state_service(name: str, kind: type[S], what: str) -> Callable[[Request], S]:
+    """A dependency giving the running app's ``app.state.<name>`` (a ``kind``).
+
+    The dependency raises :class:`StorageError` ("the <what> service is not
+    configured") when the app was built without one.
+    """
+
+    def get_service(request: Request) -> S:
+        service = getattr(request.app.state, name, None)
+        if not isinstance(service, kind):
+            raise StorageError(f"the {what} service is not configured")
+        return service
+
+    get_service.__doc__ = f"The {what} service of the running app."
+    return get_service
+
+
 def install(app: FastAPI, service: ReviewService) -> None:
     """Mount the router on ``app`` and give it ``service``."""
-    app.state.review = service
-    app.include_router(router)
+    mount(app, router, "review", service)
 
 
-def get_service(request: Request) -> ReviewService:
-    """The review service of the running app.
-
-    Raises:
-        StorageError: the app was built without one.
-    """
-    service = getattr(request.app.state, "review", None)
-    if not isinstance(service, ReviewService):
-        raise StorageError("the review service is not configured")
-    return service
-
-
+get_service = state_service("review", ReviewService, "review")
 Service = Annotated[ReviewService, Depends(get_service)]
 
 

@@ -30,7 +30,13 @@ class Lease:
 
     def held_by(self, moderator: str, now_ms: int) -> bool:
         """Whether ``moderator`` holds the lease at ``now_ms``."""
-        return self.moderator == moderator and self.active(now_ms)
+        return holds(self.moderator, self.expires_at, moderator, now_ms)
+
+
+def holds(owner: str | None, expires_at: int | None, moderator: str, now_ms: int) -> bool:
+    """Whether ``moderator`` holds, at ``now_ms``, a lease kept as a row's owner and
+    expiry columns (``None``: no lease): the same rule as :meth:`Lease.held_by`."""
+    return owner == moderator and expires_at is not None and now_ms < expires_at
 
 
 def lease_duration(requested_ms: int | None) -> int:

@@ -218,13 +218,13 @@ class ReviewService:
             detail: dict[str, str | int] = {"name": name, "role": parsed.value}
             if revoked_at is not None:
                 detail["reissued_after_revocation_at"] = revoked_at
-            store.append_audit(
+            audit(
                 session,
-                at_ms=now,
-                actor=actor,
-                action="moderator_add",
-                item_id=None,
-                detail=dict(detail),
+                now,
+                actor,
+                "moderator_add",
+                None,
+                dict(detail),
             )
         return ModeratorCreatedOut(name=name, role=parsed.value, token=token)
 
@@ -241,13 +241,13 @@ class ReviewService:
             if not force:
                 guard_last_admin(session, name)
             store.revoke_moderator(session, name, now)
-            store.append_audit(
+            audit(
                 session,
-                at_ms=now,
-                actor=actor,
-                action="moderator_revoke",
-                item_id=None,
-                detail={"name": name},
+                now,
+                actor,
+                "moderator_revoke",
+                None,
+                {"name": name},
             )
             mod = session.get(Moderator, name)
             if mod is None:
@@ -275,7 +275,7 @@ class ReviewService:
         Raises:
             Forbidden: not an admin.
         """
-        _need(actor, Permission.MANAGE_MODERATORS)
+        require(actor, Permission.MANAGE_MODERATORS)
         return self.list_moderators()
 
     def admin_add(self, actor: Actor, name: str, role: str) -> ModeratorCreatedOut:
@@ -284,7 +284,7 @@ class ReviewService:
         Raises:
             Forbidden: not an admin; see :meth:`add_moderator`.
         """
-        _need(actor, Permission.MANAGE_MODERATORS)
+        require(actor, Permission.MANAGE_MODERATORS)
         return self.add_moderator(actor.name, name, role)
 
     def admin_revoke(self, actor: Actor, name: str) -> ModeratorOut:
@@ -294,7 +294,7 @@ class ReviewService:
             Forbidden: not an admin; NotFound: no such active account.
             LastAdmin: it is the last active admin (never forced over HTTP).
         """
-        _need(actor, Permission.MANAGE_MODERATORS)
+        require(actor, Permission.MANAGE_MODERATORS)
         return self.revoke_moderator(actor.name, name)
 
     # ------------------------------------------------------------------ queues and leases
@@ -305,7 +305,7 @@ class ReviewService:
         Raises:
             Forbidden: the role reviews nothing.
         """
-        _need(actor, Permission.REVIEW)
+        require(actor, Permission.REVIEW)
         now = self._clock()
         out = []
         with self._reads() as session:
@@ -333,7 +333,7 @@ class ReviewService:
             InvalidInput: a lease length out of range.
             QueueEmpty: nothing to claim.
         """
-        _need(actor, Permission.REVIEW)
+        require(actor, Permission.REVIEW)
         if queue not in QUEUES:
             raise NotFound("no such queue")
         if queue not in visible_queues(actor.role):
@@ -367,7 +367,7 @@ class ReviewService:
         Raises:
             Forbidden: the role reviews nothing.
         """
-        _need(actor, Permission.REVIEW)
+        require(actor, Permission.REVIEW)
         now = self._clock()
         with self._sessions() as session:
             out = []
@@ -409,9 +409,7 @@ class ReviewService:
             if lease is None or not lease.held_by(actor.name, now) or item.status != "claimed":
                 raise LeaseLost("you hold no live lease on this item")
             store.drop_lease(session, item, status="open", now_ms=now)
-            store.append_audit(
-                session, at_ms=now, actor=actor.name, action="release", item_id=item_id, detail={}
-            )
+            audit(session, now, actor, "release", item_id, {})
             return ReleasedOut(item=summary(item, now))
 
     # ------------------------------------------------------------------ item detail
@@ -427,16 +425,8 @@ class ReviewService:
         with self._sessions.begin() as session:
             item = self._item(session, actor, item_id)
             lease = self._need_lease(session, actor, item, now, lead_may=True)
-            detail = build_detail(session, self._evidence, actor.role, item, lease, now)
-            store.append_audit(
-                session,
-                at_ms=now,
-                actor=actor.name,
-                action="item_view",
-                item_id=item_id,
-                detail={"with_lease": lease is not None and lease.held_by(actor.name, now)},
-            )
-            return detail
+            held = lease is not None and lease.held_by(actor.name, now)
+            return view_item(session, self._evidence, actor, item, lease, now, {"with_lease": held})
 
     def thumbnail(self, actor: Actor, item_id: int, sha256: str) -> Medium:
         """A blurred grayscale PNG thumbnail of an item's image. Audited.
@@ -456,13 +446,13 @@ class ReviewService:
             else:
                 data, _mime = self._original(session, item, sha256)
                 png = media_core.blurred_thumbnail(data)
-            store.append_audit(
+            audit(
                 session,
-                at_ms=now,
-                actor=actor.name,
-                action="media_view",
-                item_id=item_id,
-                detail={"sha256": sha256, "form": "blurred_thumbnail"},
+                now,
+                actor,
+                "media_view",
+                item_id,
+                {"sha256": sha256, "form": "blurred_thumbnail"},
             )
             return Medium(png, "image/png")
 
@@ -480,13 +470,13 @@ class ReviewService:
             item = self._item(session, actor, item_id)
             self._need_lease(session, actor, item, now, lead_may=True)
             png = media_core.blurred_thumbnail(self._keyframe(session, item, sha256, index))
-            store.append_audit(
+            audit(
                 session,
-                at_ms=now,
-                actor=actor.name,
-                action="media_view",
-                item_id=item_id,
-                detail={"sha256": sha256, "form": "blurred_keyframe", "keyframe": index},
+                now,
+                actor,
+                "media_view",
+                item_id,
+                {"sha256": sha256, "form": "blurred_keyframe", "keyframe": index},
             )
             return Medium(png, "image/png")
 
@@ -507,13 +497,13 @@ class ReviewService:
             if not store.revealed_since(session, actor.name, item_id, sha256, since):
                 raise RevealRequired("reveal the video first (POST its reveal_url with a reason)")
             data, _mime = self._original(session, item, sha256)
-            store.append_audit(
+            audit(
                 session,
-                at_ms=now,
-                actor=actor.name,
-                action="media_play",
-                item_id=item_id,
-                detail={"sha256": sha256},
+                now,
+                actor,
+                "media_play",
+                item_id,
+                {"sha256": sha256},
             )
             return Medium(data, media_core.video_mime(data))
 
@@ -568,18 +558,13 @@ class ReviewService:
             lease = self._need_lease(session, actor, item, now, lead_may=True)
             held = lease is not None and lease.held_by(actor.name, now)
             data, mime = self._original(session, item, sha256)
-            store.append_audit(
+            audit(
                 session,
-                at_ms=now,
-                actor=actor.name,
-                action="media_reveal",
-                item_id=item_id,
-                detail={
-                    "sha256": sha256,
-                    "reason": text,
-                    "with_lease": held,
-                    "override": not held,
-                },
+                now,
+                actor,
+                "media_reveal",
+                item_id,
+                {"sha256": sha256, "reason": text, "with_lease": held, "override": not held},
             )
             return Medium(data, mime)
 
@@ -652,17 +637,7 @@ class ReviewService:
                 raise InvalidInput("the item is already in the child-safety queue")
             effect = taxonomy.effect(choice)
             row = store.add_decision(
-                session,
-                DecisionRow(
-                    item_id=item.id,
-                    sender_id=item.sender_id,
-                    moderator=actor.name,
-                    decision=choice.value,
-                    policy=policy,
-                    note=note,
-                    banked=0,
-                    decided_at=now,
-                ),
+                session, new_decision(item, actor.name, choice.value, policy, note, now)
             )
             store.drop_lease(session, item, status=effect.status, now_ms=now)
             item.outcome = effect.outcome
@@ -673,13 +648,13 @@ class ReviewService:
             session.flush()
             for hook in self._decision_hooks:
                 hook(session, row, item)
-            store.append_audit(
+            audit(
                 session,
-                at_ms=now,
-                actor=actor.name,
-                action="decide",
-                item_id=item.id,
-                detail={
+                now,
+                actor,
+                "decide",
+                item.id,
+                {
                     "decision_id": row.id,
                     "decision": choice.value,
                     "policy": policy,
@@ -751,13 +726,13 @@ class ReviewService:
             item.outcome = None
             item.updated_at = now
             session.flush()
-            store.append_audit(
+            audit(
                 session,
-                at_ms=now,
-                actor=actor.name,
-                action="reopen",
-                item_id=item_id,
-                detail={"reason": text, "decision_id": None if current is None else current.id},
+                now,
+                actor,
+                "reopen",
+                item_id,
+                {"reason": text, "decision_id": None if current is None else current.id},
             )
             return ReleasedOut(item=summary(item, now))
 
@@ -851,13 +826,13 @@ class ReviewService:
             row = session.get(DecisionRow, decision_id, with_for_update=True)
             if row is not None:
                 row.banked += added
-            store.append_audit(
+            audit(
                 session,
-                at_ms=now,
-                actor=actor.name,
-                action="bank_media",
-                item_id=item_id,
-                detail={
+                now,
+                actor,
+                "bank_media",
+                item_id,
+                {
                     "list_id": list_id,
                     "list_version": version,
                     "pdq": [p for p, _ in pdqs],
@@ -882,7 +857,7 @@ class ReviewService:
         Raises:
             Forbidden: the role may not read the audit log.
         """
-        _need(actor, Permission.READ_AUDIT)
+        require(actor, Permission.READ_AUDIT)
         return self.audit_entries(f)
 
     def audit_entries(self, f: store.AuditFilter) -> AuditPageOut:
@@ -899,7 +874,7 @@ class ReviewService:
             Forbidden: the role may not read the audit log.
         """
         if actor is not None:
-            _need(actor, Permission.READ_AUDIT)
+            require(actor, Permission.READ_AUDIT)
         with self._sessions() as session:
             head = store.audit_head(session)
             count = store.audit_count(session)
@@ -956,7 +931,7 @@ class ReviewService:
     def _item(
         self, session: Session, actor: Actor, item_id: int, *, lock: bool = False
     ) -> ReviewItem:
-        _need(actor, Permission.REVIEW)
+        require(actor, Permission.REVIEW)
         try:
             item = store.get_item(session, item_id, lock=lock)
         except NotFound:
@@ -990,13 +965,13 @@ def _run_hook(
         with session.begin_nested():
             hook(session, item, row)
     except Exception as exc:  # the decision must stand whatever a hook does
-        store.append_audit(
+        audit(
             session,
-            at_ms=now,
-            actor=actor.name,
-            action="decision_hook_failed",
-            item_id=item.id,
-            detail={"decision_id": row.id, "error": type(exc).__name__},
+            now,
+            actor,
+            "decision_hook_failed",
+            item.id,
+            {"decision_id": row.id, "error": type(exc).__name__},
         )
 
 
@@ -1018,9 +993,65 @@ def _asked_to_bank(session: Session, item_id: int, decision_id: int) -> bool:
     )
 
 
-def _need(actor: Actor, permission: Permission) -> None:
+def require(
+    actor: Actor, permission: Permission, refusal: str = "the {role} role may not do this"
+) -> None:
+    """Refuse ``actor`` unless its role has ``permission``.
+
+    Raises:
+        Forbidden: ``refusal``, with ``{role}`` replaced by the caller's role.
+    """
     if not allows(actor.role, permission):
-        raise Forbidden(f"the {actor.role.value} role may not do this")
+        raise Forbidden(refusal.format(role=actor.role.value))
+
+
+def new_decision(
+    item: ReviewItem, moderator: str, decision: str, policy: str, note: str, now: int
+) -> DecisionRow:
+    """A decision on ``item`` by ``moderator`` at ``now``, nothing banked yet (for
+    :func:`store.add_decision`)."""
+    return DecisionRow(
+        item_id=item.id,
+        sender_id=item.sender_id,
+        moderator=moderator,
+        decision=decision,
+        policy=policy,
+        note=note,
+        banked=0,
+        decided_at=now,
+    )
+
+
+def view_item(
+    session: Session,
+    evidence: EvidenceReader,
+    actor: Actor,
+    item: ReviewItem,
+    lease: Lease | None,
+    now: int,
+    detail: dict[str, object],
+) -> ItemDetailOut:
+    """The item view ``actor``'s role may see, audited as ``item_view`` (with
+    ``detail``) in ``session``'s transaction."""
+    out = build_detail(session, evidence, actor.role, item, lease, now)
+    audit(session, now, actor, "item_view", item.id, detail)
+    return out
+
+
+def audit(
+    session: Session,
+    now: int,
+    actor: Actor | str,
+    action: str,
+    item_id: int | None,
+    detail: dict[str, object],
+) -> None:
+    """Append ``actor``'s ``action`` (an :class:`Actor` or a name) to the audit chain, in
+    ``session``'s transaction, so that it commits with the change it records."""
+    name = actor.name if isinstance(actor, Actor) else actor
+    store.append_audit(
+        session, at_ms=now, actor=name, action=action, item_id=item_id, detail=detail
+    )
 
 
 SAFE_MIME_TYPES = frozenset(

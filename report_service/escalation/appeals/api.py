@@ -12,14 +12,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query
 from starlette.concurrency import run_in_threadpool
 
 from report_service.api.deps import CurrentUser
-from report_service.errors import StorageError
 from report_service.escalation.appeals import schemas
 from report_service.escalation.appeals.service import AppealsService
-from report_service.review.api import AUTH_ERRORS, BAD_BODY, Caller, _err
+from report_service.review.api import (
+    AUTH_ERRORS,
+    BAD_BODY,
+    Caller,
+    _err,
+    mount,
+    state_service,
+)
 from report_service.review.schemas import ItemDetailOut
 
 router = APIRouter(prefix="/v1")
@@ -27,22 +33,10 @@ router = APIRouter(prefix="/v1")
 
 def install(app: FastAPI, service: AppealsService) -> None:
     """Mount the routes on ``app`` and give them ``service``."""
-    app.state.appeals = service
-    app.include_router(router)
+    mount(app, router, "appeals", service)
 
 
-def get_service(request: Request) -> AppealsService:
-    """The appeals service of the running app.
-
-    Raises:
-        StorageError: the app was built without one.
-    """
-    service = getattr(request.app.state, "appeals", None)
-    if not isinstance(service, AppealsService):
-        raise StorageError("the appeals service is not configured")
-    return service
-
-
+get_service = state_service("appeals", AppealsService, "appeals")
 Service = Annotated[AppealsService, Depends(get_service)]
 AppealId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Appeal id.")]
 USER_ERRORS: dict[int | str, dict[str, Any]] = {

@@ -39,9 +39,7 @@ from report_service.escalation.dsa.models import StatementRow
 from report_service.escalation.dsa.recorder import facts_of, new_puid
 from report_service.review import store as review_store
 from report_service.review.decisions import check_reason
-from report_service.review.detail import build_detail
 from report_service.review.errors import (
-    Forbidden,
     InvalidInput,
     InvalidState,
     LeaseRequired,
@@ -49,11 +47,11 @@ from report_service.review.errors import (
     QueueEmpty,
 )
 from report_service.review.evidence_access import EvidenceReader
-from report_service.review.leases import DEFAULT_LEASE_MS, lease_duration
+from report_service.review.leases import DEFAULT_LEASE_MS, holds, lease_duration
 from report_service.review.models import DecisionRow
 from report_service.review.roles import Permission, allows, may_see_item
 from report_service.review.schemas import ItemDetailOut
-from report_service.review.service import Actor
+from report_service.review.service import Actor, audit, new_decision, require, view_item
 
 Events = Callable[[Session, str, dict[str, object]], None]
 APPEAL_WINDOW_MS = 183 * 24 * 3600 * 1000  # six months (Art. 20(1))
@@ -173,13 +171,13 @@ class AppealsService:
                 )
                 session.add(appeal)
                 session.flush()
-                review_store.append_audit(
+                audit(
                     session,
-                    at_ms=now,
-                    actor=APPELLANT_ACTOR,
-                    action="appeal_file",
-                    item_id=row.item_id,
-                    detail={
+                    now,
+                    APPELLANT_ACTOR,
+                    "appeal_file",
+                    row.item_id,
+                    {
                         "appeal_id": appeal.id,
                         "statement_id": row.id,
                         "decision_id": row.decision_id,
@@ -289,13 +287,13 @@ class AppealsService:
             appeal.claimed_by = actor.name
             appeal.lease_until = now + duration
             session.flush()
-            review_store.append_audit(
+            audit(
                 session,
-                at_ms=now,
-                actor=actor.name,
-                action="appeal_claim",
-                item_id=appeal.item_id,
-                detail={
+                now,
+                actor,
+                "appeal_claim",
+                appeal.item_id,
+                {
                     "appeal_id": appeal.id,
                     "expires_at": appeal.lease_until,
                     "taken_over_from": taken,
@@ -322,24 +320,12 @@ class AppealsService:
             appeal = self._visible(session, actor, appeal_id, lock=False)
             if appeal.decider == actor.name:
                 raise DeciderExcluded("you made the decision under appeal")
-            if (
-                appeal.status != "claimed"
-                or appeal.claimed_by != actor.name
-                or (appeal.lease_until or 0) <= now
-            ):
+            if not _claimed_by(appeal, actor, now):
                 raise LeaseRequired("claim the appeal first")
             item = review_store.get_item(session, appeal.item_id)
             lease = review_store.get_lease(session, item.id)
-            detail = build_detail(session, self._evidence, actor.role, item, lease, now)
-            review_store.append_audit(
-                session,
-                at_ms=now,
-                actor=actor.name,
-                action="item_view",
-                item_id=item.id,
-                detail={"with_lease": False, "appeal_id": appeal.id},
-            )
-            return detail
+            seen: dict[str, object] = {"with_lease": False, "appeal_id": appeal.id}
+            return view_item(session, self._evidence, actor, item, lease, now, seen)
 
     def decide(
         self, actor: Actor, appeal_id: int, outcome: str, reason: str
@@ -366,11 +352,7 @@ class AppealsService:
                 )
             if appeal.status == "decided":
                 raise InvalidState("the appeal is already decided")
-            if (
-                appeal.status != "claimed"
-                or appeal.claimed_by != actor.name
-                or (appeal.lease_until or 0) <= now
-            ):
+            if not _claimed_by(appeal, actor, now):
                 raise LeaseRequired("claim the appeal (or renew your claim) before deciding")
             correction_id: int | None = None
             if outcome == "reverse":
@@ -385,13 +367,13 @@ class AppealsService:
             appeal.claimed_by = None
             appeal.lease_until = None
             session.flush()
-            review_store.append_audit(
+            audit(
                 session,
-                at_ms=now,
-                actor=actor.name,
-                action="appeal_decide",
-                item_id=appeal.item_id,
-                detail={
+                now,
+                actor,
+                "appeal_decide",
+                appeal.item_id,
+                {
                     "appeal_id": appeal.id,
                     "outcome": outcome,
                     "reason": text,
@@ -421,18 +403,9 @@ class AppealsService:
         current.reopened_at = now
         current.reopened_by = actor.name
         current.reopen_reason = f"reversed on appeal {appeal.id}: {text}"[:1000]
+        note = f"appeal {appeal.id} reversed: {text}"[:4000]
         new = review_store.add_decision(
-            session,
-            DecisionRow(
-                item_id=item.id,
-                sender_id=item.sender_id,
-                moderator=actor.name,
-                decision="no_violation",
-                policy=current.policy,
-                note=f"appeal {appeal.id} reversed: {text}"[:4000],
-                banked=0,
-                decided_at=now,
-            ),
+            session, new_decision(item, actor.name, "no_violation", current.policy, note, now)
         )
         item.outcome = "no_violation"
         item.updated_at = now
@@ -464,13 +437,13 @@ class AppealsService:
         )
         session.add(correction)
         session.flush()
-        review_store.append_audit(
+        audit(
             session,
-            at_ms=now,
-            actor=actor.name,
-            action="decide",
-            item_id=item.id,
-            detail={
+            now,
+            actor,
+            "decide",
+            item.id,
+            {
                 "decision_id": new.id,
                 "decision": "no_violation",
                 "policy": current.policy,
@@ -493,9 +466,15 @@ class AppealsService:
         return appeal
 
 
+def _claimed_by(appeal: AppealRow, actor: Actor, now: int) -> bool:
+    """Whether ``actor`` holds a live claim on ``appeal``."""
+    return appeal.status == "claimed" and holds(
+        appeal.claimed_by, appeal.lease_until, actor.name, now
+    )
+
+
 def _need_review(actor: Actor) -> None:
-    if not allows(actor.role, Permission.REVIEW):
-        raise Forbidden(f"the {actor.role.value} role may not review appeals")
+    require(actor, Permission.REVIEW, "the {role} role may not review appeals")
 
 
 def _appeal_out(a: AppealRow) -> schemas.AppealOut:

@@ -10,12 +10,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query
 
-from report_service.errors import StorageError
 from report_service.escalation.ncmec.schemas import ApproveIn, NcmecReportOut, NcmecReportsOut
 from report_service.escalation.ncmec.service import STATUSES, NcmecService
-from report_service.review.api import AUTH_ERRORS, BAD_BODY, MAX_ITEM_ID, Caller, _err
+from report_service.review.api import (
+    AUTH_ERRORS,
+    BAD_BODY,
+    MAX_ITEM_ID,
+    Caller,
+    _err,
+    mount,
+    state_service,
+)
 
 router = APIRouter(prefix="/v1/review/ncmec", tags=["ncmec"])
 
@@ -27,22 +34,10 @@ ReportId = Annotated[int, Path(ge=1, le=MAX_ITEM_ID, description="Frankly's repo
 
 def install(app: FastAPI, service: NcmecService) -> None:
     """Mount the router on ``app`` with ``service``."""
-    app.state.ncmec = service
-    app.include_router(router)
+    mount(app, router, "ncmec", service)
 
 
-def get_service(request: Request) -> NcmecService:
-    """The app's CyberTipline service.
-
-    Raises:
-        StorageError: the app was built without one.
-    """
-    service = getattr(request.app.state, "ncmec", None)
-    if not isinstance(service, NcmecService):
-        raise StorageError("the CyberTipline service is not configured")
-    return service
-
-
+get_service = state_service("ncmec", NcmecService, "CyberTipline")
 Service = Annotated[NcmecService, Depends(get_service)]
 
 

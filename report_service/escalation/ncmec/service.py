@@ -27,8 +27,8 @@ from report_service.escalation.ncmec.schemas import (
 from report_service.review import store as review_store
 from report_service.review.errors import Forbidden, InvalidInput, InvalidState
 from report_service.review.models import DecisionRow
-from report_service.review.roles import Permission, allows
-from report_service.review.service import Actor
+from report_service.review.roles import Permission
+from report_service.review.service import Actor, audit, require
 from report_service.storage.models import ReviewItem
 
 STATUSES = ("prepared", "approved", "open", "submitted", "failed", "withdrawn")
@@ -179,13 +179,13 @@ class NcmecService:
                 )
             )
         ncmec_store.add_files(session, row, files)
-        review_store.append_audit(
+        audit(
             session,
-            at_ms=now,
-            actor=decision.moderator,
-            action="ncmec_prepare",
-            item_id=item.id,
-            detail={
+            now,
+            decision.moderator,
+            "ncmec_prepare",
+            item.id,
+            {
                 "ncmec_report": row.id,
                 "decision_id": decision.id,
                 "incident_type": incident.value,
@@ -229,8 +229,11 @@ class NcmecService:
             InvalidState: the report is already approved, being sent or sent.
         """
         name = actor.name
-        if not allows(actor.role, Permission.APPROVE_NCMEC):
-            raise Forbidden("only the lead of the child-safety team (safety_lead) approves")
+        require(
+            actor,
+            Permission.APPROVE_NCMEC,
+            "only the lead of the child-safety team (safety_lead) approves",
+        )
         now = self._clock()
         with self._sessions.begin() as session:
             row = ncmec_store.get(session, report_id, lock=True)
@@ -265,13 +268,13 @@ class NcmecService:
                 f.classification = body.file_classifications.get(f.sha256, f.classification)
                 f.publicly_available = body.publicly_available
             session.flush()
-            review_store.append_audit(
+            audit(
                 session,
-                at_ms=now,
-                actor=name,
-                action="ncmec_approve",
-                item_id=row.item_id,
-                detail={
+                now,
+                name,
+                "ncmec_approve",
+                row.item_id,
+                {
                     "ncmec_report": row.id,
                     "again_after_failure": again,
                     "classification": body.classification,
@@ -289,16 +292,16 @@ def withdraw(session: Session, row: NcmecReport, actor: str, why: str, now: int)
     row.lease_owner = None
     row.lease_expires_at = None
     row.updated_at = now
-    review_store.append_audit(
+    audit(
         session,
-        at_ms=now,
-        actor=actor,
-        action="ncmec_withdraw",
-        item_id=row.item_id,
-        detail={"ncmec_report": row.id, "decision_id": row.decision_id},
+        now,
+        actor,
+        "ncmec_withdraw",
+        row.item_id,
+        {"ncmec_report": row.id, "decision_id": row.decision_id},
     )
 
 
 def _need_child_safety(actor: Actor | None) -> None:
-    if actor is not None and not allows(actor.role, Permission.CHILD_SAFETY):
-        raise Forbidden(f"the {actor.role.value} role does not see child-safety work")
+    if actor is not None:
+        require(actor, Permission.CHILD_SAFETY, "the {role} role does not see child-safety work")
