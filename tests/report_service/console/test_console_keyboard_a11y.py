@@ -92,6 +92,7 @@ def test_no_serious_accessibility_violation_on_any_page(browser: Any, live: Live
     page.on("pageerror", lambda e: problems.append(str(e)))
 
     def check(name: str) -> None:
+        page.wait_for_load_state("load")  # a click's navigation may still be under way
         checked[name] = axe_violations(page)
 
     page.goto(f"{live.url}/console/signin")
@@ -111,6 +112,7 @@ def test_no_serious_accessibility_violation_on_any_page(browser: Any, live: Live
     sign_in(page, live, "cleo")
     page.get_by_role("button", name="Claim from Child safety").click()
     live.shift.clock.advance(6 * 60_000)  # past the 5-minute reminder, within the lease
+    page.wait_for_load_state("load")  # reloading mid-navigation detaches the page
     page.reload()
     assert page.locator("#break-reminder").is_visible()
     check("child-safety item with break reminder")
