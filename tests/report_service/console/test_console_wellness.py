@@ -94,6 +94,7 @@ def test_wellness_settings_change_the_preview_and_the_break_reminder(
     assert page.locator('tr[data-queue="child_safety"] td').nth(0).inner_text() == "1"
     page.clock.install()
     page.get_by_role("button", name="Claim from Child safety").click()
+    page.wait_for_load_state("load")  # its reminder timer is set by the (deferred) script
     assert page.url.endswith("/console/items/3")
     assert "blur-4" in (page.locator("img.thumb").get_attribute("class") or "")
     reminder = page.locator("#break-reminder")
