@@ -1,7 +1,8 @@
 """Routes of statements and appeals.
 
-For the reported user (their own user token, like every ``/v1`` call):
-``GET /v1/statements``, ``POST /v1/appeals``, ``GET /v1/appeals/{id}``. For moderators
+For the reported user and for reporters (their own user token, like every ``/v1`` call):
+``GET /v1/statements``, ``POST /v1/appeals`` (``statement_id`` or ``report_id``),
+``GET /v1/appeals/{id}``. For moderators
 (their moderator token): ``GET /v1/review/appeals``, ``POST /v1/review/appeals/claim``,
 ``POST /v1/review/appeals/{id}/claim``, ``GET /v1/review/appeals/{id}/item``,
 ``POST /v1/review/appeals/{id}/decision``. The
@@ -44,8 +45,8 @@ USER_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 APPEAL_CONFLICTS = _err(
     "An appeal is already open (`appeal_exists`), the six months have passed "
-    "(`appeal_window_closed`), or the statement no longer stands or its decision was "
-    "already reviewed on appeal (`not_appealable`).",
+    "(`appeal_window_closed`), or the statement no longer stands, the report is not "
+    "decided, or the decision was already reviewed on appeal (`not_appealable`).",
     "appeal_exists",
 )
 DECIDER = _err(
@@ -76,7 +77,7 @@ async def statements(service: Service, user: CurrentUser) -> schemas.StatementsO
     responses={
         **USER_ERRORS,
         **BAD_BODY,
-        404: _err("No such statement of yours.", "not_found"),
+        404: _err("No such statement or report of yours.", "not_found"),
         409: APPEAL_CONFLICTS,
         422: _err("Bad body or reason.", "invalid_request"),
     },
@@ -85,9 +86,16 @@ async def statements(service: Service, user: CurrentUser) -> schemas.StatementsO
 async def file_appeal(
     service: Service, user: CurrentUser, body: schemas.AppealIn
 ) -> schemas.AppealOut:
-    """Appeal the decision behind one of the caller's statements (DSA Art. 20): within
-    six months, one appeal per decision, a reason of at most 2000 characters. A
-    moderator other than the one who decided reviews it."""
+    """Appeal a decision (DSA Art. 20) within six months, with a reason of at most 2000
+    characters; a moderator other than the one who decided reviews it. With
+    `statement_id`: the reported user appeals the decision behind one of their
+    statements (one appeal per decision). With `report_id`: the reporter complains about
+    the decision on their own decided report (one complaint per reporter and decision);
+    a reversal sends the reported message back to review for a fresh decision. Exactly
+    one of the two (422 otherwise)."""
+    if body.report_id is not None:
+        return await run_in_threadpool(service.file_complaint, user, body.report_id, body.reason)
+    assert body.statement_id is not None  # AppealIn: exactly one of the two
     return await run_in_threadpool(service.file_appeal, user, body.statement_id, body.reason)
 
 

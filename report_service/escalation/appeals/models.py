@@ -5,6 +5,11 @@
 ``uphold`` or ``reverse``). ``open_key`` holds the decision id while the appeal is not
 decided and NULL after: its unique constraint allows one open appeal per decision on both
 databases. ``decider`` is the moderator whose decision is appealed: never the reviewer.
+
+A reporter's complaint (migration ``0017``) has no statement (``statement_id`` NULL) and
+names the reporter's stored ``report_id``; ``open_key`` stays NULL and ``complaint_key``
+(``"<decision_id>:<reporter>"`` while undecided, NULL after) allows one open complaint per
+reporter and decision.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ class AppealRow(Base):
     __tablename__ = "appeals"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    statement_id: Mapped[int] = mapped_column(ForeignKey("dsa_statements.id"), index=True)
+    statement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dsa_statements.id"), nullable=True, index=True
+    )
     decision_id: Mapped[int] = mapped_column(Integer)
     item_id: Mapped[int] = mapped_column(Integer, index=True)
     appellant: Mapped[str] = mapped_column(String(128), index=True)
@@ -38,3 +45,5 @@ class AppealRow(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decided_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     new_decision_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    report_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    complaint_key: Mapped[str | None] = mapped_column(String(200), nullable=True, unique=True)

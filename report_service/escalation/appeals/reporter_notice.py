@@ -7,7 +7,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from report_service.escalation.appeals.notices import reporter_notice
+from report_service.escalation.appeals.models import AppealRow
+from report_service.escalation.appeals.notices import complaint_note, reporter_notice
 from report_service.escalation.dsa.mapping import DsaMapping
 from report_service.review import store as review_store
 from report_service.storage.models import ReportItem, ReviewItem
@@ -38,6 +39,24 @@ class ReporterNotices:
         top = items[0]
         current = review_store.current_decision(session, top.id)
         policy = None if current is None else current.policy
+        complaint = session.scalars(
+            select(AppealRow)
+            .where(AppealRow.appellant == reporter, AppealRow.report_id == report_id)
+            .order_by(AppealRow.id.desc())
+            .limit(1)
+        ).first()
+        note = (
+            None
+            if complaint is None
+            else complaint_note(complaint.id, complaint.status, complaint.outcome)
+        )
+        may_complain = complaint is None or current is None or complaint.decision_id != current.id
         return reporter_notice(
-            top.outcome or "", policy, top.reason, top.child_safety, self._mapping
+            top.outcome or "",
+            policy,
+            top.reason,
+            top.child_safety,
+            self._mapping,
+            note,
+            may_complain,
         )

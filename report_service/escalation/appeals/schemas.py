@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from report_service.review.decisions import MAX_REASON_CHARS, MIN_REASON_CHARS
 from report_service.review.schemas import REASON_PATTERN
@@ -39,12 +40,28 @@ class StatementsOut(BaseModel):
     statements: list[StatementOut]
 
 
+def _exactly_one_in_schema(schema: dict[str, Any]) -> None:
+    """``AppealIn``'s JSON schema: exactly one of ``statement_id`` and ``report_id``, and
+    no ``null`` default (``null`` is not a value either field accepts)."""
+    for name in ("statement_id", "report_id"):
+        schema["properties"][name].pop("default", None)
+    schema["oneOf"] = [{"required": ["statement_id"]}, {"required": ["report_id"]}]
+
+
 class AppealIn(BaseModel):
-    """``{statement_id, reason}``."""
+    """``{statement_id, reason}`` (the reported user's appeal against a statement) or
+    ``{report_id, reason}`` (the reporter's complaint against the decision on their
+    report); exactly one of ``statement_id`` and ``report_id``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_exactly_one_in_schema)
 
-    statement_id: int = Field(ge=1, le=2**31 - 1)
+    statement_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | SkipJsonSchema[None] = Field(
+        default=None, description="The reported user's statement whose decision they appeal."
+    )
+    report_id: Annotated[str, Field(min_length=1, max_length=64)] | SkipJsonSchema[None] = Field(
+        default=None,
+        description="The id of the caller's own decided report (as sent in the report).",
+    )
     reason: str = Field(
         min_length=1,
         max_length=MAX_APPEAL_REASON_CHARS,
@@ -53,12 +70,20 @@ class AppealIn(BaseModel):
         "characters); shown to the reviewing moderator.",
     )
 
+    @model_validator(mode="after")
+    def _exactly_one_target(self) -> AppealIn:
+        if (self.statement_id is None) == (self.report_id is None):
+            raise ValueError("give exactly one of statement_id and report_id")
+        return self
+
 
 class AppealOut(BaseModel):
-    """An appeal as its appellant sees it."""
+    """An appeal as its appellant sees it: ``statement_id`` for a reported user's
+    appeal, ``report_id`` for a reporter's complaint."""
 
     appeal_id: int
-    statement_id: int
+    statement_id: int | None = None
+    report_id: str | None = None
     status: Literal["open", "claimed", "decided"]
     created_at: int
     outcome: Literal["uphold", "reverse"] | None = None
@@ -67,10 +92,12 @@ class AppealOut(BaseModel):
 
 
 class AppealReviewOut(BaseModel):
-    """An appeal as a reviewer sees it."""
+    """An appeal as a reviewer sees it (``by``: the reported ``sender`` or a
+    ``reporter``; a reporter's complaint has no statement)."""
 
     appeal_id: int
-    statement_id: int
+    by: Literal["sender", "reporter"]
+    statement_id: int | None
     item_id: int
     decision: str
     policy: str

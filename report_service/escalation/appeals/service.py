@@ -11,6 +11,14 @@ that gives the restriction its end date, which is the only correction the Transp
 Database's API allows (it has no update or delete). Every step is audited in the
 hash-chained log, and ``events`` is told ``appeal.created`` / ``appeal.decided`` (ids
 only) inside the same transaction.
+
+A reporter (their own user token) may likewise complain about the decision on their own
+decided report (DSA Art. 20 covers notifiers): the same review work, recorded in the same
+table without a statement (:meth:`AppealsService.file_complaint`). A reversal of a
+reporter's complaint re-opens the item for a fresh decision in the ordinary review queue
+(the decision is marked reopened by the appeal, as a lead's reopen does), so the new
+decision goes through review's own rules and decision hooks (a violation gets its
+statement of reasons there).
 """
 
 from __future__ import annotations
@@ -23,6 +31,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from client_scan.errors import ReportFormatError
+from client_scan.report_format import normalise_report_id
 from report_service.errors import StorageError
 from report_service.escalation.appeals import schemas
 from report_service.escalation.appeals.errors import (
@@ -52,6 +62,8 @@ from report_service.review.models import DecisionRow
 from report_service.review.roles import Permission, allows, may_see_item
 from report_service.review.schemas import ItemDetailOut
 from report_service.review.service import Actor, audit, new_decision, require, view_item
+from report_service.storage.models import ReportItem, ReviewItem
+from report_service.storage.reports import own_report_id
 
 Events = Callable[[Session, str, dict[str, object]], None]
 APPEAL_WINDOW_MS = 183 * 24 * 3600 * 1000  # six months (Art. 20(1))
@@ -190,6 +202,97 @@ class AppealsService:
                 return _appeal_out(appeal)
         except IntegrityError:  # a concurrent appeal took open_key first
             raise AppealExists("an appeal against this decision is already open") from None
+
+    def file_complaint(self, user: str, report_id: str, reason: str) -> schemas.AppealOut:
+        """File ``user``'s complaint against the decision on their own decided report
+        (its deciding item's standing decision, the one the report's notice words).
+        Audited (``appeal_file``).
+
+        Raises:
+            NotFound: no such report of ``user``'s. InvalidInput: blank reason.
+            NotAppealable: the report is not decided, or ``user`` already had a complaint
+            about this decision reviewed. AppealWindowClosed: six months have passed.
+            AppealExists: ``user``'s complaint about this decision is still open.
+        """
+        text = reason.strip()
+        if not text or "\x00" in text:
+            raise InvalidInput("state the reason for the complaint")
+        try:
+            canonical = normalise_report_id(report_id)
+        except ReportFormatError:
+            raise NotFound("no such report") from None
+        now = self._clock()
+        try:
+            with self._sessions.begin() as session:
+                stored = own_report_id(session, user, canonical)
+                if stored is None:
+                    raise NotFound("no such report")
+                items = list(
+                    session.scalars(
+                        select(ReviewItem)
+                        .join(ReportItem, ReportItem.item_id == ReviewItem.id)
+                        .where(ReportItem.report_id == stored)
+                        .order_by(ReviewItem.priority.desc(), ReviewItem.id)
+                    )
+                )
+                if not items or any(i.status != "decided" for i in items):
+                    raise NotAppealable("the report is not decided")
+                top = items[0]
+                current = review_store.current_decision(session, top.id)
+                if current is None:
+                    raise NotAppealable("the report is not decided")
+                if now > current.decided_at + APPEAL_WINDOW_MS:
+                    raise AppealWindowClosed(
+                        "complaints are accepted for six months after a decision"
+                    )
+                earlier = session.scalars(
+                    select(AppealRow.status).where(
+                        AppealRow.decision_id == current.id,
+                        AppealRow.appellant == user,
+                        AppealRow.statement_id.is_(None),
+                    )
+                ).all()
+                if any(status != "decided" for status in earlier):
+                    raise AppealExists("your complaint about this decision is already open")
+                if earlier:  # one internal review per complaint: then Art. 21 or a court
+                    raise NotAppealable("your complaint about this decision was already reviewed")
+                appeal = AppealRow(
+                    statement_id=None,
+                    report_id=canonical,
+                    decision_id=current.id,
+                    item_id=top.id,
+                    appellant=user,
+                    reason=text,
+                    status="open",
+                    open_key=None,
+                    complaint_key=f"{current.id}:{user}",
+                    decider=current.moderator,
+                    child_safety=top.child_safety,
+                    created_at=now,
+                )
+                session.add(appeal)
+                session.flush()
+                audit(
+                    session,
+                    now,
+                    APPELLANT_ACTOR,
+                    "appeal_file",
+                    top.id,
+                    {
+                        "appeal_id": appeal.id,
+                        "by": "reporter",
+                        "decision_id": current.id,
+                        "reason_chars": len(text),
+                    },
+                )
+                self._events(
+                    session,
+                    "appeal.created",
+                    {"appeal_id": appeal.id, "statement_id": None, "decision_id": current.id},
+                )
+                return _appeal_out(appeal)
+        except IntegrityError:  # a concurrent complaint took complaint_key first
+            raise AppealExists("your complaint about this decision is already open") from None
 
     def appeal_of(self, user: str, appeal_id: int) -> schemas.AppealOut:
         """One of ``user``'s appeals.
@@ -355,11 +458,14 @@ class AppealsService:
             if not _claimed_by(appeal, actor, now):
                 raise LeaseRequired("claim the appeal (or renew your claim) before deciding")
             correction_id: int | None = None
-            if outcome == "reverse":
+            if outcome == "reverse" and appeal.statement_id is None:
+                self._reopen(session, actor, appeal, text, now)
+            elif outcome == "reverse":
                 new_decision, correction_id = self._reverse(session, actor, appeal, text, now)
                 appeal.new_decision_id = new_decision
             appeal.status = "decided"
             appeal.open_key = None
+            appeal.complaint_key = None
             appeal.outcome = outcome
             appeal.outcome_reason = text
             appeal.decided_by = actor.name
@@ -390,6 +496,34 @@ class AppealsService:
             )
             return _review_out(session, appeal)
 
+    def _reopen(
+        self, session: Session, actor: Actor, appeal: AppealRow, text: str, now: int
+    ) -> None:
+        """A reporter's complaint reversed: the decision is marked reopened by the appeal
+        and the item goes back to its queue for a fresh decision (as a lead's reopen)."""
+        item = review_store.get_item(session, appeal.item_id, lock=True)
+        current = review_store.current_decision(session, appeal.item_id)
+        if current is None or current.id != appeal.decision_id or item.status != "decided":
+            raise InvalidState(
+                "the decision under appeal no longer stands (reopened or "
+                "replaced); uphold the appeal or ask a lead"
+            )
+        current.reopened_at = now
+        current.reopened_by = actor.name
+        current.reopen_reason = f"reversed on appeal {appeal.id}: {text}"[:1000]
+        item.status = "open"
+        item.outcome = None
+        item.updated_at = now
+        session.flush()
+        audit(
+            session,
+            now,
+            actor,
+            "reopen",
+            item.id,
+            {"reason": text, "decision_id": current.id, "appeal_id": appeal.id},
+        )
+
     def _reverse(
         self, session: Session, actor: Actor, appeal: AppealRow, text: str, now: int
     ) -> tuple[int, int]:
@@ -409,7 +543,11 @@ class AppealsService:
         )
         item.outcome = "no_violation"
         item.updated_at = now
-        original = session.get(StatementRow, appeal.statement_id, with_for_update=True)
+        original = (
+            None
+            if appeal.statement_id is None
+            else session.get(StatementRow, appeal.statement_id, with_for_update=True)
+        )
         if original is None:  # pragma: no cover - statements are never deleted
             raise InvalidState("the statement under appeal is gone")
         if original.state == "pending" and original.lease_owner is None:
@@ -481,6 +619,7 @@ def _appeal_out(a: AppealRow) -> schemas.AppealOut:
     return schemas.AppealOut(
         appeal_id=a.id,
         statement_id=a.statement_id,
+        report_id=a.report_id,
         status=a.status,
         created_at=a.created_at,
         outcome=a.outcome,
@@ -490,13 +629,14 @@ def _appeal_out(a: AppealRow) -> schemas.AppealOut:
 
 
 def _review_out(session: Session, a: AppealRow) -> schemas.AppealReviewOut:
-    s = session.get(StatementRow, a.statement_id)
+    d = session.get(DecisionRow, a.decision_id)
     return schemas.AppealReviewOut(
         appeal_id=a.id,
+        by="sender" if a.statement_id is not None else "reporter",
         statement_id=a.statement_id,
         item_id=a.item_id,
-        decision="" if s is None else s.decision,
-        policy="" if s is None else s.policy,
+        decision="" if d is None else d.decision,
+        policy="" if d is None else d.policy,
         decided_by=a.decider,
         reason=a.reason,
         status=a.status,

@@ -4,7 +4,6 @@ everything else; SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from report_service.escalation.appeals.models import AppealRow
 from report_service.escalation.dsa.models import StatementRow
 from report_service.storage.engine import make_session_factory
 from tests.report_service.storage import migration_support as mig
@@ -13,12 +12,19 @@ PREVIOUS = "0010"
 OURS = {"dsa_statements", "appeals"}
 
 
+def _from_0017(diff: object) -> bool:
+    """Whether an Alembic difference is one that migration 0017 (reporters' complaints)
+    makes later: the models are already at the head."""
+    text = repr(diff)
+    return any(name in text for name in ("report_id", "complaint_key", "'statement_id'"))
+
+
 def test_statement_tables_come_and_go(database_url: str) -> None:
     with mig.seeded_then_upgraded(database_url, PREVIOUS, "0013", ("users", mig.BOB)) as engine:
         assert mig.table_names(engine) >= OURS
         diff = mig.schema_differences(engine)
         mine = [d for d in diff if any(name in repr(d) for name in OURS)]
-        assert mine == []
+        assert [d for d in mine if not _from_0017(d)] == []
         with make_session_factory(engine).begin() as session:
             st = StatementRow(
                 puid="frankly-sor-1",
@@ -36,20 +42,21 @@ def test_statement_tables_come_and_go(database_url: str) -> None:
             )
             session.add(st)
             session.flush()
-            session.add(
-                AppealRow(
-                    statement_id=st.id,
-                    decision_id=1,
-                    item_id=1,
-                    appellant="al",
-                    reason="r",
-                    status="open",
-                    open_key=1,
-                    decider="mo",
-                    child_safety=False,
-                    created_at=2,
-                )
-            )
+            statement_id = st.id
+        # Reflected, not the model: AppealRow is already at the head (0017).
+        appeal = {
+            "statement_id": statement_id,
+            "decision_id": 1,
+            "item_id": 1,
+            "appellant": "al",
+            "reason": "r",
+            "status": "open",
+            "open_key": 1,
+            "decider": "mo",
+            "child_safety": False,
+            "created_at": 2,
+        }
+        mig.insert_rows(engine, ("appeals", appeal))
         mig.downgrade(engine, PREVIOUS)
         assert not OURS & mig.table_names(engine)
         assert mig.rows(engine, "SELECT id FROM users") == [("bob",)]
