@@ -106,37 +106,42 @@ class AcceptedUpdate:
     leaf: ListLeaf
 
 
+_LIST_REFUSALS: tuple[tuple[type[Exception], type[ListUpdateRejected]], ...] = (
+    (herr.SignatureError, ListNotCuratorSigned),
+    (herr.ListExpired, ListExpired),
+    (herr.ListExpiryMissing, ListExpiryMissing),
+    (herr.ListRollback, ListRolledBack),
+    (herr.ChainBroken, ListChainBroken),
+)
+_CHECKPOINT_REFUSALS: tuple[tuple[type[Exception], type[ListUpdateRejected]], ...] = (
+    (herr.UntrustedWitness, WitnessNotTrusted),
+    (herr.TooFewCosignatures, NotEnoughCosignatures),
+    (herr.CheckpointFork, LogForked),
+    (herr.CheckpointRollback, LogRolledBack),
+    (herr.CheckpointReplay, CheckpointReplayed),
+    (herr.ConsistencyProofInvalid, LogInconsistent),
+)
+
+
+def _refusal_kind(
+    exc: Exception,
+    table: tuple[tuple[type[Exception], type[ListUpdateRejected]], ...],
+    default: type[ListUpdateRejected],
+) -> type[ListUpdateRejected]:
+    """The device-level error class for ``exc``: the first row of ``table`` it is an
+    instance of, else ``default``."""
+    return next((kind for cause, kind in table if isinstance(exc, cause)), default)
+
+
 def list_refusal(exc: herr.HashListError) -> ListUpdateRejected:
     """The device-level error for a list refused by :func:`hashes.lists.load_list` or
     :func:`hashes.lists.check_fresh` (the caller raises it ``from exc``)."""
-    kind: type[ListUpdateRejected] = ListUpdateRejected
-    if isinstance(exc, herr.SignatureError):
-        kind = ListNotCuratorSigned
-    elif isinstance(exc, herr.ListExpired):
-        kind = ListExpired
-    elif isinstance(exc, herr.ListExpiryMissing):
-        kind = ListExpiryMissing
-    elif isinstance(exc, herr.ListRollback):
-        kind = ListRolledBack
-    elif isinstance(exc, herr.ChainBroken):
-        kind = ListChainBroken
+    kind = _refusal_kind(exc, _LIST_REFUSALS, ListUpdateRejected)
     return kind(f"hash list update refused: {exc}")
 
 
 def _checkpoint_refusal(exc: herr.TransparencyError) -> ListUpdateRejected:
-    kind: type[ListUpdateRejected] = CheckpointRefused
-    if isinstance(exc, herr.UntrustedWitness):
-        kind = WitnessNotTrusted
-    elif isinstance(exc, herr.TooFewCosignatures):
-        kind = NotEnoughCosignatures
-    elif isinstance(exc, herr.CheckpointFork):
-        kind = LogForked
-    elif isinstance(exc, herr.CheckpointRollback):
-        kind = LogRolledBack
-    elif isinstance(exc, herr.CheckpointReplay):
-        kind = CheckpointReplayed
-    elif isinstance(exc, herr.ConsistencyProofInvalid):
-        kind = LogInconsistent
+    kind = _refusal_kind(exc, _CHECKPOINT_REFUSALS, CheckpointRefused)
     return kind(f"log checkpoint refused: {exc}")
 
 
