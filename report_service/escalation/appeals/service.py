@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -163,10 +163,11 @@ class AppealsService:
                 earlier = session.scalars(
                     select(AppealRow.status).where(AppealRow.decision_id == row.decision_id)
                 ).all()
-                if any(status != "decided" for status in earlier):
-                    raise AppealExists("an appeal against this decision is already open")
-                if earlier:  # one internal review per decision: then Art. 21 or a court
-                    raise NotAppealable("this decision was already reviewed on appeal")
+                _refuse_repeat(
+                    earlier,
+                    "an appeal against this decision is already open",
+                    "this decision was already reviewed on appeal",
+                )
                 decision = session.get(DecisionRow, row.decision_id)
                 item = review_store.get_item(session, row.item_id)
                 appeal = AppealRow(
@@ -181,25 +182,13 @@ class AppealsService:
                     child_safety=item.child_safety,
                     created_at=now,
                 )
-                session.add(appeal)
-                session.flush()
-                audit(
+                return self._record_filing(
                     session,
+                    appeal,
                     now,
-                    APPELLANT_ACTOR,
-                    "appeal_file",
-                    row.item_id,
-                    {
-                        "appeal_id": appeal.id,
-                        "statement_id": row.id,
-                        "decision_id": row.decision_id,
-                        "reason_chars": len(text),
-                    },
+                    {"statement_id": row.id, "decision_id": row.decision_id},
+                    {"statement_id": row.id},
                 )
-                self._events(
-                    session, "appeal.created", {"appeal_id": appeal.id, "statement_id": row.id}
-                )
-                return _appeal_out(appeal)
         except IntegrityError:  # a concurrent appeal took open_key first
             raise AppealExists("an appeal against this decision is already open") from None
 
@@ -252,10 +241,11 @@ class AppealsService:
                         AppealRow.statement_id.is_(None),
                     )
                 ).all()
-                if any(status != "decided" for status in earlier):
-                    raise AppealExists("your complaint about this decision is already open")
-                if earlier:  # one internal review per complaint: then Art. 21 or a court
-                    raise NotAppealable("your complaint about this decision was already reviewed")
+                _refuse_repeat(
+                    earlier,
+                    "your complaint about this decision is already open",
+                    "your complaint about this decision was already reviewed",
+                )
                 appeal = AppealRow(
                     statement_id=None,
                     report_id=canonical,
@@ -270,29 +260,32 @@ class AppealsService:
                     child_safety=top.child_safety,
                     created_at=now,
                 )
-                session.add(appeal)
-                session.flush()
-                audit(
+                return self._record_filing(
                     session,
+                    appeal,
                     now,
-                    APPELLANT_ACTOR,
-                    "appeal_file",
-                    top.id,
-                    {
-                        "appeal_id": appeal.id,
-                        "by": "reporter",
-                        "decision_id": current.id,
-                        "reason_chars": len(text),
-                    },
+                    {"by": "reporter", "decision_id": current.id},
+                    {"statement_id": None, "decision_id": current.id},
                 )
-                self._events(
-                    session,
-                    "appeal.created",
-                    {"appeal_id": appeal.id, "statement_id": None, "decision_id": current.id},
-                )
-                return _appeal_out(appeal)
         except IntegrityError:  # a concurrent complaint took complaint_key first
             raise AppealExists("your complaint about this decision is already open") from None
+
+    def _record_filing(
+        self,
+        session: Session,
+        appeal: AppealRow,
+        now: int,
+        audit_detail: dict[str, object],
+        event_data: dict[str, object],
+    ) -> schemas.AppealOut:
+        """Store a new appeal or complaint, audit it (``appeal_file``) and announce it
+        (``appeal.created``), all in ``session``'s transaction."""
+        session.add(appeal)
+        session.flush()
+        detail = {"appeal_id": appeal.id, **audit_detail, "reason_chars": len(appeal.reason)}
+        audit(session, now, APPELLANT_ACTOR, "appeal_file", appeal.item_id, detail)
+        self._events(session, "appeal.created", {"appeal_id": appeal.id, **event_data})
+        return _appeal_out(appeal)
 
     def appeal_of(self, user: str, appeal_id: int) -> schemas.AppealOut:
         """One of ``user``'s appeals.
@@ -646,3 +639,16 @@ def _review_out(session: Session, a: AppealRow) -> schemas.AppealReviewOut:
         outcome=a.outcome,
         outcome_reason=a.outcome_reason,
     )
+
+
+def _refuse_repeat(earlier: Sequence[str], open_message: str, reviewed_message: str) -> None:
+    """One internal review per decision (per complaint): refuse while an earlier one is
+    open, and after one was decided (then Art. 21 or a court).
+
+    Raises:
+        AppealExists: an earlier one is still open. NotAppealable: one was decided.
+    """
+    if any(status != "decided" for status in earlier):
+        raise AppealExists(open_message)
+    if earlier:
+        raise NotAppealable(reviewed_message)
