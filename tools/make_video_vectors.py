@@ -1,4 +1,4 @@
-"""Write ``tests/vectors/video/frames.csv``: for each test video that
+"""Write ``tests/vectors/video/frames.csv`` and the videos beside it: for each test video that
 ``tests/hashes/video_support.py`` builds, the frames vPDQ chooses, the SHA-256 of each
 frame's decoded RGB pixels, and the PDQ hash and quality that the ``pdqhash`` binding
 (ThreatExchange's C++ PDQ; bench extra) computes from those pixels.
@@ -33,6 +33,7 @@ OUT = ROOT / "tests" / "vectors" / "video" / "frames.csv"
 def main() -> None:
     rows: list[list[str]] = []
     for name, data in video_support.conformance_videos().items():
+        (OUT.parent / name).write_bytes(data)  # the test decodes these very bytes
         opened = open_video(data, DEFAULT_VIDEO_LIMITS)
         try:
             every = frame_interval(opened.info.fps, 1.0)
