@@ -12,8 +12,11 @@ XML document received is validated against the package's schema (a 400 with
 ``reportDoneResponse`` documents.
 
 Faults: ``faults[route]`` is a list consumed one per call: ``"500"`` answers HTTP 500,
-``"timeout"`` sleeps longer than the client waits (then answers normally, as a server
-that did the work but whose answer was lost), ``"reject"`` answers ``responseCode`` 1000.
+``"timeout"`` does the work, then holds its answer until the client's next call arrives
+(so the client has given up and retried) or ``timeout_sleep_s`` has passed, as a server
+whose answer was lost; ``"reject"`` answers ``responseCode`` 1000. Holding until the next
+call rather than for a fixed time keeps a slow but healthy retry on a loaded machine from
+timing out as well.
 """
 
 from __future__ import annotations
@@ -49,13 +52,14 @@ class Opened:
 class CyberTipServer:
     """The server's state, shared with the test."""
 
-    timeout_sleep_s: float = 1.5
+    timeout_sleep_s: float = 10.0
     reports: dict[int, Opened] = field(default_factory=dict)
     faults: dict[str, list[str]] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
     refused_auth: int = 0
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _held: list[asyncio.Event] = field(default_factory=list)
 
     def finished(self) -> list[Opened]:
         return [r for r in self.reports.values() if r.finished]
@@ -75,6 +79,7 @@ class CyberTipServer:
             self.refused_auth += 1
             return Response(status_code=401)
         body = await request.body()
+        self._release_held()
         with self._lock:
             self.calls.append(route)
             fault = self.faults.get(route, [])
@@ -85,8 +90,25 @@ class CyberTipServer:
             return _xml(_response(1000, "rejected by the test server"), 400)
         answer = self._do(route, request.headers.get("content-type", ""), body)
         if action == "timeout":
-            await asyncio.sleep(self.timeout_sleep_s)
+            await self._hold()
         return answer
+
+    async def _hold(self) -> None:
+        """Wait until the next call (the client's retry) or ``timeout_sleep_s``."""
+        released = asyncio.Event()
+        self._held.append(released)
+        try:
+            await asyncio.wait_for(released.wait(), self.timeout_sleep_s)
+        except TimeoutError:
+            pass
+        finally:
+            if released in self._held:
+                self._held.remove(released)
+
+    def _release_held(self) -> None:
+        for event in self._held:
+            event.set()
+        self._held.clear()
 
     def _do(self, route: str, ctype: str, body: bytes) -> Response:
         with self._lock:

@@ -117,7 +117,7 @@ class World:
         after_call: Callable[[str], None] | None = None,
         password: str = PASSWORD,
     ) -> Submitter:
-        client = CyberTiplineClient(self.url + "/ispws", USER, password, timeout_s=0.5)
+        client = CyberTiplineClient(self.url + "/ispws", USER, password, timeout_s=2.0)
         self.clients.append(client)
         return Submitter(
             self.env.sf,
