@@ -5,7 +5,7 @@
 On a fresh SQLite database (in a temporary folder):
 
 1. Search. ``--items`` review items from 2000 senders are inserted in bulk. Timed: one
-   page (``limit`` 50) of :func:`report_service.review.search.find_items` filtered by one
+   page (``limit`` 50) of :func:`report_service.review.search.items.find_items` filtered by one
    sender, with the migration-0008 index ``ix_review_items_sender_id``, then with the
    index dropped, each beside the baseline (the unfiltered first page, a primary-key
    range scan), interleaved, ``--repeat`` times. Printed: min / median / max in ms and
@@ -34,8 +34,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from report_service import evidence
 from report_service.keys import MasterKey, generate_key_material, rotate_key
-from report_service.review.rewrap import rewrap
-from report_service.review.search import ItemQuery, find_items
+from report_service.review.lifecycle.rewrap import rewrap
+from report_service.review.search.items import ItemQuery, find_items
 from report_service.storage.engine import make_engine, make_session_factory
 from report_service.storage.migrate import upgrade_engine
 from report_service.storage.models import EvidenceKey, Report, ReviewItem, User

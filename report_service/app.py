@@ -163,11 +163,12 @@ def create_app(
     from report_service.observability import Metrics, RequestContextMiddleware
     from report_service.ratelimit import SharedRateLimiter
     from report_service.relay import Relay, RelayQuotas
-    from report_service.review import lifecycle_api, search
     from report_service.review.api import install as install_review
-    from report_service.review.evidence_access import MasterKeyEvidence
-    from report_service.review.gauges import ReviewGauges
-    from report_service.review.requeue import ReviewRequeue
+    from report_service.review.decisions.requeue import ReviewRequeue
+    from report_service.review.media.evidence_access import MasterKeyEvidence
+    from report_service.review.moderators import token_routes
+    from report_service.review.queue.gauges import ReviewGauges
+    from report_service.review.search import items as item_search
     from report_service.review.service import ReviewService
     from report_service.storage.engine import make_engine, make_session_factory
     from report_service.storage.migrate import upgrade_engine
@@ -305,8 +306,8 @@ def create_app(
         app, AppealsService(sessions, now, mapping, rand, evidence=evidence_reader, events=events)
     )
     app.state.report_notice = ReporterNotices(mapping)
-    app.include_router(lifecycle_api.router)
-    app.include_router(search.router)
+    app.include_router(token_routes.router)
+    app.include_router(item_search.router)
     app.include_router(preservation_api.router)
 
     relay_limit = settings.relay_max_ciphertext_bytes * 4 // 3 + RELAY_BODY_OVERHEAD

@@ -151,7 +151,7 @@ def _facts(engine: Engine) -> dict[str, Any]:
     from sqlalchemy.orm import Session
 
     from report_service.review import store
-    from report_service.review.rewrap import wrapped_under
+    from report_service.review.lifecycle.rewrap import wrapped_under
     from report_service.storage.migrate import current_revisions
 
     with Session(engine) as session:

@@ -11,7 +11,7 @@ from report_service.escalation.ncmec import cli as ncmec_cli
 from report_service.escalation.preservation import cli as preservation_cli
 from report_service.escalation.webhooks import cli as webhooks_cli
 from report_service.review import cli as review_cli
-from report_service.review import destruction_cli
+from report_service.review.lifecycle import destruction_cli
 from report_service.transparency import cli as transparency_cli
 
 

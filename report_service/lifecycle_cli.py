@@ -2,7 +2,7 @@
 
 They act on the data folder's database (and, for ``keys``, its key file) and every change
 is written to the audit chain with the actor ``cli`` (see
-:mod:`report_service.review.lifecycle` and :mod:`report_service.review.rewrap`).
+:mod:`report_service.review.moderators.tokens` and :mod:`report_service.review.lifecycle.rewrap`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def register_users(users_sub: argparse._SubParsersAction[Any]) -> None:
 
 def _users_rotate(args: argparse.Namespace) -> int:
     from report_service.errors import ServiceError
-    from report_service.review.lifecycle import open_accounts
+    from report_service.review.moderators.tokens import open_accounts
 
     try:
         with open_accounts(args.data) as accounts:
@@ -56,7 +56,7 @@ def _users_rotate(args: argparse.Namespace) -> int:
 
 def _users_revoke(args: argparse.Namespace) -> int:
     from report_service.errors import ServiceError
-    from report_service.review.lifecycle import open_accounts
+    from report_service.review.moderators.tokens import open_accounts
 
     try:
         with open_accounts(args.data) as accounts:
@@ -102,7 +102,7 @@ def _keys_rewrap(args: argparse.Namespace) -> int:
     from report_service.errors import ServiceError
     from report_service.escalation.webhooks.store import rewrap_secrets, secrets_under
     from report_service.keys import load_key_file
-    from report_service.review.rewrap import RewrapProgress, rewrap, wrapped_under
+    from report_service.review.lifecycle.rewrap import RewrapProgress, rewrap, wrapped_under
     from report_service.settings import load_settings
     from report_service.storage.migrate import open_database
 
@@ -151,7 +151,7 @@ def _keys_retire_master(args: argparse.Namespace) -> int:
         check_retirable as check_no_webhook_secrets,
     )
     from report_service.keys import load_key_file, save_key_file
-    from report_service.review.rewrap import check_retirable, retire_master
+    from report_service.review.lifecycle.rewrap import check_retirable, retire_master
     from report_service.settings import load_settings
     from report_service.storage.migrate import open_database
 

@@ -1,6 +1,6 @@
 """Review priority at intake, from hash-bank severity, reporter count and reason.
 
-Pure. :mod:`report_service.review.priority` adds the item's age at query time; this is
+Pure. :mod:`report_service.review.queue.priority` adds the item's age at query time; this is
 the part known when a report arrives::
 
     priority = reason_severity(reason)          (10..100)

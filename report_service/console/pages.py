@@ -39,9 +39,9 @@ from report_service.console.sessions import (
 )
 from report_service.errors import AuthError, RequestRejected, ServiceError, StorageError
 from report_service.http_errors import classify
-from report_service.review import decisions as taxonomy
+from report_service.review.decisions import taxonomy
 from report_service.review.errors import NotFound, QueueEmpty
-from report_service.review.roles import Permission, Role, allows
+from report_service.review.moderators.roles import Permission, Role, allows
 from report_service.review.schemas import ItemDetailOut
 from report_service.review.service import Actor, ReviewService
 from report_service.review.store import AuditFilter
@@ -675,7 +675,7 @@ STATUSES = ("open", "claimed", "decided")
 def search_page(request: Request, who: Who) -> Response:
     """Find items by sender, reporter, report id, status and standing decision (the review
     API's search service: same rules, same ``item_search`` audit entry)."""
-    from report_service.review.search import DEFAULT_LIMIT, ItemQuery, search_items
+    from report_service.review.search.items import DEFAULT_LIMIT, ItemQuery, search_items
 
     q = request.query_params
     report_id = q.get("report_id", "").strip()
@@ -821,7 +821,7 @@ def make_link(
 def rotate_moderator(request: Request, name: str, review: Review, who: Checked) -> Response:
     """A new token for an account (admin), shown once; the old token and every console
     session opened with it stop working at once. Audited (``moderator_rotate``)."""
-    from report_service.review.lifecycle import AccountService
+    from report_service.review.moderators.tokens import AccountService
 
     account = _plain(name, 64)
     if account is None:

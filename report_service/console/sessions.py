@@ -24,7 +24,7 @@ from report_service.errors import AuthError, NotFound, RequestRejected
 from report_service.review import store
 from report_service.review.errors import Forbidden
 from report_service.review.models import Moderator
-from report_service.review.roles import Permission, Role, allows
+from report_service.review.moderators.roles import Permission, Role, allows
 from report_service.review.service import Actor
 
 SESSION_BYTES = 32

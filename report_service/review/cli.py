@@ -189,7 +189,7 @@ def _revoke(args: argparse.Namespace) -> int:
 
 def _rotate(args: argparse.Namespace) -> int:
     from report_service.errors import ServiceError
-    from report_service.review.lifecycle import open_accounts
+    from report_service.review.moderators.tokens import open_accounts
 
     try:
         with open_accounts(args.data) as accounts:

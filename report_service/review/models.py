@@ -42,7 +42,7 @@ class LeaseRow(Base):
 
 class DecisionRow(Base):
     """A decision about an item; a lead's reopen, or a requeue by a new report after
-    ``no_violation`` (:mod:`report_service.review.requeue`), marks it superseded."""
+    ``no_violation`` (:mod:`report_service.review.decisions.requeue`), marks it superseded."""
 
     __tablename__ = "review_decisions"
 
@@ -63,7 +63,7 @@ class DecisionRow(Base):
 
 
 class AuditRow(Base):
-    """One audit log entry (see :mod:`report_service.review.audit` for the hashing)."""
+    """One audit log entry (see :mod:`report_service.review.audit.chain` for the hashing)."""
 
     __tablename__ = "audit_log"
 

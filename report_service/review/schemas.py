@@ -6,13 +6,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from report_service.review.decisions import (
+from report_service.review.decisions.taxonomy import (
     MAX_NOTE_CHARS,
     MAX_REASON_CHARS,
     MIN_REASON_CHARS,
     POLICY_PATTERN,
 )
-from report_service.review.leases import MAX_LEASE_MS, MIN_LEASE_MS
+from report_service.review.queue.leases import MAX_LEASE_MS, MIN_LEASE_MS
 
 DecisionName = Literal[
     "no_violation",

@@ -1,7 +1,7 @@
 """The review service: one function per API call, each one transaction.
 
 Callers (the router, the CLI) authenticate first, then call one method with the
-:class:`Actor`. Authorisation is decided here, from :mod:`report_service.review.roles`:
+:class:`Actor`. Authorisation is decided here, from :mod:`report_service.review.moderators.roles`:
 a missing permission is :class:`Forbidden` (403); a child-safety item seen by any other
 role is :class:`NotFound` (404), exactly as if it did not exist. Every claim, release,
 view, media view, reveal, decision, reopen, banking and account change is appended to the
@@ -23,12 +23,9 @@ from hashes.video import VideoHash
 from report_service import tokens
 from report_service.errors import AuthError, EvidenceDestroyed, RequestRejected
 from report_service.events import EventHook, no_events
-from report_service.review import decisions as taxonomy
-from report_service.review import media as media_core
 from report_service.review import store
-from report_service.review.accounts import add_or_reissue, guard_last_admin
-from report_service.review.audit import verify_chain
-from report_service.review.detail import build_detail
+from report_service.review.audit.chain import verify_chain
+from report_service.review.decisions import taxonomy
 from report_service.review.errors import (
     AuditChainBroken,
     Forbidden,
@@ -40,11 +37,20 @@ from report_service.review.errors import (
     NotFound,
     RevealRequired,
 )
-from report_service.review.evidence_access import EvidenceReader
-from report_service.review.leases import DEFAULT_LEASE_MS, Lease, lease_duration
+from report_service.review.items.detail import build_detail
+from report_service.review.media import thumbnails as media_core
+from report_service.review.media.evidence_access import EvidenceReader
 from report_service.review.models import DecisionRow, Moderator
-from report_service.review.priority import QUEUES
-from report_service.review.roles import Permission, Role, allows, may_see_item, visible_queues
+from report_service.review.moderators.accounts import add_or_reissue, guard_last_admin
+from report_service.review.moderators.roles import (
+    Permission,
+    Role,
+    allows,
+    may_see_item,
+    visible_queues,
+)
+from report_service.review.queue.leases import DEFAULT_LEASE_MS, Lease, lease_duration
+from report_service.review.queue.priority import QUEUES
 from report_service.review.schemas import (
     AuditPageOut,
     AuditVerifyOut,
@@ -202,8 +208,8 @@ class ReviewService:
 
     def add_moderator(self, actor: str, name: str, role: str) -> ModeratorCreatedOut:
         """Create an account, or reissue a revoked name (see
-        :func:`report_service.review.accounts.add_or_reissue`); the token is returned once
-        and stored only hashed.
+        :func:`report_service.review.moderators.accounts.add_or_reissue`); the token is
+        returned once and stored only hashed.
 
         Raises:
             InvalidInput: bad role; InvalidRequest: bad name; ModeratorExists: an active

@@ -25,10 +25,10 @@ from typing import Any
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from report_service.review.audit import AuditEntry, ChainHead, canonical_json, next_entry
+from report_service.review.audit.chain import AuditEntry, ChainHead, canonical_json, next_entry
 from report_service.review.errors import ModeratorExists, NotFound, QueueEmpty
-from report_service.review.leases import Lease
 from report_service.review.models import AuditHeadRow, AuditRow, DecisionRow, LeaseRow, Moderator
+from report_service.review.queue.leases import Lease
 from report_service.storage.models import (
     BankMatch,
     EvidenceBlob,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from report_service.review.audit import AuditEntry
-from report_service.review.leases import Lease
+from report_service.review.audit.chain import AuditEntry
 from report_service.review.models import DecisionRow, Moderator
-from report_service.review.priority import effective_priority
+from report_service.review.queue.leases import Lease
+from report_service.review.queue.priority import effective_priority
 from report_service.review.schemas import (
     AuditEntryOut,
     DecisionOut,

@@ -102,7 +102,7 @@ def shred_data_key(session: Session, report_id: str, now_ms: int) -> None:
 def destroy_evidence(session: Session, report_id: str, now_ms: int) -> None:
     """Delete the wrapped data key of a report (commits). The ciphertexts may stay: they
     can no longer be decrypted by anyone. Nothing is audited: operators use
-    ``frankly evidence destroy`` (:mod:`report_service.review.destruction`), which is.
+    ``frankly evidence destroy`` (:mod:`report_service.review.lifecycle.destruction`), which is.
 
     Raises:
         NotFound: no such report.

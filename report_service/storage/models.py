@@ -32,7 +32,7 @@ HEX64 = String(64)
 
 #: The queue's sort key, computed by the database (a stored generated column; on SQLite
 #: databases upgraded by migration ``0007``, a virtual one, materialised in the index). 120000 is
-#: :data:`report_service.review.priority.MS_PER_POINT`; a test keeps the two equal.
+#: :data:`report_service.review.queue.priority.MS_PER_POINT`; a test keeps the two equal.
 CLAIM_KEY_SQL = "CAST(priority AS BIGINT) * 120000 - created_at"
 
 
@@ -260,7 +260,7 @@ class ReviewItem(Base):
     :mod:`report_service.review.store` keeps that so.
 
     ``claim_key`` is the queue order as a column the database computes itself
-    (``priority * MS_PER_POINT - created_at``, see :mod:`report_service.review.priority`):
+    (``priority * MS_PER_POINT - created_at``, see :mod:`report_service.review.queue.priority`):
     claim-next reads the first entry of ``ix_review_items_claim`` instead of sorting the
     queue, whatever code writes ``priority``.
     """

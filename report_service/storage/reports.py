@@ -9,7 +9,7 @@ NOTHING``, so a race creating the same new item merges instead of failing.
 
 A new reporter's report about a decided item goes through the review policy that the
 caller passes in as a :class:`RequeuePolicy` hook (the review package's
-:class:`report_service.review.requeue.ReviewRequeue`), in the same transaction: storage
+:class:`report_service.review.decisions.requeue.ReviewRequeue`), in the same transaction: storage
 sits below review and never imports it.
 """
 

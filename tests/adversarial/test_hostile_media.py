@@ -194,7 +194,7 @@ def test_the_moderator_thumbnail_refuses_the_scan_bomb_from_its_header() -> None
     # 10,000-scan JPEG (16.7 Mpx: under its own 40 Mpx check) used to hold that request
     # for minutes. It now goes through the same header checks as hashing.
     from report_service.review.errors import MediaUndecodable
-    from report_service.review.media import blurred_thumbnail
+    from report_service.review.media.thumbnails import blurred_thumbnail
 
     start = time.perf_counter()
     with pytest.raises(MediaUndecodable, match="TooManyScans"):

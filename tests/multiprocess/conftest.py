@@ -23,7 +23,7 @@ import pytest
 
 from report_service.app import wall_clock_ms
 from report_service.keys import KeyMaterial, generate_key_material, save_key_file
-from report_service.review.evidence_access import MasterKeyEvidence
+from report_service.review.media.evidence_access import MasterKeyEvidence
 from report_service.review.service import ReviewService
 from report_service.storage.engine import make_engine, make_session_factory
 from report_service.storage.migrate import upgrade_database

@@ -10,14 +10,14 @@ import pytest
 from pydantic import BaseModel
 
 from report_service.api.schemas import InboxResponse, RelaySendRequest
-from report_service.review.lifecycle_schemas import TokenIssuedOut, UserOut
+from report_service.review.moderators.token_schemas import TokenIssuedOut, UserOut
 from report_service.review.schemas import (
     AttachmentOut,
     DecideOut,
     ItemDetailOut,
     ModeratorCreatedOut,
 )
-from report_service.review.search import ItemPageOut
+from report_service.review.search.items import ItemPageOut
 from tests.report_service.conftest import Service
 
 

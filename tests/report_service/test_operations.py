@@ -133,7 +133,7 @@ def test_openapi_is_complete_with_examples(sqlite_service: Service) -> None:
     ):
         assert schemas[name].get("examples"), name
     # Examples are read by client authors: their values must be real ones.
-    from report_service.review.decisions import Decision
+    from report_service.review.decisions.taxonomy import Decision
 
     for example in schemas["ReportStatus"]["examples"]:
         assert Decision(example["outcome"])

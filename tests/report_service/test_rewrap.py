@@ -17,7 +17,12 @@ from report_service.app import create_app, wall_clock_ms
 from report_service.errors import EvidenceDestroyed, KeyFileError
 from report_service.evidence import open_blob, unwrap_data_key
 from report_service.keys import KeyMaterial, load_key_file, rotate_key
-from report_service.review.rewrap import MasterKeyInUse, retire_master, rewrap, wrapped_under
+from report_service.review.lifecycle.rewrap import (
+    MasterKeyInUse,
+    retire_master,
+    rewrap,
+    wrapped_under,
+)
 from report_service.settings import Settings
 from report_service.storage.evidence import destroy_evidence, read_evidence
 from report_service.storage.models import EvidenceBlob, EvidenceKey

@@ -257,7 +257,7 @@ def _another_process(
 def test_destroyed_evidence_takes_the_keyframes_and_the_video_with_it(
     service: Service, video: bytes
 ) -> None:
-    from report_service.review.destruction import EvidenceDestroyer
+    from report_service.review.lifecycle.destruction import EvidenceDestroyer
 
     mod = _moderator(service)
     report = _report(service, "bob", video)

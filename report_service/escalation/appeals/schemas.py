@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from report_service.review.decisions import MAX_REASON_CHARS, MIN_REASON_CHARS
+from report_service.review.decisions.taxonomy import MAX_REASON_CHARS, MIN_REASON_CHARS
 from report_service.review.schemas import REASON_PATTERN
 
 MAX_APPEAL_REASON_CHARS = 2000

@@ -4,7 +4,7 @@ One method per API call, each one transaction. A reported user (the stamped send
 decided item, authenticated with their own user token) reads their statements of reasons
 and files an appeal within six months (DSA Art. 20(1)); one open appeal per decision.
 An appeal is review work for a moderator other than the decider: claimed under a lease
-(:mod:`report_service.review.leases`), then upheld or reversed. A reversal supersedes the
+(:mod:`report_service.review.queue.leases`), then upheld or reversed. A reversal supersedes the
 decision (marked reopened by the appeal), records a ``no_violation`` decision by the
 reviewer, withdraws the statement if it was never sent, and queues a corrected statement
 that gives the restriction its end date, which is the only correction the Transparency
@@ -48,7 +48,7 @@ from report_service.escalation.dsa.mapping import DsaMapping
 from report_service.escalation.dsa.models import StatementRow
 from report_service.escalation.dsa.recorder import facts_of, new_puid
 from report_service.review import store as review_store
-from report_service.review.decisions import check_reason
+from report_service.review.decisions.taxonomy import check_reason
 from report_service.review.errors import (
     InvalidInput,
     InvalidState,
@@ -56,10 +56,10 @@ from report_service.review.errors import (
     NotFound,
     QueueEmpty,
 )
-from report_service.review.evidence_access import EvidenceReader
-from report_service.review.leases import DEFAULT_LEASE_MS, holds, lease_duration
+from report_service.review.media.evidence_access import EvidenceReader
 from report_service.review.models import DecisionRow
-from report_service.review.roles import Permission, allows, may_see_item
+from report_service.review.moderators.roles import Permission, allows, may_see_item
+from report_service.review.queue.leases import DEFAULT_LEASE_MS, holds, lease_duration
 from report_service.review.schemas import ItemDetailOut
 from report_service.review.service import Actor, audit, new_decision, require, view_item
 from report_service.storage.models import ReportItem, ReviewItem

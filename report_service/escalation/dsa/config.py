@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from report_service.errors import ConfigError
 from report_service.escalation.dsa.mapping import DsaMapping, MappingError, load_mapping
-from report_service.review.decisions import Decision
+from report_service.review.decisions.taxonomy import Decision
 from report_service.settings import Settings
 
 STATEMENT_DECISIONS = frozenset(

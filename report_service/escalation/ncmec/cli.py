@@ -99,7 +99,7 @@ def _run(args: argparse.Namespace, action: Any, *, keys: bool = False) -> int:
             evidence = None
             if keys:
                 from report_service.keys import load_key_file
-                from report_service.review.evidence_access import MasterKeyEvidence
+                from report_service.review.media.evidence_access import MasterKeyEvidence
 
                 material = load_key_file(settings.resolved_key_file)
                 evidence = MasterKeyEvidence(lambda kid: material.master_key(kid).key)
@@ -136,7 +136,7 @@ def _approve(args: argparse.Namespace) -> int:
         from report_service.escalation.ncmec.schemas import ApproveIn
         from report_service.review.errors import Forbidden
         from report_service.review.models import Moderator
-        from report_service.review.roles import Role
+        from report_service.review.moderators.roles import Role
         from report_service.review.service import Actor
 
         with sessions() as session:

@@ -1,7 +1,7 @@
 """The report's contents, rebuilt from the database and the encrypted evidence.
 
 Nothing here is stored: message text and file bytes are decrypted through the review
-package's :class:`~report_service.review.evidence_access.EvidenceReader` when a report is
+package's :class:`~report_service.review.media.evidence_access.EvidenceReader` when a report is
 sent or exported, and dropped when that is done. Only verified facts go in: the texts of
 the messages whose franking verified (the item's reported message and the context the
 reporter included), never the reporter's comment or device hints.
@@ -31,7 +31,7 @@ from report_service.escalation.ncmec.model import (
 )
 from report_service.escalation.ncmec.models import NcmecFile, NcmecReport
 from report_service.review import store as review_store
-from report_service.review.evidence_access import EvidenceReader
+from report_service.review.media.evidence_access import EvidenceReader
 from report_service.storage.models import ReviewItem
 
 PAYLOAD_DEPTH = 256

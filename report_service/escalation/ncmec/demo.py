@@ -58,7 +58,7 @@ def _run(data_dir: Path) -> int:
     from report_service.escalation.ncmec.local_server import PASSWORD, USER, CyberTipServer
     from report_service.escalation.webhooks.demo_receiver import DemoWebhooks
     from report_service.keys import generate_key_material, save_key_file
-    from report_service.review.evidence_access import MasterKeyEvidence
+    from report_service.review.media.evidence_access import MasterKeyEvidence
     from report_service.server import BackgroundServer
     from report_service.settings import Settings
 

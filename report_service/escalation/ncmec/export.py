@@ -28,7 +28,7 @@ from report_service.escalation.ncmec import store as ncmec_store
 from report_service.escalation.ncmec.xml import build_file_details, build_report
 from report_service.review import store as review_store
 from report_service.review.errors import InvalidInput, InvalidState, NotFound
-from report_service.review.evidence_access import EvidenceReader
+from report_service.review.media.evidence_access import EvidenceReader
 
 
 def _write(path: Path, data: bytes) -> dict[str, object]:

@@ -67,7 +67,7 @@ from report_service.escalation.ncmec.xml import build_file_details, build_report
 from report_service.observability import logger
 from report_service.review import store as review_store
 from report_service.review.errors import LeaseLost
-from report_service.review.evidence_access import EvidenceReader
+from report_service.review.media.evidence_access import EvidenceReader
 
 Events = Callable[[Session, str, dict[str, Any]], None]
 """``(session, event_type, data)``: called in the transaction that records an event."""

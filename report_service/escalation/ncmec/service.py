@@ -27,7 +27,7 @@ from report_service.escalation.ncmec.schemas import (
 from report_service.review import store as review_store
 from report_service.review.errors import Forbidden, InvalidInput, InvalidState
 from report_service.review.models import DecisionRow
-from report_service.review.roles import Permission
+from report_service.review.moderators.roles import Permission
 from report_service.review.service import Actor, audit, require
 from report_service.storage.models import ReviewItem
 

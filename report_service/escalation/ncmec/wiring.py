@@ -27,7 +27,7 @@ from report_service.escalation.ncmec.flow import Events, Preserve, RetryPolicy, 
 from report_service.escalation.preservation.errors import NothingToHold
 from report_service.escalation.preservation.service import place_preservation_hold
 from report_service.escalation.webhooks.outbox import event_hook
-from report_service.review.evidence_access import EvidenceReader
+from report_service.review.media.evidence_access import EvidenceReader
 
 ACTOR = "ncmec-submitter"
 

@@ -18,10 +18,10 @@ from report_service import tokens
 from report_service.escalation.preservation import policy, store
 from report_service.escalation.preservation.errors import InvalidInput, NothingToHold
 from report_service.escalation.preservation.policy import HoldStatus, HoldTerms
-from report_service.review import decisions as taxonomy
 from report_service.review import store as review_store
+from report_service.review.decisions import taxonomy
 from report_service.review.errors import Forbidden
-from report_service.review.roles import Permission, allows
+from report_service.review.moderators.roles import Permission, allows
 from report_service.review.service import Actor
 from report_service.storage.models import PreservationHold
 

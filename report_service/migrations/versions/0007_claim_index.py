@@ -7,7 +7,7 @@ PostgreSQL). From here on:
 
 * ``review_items.claim_key`` is the queue order as a generated column,
   ``CAST(priority AS BIGINT) * 120000 - created_at`` (120000 ms per priority point, see
-  :mod:`report_service.review.priority`): PostgreSQL stores it, SQLite computes it
+  :mod:`report_service.review.queue.priority`): PostgreSQL stores it, SQLite computes it
   (a virtual column; its value is kept in the index). The database computes it for
   every existing row while the column is added, and recomputes it whenever
   ``priority`` or ``created_at`` changes, so no code path can leave it stale.

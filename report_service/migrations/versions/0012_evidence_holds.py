@@ -9,7 +9,7 @@ CyberTipline report id) places its hold once however often it retries.
 
 Existing data: nothing is backfilled. Evidence that earlier decisions escalated to legal
 or child safety keeps the decision-based legal hold of
-:mod:`report_service.review.retention` (purge never destroys it); there was no record of
+:mod:`report_service.review.lifecycle.retention` (purge never destroys it); there was no record of
 outside preservation requests to carry over. The downgrade drops the table, and with it
 every hold: run it only once no hold needs keeping (``frankly evidence holds``).
 

@@ -344,7 +344,7 @@ def test_heartbeats_keep_the_lease_but_not_an_unattended_session(
 
 
 def test_the_admin_rotates_a_token_and_its_sessions_end(served: tuple[Shift, str]) -> None:
-    pytest.importorskip("report_service.review.lifecycle")
+    pytest.importorskip("report_service.review.moderators.tokens")
     shift, url = served
     lee, _ = signed_in(url, shift.tokens["lee"])
     admin, csrf = signed_in(url, shift.tokens["ada"])

@@ -15,7 +15,7 @@ from report_service.review.store import AuditFilter
 from report_service.server import BackgroundServer
 from tests.report_service.console.shift_data import Shift, build_app, seed
 
-pytest.importorskip("report_service.review.search")
+pytest.importorskip("report_service.review.search.items")
 
 
 @pytest.fixture

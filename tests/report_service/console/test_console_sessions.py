@@ -25,7 +25,7 @@ from report_service.console.sessions import (
 from report_service.errors import RequestRejected
 from report_service.review import store
 from report_service.review.models import Moderator
-from report_service.review.roles import Role
+from report_service.review.moderators.roles import Role
 from report_service.review.service import Actor
 from report_service.storage.base import Base
 from report_service.storage.engine import make_engine, make_session_factory

@@ -8,7 +8,7 @@ from typing import Any
 
 from client_scan.report_format import Reason
 from report_service.escalation.appeals.service import APPEAL_WINDOW_MS
-from report_service.review.leases import DEFAULT_LEASE_MS
+from report_service.review.queue.leases import DEFAULT_LEASE_MS
 
 
 def _mod(service: Any, name: str, role: str = "moderator") -> dict[str, str]:

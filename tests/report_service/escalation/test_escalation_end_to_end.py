@@ -30,7 +30,7 @@ from report_service.escalation.ncmec.models import NcmecReport
 from report_service.escalation.preservation.service import list_holds
 from report_service.escalation.webhooks.deliverer import Deliverer
 from report_service.escalation.webhooks.store import add_endpoint
-from report_service.review.evidence_access import MasterKeyEvidence
+from report_service.review.media.evidence_access import MasterKeyEvidence
 from report_service.server import BackgroundServer
 from tests.report_service.conftest import Service
 from tests.report_service.escalation.webhook_receiver import Receiver

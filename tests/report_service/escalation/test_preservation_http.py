@@ -12,7 +12,7 @@ import pytest
 
 from report_service.errors import EvidenceHeld
 from report_service.escalation.preservation.service import place_preservation_hold
-from report_service.review.destruction import EvidenceDestroyer
+from report_service.review.lifecycle.destruction import EvidenceDestroyer
 from tests.report_service.conftest import Service
 
 DAY = 86_400_000
@@ -149,7 +149,7 @@ def test_held_evidence_survives_a_rewrap_and_the_old_master_keys_retirement(
     import os
 
     from report_service.keys import rotate_key
-    from report_service.review.rewrap import retire_master, rewrap
+    from report_service.review.lifecycle.rewrap import retire_master, rewrap
     from report_service.storage.evidence import read_evidence
 
     sessions = service.app.state.session_factory

@@ -18,11 +18,10 @@ from sqlalchemy import select
 from frankly.cli import main
 from report_service import evidence
 from report_service.errors import EvidenceDestroyed, NotFound
-from report_service.review import destruction
-from report_service.review.destruction import Destruction, EvidenceDestroyer
 from report_service.review.errors import InvalidInput
-from report_service.review.evidence_access import MasterKeyEvidence
-from report_service.review.retention import (
+from report_service.review.lifecycle import destruction
+from report_service.review.lifecycle.destruction import Destruction, EvidenceDestroyer
+from report_service.review.lifecycle.retention import (
     LEGAL_HOLD_DECISIONS,
     MS_PER_DAY,
     ItemState,
@@ -31,7 +30,8 @@ from report_service.review.retention import (
     purge_cutoff,
     purge_verdict,
 )
-from report_service.review.roles import Role
+from report_service.review.media.evidence_access import MasterKeyEvidence
+from report_service.review.moderators.roles import Role
 from report_service.review.service import Actor
 from report_service.storage.models import EvidenceBlob, EvidenceKey
 from tests.report_service.review.review_support import (

@@ -11,8 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from report_service.review import audit, decisions, leases, media, priority, roles
+from report_service.review.audit import chain as audit
+from report_service.review.decisions import taxonomy as decisions
 from report_service.review.errors import AuditChainBroken, InvalidInput, MediaUndecodable
+from report_service.review.media import thumbnails as media
+from report_service.review.moderators import roles
+from report_service.review.queue import leases, priority
 
 details = st.dictionaries(
     st.text(max_size=5),

@@ -8,7 +8,7 @@ import io
 from PIL import Image
 from sqlalchemy import update
 
-from report_service.review.leases import DEFAULT_LEASE_MS
+from report_service.review.queue.leases import DEFAULT_LEASE_MS
 from report_service.storage.models import EvidenceKey, ReviewItem
 from report_service.storage.reports import report_status
 from tests.report_service.review.review_support import (

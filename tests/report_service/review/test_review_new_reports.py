@@ -19,8 +19,8 @@ from client_scan.franking.message import FrankedMessage
 from client_scan.franking.stamp import stamp
 from client_scan.report_format import Reason
 from report_service.priority import priority
-from report_service.review.decisions import REQUEUE_CHILD_SAFETY, REQUEUE_CLEARED
-from report_service.review.requeue import SYSTEM_ACTOR
+from report_service.review.decisions.requeue import SYSTEM_ACTOR
+from report_service.review.decisions.taxonomy import REQUEUE_CHILD_SAFETY, REQUEUE_CLEARED
 
 POLICY = "harassment/1.2"
 

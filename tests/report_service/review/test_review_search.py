@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from report_service.review.models import DecisionRow
-from report_service.review.roles import Role
-from report_service.review.search import ItemQuery, search_items
+from report_service.review.moderators.roles import Role
+from report_service.review.search.items import ItemQuery, search_items
 from report_service.review.service import ReviewService
 from report_service.storage.models import ReviewItem
 from tests.report_service.conftest import Service

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from report_service.review.requeue import ReviewRequeue
+from report_service.review.decisions.requeue import ReviewRequeue
 from report_service.storage.engine import make_engine, make_session_factory
 from report_service.storage.migrate import upgrade_database
 from report_service.storage.models import Report, ReportItem, ReviewItem

@@ -19,7 +19,7 @@ from client_scan.franking.verify_report import verify_report
 from report_service.errors import Conflict, DuplicateReport, EvidenceDestroyed, NotFound
 from report_service.intake import build_record
 from report_service.keys import KeyMaterial
-from report_service.review.requeue import ReviewRequeue
+from report_service.review.decisions.requeue import ReviewRequeue
 from report_service.storage.engine import make_engine, make_session_factory
 from report_service.storage.evidence import destroy_evidence, list_evidence, read_evidence
 from report_service.storage.migrate import upgrade_database

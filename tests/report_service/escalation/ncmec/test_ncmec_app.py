@@ -18,7 +18,7 @@ from report_service.escalation.ncmec.client import CyberTiplineClient
 from report_service.escalation.ncmec.content import CompanyProfile
 from report_service.escalation.ncmec.flow import Submitter
 from report_service.escalation.ncmec.local_server import PASSWORD, USER, CyberTipServer
-from report_service.review.evidence_access import MasterKeyEvidence
+from report_service.review.media.evidence_access import MasterKeyEvidence
 from report_service.server import BackgroundServer
 from tests.report_service.conftest import Service
 from tests.report_service.review.review_support import png_bytes

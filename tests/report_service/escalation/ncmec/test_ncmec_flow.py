@@ -69,7 +69,7 @@ def test_a_failing_preparation_never_breaks_the_decision(world: World) -> None:
     def broken(*_: object) -> None:
         raise RuntimeError("boom")
 
-    from report_service.review.evidence_access import MasterKeyEvidence
+    from report_service.review.media.evidence_access import MasterKeyEvidence
     from report_service.review.service import ReviewService
     from tests.report_service.review.review_support import MASTER_KEY
 

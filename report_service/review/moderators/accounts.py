@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from report_service.review.errors import LastAdmin, ModeratorExists, NotFound
 from report_service.review.models import Moderator
-from report_service.review.roles import Role
+from report_service.review.moderators.roles import Role
 
 
 def active_admins(session: Session) -> list[str]:

@@ -1,4 +1,4 @@
-"""Response models of the token lifecycle calls (:mod:`report_service.review.lifecycle`)."""
+"""Response models of the token lifecycle calls (:mod:`report_service.review.moderators.tokens`)."""
 
 from __future__ import annotations
 

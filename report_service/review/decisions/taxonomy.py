@@ -13,7 +13,7 @@ escalate_legal           yes          decided; outcome ``escalate_legal``
 
 Only a violation's media may be banked (``bank_media``).
 
-A new report about a decided item (:mod:`report_service.review.requeue`) sends it back to
+A new report about a decided item (:mod:`report_service.review.decisions.requeue`) sends it back to
 review (:func:`requeue_reason`) when it makes the item a child-safety item for the first
 time, whatever the standing decision: a general moderator's decision is not the child-safety
 team's; or when it comes from a new reporter and the standing decision is

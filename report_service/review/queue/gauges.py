@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from report_service.review import store
 from report_service.review.models import DecisionRow
-from report_service.review.priority import QUEUES
+from report_service.review.queue.priority import QUEUES
 
 
 class ReviewGauges(Collector):

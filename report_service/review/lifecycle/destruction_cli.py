@@ -29,7 +29,7 @@ from report_service._cli_common import (
 )
 
 if TYPE_CHECKING:
-    from report_service.review.destruction import EvidenceDestroyer
+    from report_service.review.lifecycle.destruction import EvidenceDestroyer
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> argparse._SubParsersAction[Any]:
@@ -99,7 +99,7 @@ def _run(args: argparse.Namespace, action: Callable[[EvidenceDestroyer], int]) -
     or ``error: ...`` and 2."""
 
     def go() -> int:
-        from report_service.review.destruction import EvidenceDestroyer
+        from report_service.review.lifecycle.destruction import EvidenceDestroyer
 
         with open_data(args.data) as (_settings, sessions):
             return action(EvidenceDestroyer(sessions, now_ms))
@@ -136,7 +136,7 @@ def _destroy(args: argparse.Namespace) -> int:
 
 
 def _purge(args: argparse.Namespace) -> int:
-    from report_service.review.retention import Verdict
+    from report_service.review.lifecycle.retention import Verdict
 
     def act(destroyer: EvidenceDestroyer) -> int:
         result = destroyer.purge(

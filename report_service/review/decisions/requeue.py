@@ -2,7 +2,7 @@
 
 Reports about the same message merge into one review item (DESIGN.md, "Review"). When a
 report arrives after the item was decided, it goes back to review
-(:func:`~report_service.review.decisions.requeue_reason`) if:
+(:func:`~report_service.review.decisions.taxonomy.requeue_reason`) if:
 
 - the report makes the item a child-safety item for the first time, whatever the standing
   decision: a general moderator's decision is not the child-safety team's. It goes to the
@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 
 from report_service.priority import queue_for
 from report_service.review import store
-from report_service.review.decisions import Decision, requeue_reason
+from report_service.review.decisions.taxonomy import Decision, requeue_reason
 from report_service.storage.models import ReviewItem
 from report_service.storage.reports import Requeue
 
@@ -65,7 +65,7 @@ def requeue_if_due(
     became_child_safety: bool,
 ) -> Requeue | None:
     """Send a decided ``item`` back to its queue if the new report calls for it (see the
-    module docstring and :func:`~report_service.review.decisions.requeue_reason`); ``None``
+    module docstring and :func:`~report_service.review.decisions.taxonomy.requeue_reason`); ``None``
     when it stays as it is. The caller holds the item's row lock and has merged the new
     report into it."""
     if item.status != "decided":

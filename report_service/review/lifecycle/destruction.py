@@ -16,7 +16,7 @@ key is deleted (:func:`report_service.storage.evidence.shred_data_key` refuses w
 ``EvidenceHeld``), so neither a request nor a purge passes one; a purge also reads them
 first, to report each held report with its hold instead of failing on it.
 
-A purge decides with the pure rules of :mod:`report_service.review.retention` twice: once
+A purge decides with the pure rules of :mod:`report_service.review.lifecycle.retention` twice: once
 to list candidates, then again per report under the row locks of its evidence key and
 items, so that an item reopened, claimed or escalated meanwhile is left alone.
 """
@@ -33,9 +33,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from report_service import tokens
 from report_service.errors import NotFound
-from report_service.review import decisions as taxonomy
 from report_service.review import store
-from report_service.review.retention import (
+from report_service.review.decisions import taxonomy
+from report_service.review.lifecycle.retention import (
     Held,
     ItemState,
     ReportState,

@@ -29,7 +29,7 @@ from report_service.review import store
 from report_service.review.api import AUTH_ERRORS, MAX_ITEM_ID, NO_CONTROL, Caller
 from report_service.review.errors import Forbidden
 from report_service.review.models import DecisionRow
-from report_service.review.roles import Permission, Role, allows
+from report_service.review.moderators.roles import Permission, Role, allows
 from report_service.review.schemas import DecisionName, ItemSummaryOut
 from report_service.review.views import summary
 from report_service.storage.models import Report, ReportItem, ReviewItem

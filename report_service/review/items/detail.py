@@ -12,9 +12,9 @@ from client_scan.report_format import DeviceHintValue, check_device_matches
 from hashes.variants import ORIGINAL
 from report_service.errors import EvidenceDestroyed
 from report_service.review import store
-from report_service.review.evidence_access import EvidenceReader
-from report_service.review.leases import Lease
-from report_service.review.roles import Permission, Role, allows
+from report_service.review.media.evidence_access import EvidenceReader
+from report_service.review.moderators.roles import Permission, Role, allows
+from report_service.review.queue.leases import Lease
 from report_service.review.schemas import (
     AttachmentOut,
     BankMatchOut,

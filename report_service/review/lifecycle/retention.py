@@ -32,7 +32,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from report_service.review.decisions import Decision
+from report_service.review.decisions.taxonomy import Decision
 from report_service.review.errors import InvalidInput
 
 MS_PER_DAY = 86_400_000

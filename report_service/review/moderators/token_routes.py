@@ -1,7 +1,7 @@
 """Token lifecycle over HTTP, for admins: rotate a moderator's or a user's token, list and
 revoke users (moderators are revoked with ``DELETE /v1/review/moderators/{name}``).
 
-Routes call one :class:`~report_service.review.lifecycle.AccountService` method each;
+Routes call one :class:`~report_service.review.moderators.tokens.AccountService` method each;
 errors are mapped by :mod:`report_service.http_errors`.
 """
 
@@ -12,8 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from report_service.review.api import AUTH_ERRORS, NO_CONTROL, Caller, _err
-from report_service.review.lifecycle import AccountService
-from report_service.review.lifecycle_schemas import TokenIssuedOut, UserOut, UsersOut
+from report_service.review.moderators.token_schemas import TokenIssuedOut, UserOut, UsersOut
+from report_service.review.moderators.tokens import AccountService
 from report_service.review.schemas import ModeratorCreatedOut
 
 router = APIRouter(prefix="/v1/review", tags=["accounts"])

@@ -1,0 +1,1 @@
+"""Deciding items: the decision taxonomy, decide and reopen, and the requeue policy."""

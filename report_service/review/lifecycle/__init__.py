@@ -1,0 +1,1 @@
+"""Evidence lifecycle: retention rules, crypto-shredding destruction and key rewrapping."""

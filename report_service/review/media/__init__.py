@@ -1,0 +1,1 @@
+"""Looking at evidence: wellness-first thumbnails, keyframes, playback and audited reveals."""

@@ -1,0 +1,1 @@
+"""Moderator accounts: roles, authentication, and the token lifecycle of moderators and users."""

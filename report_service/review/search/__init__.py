@@ -1,0 +1,1 @@
+"""Searching review items (``GET /v1/review/items``)."""
