@@ -42,8 +42,8 @@ N open items are loaded straight into the database (one ``INSERT ... SELECT``), 
 round times ``--per-round`` trivial POSTs one at a time, as many claims one at a time,
 ``--per-round`` POSTs from each of ``--moderators`` threads, and as many claims from each
 of ``--moderators`` moderators at once (each claim followed, untimed, by a release, so the
-depth stays N), and ``store.claim_next`` with its audit entry in process, counting its SQL
-statements. ``--workers`` runs the service and the baseline on that many processes. It
+depth stays N), and ``queue.store.claim_next`` with its audit entry in process, counting its
+SQL statements. ``--workers`` runs the service and the baseline on that many processes. It
 prints the claim query's plan, the database-side cost of the old claim query against the
 new probes on the same rows (PostgreSQL: ``EXPLAIN (ANALYZE, BUFFERS)`` time and pages),
 and last ``claim p99 ms at depth N: X``.
@@ -338,7 +338,7 @@ def bulk_load(db_url: str, depth: int) -> tuple[float, list[str]]:
     ANALYZE); return the seconds it took and the claim query's plan."""
     from sqlalchemy import text
 
-    from report_service.review import store
+    from report_service.review.queue import store as queue_store
     from report_service.storage.engine import make_engine, make_session_factory
 
     engine = make_engine(db_url)
@@ -353,7 +353,7 @@ def bulk_load(db_url: str, depth: int) -> tuple[float, list[str]]:
             conn.commit()
         took = time.perf_counter() - start
         with make_session_factory(engine)() as session:
-            plan = store.explain_claim(session, "general", now)
+            plan = queue_store.explain_claim(session, "general", now)
         return took, plan
     finally:
         engine.dispose()
@@ -408,7 +408,7 @@ def probe_costs(db_url: str, repeats: int = 5) -> dict[str, tuple[float, str]]:
     on SQLite the in-process time. Independent of HTTP and of the server's Python."""
     from sqlalchemy import text
 
-    from report_service.review import store
+    from report_service.review.queue import store as queue_store
     from report_service.storage.engine import make_engine
 
     engine = make_engine(db_url)
@@ -419,7 +419,7 @@ def probe_costs(db_url: str, repeats: int = 5) -> dict[str, tuple[float, str]]:
     )
     queries = {
         "old query (before 0007)": [old],
-        "new: open probe + expired-lease probe": store.claim_probe_sql(engine.dialect, now),
+        "new: open probe + expired-lease probe": queue_store.claim_probe_sql(engine.dialect, now),
     }
     out: dict[str, tuple[float, str]] = {}
     try:
@@ -471,14 +471,14 @@ def _buffers(plan: list[str]) -> int:
 
 def claim_next_in_process(db_url: str, count: int) -> tuple[list[float], list[int]]:
     """Seconds and SQL statements of ``count`` calls of
-    :func:`report_service.review.store.claim_next` with its audit entry, in this process,
-    each in a transaction rolled back afterwards: the database's share of a claim (the one
+    :func:`report_service.review.queue.store.claim_next` with its audit entry, in this
+    process, each in a transaction rolled back afterwards: the database's share of a claim (the one
     transaction the service runs) without HTTP or the server's Python. Statements are
     counted with a ``before_cursor_execute`` listener (SQLite's ``BEGIN IMMEDIATE``
     included; PostgreSQL's ``BEGIN`` and the commit are not cursor statements)."""
     from sqlalchemy import event
 
-    from report_service.review import store
+    from report_service.review.queue import store as queue_store
     from report_service.storage.engine import make_engine, make_session_factory
 
     engine = make_engine(db_url)
@@ -496,7 +496,7 @@ def claim_next_in_process(db_url: str, count: int) -> tuple[list[float], list[in
             with sessions() as session:
                 seen[0] = 0
                 start = time.perf_counter()
-                store.claim_next(
+                queue_store.claim_next(
                     session,
                     "general",
                     "bench",
@@ -657,7 +657,7 @@ def main_depth(args: argparse.Namespace) -> int:
         "same rounds, not across runs; each claim is followed, untimed, by a release)"
     )
     print(
-        "\n| database | depth | store.claim_next + audit entry in process: calls "
+        "\n| database | depth | queue_store.claim_next + audit entry in process: calls "
         "| p50 / p99 / max | SQL statements per claim (min / max) |"
     )
     print("| --- | ---: | ---: | ---: | ---: |")

@@ -50,10 +50,10 @@ def _banks(args: argparse.Namespace) -> Iterator[tuple[HashBanks, Any, Any]]:
 
 
 def _audit(sessions: Any, action: str, detail: dict[str, Any]) -> None:
-    from report_service.review import store
+    from report_service.review.audit import store as audit_store
 
     with sessions.begin() as session:
-        store.append_audit(
+        audit_store.append_audit(
             session, at_ms=_now_ms(), actor=CLI_ACTOR, action=action, item_id=None, detail=detail
         )
 

@@ -150,12 +150,12 @@ def _facts(engine: Engine) -> dict[str, Any]:
     """Audit head, schema revisions and the master key ids live evidence needs."""
     from sqlalchemy.orm import Session
 
-    from report_service.review import store
+    from report_service.review.audit import store as audit_store
     from report_service.review.lifecycle.rewrap import wrapped_under
     from report_service.storage.migrate import current_revisions
 
     with Session(engine) as session:
-        head = store.audit_head(session)
+        head = audit_store.audit_head(session)
         kids = sorted(wrapped_under(session))
     return {
         "audit_head": {"seq": head.seq, "hash": head.hash},

@@ -78,7 +78,7 @@ def _restore(args: argparse.Namespace) -> int:
 
     from report_service.backup import restore
     from report_service.errors import ServiceError
-    from report_service.review import store
+    from report_service.review.audit import store as audit_store
     from report_service.review.service import ReviewService
     from report_service.settings import load_settings
     from report_service.storage.migrate import open_database
@@ -97,7 +97,7 @@ def _restore(args: argparse.Namespace) -> int:
                 seq = (
                     0
                     if expected["seq"] == 0
-                    else store.audit_seq_of(session, str(expected["hash"]))
+                    else audit_store.audit_seq_of(session, str(expected["hash"]))
                 )
     except ServiceError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from report_service.console.models import ConsolePreferences, ConsoleSession, ConsoleSigninLink
 from report_service.errors import AuthError, NotFound, RequestRejected
-from report_service.review import store
+from report_service.review.audit import store as audit_store
 from report_service.review.errors import Forbidden
 from report_service.review.models import Moderator
 from report_service.review.moderators.roles import Permission, Role, allows
@@ -234,7 +234,7 @@ class ConsoleSessions:
                     used_at=None,
                 )
             )
-            store.append_audit(
+            audit_store.append_audit(
                 session,
                 at_ms=now,
                 actor=admin.name,
@@ -268,7 +268,7 @@ class ConsoleSessions:
             link = session.get(ConsoleSigninLink, _hash(code)) if won else None
             mod = None if link is None else session.get(Moderator, link.moderator)
             if mod is not None and mod.revoked_at is None:
-                store.append_audit(
+                audit_store.append_audit(
                     session,
                     at_ms=now,
                     actor=mod.name,

@@ -246,7 +246,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from report_service.review.store import AuditFilter
+    from report_service.review.audit.store import AuditFilter
 
     def act(service: ReviewService) -> int:
         page = service.audit_entries(

@@ -23,8 +23,9 @@ from hashes.video import VideoHash
 from report_service import tokens
 from report_service.errors import AuthError, EvidenceDestroyed, RequestRejected
 from report_service.events import EventHook, no_events
-from report_service.review import store
+from report_service.review.audit import store as audit_store
 from report_service.review.audit.chain import verify_chain
+from report_service.review.decisions import store as decision_store
 from report_service.review.decisions import taxonomy
 from report_service.review.errors import (
     AuditChainBroken,
@@ -37,10 +38,13 @@ from report_service.review.errors import (
     NotFound,
     RevealRequired,
 )
+from report_service.review.items import store as item_store
 from report_service.review.items.detail import build_detail
+from report_service.review.media import store as media_store
 from report_service.review.media import thumbnails as media_core
 from report_service.review.media.evidence_access import EvidenceReader
 from report_service.review.models import DecisionRow, Moderator
+from report_service.review.moderators import store as moderator_store
 from report_service.review.moderators.accounts import add_or_reissue, guard_last_admin
 from report_service.review.moderators.roles import (
     Permission,
@@ -49,6 +53,7 @@ from report_service.review.moderators.roles import (
     may_see_item,
     visible_queues,
 )
+from report_service.review.queue import store as queue_store
 from report_service.review.queue.leases import DEFAULT_LEASE_MS, Lease, lease_duration
 from report_service.review.queue.priority import QUEUES
 from report_service.review.schemas import (
@@ -201,7 +206,9 @@ class ReviewService:
             raise AuthError("a moderator bearer token is required")
         with self._reads() as session:
             try:
-                name, role = store.moderator_by_token_hash(session, tokens.hash_token(token))
+                name, role = moderator_store.moderator_by_token_hash(
+                    session, tokens.hash_token(token)
+                )
             except NotFound:
                 raise AuthError("unknown or revoked moderator token") from None
         return Actor(name, Role.parse(role))
@@ -246,7 +253,7 @@ class ReviewService:
         with self._sessions.begin() as session:
             if not force:
                 guard_last_admin(session, name)
-            store.revoke_moderator(session, name, now)
+            moderator_store.revoke_moderator(session, name, now)
             audit(
                 session,
                 now,
@@ -264,7 +271,7 @@ class ReviewService:
         """Every account (never a token)."""
         with self._sessions() as session:
             return ModeratorsOut(
-                moderators=[moderator_out(m) for m in store.list_moderators(session)]
+                moderators=[moderator_out(m) for m in moderator_store.list_moderators(session)]
             )
 
     def me(self, actor: Actor) -> MeOut:
@@ -316,7 +323,7 @@ class ReviewService:
         out = []
         with self._reads() as session:
             for q in visible_queues(actor.role):
-                s = store.queue_stats(session, q, now)
+                s = queue_store.queue_stats(session, q, now)
                 out.append(
                     QueueOut(
                         queue=q,
@@ -348,7 +355,7 @@ class ReviewService:
         for _ in range(CLAIM_RETRIES - 1):
             try:
                 return self._claim_once(actor, queue, duration)
-            except (IntegrityError, store.ClaimRaced):  # a concurrent writer won; again
+            except (IntegrityError, queue_store.ClaimRaced):  # a concurrent writer won; again
                 continue
         return self._claim_once(actor, queue, duration)
 
@@ -358,9 +365,9 @@ class ReviewService:
         def detail(lease: Lease, taken: str | None) -> dict[str, object]:
             return {"queue": queue, "expires_at": lease.expires_at, "taken_over_from": taken}
 
-        # One transaction, SQLAlchemy Core: pick, mark, lease and audit (store.claim_next).
+        # One transaction, SQLAlchemy Core: pick, mark, lease and audit (queue_store.claim_next).
         with self._sessions.begin() as session:
-            item, lease, taken = store.claim_next(
+            item, lease, taken = queue_store.claim_next(
                 session, queue, actor.name, now, duration, audit_detail=detail
             )
             claimed = {"item_id": item.id, "queue": queue, "moderator": actor.name}
@@ -378,9 +385,9 @@ class ReviewService:
         with self._sessions() as session:
             out = []
             for lease in sorted(
-                store.leases_of(session, actor.name, now), key=lambda x: x.expires_at
+                queue_store.leases_of(session, actor.name, now), key=lambda x: x.expires_at
             ):
-                item = store.get_item(session, lease.item_id)
+                item = item_store.get_item(session, lease.item_id)
                 if may_see_item(actor.role, child_safety=item.child_safety):
                     out.append(ClaimOut(item=summary(item, now), lease=lease_out(lease)))
         return ClaimsOut(claims=out)
@@ -396,7 +403,7 @@ class ReviewService:
         now = self._clock()
         with self._sessions.begin() as session:
             self._item(session, actor, item_id)
-            lease = store.extend_lease(session, item_id, actor.name, now, duration)
+            lease = queue_store.extend_lease(session, item_id, actor.name, now, duration)
             if lease is None:
                 raise LeaseLost("you hold no live lease on this item; claim again")
             return lease_out(lease)
@@ -411,10 +418,10 @@ class ReviewService:
         now = self._clock()
         with self._sessions.begin() as session:
             item = self._item(session, actor, item_id, lock=True)
-            lease = store.get_lease(session, item_id)
+            lease = queue_store.get_lease(session, item_id)
             if lease is None or not lease.held_by(actor.name, now) or item.status != "claimed":
                 raise LeaseLost("you hold no live lease on this item")
-            store.drop_lease(session, item, status="open", now_ms=now)
+            queue_store.drop_lease(session, item, status="open", now_ms=now)
             audit(session, now, actor, "release", item_id, {})
             return ReleasedOut(item=summary(item, now))
 
@@ -500,7 +507,7 @@ class ReviewService:
             item = self._item(session, actor, item_id)
             self._need_lease(session, actor, item, now, lead_may=True)
             since = now - media_core.PLAY_AFTER_REVEAL_MS
-            if not store.revealed_since(session, actor.name, item_id, sha256, since):
+            if not media_store.revealed_since(session, actor.name, item_id, sha256, since):
                 raise RevealRequired("reveal the video first (POST its reveal_url with a reason)")
             data, _mime = self._original(session, item, sha256)
             audit(
@@ -521,10 +528,11 @@ class ReviewService:
             NotFound: no such video or keyframe on the item.
             EvidenceDestroyed: every report that carried it had its evidence destroyed.
         """
-        held = {m.report_id for m in store.media_of_message(session, item) if m.sha256 == sha256}
+        media = media_store.media_of_message(session, item)
+        held = {m.report_id for m in media if m.sha256 == sha256}
         destroyed = False
         undecodable = None
-        for video in store.videos_of(session, sorted(held)):
+        for video in media_store.videos_of(session, sorted(held)):
             if video.sha256 != sha256:
                 continue
             if video.decode_error is not None:
@@ -576,8 +584,9 @@ class ReviewService:
 
     @staticmethod
     def _is_video(session: Session, item: ReviewItem, sha256: str) -> bool:
-        held = {m.report_id for m in store.media_of_message(session, item) if m.sha256 == sha256}
-        return any(v.sha256 == sha256 for v in store.videos_of(session, sorted(held)))
+        media = media_store.media_of_message(session, item)
+        held = {m.report_id for m in media if m.sha256 == sha256}
+        return any(v.sha256 == sha256 for v in media_store.videos_of(session, sorted(held)))
 
     def _original(self, session: Session, item: ReviewItem, sha256: str) -> tuple[bytes, str]:
         """The medium from the first report about the item that still holds it, among the
@@ -588,7 +597,7 @@ class ReviewService:
             EvidenceDestroyed: every report that carried it had its evidence destroyed.
         """
         destroyed = False
-        for m in store.media_of_message(session, item):
+        for m in media_store.media_of_message(session, item):
             if m.sha256 != sha256:
                 continue
             try:
@@ -632,7 +641,7 @@ class ReviewService:
         now = self._clock()
         with self._sessions.begin() as session:
             item = self._item(session, actor, item_id, lock=True)
-            lease = store.get_lease(session, item_id)
+            lease = queue_store.get_lease(session, item_id)
             if lease is None or not lease.held_by(actor.name, now) or item.status != "claimed":
                 raise LeaseRequired("claim the item (or renew your lease) before deciding")
             # Checked under the lease, like the escalation below: a schema-valid request
@@ -642,10 +651,10 @@ class ReviewService:
             if choice is taxonomy.Decision.ESCALATE_CHILD_SAFETY and item.child_safety:
                 raise InvalidInput("the item is already in the child-safety queue")
             effect = taxonomy.effect(choice)
-            row = store.add_decision(
+            row = decision_store.add_decision(
                 session, new_decision(item, actor.name, choice.value, policy, note, now)
             )
-            store.drop_lease(session, item, status=effect.status, now_ms=now)
+            queue_store.drop_lease(session, item, status=effect.status, now_ms=now)
             item.outcome = effect.outcome
             if effect.queue is not None:
                 item.queue = effect.queue
@@ -723,7 +732,7 @@ class ReviewService:
                 raise Forbidden("only a lead reopens general items")
             if item.status != "decided":
                 raise InvalidState("only a decided item can be reopened")
-            current = store.current_decision(session, item_id)
+            current = decision_store.current_decision(session, item_id)
             if current is not None:
                 current.reopened_at = now
                 current.reopened_by = actor.name
@@ -769,7 +778,7 @@ class ReviewService:
         text = None if reason is None else taxonomy.check_reason(reason)
         with self._sessions() as session:
             item = self._item(session, actor, item_id)
-            current = store.current_decision(session, item_id)
+            current = decision_store.current_decision(session, item_id)
             if current is None or not taxonomy.Decision.parse(current.decision).violation:
                 raise InvalidState("only a confirmed violation's media can be banked")
             if text is not None:
@@ -790,16 +799,16 @@ class ReviewService:
     ) -> BankOut:
         with self._sessions() as session:
             item = self._item(session, actor, item_id)
-            current = store.current_decision(session, item_id)
+            current = decision_store.current_decision(session, item_id)
             if current is None or not taxonomy.Decision.parse(current.decision).violation:
                 raise InvalidState("only a confirmed violation's media can be banked")
-            media = store.media_of_message(session, item)
+            media = media_store.media_of_message(session, item)
             pdqs = sorted({m.pdq: m.sha256 for m in media if m.pdq}.items())
             held = {(m.report_id, m.sha256) for m in media}
             clips = sorted(
                 {
                     v.sha256: v.hash_json
-                    for v in store.videos_of(session, sorted({r for r, _ in held}))
+                    for v in media_store.videos_of(session, sorted({r for r, _ in held}))
                     if (v.report_id, v.sha256) in held and v.hash_json
                 }.items()
             )
@@ -857,7 +866,7 @@ class ReviewService:
 
     # ------------------------------------------------------------------ audit
 
-    def audit_page(self, actor: Actor, f: store.AuditFilter) -> AuditPageOut:
+    def audit_page(self, actor: Actor, f: audit_store.AuditFilter) -> AuditPageOut:
         """A filtered page of the audit log (auditor, admin).
 
         Raises:
@@ -866,10 +875,10 @@ class ReviewService:
         require(actor, Permission.READ_AUDIT)
         return self.audit_entries(f)
 
-    def audit_entries(self, f: store.AuditFilter) -> AuditPageOut:
+    def audit_entries(self, f: audit_store.AuditFilter) -> AuditPageOut:
         """A filtered page of the audit log, without an actor (the command line)."""
         with self._sessions() as session:
-            entries = store.query_audit(session, f)
+            entries = audit_store.query_audit(session, f)
         nxt = entries[-1].seq if len(entries) == f.limit else None
         return AuditPageOut(entries=[audit_out(e) for e in entries], next_after=nxt)
 
@@ -882,10 +891,10 @@ class ReviewService:
         if actor is not None:
             require(actor, Permission.READ_AUDIT)
         with self._sessions() as session:
-            head = store.audit_head(session)
-            count = store.audit_count(session)
+            head = audit_store.audit_head(session)
+            count = audit_store.audit_count(session)
             try:
-                verify_chain(store.iter_audit(session), head)
+                verify_chain(audit_store.iter_audit(session), head)
             except AuditChainBroken as exc:
                 return AuditVerifyOut(
                     ok=False,
@@ -912,7 +921,7 @@ class ReviewService:
         in the log, which was rewritten or truncated.
         """
         with self._sessions() as session:
-            return store.audit_seq_of(session, entry_hash.strip().lower())
+            return audit_store.audit_seq_of(session, entry_hash.strip().lower())
 
     # ------------------------------------------------------------------ lead flags
 
@@ -929,7 +938,7 @@ class ReviewService:
             raise Forbidden(f"the {actor.role.value} role may not list flagged items")
         now = self._clock()
         with self._sessions() as session:
-            rows = store.flagged_items(session, child_safety=not lead)
+            rows = item_store.flagged_items(session, child_safety=not lead)
             return FlaggedOut(items=[summary(item, now) for item in rows])
 
     # ------------------------------------------------------------------ helpers
@@ -939,7 +948,7 @@ class ReviewService:
     ) -> ReviewItem:
         require(actor, Permission.REVIEW)
         try:
-            item = store.get_item(session, item_id, lock=lock)
+            item = item_store.get_item(session, item_id, lock=lock)
         except NotFound:
             raise NotFound("no such item") from None
         if not may_see_item(actor.role, child_safety=item.child_safety):
@@ -949,7 +958,7 @@ class ReviewService:
     def _need_lease(
         self, session: Session, actor: Actor, item: ReviewItem, now: int, *, lead_may: bool
     ) -> Lease | None:
-        lease = store.get_lease(session, item.id)
+        lease = queue_store.get_lease(session, item.id)
         if lease is not None and lease.held_by(actor.name, now):
             return lease
         if lead_may and allows(actor.role, Permission.VIEW_ANY):
@@ -992,10 +1001,10 @@ def _may_override(actor: Actor, item: ReviewItem) -> bool:
 def _asked_to_bank(session: Session, item_id: int, decision_id: int) -> bool:
     """Whether decision ``decision_id`` asked for its media to be banked (its ``decide``
     audit entry records ``bank_media``)."""
-    f = store.AuditFilter(action="decide", item_id=item_id, limit=1000)
+    f = audit_store.AuditFilter(action="decide", item_id=item_id, limit=1000)
     return any(
         e.detail.get("decision_id") == decision_id and e.detail.get("bank_media") is True
-        for e in store.query_audit(session, f)
+        for e in audit_store.query_audit(session, f)
     )
 
 
@@ -1015,7 +1024,7 @@ def new_decision(
     item: ReviewItem, moderator: str, decision: str, policy: str, note: str, now: int
 ) -> DecisionRow:
     """A decision on ``item`` by ``moderator`` at ``now``, nothing banked yet (for
-    :func:`store.add_decision`)."""
+    :func:`decision_store.add_decision`)."""
     return DecisionRow(
         item_id=item.id,
         sender_id=item.sender_id,
@@ -1055,7 +1064,7 @@ def audit(
     """Append ``actor``'s ``action`` (an :class:`Actor` or a name) to the audit chain, in
     ``session``'s transaction, so that it commits with the change it records."""
     name = actor.name if isinstance(actor, Actor) else actor
-    store.append_audit(
+    audit_store.append_audit(
         session, at_ms=now, actor=name, action=action, item_id=item_id, detail=detail
     )
 

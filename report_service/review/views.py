@@ -6,6 +6,7 @@ from report_service.review.audit.chain import AuditEntry
 from report_service.review.models import DecisionRow, Moderator
 from report_service.review.queue.leases import Lease
 from report_service.review.queue.priority import effective_priority
+from report_service.review.queue.store import ClaimedItem
 from report_service.review.schemas import (
     AuditEntryOut,
     DecisionOut,
@@ -13,7 +14,6 @@ from report_service.review.schemas import (
     LeaseOut,
     ModeratorOut,
 )
-from report_service.review.store import ClaimedItem
 from report_service.storage.models import ReviewItem
 
 

@@ -257,7 +257,7 @@ class ReviewItem(Base):
     written by :mod:`report_service.review` when decided. ``lead_flag`` is set by migration
     ``0004`` on items a lead should look at (see :data:`FLAG_DECIDED_ON_MERGED`). A
     ``claimed`` item always has a lease row (possibly expired);
-    :mod:`report_service.review.store` keeps that so.
+    :mod:`report_service.review.queue.store` keeps that so.
 
     ``claim_key`` is the queue order as a column the database computes itself
     (``priority * MS_PER_POINT - created_at``, see :mod:`report_service.review.queue.priority`):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from report_service.escalation.appeals.models import AppealRow
 from report_service.escalation.appeals.notices import complaint_note, reporter_notice
 from report_service.escalation.dsa.mapping import DsaMapping
-from report_service.review import store as review_store
+from report_service.review.decisions import store as decision_store
 from report_service.storage.models import ReportItem, ReviewItem
 from report_service.storage.reports import own_report_id
 
@@ -37,7 +37,7 @@ class ReporterNotices:
         if not items or any(i.status != "decided" for i in items) or items[0].outcome is None:
             return None
         top = items[0]
-        current = review_store.current_decision(session, top.id)
+        current = decision_store.current_decision(session, top.id)
         policy = None if current is None else current.policy
         complaint = session.scalars(
             select(AppealRow)

@@ -47,7 +47,7 @@ from report_service.escalation.dsa.builder import build_statement
 from report_service.escalation.dsa.mapping import DsaMapping
 from report_service.escalation.dsa.models import StatementRow
 from report_service.escalation.dsa.recorder import facts_of, new_puid
-from report_service.review import store as review_store
+from report_service.review.decisions import store as decision_store
 from report_service.review.decisions.taxonomy import check_reason
 from report_service.review.errors import (
     InvalidInput,
@@ -56,9 +56,11 @@ from report_service.review.errors import (
     NotFound,
     QueueEmpty,
 )
+from report_service.review.items import store as item_store
 from report_service.review.media.evidence_access import EvidenceReader
 from report_service.review.models import DecisionRow
 from report_service.review.moderators.roles import Permission, allows, may_see_item
+from report_service.review.queue import store as queue_store
 from report_service.review.queue.leases import DEFAULT_LEASE_MS, holds, lease_duration
 from report_service.review.schemas import ItemDetailOut
 from report_service.review.service import Actor, audit, new_decision, require, view_item
@@ -169,7 +171,7 @@ class AppealsService:
                     "this decision was already reviewed on appeal",
                 )
                 decision = session.get(DecisionRow, row.decision_id)
-                item = review_store.get_item(session, row.item_id)
+                item = item_store.get_item(session, row.item_id)
                 appeal = AppealRow(
                     statement_id=row.id,
                     decision_id=row.decision_id,
@@ -227,7 +229,7 @@ class AppealsService:
                 if not items or any(i.status != "decided" for i in items):
                     raise NotAppealable("the report is not decided")
                 top = items[0]
-                current = review_store.current_decision(session, top.id)
+                current = decision_store.current_decision(session, top.id)
                 if current is None:
                     raise NotAppealable("the report is not decided")
                 if now > current.decided_at + APPEAL_WINDOW_MS:
@@ -418,8 +420,8 @@ class AppealsService:
                 raise DeciderExcluded("you made the decision under appeal")
             if not _claimed_by(appeal, actor, now):
                 raise LeaseRequired("claim the appeal first")
-            item = review_store.get_item(session, appeal.item_id)
-            lease = review_store.get_lease(session, item.id)
+            item = item_store.get_item(session, appeal.item_id)
+            lease = queue_store.get_lease(session, item.id)
             seen: dict[str, object] = {"with_lease": False, "appeal_id": appeal.id}
             return view_item(session, self._evidence, actor, item, lease, now, seen)
 
@@ -494,8 +496,8 @@ class AppealsService:
     ) -> None:
         """A reporter's complaint reversed: the decision is marked reopened by the appeal
         and the item goes back to its queue for a fresh decision (as a lead's reopen)."""
-        item = review_store.get_item(session, appeal.item_id, lock=True)
-        current = review_store.current_decision(session, appeal.item_id)
+        item = item_store.get_item(session, appeal.item_id, lock=True)
+        current = decision_store.current_decision(session, appeal.item_id)
         if current is None or current.id != appeal.decision_id or item.status != "decided":
             raise InvalidState(
                 "the decision under appeal no longer stands (reopened or "
@@ -520,8 +522,8 @@ class AppealsService:
     def _reverse(
         self, session: Session, actor: Actor, appeal: AppealRow, text: str, now: int
     ) -> tuple[int, int]:
-        item = review_store.get_item(session, appeal.item_id, lock=True)
-        current = review_store.current_decision(session, appeal.item_id)
+        item = item_store.get_item(session, appeal.item_id, lock=True)
+        current = decision_store.current_decision(session, appeal.item_id)
         if current is None or current.id != appeal.decision_id or item.status != "decided":
             raise InvalidState(
                 "the decision under appeal no longer stands (reopened or "
@@ -531,7 +533,7 @@ class AppealsService:
         current.reopened_by = actor.name
         current.reopen_reason = f"reversed on appeal {appeal.id}: {text}"[:1000]
         note = f"appeal {appeal.id} reversed: {text}"[:4000]
-        new = review_store.add_decision(
+        new = decision_store.add_decision(
             session, new_decision(item, actor.name, "no_violation", current.policy, note, now)
         )
         item.outcome = "no_violation"

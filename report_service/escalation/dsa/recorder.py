@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from report_service.escalation.dsa.builder import StatementFacts, build_statement
 from report_service.escalation.dsa.mapping import DsaMapping
 from report_service.escalation.dsa.models import StatementRow
-from report_service.review import store as review_store
+from report_service.review.media import store as media_store
 from report_service.review.models import DecisionRow
 from report_service.storage.models import ReportItem, ReportMessage, ReviewItem
 
@@ -52,7 +52,7 @@ def message_of(session: Session, item: ReviewItem) -> tuple[str | None, int]:
 def facts_of(session: Session, decision: DecisionRow, item: ReviewItem) -> StatementFacts:
     """The non-personal facts of ``decision`` about ``item``."""
     _, at = message_of(session, item)
-    media = tuple(sorted(m.mime for m in review_store.media_of_message(session, item)))
+    media = tuple(sorted(m.mime for m in media_store.media_of_message(session, item)))
     return StatementFacts(
         decision=decision.decision,
         policy=decision.policy,

@@ -30,7 +30,7 @@ from report_service.escalation.ncmec.model import (
     Reporter,
 )
 from report_service.escalation.ncmec.models import NcmecFile, NcmecReport
-from report_service.review import store as review_store
+from report_service.review.items import store as item_store
 from report_service.review.media.evidence_access import EvidenceReader
 from report_service.storage.models import ReviewItem
 
@@ -79,8 +79,8 @@ def verified_messages(
     Raises:
         EvidenceDestroyed: no message text of the item can be decrypted any more.
     """
-    reports = review_store.reports_of(session, item.id)
-    rows = review_store.messages_of(session, [r.report_id for r in reports])
+    reports = item_store.reports_of(session, item.id)
+    rows = item_store.messages_of(session, [r.report_id for r in reports])
     seen: set[tuple[str, str, str]] = set()
     out: list[ContextMessage] = []
     destroyed = False
@@ -114,7 +114,7 @@ def build(
     Raises:
         EvidenceDestroyed: the item's message evidence is gone.
     """
-    item = review_store.get_item(session, row.item_id)
+    item = item_store.get_item(session, row.item_id)
     return CyberTipReport(
         incident_type=IncidentType(row.incident_type),
         incident_at_ms=row.incident_at,

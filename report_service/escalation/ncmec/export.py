@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from report_service.escalation.ncmec import content
 from report_service.escalation.ncmec import store as ncmec_store
 from report_service.escalation.ncmec.xml import build_file_details, build_report
-from report_service.review import store as review_store
+from report_service.review.audit import store as audit_store
 from report_service.review.errors import InvalidInput, InvalidState, NotFound
 from report_service.review.media.evidence_access import EvidenceReader
 
@@ -104,7 +104,7 @@ def export_package(
             "files": written,
         }
         _write(out / "manifest.json", json.dumps(manifest, indent=2).encode())
-        review_store.append_audit(
+        audit_store.append_audit(
             session,
             at_ms=clock(),
             actor=actor,

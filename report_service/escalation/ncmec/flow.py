@@ -65,8 +65,10 @@ from report_service.escalation.ncmec.models import NcmecFile, NcmecReport
 from report_service.escalation.ncmec.service import withdraw
 from report_service.escalation.ncmec.xml import build_file_details, build_report
 from report_service.observability import logger
-from report_service.review import store as review_store
+from report_service.review.audit import store as audit_store
+from report_service.review.decisions import store as decision_store
 from report_service.review.errors import LeaseLost
+from report_service.review.items import store as item_store
 from report_service.review.media.evidence_access import EvidenceReader
 
 Events = Callable[[Session, str, dict[str, Any]], None]
@@ -81,7 +83,7 @@ T = TypeVar("T")
 def _audit(session: Session, row: NcmecReport, now: int, action: str, **detail: Any) -> None:
     """Append ``action`` on ``row``'s item to the audit chain, as the submitter; the
     detail names the report first (``ncmec_report``), then ``detail``."""
-    review_store.append_audit(
+    audit_store.append_audit(
         session,
         at_ms=now,
         actor=ACTOR,
@@ -222,7 +224,7 @@ class Submitter:
         now = self._clock()
         with self._sessions.begin() as session:
             row = self._hold(session, rid)
-            current = review_store.current_decision(session, row.item_id)
+            current = decision_store.current_decision(session, row.item_id)
             if current is not None and current.id == row.decision_id:
                 return
             opened = row.ncmec_report_id is not None
@@ -354,7 +356,7 @@ class Submitter:
             row.finished_at = now
             row.last_error = note
             _release(row, now)
-            reports = [r.report_id for r in review_store.reports_of(session, row.item_id)]
+            reports = [r.report_id for r in item_store.reports_of(session, row.item_id)]
             _audit(session, row, now, "ncmec_submitted", ncmec_report_id=ncmec_id)
             self._events(
                 session,

@@ -24,8 +24,11 @@ from report_service.escalation.ncmec.schemas import (
     NcmecReportOut,
     NcmecReportsOut,
 )
-from report_service.review import store as review_store
+from report_service.review.audit import store as audit_store
+from report_service.review.decisions import store as decision_store
 from report_service.review.errors import Forbidden, InvalidInput, InvalidState
+from report_service.review.items import store as item_store
+from report_service.review.media import store as media_store
 from report_service.review.models import DecisionRow
 from report_service.review.moderators.roles import Permission
 from report_service.review.service import Actor, audit, require
@@ -101,8 +104,8 @@ def report_out(session: Session, row: NcmecReport) -> NcmecReportOut:
 def _revealed(session: Session, item_id: int) -> set[str]:
     """SHA-256s of the item's media whose original a moderator revealed (audited
     ``media_reveal``): those files were viewed by the ESP; a blurred thumbnail is not."""
-    f = review_store.AuditFilter(action="media_reveal", item_id=item_id, limit=1000)
-    return {str(e.detail.get("sha256")) for e in review_store.query_audit(session, f)}
+    f = audit_store.AuditFilter(action="media_reveal", item_id=item_id, limit=1000)
+    return {str(e.detail.get("sha256")) for e in audit_store.query_audit(session, f)}
 
 
 class NcmecService:
@@ -134,10 +137,10 @@ class NcmecService:
         if existing is not None:
             session.delete(existing)
             session.flush()
-        report_ids = [r.report_id for r in review_store.reports_of(session, item.id)]
+        report_ids = [r.report_id for r in item_store.reports_of(session, item.id)]
         sent = [
             m.timestamp_ms
-            for m in review_store.messages_of(session, report_ids)
+            for m in item_store.messages_of(session, report_ids)
             if m.commitment == item.commitment and m.sender_id == item.sender_id
         ]
         incident_at = min(sent or [item.created_at])
@@ -161,7 +164,7 @@ class NcmecService:
         revealed = _revealed(session, item.id)
         files: list[NcmecFile] = []
         seen: set[str] = set()
-        for m in review_store.media_of_message(session, item):
+        for m in media_store.media_of_message(session, item):
             if m.sha256 in seen:
                 continue
             seen.add(m.sha256)
@@ -241,7 +244,7 @@ class NcmecService:
                 raise InvalidState(
                     f"the report is {row.status}; only a prepared or failed report can be approved"
                 )
-            current = review_store.current_decision(session, row.item_id)
+            current = decision_store.current_decision(session, row.item_id)
             if current is None or current.id != row.decision_id:
                 raise InvalidState("the decision this report rests on was reopened")
             if row.prepared_by == name:

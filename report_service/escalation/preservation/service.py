@@ -18,7 +18,7 @@ from report_service import tokens
 from report_service.escalation.preservation import policy, store
 from report_service.escalation.preservation.errors import InvalidInput, NothingToHold
 from report_service.escalation.preservation.policy import HoldStatus, HoldTerms
-from report_service.review import store as review_store
+from report_service.review.audit import store as audit_store
 from report_service.review.decisions import taxonomy
 from report_service.review.errors import Forbidden
 from report_service.review.moderators.roles import Permission, allows
@@ -213,7 +213,7 @@ def _place(
         )
         session.add(row)
         session.flush()
-        review_store.append_audit(
+        audit_store.append_audit(
             session,
             at_ms=now_ms,
             actor=who,
@@ -270,7 +270,7 @@ def release_hold(
     row.release_reason = why
     row.release_forced = verdict.forced
     session.flush()
-    review_store.append_audit(
+    audit_store.append_audit(
         session,
         at_ms=now_ms,
         actor=who,

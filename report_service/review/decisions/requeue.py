@@ -45,7 +45,8 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 from report_service.priority import queue_for
-from report_service.review import store
+from report_service.review.audit import store as audit_store
+from report_service.review.decisions import store as decision_store
 from report_service.review.decisions.taxonomy import Decision, requeue_reason
 from report_service.storage.models import ReviewItem
 from report_service.storage.reports import Requeue
@@ -70,7 +71,7 @@ def requeue_if_due(
     report into it."""
     if item.status != "decided":
         return None
-    current = store.current_decision(session, item.id)
+    current = decision_store.current_decision(session, item.id)
     if current is None:
         return None
     reason = requeue_reason(
@@ -96,7 +97,7 @@ def audit_requeues(
 ) -> None:
     """Append one ``item_requeue`` entry per requeued item, in the caller's transaction."""
     for r in requeues:
-        store.append_audit(
+        audit_store.append_audit(
             session,
             at_ms=now_ms,
             actor=SYSTEM_ACTOR,

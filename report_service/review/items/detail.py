@@ -11,7 +11,10 @@ from client_scan.errors import ReportFormatError
 from client_scan.report_format import DeviceHintValue, check_device_matches
 from hashes.variants import ORIGINAL
 from report_service.errors import EvidenceDestroyed
-from report_service.review import store
+from report_service.review.decisions import store as decision_store
+from report_service.review.items import store as item_store
+from report_service.review.lifecycle import store as lifecycle_store
+from report_service.review.media import store as media_store
 from report_service.review.media.evidence_access import EvidenceReader
 from report_service.review.moderators.roles import Permission, Role, allows
 from report_service.review.queue.leases import Lease
@@ -45,13 +48,13 @@ def build_detail(
     for it. The verified facts stay: message metadata, and the attachments' service-made
     hashes and bank matches (each flagged ``evidence_destroyed`` when no report about the
     item still holds its original). The attachments are the media linked at intake to the
-    item's own commitment (:func:`store.media_of_message`), whether or not the payload that
+    item's own commitment (:func:`media_store.media_of_message`), whether or not the payload that
     lists them can still be decrypted.
     """
-    reports = store.reports_of(session, item.id)
+    reports = item_store.reports_of(session, item.id)
     report_ids = [r.report_id for r in reports]
-    rows = store.messages_of(session, report_ids)
-    gone = store.destroyed_reports(session, report_ids)
+    rows = item_store.messages_of(session, report_ids)
+    gone = lifecycle_store.destroyed_reports(session, report_ids)
     destroyed = bool(gone)
     # One transcript entry per stamped message (commitment, sender, conversation), the
     # item key: the same bytes re-sent by someone else are another message, and must not
@@ -104,13 +107,15 @@ def build_detail(
     # into this item: a report about several messages holds the media of all of them, and
     # another message's attachments (perhaps routed to the child-safety queue) must never
     # appear on this item.
-    media_rows = store.media_of_message(session, item)
+    media_rows = media_store.media_of_message(session, item)
     available = {m.sha256 for m in media_rows if m.report_id not in gone}
     held = {(m.report_id, m.sha256) for m in media_rows}
-    matches = [b for b in store.matches_of(session, report_ids) if (b.report_id, b.sha256) in held]
+    matches = [
+        b for b in item_store.matches_of(session, report_ids) if (b.report_id, b.sha256) in held
+    ]
     videos = {
         v.sha256: v
-        for v in store.videos_of(session, sorted({m.report_id for m in media_rows}))
+        for v in media_store.videos_of(session, sorted({m.report_id for m in media_rows}))
         if (v.report_id, v.sha256) in held
     }
     attachments: dict[str, AttachmentOut] = {}
@@ -170,7 +175,9 @@ def build_detail(
             )
         )
     cs = allows(role, Permission.CHILD_SAFETY)
-    others = store.other_items_of_sender(session, item.sender_id, item.id, include_child_safety=cs)
+    others = item_store.other_items_of_sender(
+        session, item.sender_id, item.id, include_child_safety=cs
+    )
     return ItemDetailOut(
         item=summary(item, now),
         lease=None if lease is None or not lease.active(now) else lease_out(lease),
@@ -190,10 +197,12 @@ def build_detail(
         ],
         decisions_about_sender=[
             decision_out(d)
-            for d in store.decisions_about_sender(session, item.sender_id, include_child_safety=cs)
+            for d in decision_store.decisions_about_sender(
+                session, item.sender_id, include_child_safety=cs
+            )
             if d.item_id != item.id
         ],
-        decisions=[decision_out(d) for d in store.decisions_of(session, item.id)],
+        decisions=[decision_out(d) for d in decision_store.decisions_of(session, item.id)],
         evidence_destroyed=destroyed,
         notes=notes,
     )

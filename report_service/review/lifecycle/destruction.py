@@ -33,8 +33,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from report_service import tokens
 from report_service.errors import NotFound
-from report_service.review import store
+from report_service.review.audit import store as audit_store
+from report_service.review.decisions import store as decision_store
 from report_service.review.decisions import taxonomy
+from report_service.review.items import store as item_store
+from report_service.review.lifecycle import store as lifecycle_store
 from report_service.review.lifecycle.retention import (
     Held,
     ItemState,
@@ -43,6 +46,7 @@ from report_service.review.lifecycle.retention import (
     purge_cutoff,
     purge_verdict,
 )
+from report_service.review.queue import store as queue_store
 from report_service.storage.evidence import checkpoint_wal, shred_data_key
 from report_service.storage.holds import active_holds
 from report_service.storage.models import EvidenceKey, Report
@@ -137,11 +141,11 @@ class EvidenceDestroyer:
         held: list[Held] = []
         candidates: list[str] = []
         with self._sessions() as session:
-            kept[Verdict.RECENT] += store.count_live_evidence_since(session, cutoff)
+            kept[Verdict.RECENT] += lifecycle_store.count_live_evidence_since(session, cutoff)
         after = ""
         while True:  # one short transaction per page (on SQLite every one takes the lock)
             with self._sessions() as session:
-                page = store.live_evidence_reports(session, cutoff, after, PAGE)
+                page = lifecycle_store.live_evidence_reports(session, cutoff, after, PAGE)
                 for report_id, received_at in page:
                     state = _state(session, report_id, received_at, now, lock=False)
                     verdict = purge_verdict(state, cutoff)
@@ -207,11 +211,11 @@ def _check(actor: str, reason: str) -> tuple[str, str]:
 def _state(
     session: Session, report_id: str, received_at: int, now: int, *, lock: bool
 ) -> ReportState:
-    items = store.items_of_report(session, report_id, lock=lock)
-    leased = store.leased_items(session, [i.id for i in items], now)
+    items = item_store.items_of_report(session, report_id, lock=lock)
+    leased = queue_store.leased_items(session, [i.id for i in items], now)
     states = []
     for item in items:
-        decisions = store.decisions_of(session, item.id)
+        decisions = decision_store.decisions_of(session, item.id)
         standing = [d for d in decisions if d.reopened_at is None]
         states.append(
             ItemState(
@@ -234,8 +238,8 @@ def _destroy(
     session: Session, report_id: str, now: int, actor: str, detail: Mapping[str, Any]
 ) -> Destruction:
     shred_data_key(session, report_id, now)
-    item_ids = tuple(i.id for i in store.items_of_report(session, report_id))
-    entry = store.append_audit(
+    item_ids = tuple(i.id for i in item_store.items_of_report(session, report_id))
+    entry = audit_store.append_audit(
         session,
         at_ms=now,
         actor=actor,

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from report_service import evidence
 from report_service.errors import KeyFileError, RequestRejected
 from report_service.keys import KeyMaterial, MasterKey
-from report_service.review import store
+from report_service.review.audit import store as audit_store
 from report_service.storage.models import EvidenceKey
 
 DEFAULT_BATCH = 500
@@ -133,7 +133,7 @@ def rewrap(
             done = _batch(session, keys, target, batch, random)
             if not done:
                 break
-            store.append_audit(
+            audit_store.append_audit(
                 session,
                 at_ms=clock(),
                 actor=actor,
@@ -198,7 +198,7 @@ def retire_master(
         if not remaining:  # cannot happen: the active key is never retired
             raise KeyFileError("the key file would hold no master key")
         updated = replace(keys, master=remaining)
-        store.append_audit(
+        audit_store.append_audit(
             session,
             at_ms=clock(),
             actor=actor,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from report_service import evidence
 from report_service.errors import EvidenceDestroyed, KeyFileError
-from report_service.review import store
+from report_service.review.media import store as media_store
 from report_service.storage.models import EvidenceKey
 
 
@@ -42,7 +42,7 @@ class MasterKeyEvidence:
         Raises:
             EvidenceDestroyed: no usable wrapped key, or the blob does not open.
         """
-        blob = store.evidence_blob(session, report_id, kind, ref)
+        blob = media_store.evidence_blob(session, report_id, kind, ref)
         if blob is None:
             return None
         row = session.get(EvidenceKey, report_id)

@@ -1,7 +1,7 @@
 """SQL for the account lifecycle: reissuing a revoked moderator name, rotating a
 moderator's token, and the last-admin guard.
 
-Like :mod:`report_service.review.store`, nothing here commits: the caller's transaction
+Like :mod:`report_service.review.moderators.store`, nothing here commits: the caller's transaction
 also appends the audit entry. The guard locks every active admin row (``SELECT ... FOR
 UPDATE``, in name order) before counting, so two admins revoking each other at once on
 PostgreSQL cannot both pass it; on SQLite every transaction is ``BEGIN IMMEDIATE``.

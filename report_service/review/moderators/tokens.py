@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from report_service import tokens
-from report_service.review import store
+from report_service.review.audit import store as audit_store
 from report_service.review.errors import Forbidden, NotFound
 from report_service.review.moderators import accounts
 from report_service.review.moderators.roles import Permission, Role, allows
@@ -66,7 +66,7 @@ class AccountService:
         with self._sessions.begin() as session:
             mod = accounts.rotate(session, name, tokens.hash_token(token))
             role = Role.parse(mod.role).value
-            store.append_audit(
+            audit_store.append_audit(
                 session,
                 at_ms=now,
                 actor=actor,
@@ -100,7 +100,7 @@ class AccountService:
         now = self._clock()
         with self._sessions.begin() as session:
             reactivated = users.rotate_token(session, name, tokens.hash_token(token))
-            store.append_audit(
+            audit_store.append_audit(
                 session,
                 at_ms=now,
                 actor=actor,
@@ -119,7 +119,7 @@ class AccountService:
         now = self._clock()
         with self._sessions.begin() as session:
             users.revoke(session, name, now)
-            store.append_audit(
+            audit_store.append_audit(
                 session,
                 at_ms=now,
                 actor=actor,

@@ -14,8 +14,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from report_service.review import store
 from report_service.review.models import DecisionRow
+from report_service.review.queue import store as queue_store
 from report_service.review.queue.priority import QUEUES
 
 
@@ -48,7 +48,7 @@ class ReviewGauges(Collector):
         now = self._clock()
         with self._sessions() as session:
             for queue in sorted(QUEUES):
-                stats = store.queue_stats(session, queue, now)
+                stats = queue_store.queue_stats(session, queue, now)
                 depth.add_metric([queue], stats.depth)
                 since = stats.oldest_created_at
                 oldest.add_metric([queue], 0.0 if since is None else max(0, now - since) / 1000)

@@ -25,8 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from report_service.review import store
 from report_service.review.api import AUTH_ERRORS, MAX_ITEM_ID, NO_CONTROL, Caller
+from report_service.review.audit import store as audit_store
 from report_service.review.errors import Forbidden
 from report_service.review.models import DecisionRow
 from report_service.review.moderators.roles import Permission, Role, allows
@@ -181,7 +181,7 @@ def search_items(
         filters = {
             k: v for k, v in asdict(q).items() if v is not None and k not in ("limit", "cursor")
         }
-        store.append_audit(
+        audit_store.append_audit(
             session,
             at_ms=now,
             actor=actor,

@@ -16,7 +16,7 @@ import pytest
 from client_scan.report_format import Reason
 from report_service.app import create_app
 from report_service.observability import LOGGER_NAME
-from report_service.review.store import AuditFilter
+from report_service.review.audit.store import AuditFilter
 from report_service.server import BackgroundServer
 from tests.report_service.console.shift_data import Shift, build_app
 

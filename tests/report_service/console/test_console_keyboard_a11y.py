@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from report_service.console.sessions import Preferences
-from report_service.review.store import AuditFilter
+from report_service.review.audit.store import AuditFilter
 from tests.report_service.console.conftest import Live, axe_violations, sign_in
 
 

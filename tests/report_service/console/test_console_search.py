@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from report_service.review.store import AuditFilter
+from report_service.review.audit.store import AuditFilter
 from report_service.server import BackgroundServer
 from tests.report_service.console.shift_data import Shift, build_app, seed
 

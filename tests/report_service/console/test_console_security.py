@@ -13,7 +13,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from report_service.review.store import AuditFilter
+from report_service.review.audit.store import AuditFilter
 from tests.report_service.console.conftest import Live, csrf_of, sign_in
 
 

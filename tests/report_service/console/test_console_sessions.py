@@ -23,8 +23,8 @@ from report_service.console.sessions import (
     SessionExpired,
 )
 from report_service.errors import RequestRejected
-from report_service.review import store
 from report_service.review.models import Moderator
+from report_service.review.moderators import store as moderator_store
 from report_service.review.moderators.roles import Role
 from report_service.review.service import Actor
 from report_service.storage.base import Base
@@ -51,7 +51,7 @@ def parts(database_url: str) -> Iterator[tuple[ConsoleSessions, ConsoleSessions,
     clock = Clock()
     one, two = (ConsoleSessions(make_session_factory(e), clock, os.urandom) for e in engines)
     with make_session_factory(engines[0]).begin() as session:
-        store.add_moderator(session, "mia", "moderator", hash_token("t-mia"), T0)
+        moderator_store.add_moderator(session, "mia", "moderator", hash_token("t-mia"), T0)
     try:
         yield one, two, clock
     finally:
@@ -109,7 +109,7 @@ def test_idle_and_absolute_timeouts_and_revocation_end_sessions(
     engine = make_engine(database_url)
     try:
         with make_session_factory(engine).begin() as session:
-            store.revoke_moderator(session, "mia", clock.now)
+            moderator_store.revoke_moderator(session, "mia", clock.now)
     finally:
         engine.dispose()
     with pytest.raises(SessionExpired):

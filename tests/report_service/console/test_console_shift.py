@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from report_service.review.store import AuditFilter
+from report_service.review.audit.store import AuditFilter
 from tests.report_service.console.conftest import Live, sign_in
 
 REASON = "the blurred preview is ambiguous; confirm it shows the reporter"

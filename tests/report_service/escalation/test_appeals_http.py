@@ -176,7 +176,7 @@ def test_statement_notice_and_appeal_reversed_by_another_moderator(
     assert states == {"decision": "withdrawn", "correction": "pending"}
     review = service.app.state.review
     assert review.audit_verify().ok
-    from report_service.review.store import AuditFilter
+    from report_service.review.audit.store import AuditFilter
 
     actions = [e.action for e in review.audit_entries(AuditFilter(item_id=item, limit=100)).entries]
     assert actions[-5:] == ["appeal_file", "appeal_claim", "item_view", "decide", "appeal_decide"]

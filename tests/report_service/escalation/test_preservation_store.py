@@ -27,8 +27,8 @@ from report_service.escalation.preservation.service import (
     place_preservation_hold,
     release_hold,
 )
+from report_service.review.audit.store import AuditFilter
 from report_service.review.lifecycle.destruction import EvidenceDestroyer
-from report_service.review.store import AuditFilter
 from report_service.settings import load_settings
 from report_service.storage.evidence import destroy_evidence
 from report_service.storage.holds import active_holds

@@ -13,7 +13,7 @@ import httpx
 
 from client_scan.report_format import Reason
 from report_service.escalation.appeals.service import APPEAL_WINDOW_MS
-from report_service.review.store import AuditFilter
+from report_service.review.audit.store import AuditFilter
 from tests.report_service.conftest import loopback_client
 
 SENDER = "alice"

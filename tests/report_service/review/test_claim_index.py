@@ -11,8 +11,8 @@ import re
 
 from sqlalchemy import MetaData, select, text, update
 
-from report_service.review import store
 from report_service.review.moderators.roles import Role
+from report_service.review.queue import store as queue_store
 from report_service.review.queue.priority import MS_PER_POINT
 from report_service.review.service import Actor
 from report_service.storage.engine import make_engine
@@ -30,7 +30,7 @@ def _plan(env: Env, rows: int) -> list[str]:
         conn.exec_driver_sql("ANALYZE")
         conn.commit()
     with env.sf() as s:
-        return store.explain_claim(s, "general", T0)
+        return queue_store.explain_claim(s, "general", T0)
 
 
 def test_claim_probes_read_the_claim_index_and_sort_nothing(env: Env) -> None:
@@ -72,7 +72,7 @@ def test_revoking_a_moderator_reopens_its_items_which_stay_claimable(env: Env) -
         row = s.get(ReviewItem, item)
         assert row is not None
         assert row.status == "open"
-        assert store.get_lease(s, item) is None
+        assert queue_store.get_lease(s, item) is None
     other = Actor("lead-1", Role.LEAD)
     got = env.service.claim(other, "general")
     assert got.item.id == item

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select, text, update
 
-from report_service.review import store
+from report_service.review.audit import store as audit_store
 from report_service.review.audit.chain import verify_chain
 from report_service.review.errors import QueueEmpty
 from report_service.review.models import LeaseRow
@@ -79,8 +79,8 @@ def test_a_claim_sends_at_most_its_statements_and_writes_its_audit_entry(env: En
         assert leases == {first: OTHER.name, second: MOD.name}
         statuses = set(s.scalars(select(ReviewItem.status)))
         assert statuses == {"claimed"}
-        entries = list(store.iter_audit(s))
-        head = store.audit_head(s)
+        entries = list(audit_store.iter_audit(s))
+        head = audit_store.audit_head(s)
     verify_chain(entries, head)
     claims = [e for e in entries if e.action == "claim"]
     assert [(e.actor, e.item_id, e.detail["taken_over_from"]) for e in claims] == [
@@ -145,8 +145,8 @@ def test_a_lease_renewed_while_being_taken_over_stays_with_its_holder(postgres_u
             row = s.get(ReviewItem, item)
             assert row is not None
             assert row.status == "claimed"
-            entries = list(store.iter_audit(s))
-            verify_chain(entries, store.audit_head(s))
+            entries = list(audit_store.iter_audit(s))
+            verify_chain(entries, audit_store.audit_head(s))
         assert [e.actor for e in entries if e.action == "claim"] == [MOD.name]
     finally:
         env.engine.dispose()

@@ -97,7 +97,7 @@ def _wrapped(env: Env) -> dict[str, bytes | None]:
 
 
 def _audit(env: Env, action: str = "evidence_destroy") -> list[dict[str, Any]]:
-    from report_service.review.store import AuditFilter
+    from report_service.review.audit.store import AuditFilter
 
     page = env.service.audit_entries(AuditFilter(action=action, limit=1000))
     return [e.model_dump() for e in page.entries]

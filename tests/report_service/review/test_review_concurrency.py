@@ -45,7 +45,7 @@ def _assert_chain(env: Env, claims: int) -> None:
     result = env.service.audit_verify()
     assert result.ok, result
     auditor = Actor("auditor-1", Role.AUDITOR)
-    from report_service.review.store import AuditFilter
+    from report_service.review.audit.store import AuditFilter
 
     page = env.service.audit_page(auditor, AuditFilter(action="claim", limit=1000))
     assert len(page.entries) == claims

@@ -23,9 +23,9 @@ from report_service.escalation.ncmec.api import install as install_ncmec
 from report_service.escalation.ncmec.export import export_package
 from report_service.http_errors import install_error_handlers
 from report_service.review.api import install as install_review
+from report_service.review.audit.store import AuditFilter, query_audit
 from report_service.review.errors import InvalidState
 from report_service.review.media.evidence_access import MasterKeyEvidence
-from report_service.review.store import AuditFilter, query_audit
 from report_service.server import BackgroundServer
 from report_service.storage.base import Base
 from report_service.storage.engine import make_engine

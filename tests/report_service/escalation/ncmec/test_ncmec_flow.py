@@ -14,8 +14,8 @@ from lxml import etree
 
 from report_service.escalation.ncmec.flow import RetryPolicy
 from report_service.escalation.ncmec.schemas import ApproveIn
+from report_service.review.audit.store import AuditFilter, query_audit
 from report_service.review.errors import Forbidden, InvalidState
-from report_service.review.store import AuditFilter, query_audit
 from tests.report_service.escalation.ncmec.ncmec_support import World, make_world
 from tests.report_service.review.review_support import png_bytes
 
