@@ -40,11 +40,12 @@ from report_service.console.sessions import (
 from report_service.errors import AuthError, RequestRejected, ServiceError, StorageError
 from report_service.http_errors import classify
 from report_service.review.audit.store import AuditFilter
+from report_service.review.core import Actor
 from report_service.review.decisions import taxonomy
 from report_service.review.errors import NotFound, QueueEmpty
 from report_service.review.moderators.roles import Permission, Role, allows
 from report_service.review.schemas import ItemDetailOut
-from report_service.review.service import Actor, ReviewService
+from report_service.review.service import ReviewService
 
 PREFIX = "/console"
 COOKIE = "frankly_console"

@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from report_service.console.models import ConsolePreferences, ConsoleSession, ConsoleSigninLink
 from report_service.errors import AuthError, NotFound, RequestRejected
 from report_service.review.audit import store as audit_store
+from report_service.review.core import Actor
 from report_service.review.errors import Forbidden
 from report_service.review.models import Moderator
 from report_service.review.moderators.roles import Permission, Role, allows
-from report_service.review.service import Actor
 
 SESSION_BYTES = 32
 DEFAULT_IDLE_MS = 30 * 60 * 1000

@@ -18,7 +18,8 @@ from pydantic import BaseModel
 from report_service.errors import StorageError
 from report_service.review import schemas
 from report_service.review.audit.store import AuditFilter
-from report_service.review.service import Actor, ReviewService
+from report_service.review.core import Actor
+from report_service.review.service import ReviewService
 
 router = APIRouter(prefix="/v1")
 S = TypeVar("S")

@@ -47,7 +47,9 @@ from report_service.escalation.dsa.builder import build_statement
 from report_service.escalation.dsa.mapping import DsaMapping
 from report_service.escalation.dsa.models import StatementRow
 from report_service.escalation.dsa.recorder import facts_of, new_puid
+from report_service.review.core import Actor, audit, require
 from report_service.review.decisions import store as decision_store
+from report_service.review.decisions.service import new_decision
 from report_service.review.decisions.taxonomy import check_reason
 from report_service.review.errors import (
     InvalidInput,
@@ -57,13 +59,13 @@ from report_service.review.errors import (
     QueueEmpty,
 )
 from report_service.review.items import store as item_store
+from report_service.review.items.service import view_item
 from report_service.review.media.evidence_access import EvidenceReader
 from report_service.review.models import DecisionRow
 from report_service.review.moderators.roles import Permission, allows, may_see_item
 from report_service.review.queue import store as queue_store
 from report_service.review.queue.leases import DEFAULT_LEASE_MS, holds, lease_duration
 from report_service.review.schemas import ItemDetailOut
-from report_service.review.service import Actor, audit, new_decision, require, view_item
 from report_service.storage.models import ReportItem, ReviewItem
 from report_service.storage.reports import own_report_id
 

@@ -134,10 +134,10 @@ def _show(args: argparse.Namespace) -> int:
 def _approve(args: argparse.Namespace) -> int:
     def go(_s: Any, sessions: Any, service: Any, _e: Any) -> int:
         from report_service.escalation.ncmec.schemas import ApproveIn
+        from report_service.review.core import Actor
         from report_service.review.errors import Forbidden
         from report_service.review.models import Moderator
         from report_service.review.moderators.roles import Role
-        from report_service.review.service import Actor
 
         with sessions() as session:
             mod = session.get(Moderator, args.by)

@@ -1,7 +1,7 @@
 """CyberTipline reports for the child-safety team: prepare, list, show, approve.
 
 Preparing (:meth:`NcmecService.prepare`) is the review service's
-:data:`~report_service.review.service.DecisionHook`: it runs in the decision's transaction
+:data:`~report_service.review.decisions.service.DecisionHook`: it runs in the decision's transaction
 and stores a ``prepared`` report when :func:`.rules.incident_for` says the decision
 confirms apparent CSAM, enticement or trafficking. A ``safety_lead`` other than the
 moderator who decided approves it (:meth:`NcmecService.approve`); only approved reports
@@ -25,13 +25,13 @@ from report_service.escalation.ncmec.schemas import (
     NcmecReportsOut,
 )
 from report_service.review.audit import store as audit_store
+from report_service.review.core import Actor, audit, require
 from report_service.review.decisions import store as decision_store
 from report_service.review.errors import Forbidden, InvalidInput, InvalidState
 from report_service.review.items import store as item_store
 from report_service.review.media import store as media_store
 from report_service.review.models import DecisionRow
 from report_service.review.moderators.roles import Permission
-from report_service.review.service import Actor, audit, require
 from report_service.storage.models import ReviewItem
 
 STATUSES = ("prepared", "approved", "open", "submitted", "failed", "withdrawn")

@@ -19,10 +19,10 @@ from report_service.escalation.preservation import policy, store
 from report_service.escalation.preservation.errors import InvalidInput, NothingToHold
 from report_service.escalation.preservation.policy import HoldStatus, HoldTerms
 from report_service.review.audit import store as audit_store
+from report_service.review.core import Actor
 from report_service.review.decisions import taxonomy
 from report_service.review.errors import Forbidden
 from report_service.review.moderators.roles import Permission, allows
-from report_service.review.service import Actor
 from report_service.storage.models import PreservationHold
 
 HOLD_ACTION = "preservation_hold"

@@ -27,12 +27,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from report_service import tokens
 from report_service.review.audit import store as audit_store
+from report_service.review.core import Actor
 from report_service.review.errors import Forbidden, NotFound
 from report_service.review.moderators import accounts
 from report_service.review.moderators.roles import Permission, Role, allows
 from report_service.review.moderators.token_schemas import TokenIssuedOut, UserOut, UsersOut
 from report_service.review.schemas import ModeratorCreatedOut
-from report_service.review.service import Actor
 from report_service.storage import users
 from report_service.storage.models import User
 

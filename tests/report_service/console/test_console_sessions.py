@@ -23,10 +23,10 @@ from report_service.console.sessions import (
     SessionExpired,
 )
 from report_service.errors import RequestRejected
+from report_service.review.core import Actor
 from report_service.review.models import Moderator
 from report_service.review.moderators import store as moderator_store
 from report_service.review.moderators.roles import Role
-from report_service.review.service import Actor
 from report_service.storage.base import Base
 from report_service.storage.engine import make_engine, make_session_factory
 from report_service.storage.migrate import upgrade_engine

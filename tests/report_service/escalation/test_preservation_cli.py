@@ -12,8 +12,8 @@ import pytest
 
 from frankly.cli import main
 from report_service.escalation.preservation.service import place_preservation_hold
+from report_service.review.core import Actor
 from report_service.review.moderators.roles import Role
-from report_service.review.service import Actor
 from report_service.storage.models import EvidenceKey
 from tests.report_service.escalation.conftest import Cli
 from tests.report_service.review.review_support import Env

@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from report_service import evidence
 from report_service.http_errors import install_error_handlers
 from report_service.review.api import install
+from report_service.review.decisions.banking import Banker
 from report_service.review.media.evidence_access import MasterKeyEvidence
-from report_service.review.service import Banker, ReviewService
+from report_service.review.service import ReviewService
 from report_service.storage.engine import make_engine, make_session_factory
 from report_service.storage.migrate import upgrade_database
 from report_service.storage.models import (

@@ -11,10 +11,10 @@ import re
 
 from sqlalchemy import MetaData, select, text, update
 
+from report_service.review.core import Actor
 from report_service.review.moderators.roles import Role
 from report_service.review.queue import store as queue_store
 from report_service.review.queue.priority import MS_PER_POINT
-from report_service.review.service import Actor
 from report_service.storage.engine import make_engine
 from report_service.storage.migrate import upgrade_database
 from report_service.storage.models import CLAIM_KEY_SQL, ReviewItem

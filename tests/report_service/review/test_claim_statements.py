@@ -18,11 +18,11 @@ from sqlalchemy import event, select, text, update
 
 from report_service.review.audit import store as audit_store
 from report_service.review.audit.chain import verify_chain
+from report_service.review.core import Actor
 from report_service.review.errors import QueueEmpty
 from report_service.review.models import LeaseRow
 from report_service.review.moderators.roles import Role
 from report_service.review.queue.leases import DEFAULT_LEASE_MS
-from report_service.review.service import Actor
 from report_service.storage.models import ReviewItem
 from tests.report_service.review.review_support import T0, Env, make_env
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from frankly.cli import main
 from report_service import evidence
 from report_service.errors import EvidenceDestroyed, NotFound
+from report_service.review.core import Actor
 from report_service.review.errors import InvalidInput
 from report_service.review.lifecycle import destruction
 from report_service.review.lifecycle.destruction import Destruction, EvidenceDestroyer
@@ -32,7 +33,6 @@ from report_service.review.lifecycle.retention import (
 )
 from report_service.review.media.evidence_access import MasterKeyEvidence
 from report_service.review.moderators.roles import Role
-from report_service.review.service import Actor
 from report_service.storage.models import EvidenceBlob, EvidenceKey
 from tests.report_service.review.review_support import (
     MASTER_KEY,

@@ -14,8 +14,8 @@ from sqlalchemy import Connection, text
 from frankly.cli import main
 from report_service.review.audit.chain import ChainHead, canonical_json, next_entry
 from report_service.review.audit.store import AuditFilter
+from report_service.review.core import Actor
 from report_service.review.moderators.roles import Role
-from report_service.review.service import Actor
 from tests.report_service.review.review_support import Env, SyncClient, auth
 
 ENTRIES = 8  # 5 accounts from the fixture + 3 claims/views below

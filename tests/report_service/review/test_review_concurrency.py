@@ -13,9 +13,9 @@ from contextlib import contextmanager
 import httpx
 import uvicorn
 
+from report_service.review.core import Actor
 from report_service.review.errors import QueueEmpty
 from report_service.review.moderators.roles import Role
-from report_service.review.service import Actor
 from tests.report_service.review.review_support import T0, Env, make_app
 
 ITEMS = 40

@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import delete, select, update
 
+from report_service.review.core import Actor
 from report_service.review.errors import LeaseLost, LeaseRequired, NotFound, QueueEmpty
 from report_service.review.models import AuditHeadRow, AuditRow, DecisionRow, LeaseRow
 from report_service.review.moderators.roles import Role
 from report_service.review.queue.leases import DEFAULT_LEASE_MS
 from report_service.review.queue.priority import order_key
-from report_service.review.service import Actor
 from report_service.storage.models import ReviewItem
 from tests.report_service.review.review_support import T0, make_env
 

@@ -18,8 +18,9 @@ from report_service.escalation.ncmec.local_server import PASSWORD, USER, CyberTi
 from report_service.escalation.ncmec.models import NcmecReport
 from report_service.escalation.ncmec.schemas import ApproveIn
 from report_service.escalation.ncmec.service import NcmecService
+from report_service.review.core import Actor
 from report_service.review.media.evidence_access import MasterKeyEvidence
-from report_service.review.service import Actor, ReviewService
+from report_service.review.service import ReviewService
 from report_service.server import BackgroundServer
 from tests.report_service.review.review_support import (
     MASTER_KEY,
