@@ -44,7 +44,7 @@ from report_service.review.core import Actor
 from report_service.review.decisions import taxonomy
 from report_service.review.errors import NotFound, QueueEmpty
 from report_service.review.moderators.roles import Permission, Role, allows
-from report_service.review.schemas import ItemDetailOut
+from report_service.review.items.schemas import ItemDetailOut
 from report_service.review.service import ReviewService
 
 PREFIX = "/console"

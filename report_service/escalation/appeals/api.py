@@ -27,7 +27,7 @@ from report_service.review.api import (
     mount,
     state_service,
 )
-from report_service.review.schemas import ItemDetailOut
+from report_service.review.items.schemas import ItemDetailOut
 
 router = APIRouter(prefix="/v1")
 

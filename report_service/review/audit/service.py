@@ -13,10 +13,7 @@ from report_service.review.errors import (
 from report_service.review.moderators.roles import (
     Permission,
 )
-from report_service.review.schemas import (
-    AuditPageOut,
-    AuditVerifyOut,
-)
+from report_service.review.audit.schemas import AuditPageOut, AuditVerifyOut
 from report_service.review.views import (
     audit_out,
 )

@@ -27,9 +27,7 @@ from report_service.review.moderators.roles import (
     Permission,
     allows,
 )
-from report_service.review.schemas import (
-    BankOut,
-)
+from report_service.review.decisions.schemas import BankOut
 from report_service.storage.models import ReviewItem
 
 

@@ -24,10 +24,8 @@ from report_service.review.moderators.roles import (
     allows,
 )
 from report_service.review.queue import store as queue_store
-from report_service.review.schemas import (
-    DecideOut,
-    ReleasedOut,
-)
+from report_service.review.decisions.schemas import DecideOut
+from report_service.review.schemas import ReleasedOut
 from report_service.review.views import (
     decision_out,
     summary,

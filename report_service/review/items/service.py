@@ -17,10 +17,7 @@ from report_service.review.moderators.roles import (
     allows,
 )
 from report_service.review.queue.leases import Lease
-from report_service.review.schemas import (
-    FlaggedOut,
-    ItemDetailOut,
-)
+from report_service.review.items.schemas import FlaggedOut, ItemDetailOut
 from report_service.review.views import (
     summary,
 )

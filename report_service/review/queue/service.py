@@ -21,14 +21,8 @@ from report_service.review.moderators.roles import (
 from report_service.review.queue import store as queue_store
 from report_service.review.queue.leases import Lease, lease_duration
 from report_service.review.queue.priority import QUEUES
-from report_service.review.schemas import (
-    ClaimOut,
-    ClaimsOut,
-    LeaseOut,
-    QueueOut,
-    QueuesOut,
-    ReleasedOut,
-)
+from report_service.review.queue.schemas import ClaimOut, ClaimsOut, QueueOut, QueuesOut
+from report_service.review.schemas import LeaseOut, ReleasedOut
 from report_service.review.views import (
     lease_out,
     summary,
