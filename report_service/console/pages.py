@@ -43,8 +43,8 @@ from report_service.review.audit.store import AuditFilter
 from report_service.review.core import Actor
 from report_service.review.decisions import taxonomy
 from report_service.review.errors import NotFound, QueueEmpty
-from report_service.review.moderators.roles import Permission, Role, allows
 from report_service.review.items.schemas import ItemDetailOut
+from report_service.review.moderators.roles import Permission, Role, allows
 from report_service.review.service import ReviewService
 
 PREFIX = "/console"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from report_service.review.audit.chain import AuditEntry
+from report_service.review.audit.schemas import AuditEntryOut
 from report_service.review.models import DecisionRow, Moderator
+from report_service.review.moderators.schemas import ModeratorOut
 from report_service.review.queue.leases import Lease
 from report_service.review.queue.priority import effective_priority
 from report_service.review.queue.store import ClaimedItem
-from report_service.review.audit.schemas import AuditEntryOut
-from report_service.review.moderators.schemas import ModeratorOut
 from report_service.review.schemas import DecisionOut, ItemSummaryOut, LeaseOut
 from report_service.storage.models import ReviewItem
 

@@ -10,10 +10,10 @@ import pytest
 from pydantic import BaseModel
 
 from report_service.api.schemas import InboxResponse, RelaySendRequest
-from report_service.review.moderators.token_schemas import TokenIssuedOut, UserOut
 from report_service.review.decisions.schemas import DecideOut
 from report_service.review.items.schemas import AttachmentOut, ItemDetailOut
 from report_service.review.moderators.schemas import ModeratorCreatedOut
+from report_service.review.moderators.token_schemas import TokenIssuedOut, UserOut
 from report_service.review.search.items import ItemPageOut
 from tests.report_service.conftest import Service
 

@@ -19,14 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from report_service.api.deps import CurrentUser
 from report_service.escalation.appeals import schemas
 from report_service.escalation.appeals.service import AppealsService
-from report_service.review.api import (
-    AUTH_ERRORS,
-    BAD_BODY,
-    Caller,
-    _err,
-    mount,
-    state_service,
-)
+from report_service.review.http import AUTH_ERRORS, BAD_BODY, Caller, _err, mount, state_service
 from report_service.review.items.schemas import ItemDetailOut
 
 router = APIRouter(prefix="/v1")

@@ -59,13 +59,13 @@ from report_service.review.errors import (
     QueueEmpty,
 )
 from report_service.review.items import store as item_store
+from report_service.review.items.schemas import ItemDetailOut
 from report_service.review.items.service import view_item
 from report_service.review.media.evidence_access import EvidenceReader
 from report_service.review.models import DecisionRow
 from report_service.review.moderators.roles import Permission, allows, may_see_item
 from report_service.review.queue import store as queue_store
 from report_service.review.queue.leases import DEFAULT_LEASE_MS, holds, lease_duration
-from report_service.review.items.schemas import ItemDetailOut
 from report_service.storage.models import ReportItem, ReviewItem
 from report_service.storage.reports import own_report_id
 

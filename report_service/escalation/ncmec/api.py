@@ -14,7 +14,7 @@ from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query
 
 from report_service.escalation.ncmec.schemas import ApproveIn, NcmecReportOut, NcmecReportsOut
 from report_service.escalation.ncmec.service import STATUSES, NcmecService
-from report_service.review.api import (
+from report_service.review.http import (
     AUTH_ERRORS,
     BAD_BODY,
     MAX_ITEM_ID,

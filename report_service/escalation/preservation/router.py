@@ -21,7 +21,7 @@ from report_service.escalation.preservation.schemas import (
     ReportHoldIn,
 )
 from report_service.escalation.preservation.service import HoldService
-from report_service.review.api import AUTH_ERRORS, BAD_BODY, MAX_ITEM_ID, Caller, _err
+from report_service.review.http import AUTH_ERRORS, BAD_BODY, MAX_ITEM_ID, Caller, _err
 
 router = APIRouter(prefix="/v1/review/holds", tags=["preservation"])
 

@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from report_service.escalation.preservation.policy import MAX_DAYS, MAX_REFERENCE_CHARS
 from report_service.escalation.preservation.service import HoldPlacement, HoldView
-from report_service.review.api import MAX_ITEM_ID
 from report_service.review.decisions.taxonomy import MAX_REASON_CHARS, MIN_REASON_CHARS
+from report_service.review.http import MAX_ITEM_ID
 from report_service.review.schemas import REASON_PATTERN
 
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from report_service.review.audit import store as audit_store
 from report_service.review.audit.chain import verify_chain
+from report_service.review.audit.schemas import AuditPageOut, AuditVerifyOut
 from report_service.review.core import Actor, ServiceCore, require
 from report_service.review.errors import (
     AuditChainBroken,
@@ -13,7 +14,6 @@ from report_service.review.errors import (
 from report_service.review.moderators.roles import (
     Permission,
 )
-from report_service.review.audit.schemas import AuditPageOut, AuditVerifyOut
 from report_service.review.views import (
     audit_out,
 )

@@ -16,6 +16,7 @@ from report_service.review.audit import store as audit_store
 from report_service.review.core import Actor, ServiceCore, audit
 from report_service.review.decisions import store as decision_store
 from report_service.review.decisions import taxonomy
+from report_service.review.decisions.schemas import BankOut
 from report_service.review.errors import (
     Forbidden,
     InvalidState,
@@ -27,7 +28,6 @@ from report_service.review.moderators.roles import (
     Permission,
     allows,
 )
-from report_service.review.decisions.schemas import BankOut
 from report_service.storage.models import ReviewItem
 
 

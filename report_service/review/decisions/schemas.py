@@ -10,7 +10,16 @@ from report_service.review.decisions.taxonomy import (
     MIN_REASON_CHARS,
     POLICY_PATTERN,
 )
-from report_service.review.schemas import DECISION_EXAMPLE, ITEM_EXAMPLE, PDQ_EXAMPLE, DecisionName, DecisionOut, InModel, ItemSummaryOut, OutModel
+from report_service.review.schemas import (
+    DECISION_EXAMPLE,
+    ITEM_EXAMPLE,
+    PDQ_EXAMPLE,
+    DecisionName,
+    DecisionOut,
+    InModel,
+    ItemSummaryOut,
+    OutModel,
+)
 
 NO_NUL = r"^[^\x00]*$"
 

@@ -12,6 +12,7 @@ from report_service.review.core import Actor, audit
 from report_service.review.decisions import store as decision_store
 from report_service.review.decisions import taxonomy
 from report_service.review.decisions.banking import BankingService, BankUnavailable
+from report_service.review.decisions.schemas import DecideOut
 from report_service.review.errors import (
     Forbidden,
     InvalidInput,
@@ -24,7 +25,6 @@ from report_service.review.moderators.roles import (
     allows,
 )
 from report_service.review.queue import store as queue_store
-from report_service.review.decisions.schemas import DecideOut
 from report_service.review.schemas import ReleasedOut
 from report_service.review.views import (
     decision_out,

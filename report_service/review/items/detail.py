@@ -13,12 +13,20 @@ from hashes.variants import ORIGINAL
 from report_service.errors import EvidenceDestroyed
 from report_service.review.decisions import store as decision_store
 from report_service.review.items import store as item_store
+from report_service.review.items.schemas import (
+    AttachmentOut,
+    BankMatchOut,
+    ItemDetailOut,
+    MessageOut,
+    OtherItemOut,
+    ReporterClaimOut,
+    VerifiedOut,
+)
 from report_service.review.lifecycle import store as lifecycle_store
 from report_service.review.media import store as media_store
 from report_service.review.media.evidence_access import EvidenceReader
 from report_service.review.moderators.roles import Permission, Role, allows
 from report_service.review.queue.leases import Lease
-from report_service.review.items.schemas import AttachmentOut, BankMatchOut, ItemDetailOut, MessageOut, OtherItemOut, ReporterClaimOut, VerifiedOut
 from report_service.review.views import decision_out, lease_out, summary
 from report_service.storage.models import MediaVideo, ReportMessage, ReviewItem
 

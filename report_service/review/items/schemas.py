@@ -6,7 +6,15 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from report_service.review.schemas import DECISION_EXAMPLE, ITEM_EXAMPLE, PDQ_EXAMPLE, DecisionOut, ItemSummaryOut, LeaseOut, OutModel
+from report_service.review.schemas import (
+    DECISION_EXAMPLE,
+    ITEM_EXAMPLE,
+    PDQ_EXAMPLE,
+    DecisionOut,
+    ItemSummaryOut,
+    LeaseOut,
+    OutModel,
+)
 
 _SHA = "3721f1a5c4a0e5d3b0a7f3a1c5e2d4b6a8c0e2f4a6b8d0c2e4f6a8b0c2d4e6f8"
 

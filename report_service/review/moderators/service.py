@@ -18,7 +18,12 @@ from report_service.review.moderators.roles import (
     Role,
     visible_queues,
 )
-from report_service.review.moderators.schemas import MeOut, ModeratorCreatedOut, ModeratorOut, ModeratorsOut
+from report_service.review.moderators.schemas import (
+    MeOut,
+    ModeratorCreatedOut,
+    ModeratorOut,
+    ModeratorsOut,
+)
 from report_service.review.views import (
     moderator_out,
 )

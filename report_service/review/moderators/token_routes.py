@@ -11,10 +11,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from report_service.review.api import AUTH_ERRORS, NO_CONTROL, Caller, _err
+from report_service.review.http import AUTH_ERRORS, NO_CONTROL, Caller, _err
+from report_service.review.moderators.schemas import ModeratorCreatedOut
 from report_service.review.moderators.token_schemas import TokenIssuedOut, UserOut, UsersOut
 from report_service.review.moderators.tokens import AccountService
-from report_service.review.moderators.schemas import ModeratorCreatedOut
 
 router = APIRouter(prefix="/v1/review", tags=["accounts"])
 

@@ -31,8 +31,8 @@ from report_service.review.core import Actor
 from report_service.review.errors import Forbidden, NotFound
 from report_service.review.moderators import accounts
 from report_service.review.moderators.roles import Permission, Role, allows
-from report_service.review.moderators.token_schemas import TokenIssuedOut, UserOut, UsersOut
 from report_service.review.moderators.schemas import ModeratorCreatedOut
+from report_service.review.moderators.token_schemas import TokenIssuedOut, UserOut, UsersOut
 from report_service.storage import users
 from report_service.storage.models import User
 

@@ -25,9 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from report_service.review.api import AUTH_ERRORS, MAX_ITEM_ID, NO_CONTROL, Caller
 from report_service.review.audit import store as audit_store
 from report_service.review.errors import Forbidden
+from report_service.review.http import AUTH_ERRORS, MAX_ITEM_ID, NO_CONTROL, Caller
 from report_service.review.models import DecisionRow
 from report_service.review.moderators.roles import Permission, Role, allows
 from report_service.review.schemas import DecisionName, ItemSummaryOut
