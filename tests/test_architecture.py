@@ -148,3 +148,85 @@ print("\\n".join(failed))
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == ""
+
+
+# report_service/review/ is split by feature (queue/, decisions/, moderators/, media/,
+# items/, audit/, lifecycle/, search/): a module past this size is a feature asking for its
+# own folder, as the monolithic service, store and schemas once were.
+REVIEW = ROOT / "report_service" / "review"
+MAX_REVIEW_MODULE_LINES = 600
+
+
+def _review_features() -> set[str]:
+    return {p.name for p in REVIEW.iterdir() if (p / "__init__.py").is_file()}
+
+
+def test_no_review_module_outgrows_its_feature() -> None:
+    sizes = {
+        str(path.relative_to(ROOT)): len(path.read_text(encoding="utf-8").splitlines())
+        for path in sorted(REVIEW.rglob("*.py"))
+    }
+    assert {k: v for k, v in sizes.items() if v > MAX_REVIEW_MODULE_LINES} == {}
+
+
+def _private_names_of_other_features(source: str, own: str, features: set[str]) -> list[str]:
+    """The ``_private`` names a module of feature ``own`` takes from another review
+    feature, imported by name or read through an imported module."""
+    tree = ast.parse(source)
+    found: list[str] = []
+    modules: dict[str, str] = {}  # local name -> other feature's module
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.ImportFrom) and node.module and node.level == 0):
+            continue
+        parts = node.module.split(".")
+        if parts[:2] != ["report_service", "review"] or len(parts) < 3:
+            continue
+        feature = parts[2]
+        if feature == own or feature not in features:
+            continue
+        found += [f"{node.module}.{p}" for p in parts[3:] if p.startswith("_")]
+        for alias in node.names:
+            if alias.name.startswith("_"):
+                found.append(f"{node.module}.{alias.name}")
+            else:
+                modules[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in modules
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        ):
+            found.append(f"{modules[node.value.id]}.{node.attr}")
+    return sorted(found)
+
+
+def test_review_features_use_only_each_others_public_names() -> None:
+    features = _review_features()
+    assert {"queue", "decisions", "moderators", "media", "audit"} <= features
+    offenders = {
+        str(path.relative_to(ROOT)): names
+        for path in sorted(REVIEW.rglob("*.py"))
+        if path.parent != REVIEW
+        and (
+            names := _private_names_of_other_features(
+                path.read_text(encoding="utf-8"), path.relative_to(REVIEW).parts[0], features
+            )
+        )
+    }
+    assert offenders == {}
+
+
+def test_the_private_name_check_sees_a_private_import() -> None:
+    # the check above must be able to fail: a queue module reaching into two other features
+    source = (
+        "from report_service.review.audit.store import _entry, append_audit\n"
+        "from report_service.review.items import store as item_store\n"
+        "from report_service.review.queue.leases import _private_to_queue\n"
+        "x = item_store._hidden, item_store.get_item\n"
+    )
+    assert _private_names_of_other_features(source, "queue", _review_features()) == [
+        "report_service.review.audit.store._entry",
+        "report_service.review.items.store._hidden",
+    ]
