@@ -16,18 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from report_service.events import EventHook
 from report_service.review.audit import store as audit_store
-from report_service.review.errors import (
-    Forbidden,
-    LeaseRequired,
-    NotFound,
-)
+from report_service.review.errors import Forbidden, LeaseRequired, NotFound
 from report_service.review.items import store as item_store
-from report_service.review.moderators.roles import (
-    Permission,
-    Role,
-    allows,
-    may_see_item,
-)
+from report_service.review.moderators.roles import Permission, Role, allows, may_see_item
 from report_service.review.queue import store as queue_store
 from report_service.review.queue.leases import Lease
 from report_service.storage.models import ReviewItem

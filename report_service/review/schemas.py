@@ -9,10 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from report_service.review.decisions.taxonomy import (
-    MAX_REASON_CHARS,
-    MIN_REASON_CHARS,
-)
+from report_service.review.decisions.taxonomy import MAX_REASON_CHARS, MIN_REASON_CHARS
 
 DecisionName = Literal[
     "no_violation",

@@ -8,15 +8,9 @@ from report_service.review.audit import store as audit_store
 from report_service.review.audit.chain import verify_chain
 from report_service.review.audit.schemas import AuditPageOut, AuditVerifyOut
 from report_service.review.core import Actor, ServiceCore, require
-from report_service.review.errors import (
-    AuditChainBroken,
-)
-from report_service.review.moderators.roles import (
-    Permission,
-)
-from report_service.review.views import (
-    audit_out,
-)
+from report_service.review.errors import AuditChainBroken
+from report_service.review.moderators.roles import Permission
+from report_service.review.views import audit_out
 
 
 class AuditService(ServiceCore):

@@ -17,17 +17,10 @@ from report_service.review.core import Actor, ServiceCore, audit
 from report_service.review.decisions import store as decision_store
 from report_service.review.decisions import taxonomy
 from report_service.review.decisions.schemas import BankOut
-from report_service.review.errors import (
-    Forbidden,
-    InvalidState,
-    LeaseRequired,
-)
+from report_service.review.errors import Forbidden, InvalidState, LeaseRequired
 from report_service.review.media import store as media_store
 from report_service.review.models import DecisionRow
-from report_service.review.moderators.roles import (
-    Permission,
-    allows,
-)
+from report_service.review.moderators.roles import Permission, allows
 from report_service.storage.models import ReviewItem
 
 

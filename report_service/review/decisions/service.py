@@ -13,23 +13,12 @@ from report_service.review.decisions import store as decision_store
 from report_service.review.decisions import taxonomy
 from report_service.review.decisions.banking import BankingService, BankUnavailable
 from report_service.review.decisions.schemas import DecideOut
-from report_service.review.errors import (
-    Forbidden,
-    InvalidInput,
-    InvalidState,
-    LeaseRequired,
-)
+from report_service.review.errors import Forbidden, InvalidInput, InvalidState, LeaseRequired
 from report_service.review.models import DecisionRow
-from report_service.review.moderators.roles import (
-    Permission,
-    allows,
-)
+from report_service.review.moderators.roles import Permission, allows
 from report_service.review.queue import store as queue_store
 from report_service.review.schemas import ReleasedOut
-from report_service.review.views import (
-    decision_out,
-    summary,
-)
+from report_service.review.views import decision_out, summary
 from report_service.storage.models import ReviewItem
 
 ESCALATIONS = {

@@ -10,9 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from report_service.review.models import DecisionRow
-from report_service.storage.models import (
-    ReviewItem,
-)
+from report_service.storage.models import ReviewItem
 
 
 def decisions_about_sender(

@@ -9,13 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from report_service.review.http import (
-    AUTH_ERRORS,
-    ITEM_ERRORS,
-    Caller,
-    ItemId,
-    Service,
-)
+from report_service.review.http import AUTH_ERRORS, ITEM_ERRORS, Caller, ItemId, Service
 from report_service.review.items.schemas import FlaggedOut, ItemDetailOut
 
 router = APIRouter(prefix="/v1")

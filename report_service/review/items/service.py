@@ -6,21 +6,14 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from report_service.review.core import Actor, ServiceCore, audit
-from report_service.review.errors import (
-    Forbidden,
-)
+from report_service.review.errors import Forbidden
 from report_service.review.items import store as item_store
 from report_service.review.items.detail import build_detail
 from report_service.review.items.schemas import FlaggedOut, ItemDetailOut
 from report_service.review.media.evidence_access import EvidenceReader
-from report_service.review.moderators.roles import (
-    Permission,
-    allows,
-)
+from report_service.review.moderators.roles import Permission, allows
 from report_service.review.queue.leases import Lease
-from report_service.review.views import (
-    summary,
-)
+from report_service.review.views import summary
 from report_service.storage.models import ReviewItem
 
 

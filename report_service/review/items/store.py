@@ -13,13 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from report_service.review.errors import NotFound
-from report_service.storage.models import (
-    BankMatch,
-    Report,
-    ReportItem,
-    ReportMessage,
-    ReviewItem,
-)
+from report_service.storage.models import BankMatch, Report, ReportItem, ReportMessage, ReviewItem
 
 
 def get_item(session: Session, item_id: int, *, lock: bool = False) -> ReviewItem:

@@ -12,10 +12,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from report_service.storage.models import (
-    EvidenceKey,
-    Report,
-)
+from report_service.storage.models import EvidenceKey, Report
 
 
 def destroyed_reports(session: Session, report_ids: Sequence[str]) -> set[str]:

@@ -11,11 +11,7 @@ from sqlalchemy.orm import Session
 from report_service.errors import EvidenceDestroyed
 from report_service.review.core import Actor, ServiceCore, audit
 from report_service.review.decisions import taxonomy
-from report_service.review.errors import (
-    MediaUndecodable,
-    NotFound,
-    RevealRequired,
-)
+from report_service.review.errors import MediaUndecodable, NotFound, RevealRequired
 from report_service.review.media import store as media_store
 from report_service.review.media import thumbnails as media_core
 from report_service.review.media.evidence_access import EvidenceReader

@@ -11,14 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from report_service.review.http import (
-    AUTH_ERRORS,
-    BAD_BODY,
-    NO_CONTROL,
-    Caller,
-    Service,
-    _err,
-)
+from report_service.review.http import AUTH_ERRORS, BAD_BODY, NO_CONTROL, Caller, Service, _err
 from report_service.review.moderators.schemas import (
     MeOut,
     ModeratorCreatedOut,

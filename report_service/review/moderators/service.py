@@ -7,26 +7,18 @@ from __future__ import annotations
 from report_service import tokens
 from report_service.errors import AuthError
 from report_service.review.core import Actor, ServiceCore, audit, require
-from report_service.review.errors import (
-    NotFound,
-)
+from report_service.review.errors import NotFound
 from report_service.review.models import Moderator
 from report_service.review.moderators import store as moderator_store
 from report_service.review.moderators.accounts import add_or_reissue, guard_last_admin
-from report_service.review.moderators.roles import (
-    Permission,
-    Role,
-    visible_queues,
-)
+from report_service.review.moderators.roles import Permission, Role, visible_queues
 from report_service.review.moderators.schemas import (
     MeOut,
     ModeratorCreatedOut,
     ModeratorOut,
     ModeratorsOut,
 )
-from report_service.review.views import (
-    moderator_out,
-)
+from report_service.review.views import moderator_out
 
 
 class ModeratorService(ServiceCore):

@@ -11,9 +11,7 @@ from sqlalchemy.orm import Session
 
 from report_service.review.errors import ModeratorExists, NotFound
 from report_service.review.models import LeaseRow, Moderator
-from report_service.storage.models import (
-    ReviewItem,
-)
+from report_service.storage.models import ReviewItem
 
 
 def add_moderator(session: Session, name: str, role: str, token_hash: bytes, now_ms: int) -> None:

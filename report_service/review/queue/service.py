@@ -7,26 +7,15 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 
 from report_service.review.core import Actor, ServiceCore, audit, require
-from report_service.review.errors import (
-    Forbidden,
-    LeaseLost,
-    NotFound,
-)
+from report_service.review.errors import Forbidden, LeaseLost, NotFound
 from report_service.review.items import store as item_store
-from report_service.review.moderators.roles import (
-    Permission,
-    may_see_item,
-    visible_queues,
-)
+from report_service.review.moderators.roles import Permission, may_see_item, visible_queues
 from report_service.review.queue import store as queue_store
 from report_service.review.queue.leases import Lease, lease_duration
 from report_service.review.queue.priority import QUEUES
 from report_service.review.queue.schemas import ClaimOut, ClaimsOut, QueueOut, QueuesOut
 from report_service.review.schemas import LeaseOut, ReleasedOut
-from report_service.review.views import (
-    lease_out,
-    summary,
-)
+from report_service.review.views import lease_out, summary
 
 CLAIM_RETRIES = 5
 

@@ -29,9 +29,7 @@ from report_service.review.audit.store import append_audit
 from report_service.review.errors import QueueEmpty
 from report_service.review.models import LeaseRow
 from report_service.review.queue.leases import Lease
-from report_service.storage.models import (
-    ReviewItem,
-)
+from report_service.storage.models import ReviewItem
 
 
 def _lease(row: LeaseRow | None) -> Lease | None:
