@@ -102,15 +102,18 @@ def test_approval_end_to_end_reaches_the_cybertipline(browser: Any, tipline: Tip
     assert "CyberTipline" in nav_labels(page)
     assert "Holds" not in nav_labels(page)
     page.get_by_role("link", name="CyberTipline").click()
+    page.wait_for_url(f"{live.url}/console/cybertipline")
     page.wait_for_load_state("load")
     row = page.locator('tr[data-report="1"]')
     expect(row).to_have_attribute("data-status", "prepared")
     assert "erin" in row.inner_text()
     assert axe_violations(page) == []
     page.get_by_role("link", name="Prepared").click()
+    page.wait_for_url(f"{live.url}/console/cybertipline?status=prepared")
     page.wait_for_load_state("load")
     expect(page.locator('tr[data-report="1"]')).to_have_count(1)
     page.get_by_role("link", name="ct-1").click()
+    page.wait_for_url(f"{live.url}/console/cybertipline/1")
     page.wait_for_load_state("load")
 
     # what will be sent: facts and hashes, never the picture
@@ -183,6 +186,7 @@ def test_approval_end_to_end_reaches_the_cybertipline(browser: Any, tipline: Tip
     assert "Holds" in nav_labels(page)
     assert "CyberTipline" not in nav_labels(page)
     page.get_by_role("link", name="Holds").click()
+    page.wait_for_url(f"{live.url}/console/holds")
     page.wait_for_load_state("load")
     row = page.locator("tr[data-hold]").first
     expect(row).to_contain_text("ncmec")
@@ -222,6 +226,7 @@ def test_a_failed_report_shows_its_error_and_is_approved_again(
     page.wait_for_load_state("load")
     expect(page.locator('tr[data-report="1"]')).to_contain_text("NcmecRejected")
     page.get_by_role("link", name="ct-1").click()
+    page.wait_for_url(f"{live.url}/console/cybertipline/1")
     page.wait_for_load_state("load")
     expect(page.locator("#last-error")).to_contain_text("NcmecRejected")
     expect(page.locator("main")).to_contain_text("retracted: 1000")
@@ -324,6 +329,7 @@ def test_a_lead_places_and_releases_a_hold(browser: Any, tipline: Tipline) -> No
     page = context.new_page()
     sign_in(page, live, "lee")
     page.get_by_role("link", name="Holds").click()
+    page.wait_for_url(f"{live.url}/console/holds")
     page.wait_for_load_state("load")
     expect(page.locator("main")).to_contain_text("No active hold")
     assert axe_violations(page) == []
@@ -367,6 +373,7 @@ def test_a_lead_places_and_releases_a_hold(browser: Any, tipline: Tipline) -> No
     assert page.locator('tr[data-hold="1"]').count() == 0
     page.get_by_label("Also released and expired holds").check()
     page.get_by_role("button", name="Show").click()
+    page.wait_for_url(f"{live.url}/console/holds?report_id=&all=1")
     page.wait_for_load_state("load")
     expect(page.locator('tr[data-hold="1"]')).to_contain_text("released")
     assert "preservation_release" in actions(live, "lee")
