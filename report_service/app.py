@@ -28,6 +28,8 @@ What :mod:`report_service.review` (and any other router) finds on ``app.state``:
                settings are complete the lifespan runs a submitter thread
 ``console_sessions``  :class:`report_service.console.sessions.ConsoleSessions` (the
                console at ``/console``, :func:`report_service.console.pages.install`)
+``console_nav``  the navigation links of the escalation pages the console was given
+               (:mod:`report_service.escalation.console_pages`: CyberTipline, holds)
 ``events``     ``(session, event_type, data)``: queues a signed webhook event in the
                caller's transaction (:mod:`report_service.escalation.webhooks`)
 ``appeals``     :class:`report_service.escalation.appeals.service.AppealsService`

@@ -98,6 +98,8 @@ def test_approval_end_to_end_reaches_the_cybertipline(browser: Any, tipline: Tip
     live = tipline.live
     context = browser.new_context()
     page = context.new_page()
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
     sign_in(page, live, "sol")
     assert "CyberTipline" in nav_labels(page)
     assert "Holds" not in nav_labels(page)
@@ -142,6 +144,10 @@ def test_approval_end_to_end_reaches_the_cybertipline(browser: Any, tipline: Tip
     assert axe_violations(page) == []
     assert report_status(live) == "prepared"
     assert "ncmec_approve" not in actions(live, "sol")
+    # nothing from another host, and no request for the picture's bytes
+    assert requested
+    assert all(u.startswith(live.url + "/") or u.startswith("data:") for u in requested)
+    assert not any("/media/" in u for u in requested)
     context.close()
 
     # a second safety lead approves with the API's fields
@@ -270,6 +276,7 @@ def test_roles_see_only_the_pages_the_api_lets_them_use(
         r = page.goto(live.url + path)
         assert r is not None
         assert r.status == (200 if allowed else 403), path
+        assert r.headers["content-security-policy"].startswith("default-src 'none'")
         if not allowed:
             assert "(forbidden)" in page.locator("main").inner_text()
             assert "erin" not in page.content()
