@@ -28,6 +28,8 @@ What :mod:`report_service.review` (and any other router) finds on ``app.state``:
                settings are complete the lifespan runs a submitter thread
 ``console_sessions``  :class:`report_service.console.sessions.ConsoleSessions` (the
                console at ``/console``, :func:`report_service.console.pages.install`)
+``console_nav``  the navigation links of the escalation pages the console was given
+               (:mod:`report_service.escalation.console_pages`: CyberTipline, holds)
 ``events``     ``(session, event_type, data)``: queues a signed webhook event in the
                caller's transaction (:mod:`report_service.escalation.webhooks`)
 ``appeals``     :class:`report_service.escalation.appeals.service.AppealsService`
@@ -149,6 +151,7 @@ def create_app(
     from report_service.banks import HashBanks
     from report_service.body_limit import BodyLimitMiddleware
     from report_service.console.pages import install as install_console
+    from report_service.escalation import console_pages as escalation_pages
     from report_service.escalation.appeals.api import install as install_appeals
     from report_service.escalation.appeals.reporter_notice import ReporterNotices
     from report_service.escalation.appeals.service import AppealsService
@@ -317,7 +320,8 @@ def create_app(
             return relay_limit
         return settings.max_body_bytes
 
-    install_console(app)  # the moderator console at /console (docs/review.md)
+    # the moderator console at /console (docs/review.md), with the escalation pages
+    install_console(app, extra=[(escalation_pages.router, escalation_pages.NAV)])
 
     # Outermost last: request ids and access logs, then the body limit, then the catch-all.
     app.add_middleware(CatchAllMiddleware)

@@ -67,6 +67,8 @@ INTERNAL_FORBIDDEN = {
     "report_service/review": ("report_service.escalation",),
     # the intake routers read the reporter's notice from app.state, never import it
     "report_service/api": ("report_service.escalation",),
+    # the console shows escalation pages that report_service.app passes in
+    "report_service/console": ("report_service.escalation",),
 }
 
 

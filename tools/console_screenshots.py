@@ -3,7 +3,8 @@
 Runs the service on a temporary SQLite database seeded with the browser tests' shift
 (``tests/report_service/console/shift_data.py``: franked messages, sealed reports, a
 banked picture, a child-safety report), drives Debian's chromium through Playwright and
-writes ``docs/screenshots/console-*.png``.
+writes ``docs/screenshots/console-*.png`` (sign-in, queues, item, revealed, audit, the
+CyberTipline report page and the holds page).
 
     make screenshots          # or: .venv/bin/python tools/console_screenshots.py [OUT_DIR]
 """
@@ -69,6 +70,30 @@ def main(out_dir: Path) -> int:
                 sign_in("aldo")
                 page.get_by_role("button", name="Verify the chain").click()
                 shot("audit")
+                # a CyberTipline report prepared by one safety lead's decision, as the
+                # second safety lead who must approve it sees it
+                review = shift.app.state.review
+                for lead in ("sol", "sam"):
+                    shift.tokens[lead] = review.add_moderator("setup", lead, "safety_lead").token
+                sol = review.authenticate(shift.tokens["sol"])
+                review.claim(sol, "child_safety")
+                review.decide(sol, 3, "suspend_sender", "csam/1.0", "confirmed")
+                sign_in("sam")
+                page.get_by_role("link", name="CyberTipline").click()
+                page.get_by_role("link", name="ct-1").click()
+                page.wait_for_load_state("load")
+                shot("cybertipline", full=True)
+                # a lead places a litigation hold
+                sign_in("lee")
+                page.get_by_role("link", name="Holds").click()
+                page.get_by_label("Item number or report id").fill("2")
+                page.get_by_label("Reason (10 to 1000 characters)").fill(
+                    "litigation hold LH-2026-4, counsel's request"
+                )
+                page.get_by_label("Outside reference (optional)").fill("LH-2026-4")
+                page.get_by_role("button", name="Place hold").click()
+                page.wait_for_load_state("load")
+                shot("holds", full=True)
                 browser.close()
         finally:
             shift.app.state.engine.dispose()

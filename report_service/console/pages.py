@@ -18,7 +18,7 @@ import datetime as dt
 import json
 import re
 import secrets
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -250,6 +250,9 @@ def render(
             nav.append(("Audit log", f"{PREFIX}/audit", "a"))
         if allows(actor.role, Permission.MANAGE_MODERATORS):
             nav.append(("Moderators", f"{PREFIX}/moderators", "m"))
+        for label, path, key, permission in getattr(request.app.state, "console_nav", ()):
+            if allows(actor.role, permission):
+                nav.append((label, f"{PREFIX}{path}", key))
         nav.append(("Settings", f"{PREFIX}/settings", "w"))
     msg = request.query_params.get("msg")
     return templates.TemplateResponse(
@@ -880,19 +883,31 @@ def save_settings(sessions: Sessions, who: Checked, form: Form) -> Response:
     return _see_other("/settings", msg="saved")
 
 
-def install(app: FastAPI) -> None:
+NavEntry = tuple[str, str, str, Permission]
+"""A page a feature adds to the navigation: label, path under ``/console``, shortcut key
+and the permission a role needs to see the link."""
+
+
+def install(app: FastAPI, extra: Sequence[tuple[APIRouter, Sequence[NavEntry]]] = ()) -> None:
     """Mount the console on ``app`` (after the review service is installed): its session
     store on ``app.state.console_sessions``, the pages, the static files and the
-    security headers of every ``/console`` answer."""
+    security headers of every ``/console`` answer.
+
+    ``extra`` are pages of higher features (the escalation pages of
+    :mod:`report_service.escalation.console_pages`) with their navigation entries: the
+    console never imports them, ``report_service.app`` passes them in."""
     app.state.console_sessions = ConsoleSessions(
         app.state.session_factory, app.state.clock, app.state.random
     )
+    app.state.console_nav = tuple(entry for _, entries in extra for entry in entries)
     app.include_router(router)
+    for pages, _ in extra:
+        app.include_router(pages)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="console-static")
     app.add_middleware(SecurityHeadersMiddleware, prefix=PREFIX)
 
 
-__all__ = ["PREFIX", "install", "router"]
+__all__ = ["PREFIX", "NavEntry", "install", "router"]
 
 
 def _start_session(

@@ -34,6 +34,9 @@ POSTS = [
     "/console/link",
     "/console/settings",
     "/console/break",
+    "/console/cybertipline/{x}/approve",
+    "/console/holds",
+    "/console/holds/{x}/release",
 ]
 GETS = [
     "/console",
@@ -46,15 +49,24 @@ GETS = [
     "/console/moderators",
     "/console/settings",
     "/console/link",
+    "/console/cybertipline",
+    "/console/cybertipline/{x}",
+    "/console/holds",
 ]
 FIELDS = ["csrf", "token", "reason", "decision", "policy", "note", "bank_media", "name", "role"]
 FIELDS += ["blur_level", "grayscale", "break_minutes", "item", "actor", "action", "after"]
 FIELDS += ["since", "until", "verify", "code"]
+FIELDS += ["classification", "screen_name", "escalate_to_high_priority", "publicly_available"]
+FIELDS += ["file_" + "0" * 64, "kind", "target", "days", "indefinite", "reference", "force"]
+FIELDS += ["status", "all", "report_id"]
 segment = st.one_of(
     st.sampled_from(["1", "2", "3", "0", "²", "general", "child_safety", "mia", "a" * 64]),
     st.text(min_size=1, max_size=70).map(lambda t: t.replace("/", "_")),
 )
-values = st.one_of(st.text(max_size=300), st.sampled_from(["1", "on", "²", "2026-01-01", "0" * 64]))
+values = st.one_of(
+    st.text(max_size=300),
+    st.sampled_from(["1", "on", "²", "2026-01-01", "0" * 64, "A1", "item", "report", "failed"]),
+)
 
 
 @pytest.fixture
@@ -63,6 +75,13 @@ def shift(tmp_path: Path) -> Iterator[Shift]:
     try:
         with BackgroundServer(s.app) as url:
             seed(s, url)
+        # a safety lead whose decision on the child-safety item prepared CyberTipline
+        # report 1, so the escalation pages have something to act on
+        review = s.app.state.review
+        s.tokens["sol"] = review.add_moderator("setup", "sol", "safety_lead").token
+        sol = review.authenticate(s.tokens["sol"])
+        review.claim(sol, "child_safety")
+        review.decide(sol, 3, "suspend_sender", "csam/1.0", "confirmed")
         yield s
     finally:
         s.app.state.engine.dispose()
@@ -100,7 +119,7 @@ def call(shift: Shift, role: str | None, method: str, path: str, **kw: object) -
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    role=st.sampled_from([None, "mia", "cleo", "lee", "aldo", "ada"]),
+    role=st.sampled_from([None, "mia", "cleo", "lee", "aldo", "ada", "sol"]),
     post=st.booleans(),
     template=st.integers(0, 100),
     parts=st.lists(segment, min_size=2, max_size=2),
