@@ -153,6 +153,7 @@ def create_app(
     from report_service.escalation.appeals.reporter_notice import ReporterNotices
     from report_service.escalation.appeals.service import AppealsService
     from report_service.escalation.dsa.config import mapping_from_settings
+    from report_service.escalation.dsa.correction import StatementEnder
     from report_service.escalation.dsa.recorder import StatementRecorder
     from report_service.escalation.ncmec.api import install as install_ncmec
     from report_service.escalation.preservation import router as preservation_api
@@ -256,6 +257,10 @@ def create_app(
         sessions, settings.rate_limit_per_minute, settings.rate_limit_burst
     )
     metrics.add_collector(ReviewGauges(sessions, now))
+    mapping = mapping_from_settings(settings)
+    # A reopened decision (a lead's reopen, or a new report sending it back to review)
+    # withdraws or corrects its statement of reasons, as an appeal's reversal does.
+    statement_ender = StatementEnder(mapping, rand)
     app.state.intake = Intake(
         keys=material,
         banks=banks,
@@ -267,7 +272,7 @@ def create_app(
         max_messages=settings.max_messages,
         max_attachments=settings.max_attachments,
         child_safety_categories=settings.child_safety_categories,
-        requeue=ReviewRequeue(),
+        requeue=ReviewRequeue(on_reopened=statement_ender),
         events=events,
         video_budget_s=settings.video_report_budget_s,
     )
@@ -287,7 +292,6 @@ def create_app(
     app.include_router(relay.router)
     app.include_router(reports.router)
     app.include_router(banks_api.router)
-    mapping = mapping_from_settings(settings)
     app.include_router(transparency_router.router)
     review = ReviewService(
         sessions,
@@ -298,6 +302,7 @@ def create_app(
         on_decided=ncmec.prepare,
         events=events,
         decision_hooks=[StatementRecorder(mapping, rand)],
+        on_reopened=statement_ender,
     )
     install_review(app, review)
     install_ncmec(app, ncmec)

@@ -128,6 +128,14 @@ class Banker(Protocol):
         ...
 
 
+ReopenHook = Callable[[Session, DecisionRow, ReviewItem, int], None]
+"""Called with a decision just marked reopened (the item back in its queue) and the time,
+inside the reopen's transaction, before its audit entry (for example the DSA statement
+ender of :mod:`report_service.escalation.dsa.correction`, which withdraws or corrects the
+decision's statement of reasons): what it writes commits with the reopen, and a hook that
+raises undoes the reopen."""
+
+
 GuardedDecisionHook = Callable[[Session, ReviewItem, DecisionRow], None]
 """Called in the transaction that records a decision, after its audit entry, inside a
 savepoint (e.g. :mod:`report_service.escalation.ncmec` prepares a CyberTipline report).
@@ -155,7 +163,8 @@ class ReviewService:
 
     ``clock`` returns milliseconds since the epoch; ``evidence`` decrypts report evidence;
     ``banker`` (optional) banks confirmed media; ``decision_hooks`` run inside each
-    decision's transaction (:data:`DecisionHook`).
+    decision's transaction (:data:`DecisionHook`), ``on_reopened`` inside each reopen's
+    (:data:`ReopenHook`).
     """
 
     def __init__(
@@ -170,9 +179,11 @@ class ReviewService:
         on_decided: GuardedDecisionHook | None = None,
         events: EventHook | None = None,
         decision_hooks: Sequence[DecisionHook] = (),
+        on_reopened: ReopenHook | None = None,
     ) -> None:
         self._sessions = session_factory
         self._decision_hooks = tuple(decision_hooks)
+        self._on_reopened = on_reopened
         # Token lookups and queue depths only read: no SQLite write lock for them.
         self._reads = read_session_factory or session_factory
         self._clock = clock
@@ -726,6 +737,8 @@ class ReviewService:
             item.outcome = None
             item.updated_at = now
             session.flush()
+            if current is not None and self._on_reopened is not None:
+                self._on_reopened(session, current, item, now)
             audit(
                 session,
                 now,

@@ -30,6 +30,15 @@ class StatementOut(BaseModel):
     standing: bool
     appealable_until: int | None
     appeal_id: int | None
+    ended_at: int | None = Field(
+        default=None,
+        description="When the restriction ended (its correction's time); null while it stands.",
+    )
+    ended_because: Literal["appeal", "reopened"] | None = Field(
+        default=None,
+        description="appeal: reversed on the user's appeal; reopened: the decision was "
+        "re-opened for a fresh review (a new violation decision gets its own statement).",
+    )
     how_to_appeal: str
     transparency_database: dict[str, Any]
 

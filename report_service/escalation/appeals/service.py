@@ -23,9 +23,9 @@ statement of reasons there).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -43,10 +43,9 @@ from report_service.escalation.appeals.errors import (
 )
 from report_service.escalation.appeals.models import AppealRow
 from report_service.escalation.appeals.notices import APPEAL_HOW
-from report_service.escalation.dsa.builder import build_statement
+from report_service.escalation.dsa.correction import end_statement
 from report_service.escalation.dsa.mapping import DsaMapping
 from report_service.escalation.dsa.models import StatementRow
-from report_service.escalation.dsa.recorder import facts_of, new_puid
 from report_service.review import store as review_store
 from report_service.review.decisions import check_reason
 from report_service.review.errors import (
@@ -68,6 +67,11 @@ from report_service.storage.reports import own_report_id
 Events = Callable[[Session, str, dict[str, object]], None]
 APPEAL_WINDOW_MS = 183 * 24 * 3600 * 1000  # six months (Art. 20(1))
 APPELLANT_ACTOR = "appellant"
+ENDED_WORDS = {
+    "appeal": " (reversed on your appeal; the restriction has ended)",
+    "reopened": " (re-opened for a fresh review; the restriction has ended, and a new "
+    "decision comes with its own statement)",
+}
 
 
 def no_events(session: Session, event_type: str, data: dict[str, object]) -> None:
@@ -109,17 +113,40 @@ class AppealsService:
             return schemas.StatementsOut(statements=[self._statement_out(session, r) for r in rows])
 
     def _statement_out(self, session: Session, row: StatementRow) -> schemas.StatementOut:
-        corrected = session.scalar(
-            select(StatementRow.id).where(StatementRow.corrects_id == row.id).limit(1)
+        """``row`` as its subject sees it now: a decision's statement stands until a
+        correction ends it (reversed on their appeal, or its decision re-opened for a
+        fresh review); a correction says when and why the restriction ended."""
+        original = row if row.kind == "decision" else session.get(StatementRow, row.corrects_id)
+        correction = (
+            row
+            if row.kind == "correction"
+            else session.scalars(
+                select(StatementRow)
+                .where(StatementRow.corrects_id == row.id)
+                .order_by(StatementRow.id)
+                .limit(1)
+            ).first()
         )
-        standing = row.kind == "decision" and corrected is None
+        standing = row.kind == "decision" and correction is None
         appeal = session.scalars(
             select(AppealRow).where(AppealRow.statement_id == row.id).order_by(AppealRow.id.desc())
         ).first()
         restriction = self._mapping.restrictions.get(row.decision)
         summary = restriction.summary if restriction else row.decision
-        if not standing:
-            summary += " (reversed on appeal; the restriction has ended)"
+        ended_because: Literal["appeal", "reopened"] | None = None
+        if correction is not None:
+            reversed_on_appeal = session.scalar(
+                select(AppealRow.id)
+                .where(
+                    AppealRow.statement_id == (row.id if original is None else original.id),
+                    AppealRow.outcome == "reverse",
+                )
+                .limit(1)
+            )
+            ended_because = "appeal" if reversed_on_appeal is not None else "reopened"
+            summary += ENDED_WORDS[ended_because]
+            if row.kind == "correction":
+                summary = f"Correction of statement {row.corrects_id}: {summary}"
         return schemas.StatementOut(
             statement_id=row.id,
             kind="correction" if row.kind == "correction" else "decision",
@@ -128,10 +155,12 @@ class AppealsService:
             summary=summary,
             message_id=row.message_id,
             message_at=row.message_at,
-            decided_at=row.created_at,
+            decided_at=row.created_at if original is None else original.created_at,
             standing=standing,
             appealable_until=row.created_at + APPEAL_WINDOW_MS if standing else None,
             appeal_id=None if appeal is None else appeal.id,
+            ended_at=None if correction is None else correction.created_at,
+            ended_because=ended_because,
             how_to_appeal=APPEAL_HOW,
             transparency_database=json.loads(row.payload),
         )
@@ -508,13 +537,21 @@ class AppealsService:
         item.outcome = None
         item.updated_at = now
         session.flush()
+        correction = end_statement(
+            session, current, item, now, self._mapping, self._random, ended_by="complaint"
+        )
         audit(
             session,
             now,
             actor,
             "reopen",
             item.id,
-            {"reason": text, "decision_id": current.id, "appeal_id": appeal.id},
+            {
+                "reason": text,
+                "decision_id": current.id,
+                "appeal_id": appeal.id,
+                "correction_statement_id": None if correction is None else correction.id,
+            },
         )
 
     def _reverse(
@@ -536,38 +573,11 @@ class AppealsService:
         )
         item.outcome = "no_violation"
         item.updated_at = now
-        original = (
-            None
-            if appeal.statement_id is None
-            else session.get(StatementRow, appeal.statement_id, with_for_update=True)
+        correction = end_statement(
+            session, current, item, now, self._mapping, self._random, ended_by="appeal"
         )
-        if original is None:  # pragma: no cover - statements are never deleted
-            raise InvalidState("the statement under appeal is gone")
-        if original.state == "pending" and original.lease_owner is None:
-            original.state = "withdrawn"  # never sent: the correction alone says it all
-        facts = dataclasses.replace(
-            facts_of(session, current, item), ended_at_ms=now, corrects=original.puid
-        )
-        puid = new_puid(self._random)
-        correction = StatementRow(
-            puid=puid,
-            kind="correction",
-            decision_id=current.id,
-            item_id=item.id,
-            subject_id=original.subject_id,
-            message_id=original.message_id,
-            message_at=original.message_at,
-            decision=current.decision,
-            policy=current.policy,
-            payload=json.dumps(build_statement(facts, self._mapping, puid), sort_keys=True),
-            state="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-            corrects_id=original.id,
-        )
-        session.add(correction)
-        session.flush()
+        if correction is None:  # pragma: no cover - a sender's appeal names a statement
+            raise InvalidState("the statement under appeal no longer stands")
         audit(
             session,
             now,
