@@ -87,4 +87,3 @@ class PgListener:
                 self.alive = False
             self._stop.wait(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_S)
-
