@@ -25,7 +25,9 @@ What :mod:`report_service.review` (and any other router) finds on ``app.state``:
 ``ncmec``      :class:`report_service.escalation.ncmec.service.NcmecService` (its router:
                :func:`report_service.escalation.ncmec.api.install`); the review service
                prepares reports through its ``prepare`` hook, and when the CyberTipline
-               settings are complete the lifespan runs a submitter thread
+               settings are complete the lifespan runs a submitter thread (so it does
+               for DSA statements of reasons when the Transparency Database is set,
+               :mod:`report_service.escalation.dsa.background`)
 ``console_sessions``  :class:`report_service.console.sessions.ConsoleSessions` (the
                console at ``/console``, :func:`report_service.console.pages.install`)
 ``events``     ``(session, event_type, data)``: queues a signed webhook event in the
@@ -152,6 +154,7 @@ def create_app(
     from report_service.escalation.appeals.api import install as install_appeals
     from report_service.escalation.appeals.reporter_notice import ReporterNotices
     from report_service.escalation.appeals.service import AppealsService
+    from report_service.escalation.dsa.background import start_dsa_submitter
     from report_service.escalation.dsa.config import mapping_from_settings
     from report_service.escalation.dsa.correction import StatementEnder
     from report_service.escalation.dsa.recorder import StatementRecorder
@@ -211,10 +214,14 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         sandbox.start()  # warm the workers before the first report, off the request path
         stop = start_ncmec_submitter(settings, sessions, now, evidence_reader)
+        stop_dsa = None
         try:
+            stop_dsa = start_dsa_submitter(settings, sessions, now, reads)
             async with webhook_task(settings, sessions, lambda: material, now, reads):
                 yield
         finally:
+            if stop_dsa is not None:
+                stop_dsa()
             if stop is not None:
                 stop()
         banks.close()

@@ -158,6 +158,9 @@ class Settings(BaseSettings):
     dsa_token_file: Path | None = None
     dsa_mapping_file: Path | None = None
     dsa_batch_size: int = Field(default=100, ge=1, le=100)
+    # How often each `frankly serve` process looks for due statements to send (when the
+    # endpoint and a token are set); 0: never (then run `frankly dsa submit` from cron).
+    dsa_submit_interval_s: float = Field(default=60.0, ge=0, le=86400)
 
     @classmethod
     def settings_customise_sources(
