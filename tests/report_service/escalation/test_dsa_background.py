@@ -89,6 +89,11 @@ def _states(sessions: sessionmaker[Session]) -> dict[str, str]:
         return {r.puid: r.state for r in session.scalars(select(StatementRow))}
 
 
+def _submitted(sessions: sessionmaker[Session], n: int) -> Callable[[], bool]:
+    """Whether exactly ``n`` statements exist, all submitted."""
+    return lambda: list(_states(sessions).values()) == ["submitted"] * n
+
+
 def test_serve_submits_statements_in_the_background(
     database_url: str,
     tmp_path: Path,
@@ -130,8 +135,7 @@ def test_serve_submits_statements_in_the_background(
             )
             assert decided.status_code == 200, decided.text
             [puid] = _states(sessions)
-            sent = {puid: "submitted"}
-            _wait(lambda s=sessions, want=sent: _states(s) == want, "the statement sent")
+            _wait(_submitted(sessions, 1), "the statement sent")
             assert puid in database.created
 
             # The reopened decision's correction follows the same way.
@@ -139,10 +143,7 @@ def test_serve_submits_statements_in_the_background(
                 f"/v1/review/items/{item}/reopen", headers=lead, json={"reason": "look again"}
             )
             assert r.status_code == 200, r.text
-            _wait(
-                lambda s=sessions: list(_states(s).values()) == ["submitted"] * 2,
-                "the correction sent",
-            )
+            _wait(_submitted(sessions, 2), "the correction sent")
             [correction] = [p for p in database.created if p != puid]
             assert puid in database.created[correction]["decision_facts"]
         assert sum(database.calls) == 2  # each sent once
@@ -221,7 +222,7 @@ def test_two_serve_processes_send_each_statement_once(
 def test_the_thread_runs_only_when_configured(tmp_path: Path, clock: FakeClock) -> None:
     base: dict[str, Any] = {"environment": "development", "data_dir": tmp_path}
     never = make_session_factory(make_engine(f"sqlite:///{tmp_path / 'x.sqlite'}"))
-    cases = [
+    cases: list[dict[str, Any]] = [
         {},  # nothing set: statements are stored and exportable, never sent
         {"dsa_endpoint": "http://127.0.0.1:9/api/v1"},  # no token
         {"dsa_token": TOKEN},  # no endpoint
