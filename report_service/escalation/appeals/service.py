@@ -121,7 +121,13 @@ class AppealsService:
         """``row`` as its subject sees it now: a decision's statement stands until a
         correction ends it (reversed on their appeal, or its decision re-opened for a
         fresh review); a correction says when and why the restriction ended."""
-        original = row if row.kind == "decision" else session.get(StatementRow, row.corrects_id)
+        original = (
+            row
+            if row.kind == "decision"
+            else None
+            if row.corrects_id is None
+            else session.get(StatementRow, row.corrects_id)
+        )
         correction = (
             row
             if row.kind == "correction"

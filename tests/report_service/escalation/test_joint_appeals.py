@@ -8,6 +8,7 @@ other with the same reviewer to answer."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import httpx
@@ -173,3 +174,40 @@ def test_a_complaint_filed_during_a_claim_joins_it_and_an_upheld_appeal_leaves_i
         mine = http.get(f"/v1/appeals/{a['appeal_id']}", headers=service.auth(SENDER)).json()
         assert mine["outcome"] == "uphold"
     assert service.app.state.review.audit_verify().ok
+
+
+def test_two_reviewers_claiming_the_two_sides_at_once_get_one_claim(
+    service: Any, live_url: str
+) -> None:
+    # Each reviewer asks for a different side of the same decision at the same moment:
+    # exactly one gets both, the other a clean 409, and nobody waits forever.
+    mo1 = _mod(service, "mo1")
+    reviewers = {name: _mod(service, name) for name in ("mo2", "mo3")}
+    with loopback_client(live_url) as http:
+        report_id, _item, statement = _decided(service, http, mo1)
+        a = _file(service, http, SENDER, {"statement_id": statement, "reason": "a joke"})
+        c = _file(service, http, REPORTER, {"report_id": report_id, "reason": "Too lenient."})
+    answers: dict[str, httpx.Response] = {}
+    start = threading.Barrier(2)
+
+    def claim(name: str, appeal_id: int) -> None:
+        with loopback_client(live_url) as own:
+            start.wait()
+            answers[name] = own.post(
+                f"/v1/review/appeals/{appeal_id}/claim", headers=reviewers[name]
+            )
+
+    threads = [
+        threading.Thread(target=claim, args=("mo2", a["appeal_id"])),
+        threading.Thread(target=claim, args=("mo3", c["appeal_id"])),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    codes = sorted(r.status_code for r in answers.values())
+    assert codes == [200, 409], {k: v.text for k, v in answers.items()}
+    [winner] = [k for k, v in answers.items() if v.status_code == 200]
+    with loopback_client(live_url) as http:
+        listed = _listed(http, reviewers[winner])
+    assert {listed[x["appeal_id"]]["claimed_by"] for x in (a, c)} == {winner}
