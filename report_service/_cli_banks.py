@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 CLI_ACTOR = "cli"
 
 
+
 def _now_ms() -> int:
     from report_service.app import wall_clock_ms
 

@@ -120,6 +120,7 @@ class Metrics:
             registry=self.registry,
         )
 
+
     def add_collector(self, collector: Collector) -> None:
         """Also expose ``collector`` (e.g. gauges read from the database at scrape time)."""
         self._collectors.append(collector)

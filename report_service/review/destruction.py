@@ -155,7 +155,9 @@ class EvidenceDestroyer:
                 break
             after = page[-1][0]
         if dry_run:
-            return PurgeResult(cutoff, True, (), tuple(candidates), dict(kept), True, tuple(held))
+            return PurgeResult(
+                cutoff, True, (), tuple(candidates), dict(kept), True, tuple(held)
+            )
         detail = {
             "basis": "retention",
             "reason": why,
@@ -177,7 +179,9 @@ class EvidenceDestroyer:
                     if locked.held is not None:
                         held.append(locked.held)
         scrubbed = self._checkpoint() if destroyed else True
-        return PurgeResult(cutoff, False, tuple(destroyed), (), dict(kept), scrubbed, tuple(held))
+        return PurgeResult(
+            cutoff, False, tuple(destroyed), (), dict(kept), scrubbed, tuple(held)
+        )
 
     def _recheck(self, session: Session, report_id: str, now: int) -> ReportState | None:
         """The report's state again, under the row locks of its evidence key and items;

@@ -87,3 +87,4 @@ class PgListener:
                 self.alive = False
             self._stop.wait(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_S)
+
