@@ -25,7 +25,9 @@ What :mod:`report_service.review` (and any other router) finds on ``app.state``:
 ``ncmec``      :class:`report_service.escalation.ncmec.service.NcmecService` (its router:
                :func:`report_service.escalation.ncmec.api.install`); the review service
                prepares reports through its ``prepare`` hook, and when the CyberTipline
-               settings are complete the lifespan runs a submitter thread
+               settings are complete the lifespan runs a submitter thread (so it does
+               for DSA statements of reasons when the Transparency Database is set,
+               :mod:`report_service.escalation.dsa.background`)
 ``console_sessions``  :class:`report_service.console.sessions.ConsoleSessions` (the
                console at ``/console``, :func:`report_service.console.pages.install`)
 ``console_nav``  the navigation links of the escalation pages the console was given
@@ -155,7 +157,9 @@ def create_app(
     from report_service.escalation.appeals.api import install as install_appeals
     from report_service.escalation.appeals.reporter_notice import ReporterNotices
     from report_service.escalation.appeals.service import AppealsService
+    from report_service.escalation.dsa.background import start_dsa_submitter
     from report_service.escalation.dsa.config import mapping_from_settings
+    from report_service.escalation.dsa.correction import StatementEnder
     from report_service.escalation.dsa.recorder import StatementRecorder
     from report_service.escalation.ncmec.api import install as install_ncmec
     from report_service.escalation.preservation import router as preservation_api
@@ -214,10 +218,14 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         sandbox.start()  # warm the workers before the first report, off the request path
         stop = start_ncmec_submitter(settings, sessions, now, evidence_reader)
+        stop_dsa = None
         try:
+            stop_dsa = start_dsa_submitter(settings, sessions, now, reads)
             async with webhook_task(settings, sessions, lambda: material, now, reads):
                 yield
         finally:
+            if stop_dsa is not None:
+                stop_dsa()
             if stop is not None:
                 stop()
         banks.close()
@@ -260,6 +268,10 @@ def create_app(
         sessions, settings.rate_limit_per_minute, settings.rate_limit_burst
     )
     metrics.add_collector(ReviewGauges(sessions, now))
+    mapping = mapping_from_settings(settings)
+    # A reopened decision (a lead's reopen, or a new report sending it back to review)
+    # withdraws or corrects its statement of reasons, as an appeal's reversal does.
+    statement_ender = StatementEnder(mapping, rand)
     app.state.intake = Intake(
         keys=material,
         banks=banks,
@@ -271,7 +283,7 @@ def create_app(
         max_messages=settings.max_messages,
         max_attachments=settings.max_attachments,
         child_safety_categories=settings.child_safety_categories,
-        requeue=ReviewRequeue(),
+        requeue=ReviewRequeue(on_reopened=statement_ender),
         events=events,
         video_budget_s=settings.video_report_budget_s,
     )
@@ -291,7 +303,6 @@ def create_app(
     app.include_router(relay.router)
     app.include_router(reports.router)
     app.include_router(banks_api.router)
-    mapping = mapping_from_settings(settings)
     app.include_router(transparency_router.router)
     review = ReviewService(
         sessions,
@@ -302,6 +313,7 @@ def create_app(
         on_decided=ncmec.prepare,
         events=events,
         decision_hooks=[StatementRecorder(mapping, rand)],
+        on_reopened=statement_ender,
     )
     install_review(app, review)
     install_ncmec(app, ncmec)

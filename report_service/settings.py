@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     webhook_timeout_s: float = Field(default=15.0, gt=0, le=60)
     webhook_poll_interval_s: float = Field(default=2.0, ge=0, le=3600)
     webhook_allow_http: bool = False
+    # Delivered rows are deleted this many days after delivery by the deliverer (or
+    # `frankly webhooks prune`); pending and dead-lettered rows never are. 0: keep all.
+    webhook_retention_days: int = Field(default=30, ge=0, le=3650)
     # EU DSA statements of reasons (docs/escalation.md): nothing is sent unless
     # ``dsa_endpoint`` and a token (``dsa_token`` or ``dsa_token_file``) are set.
     dsa_endpoint: str | None = None
@@ -155,6 +158,9 @@ class Settings(BaseSettings):
     dsa_token_file: Path | None = None
     dsa_mapping_file: Path | None = None
     dsa_batch_size: int = Field(default=100, ge=1, le=100)
+    # How often each `frankly serve` process looks for due statements to send (when the
+    # endpoint and a token are set); 0: never (then run `frankly dsa submit` from cron).
+    dsa_submit_interval_s: float = Field(default=60.0, ge=0, le=86400)
 
     @classmethod
     def settings_customise_sources(

@@ -43,8 +43,8 @@ from report_service.escalation.preservation.router import get_holds
 from report_service.escalation.preservation.schemas import ItemHoldIn, ReleaseIn, ReportHoldIn
 from report_service.escalation.preservation.service import HoldService
 from report_service.http_errors import classify
-from report_service.review.decisions import MAX_REASON_CHARS, MIN_REASON_CHARS
-from report_service.review.roles import Permission, allows
+from report_service.review.decisions.taxonomy import MAX_REASON_CHARS, MIN_REASON_CHARS
+from report_service.review.moderators.roles import Permission, allows
 
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
 

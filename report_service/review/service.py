@@ -24,6 +24,7 @@ from report_service.review.decisions.service import (
     DecisionHook,
     DecisionService,
     GuardedDecisionHook,
+    ReopenHook,
 )
 from report_service.review.items.service import ItemService
 from report_service.review.media.evidence_access import EvidenceReader
@@ -40,7 +41,8 @@ class ReviewService(
 
     ``clock`` returns milliseconds since the epoch; ``evidence`` decrypts report evidence;
     ``banker`` (optional) banks confirmed media; ``decision_hooks`` run inside each
-    decision's transaction (:data:`DecisionHook`).
+    decision's transaction (:data:`DecisionHook`), ``on_reopened`` inside each reopen's
+    (:data:`ReopenHook`).
     """
 
     def __init__(
@@ -55,9 +57,11 @@ class ReviewService(
         on_decided: GuardedDecisionHook | None = None,
         events: EventHook | None = None,
         decision_hooks: Sequence[DecisionHook] = (),
+        on_reopened: ReopenHook | None = None,
     ) -> None:
         self._sessions = session_factory
         self._decision_hooks = tuple(decision_hooks)
+        self._on_reopened = on_reopened
         # Token lookups and queue depths only read: no SQLite write lock for them.
         self._reads = read_session_factory or session_factory
         self._clock = clock

@@ -26,10 +26,22 @@ APPEAL_HOW = (
 )
 
 
+SUPERSEDED = "superseded"
+"""The outcome of an appeal or complaint closed because another one about the same
+decision, reviewed jointly by the same moderator, was reversed
+(:mod:`report_service.escalation.appeals.service`)."""
+
+
 def complaint_note(appeal_id: int, status: str, outcome: str | None) -> str:
     """What the notice says about the reporter's latest complaint on the report."""
     if status != "decided":
         return f"Your complaint (appeal {appeal_id}) is being reviewed by another moderator."
+    if outcome == SUPERSEDED:
+        return (
+            f"Your complaint (appeal {appeal_id}) was reviewed together with another "
+            "complaint about the same decision, and that review changed the decision; "
+            "this is the new decision."
+        )
     if outcome == "reverse":
         return (
             f"Your complaint (appeal {appeal_id}) was upheld: another moderator reversed "

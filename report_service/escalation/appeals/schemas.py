@@ -30,6 +30,15 @@ class StatementOut(BaseModel):
     standing: bool
     appealable_until: int | None
     appeal_id: int | None
+    ended_at: int | None = Field(
+        default=None,
+        description="When the restriction ended (its correction's time); null while it stands.",
+    )
+    ended_because: Literal["appeal", "reopened"] | None = Field(
+        default=None,
+        description="appeal: reversed on the user's appeal; reopened: the decision was "
+        "re-opened for a fresh review (a new violation decision gets its own statement).",
+    )
     how_to_appeal: str
     transparency_database: dict[str, Any]
 
@@ -86,7 +95,12 @@ class AppealOut(BaseModel):
     report_id: str | None = None
     status: Literal["open", "claimed", "decided"]
     created_at: int
-    outcome: Literal["uphold", "reverse"] | None = None
+    outcome: Literal["uphold", "reverse", "superseded"] | None = Field(
+        default=None,
+        description="superseded: another appeal about the same decision, reviewed "
+        "together with this one, was reversed, so the decision it contested no longer "
+        "stands (outcome_reason says so).",
+    )
     outcome_reason: str | None = None
     decided_at: int | None = None
 
@@ -109,6 +123,11 @@ class AppealReviewOut(BaseModel):
     lease_until: int | None
     outcome: str | None
     outcome_reason: str | None
+    joint_with: list[int] = Field(
+        default_factory=list,
+        description="The other undecided appeals about the same decision (the other "
+        "party's): claimed, held and answered together with this one.",
+    )
 
 
 class AppealsReviewOut(BaseModel):

@@ -23,13 +23,13 @@ statement of reasons there).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from client_scan.errors import ReportFormatError
 from client_scan.report_format import normalise_report_id
@@ -42,11 +42,10 @@ from report_service.escalation.appeals.errors import (
     NotAppealable,
 )
 from report_service.escalation.appeals.models import AppealRow
-from report_service.escalation.appeals.notices import APPEAL_HOW
-from report_service.escalation.dsa.builder import build_statement
+from report_service.escalation.appeals.notices import APPEAL_HOW, SUPERSEDED
+from report_service.escalation.dsa.correction import end_statement
 from report_service.escalation.dsa.mapping import DsaMapping
 from report_service.escalation.dsa.models import StatementRow
-from report_service.escalation.dsa.recorder import facts_of, new_puid
 from report_service.review.core import Actor, audit, require
 from report_service.review.decisions import store as decision_store
 from report_service.review.decisions.service import new_decision
@@ -72,6 +71,16 @@ from report_service.storage.reports import own_report_id
 Events = Callable[[Session, str, dict[str, object]], None]
 APPEAL_WINDOW_MS = 183 * 24 * 3600 * 1000  # six months (Art. 20(1))
 APPELLANT_ACTOR = "appellant"
+SUPERSEDED_REASON = (
+    "Reviewed together with another complaint about the same decision, which was "
+    "reversed: the decision you contested no longer stands. The new decision can be "
+    "contested in its turn."
+)
+ENDED_WORDS = {
+    "appeal": " (reversed on your appeal; the restriction has ended)",
+    "reopened": " (re-opened for a fresh review; the restriction has ended, and a new "
+    "decision comes with its own statement)",
+}
 
 
 def no_events(session: Session, event_type: str, data: dict[str, object]) -> None:
@@ -113,17 +122,46 @@ class AppealsService:
             return schemas.StatementsOut(statements=[self._statement_out(session, r) for r in rows])
 
     def _statement_out(self, session: Session, row: StatementRow) -> schemas.StatementOut:
-        corrected = session.scalar(
-            select(StatementRow.id).where(StatementRow.corrects_id == row.id).limit(1)
+        """``row`` as its subject sees it now: a decision's statement stands until a
+        correction ends it (reversed on their appeal, or its decision re-opened for a
+        fresh review); a correction says when and why the restriction ended."""
+        original = (
+            row
+            if row.kind == "decision"
+            else None
+            if row.corrects_id is None
+            else session.get(StatementRow, row.corrects_id)
         )
-        standing = row.kind == "decision" and corrected is None
+        correction = (
+            row
+            if row.kind == "correction"
+            else session.scalars(
+                select(StatementRow)
+                .where(StatementRow.corrects_id == row.id)
+                .order_by(StatementRow.id)
+                .limit(1)
+            ).first()
+        )
+        standing = row.kind == "decision" and correction is None
         appeal = session.scalars(
             select(AppealRow).where(AppealRow.statement_id == row.id).order_by(AppealRow.id.desc())
         ).first()
         restriction = self._mapping.restrictions.get(row.decision)
         summary = restriction.summary if restriction else row.decision
-        if not standing:
-            summary += " (reversed on appeal; the restriction has ended)"
+        ended_because: Literal["appeal", "reopened"] | None = None
+        if correction is not None:
+            reversed_on_appeal = session.scalar(
+                select(AppealRow.id)
+                .where(
+                    AppealRow.statement_id == (row.id if original is None else original.id),
+                    AppealRow.outcome == "reverse",
+                )
+                .limit(1)
+            )
+            ended_because = "appeal" if reversed_on_appeal is not None else "reopened"
+            summary += ENDED_WORDS[ended_because]
+            if row.kind == "correction":
+                summary = f"Correction of statement {row.corrects_id}: {summary}"
         return schemas.StatementOut(
             statement_id=row.id,
             kind="correction" if row.kind == "correction" else "decision",
@@ -132,10 +170,12 @@ class AppealsService:
             summary=summary,
             message_id=row.message_id,
             message_at=row.message_at,
-            decided_at=row.created_at,
+            decided_at=row.created_at if original is None else original.created_at,
             standing=standing,
             appealable_until=row.created_at + APPEAL_WINDOW_MS if standing else None,
             appeal_id=None if appeal is None else appeal.id,
+            ended_at=None if correction is None else correction.created_at,
+            ended_because=ended_because,
             how_to_appeal=APPEAL_HOW,
             transparency_database=json.loads(row.payload),
         )
@@ -286,6 +326,19 @@ class AppealsService:
         (``appeal.created``), all in ``session``'s transaction."""
         session.add(appeal)
         session.flush()
+        held = next(
+            (
+                o
+                for o in _siblings(session, appeal, lock=True)
+                if o.status == "claimed" and (o.lease_until or 0) > now
+            ),
+            None,
+        )
+        if held is not None:  # joins the reviewer's claim on the same decision
+            appeal.status = "claimed"
+            appeal.claimed_by = held.claimed_by
+            appeal.lease_until = held.lease_until
+            audit_detail = {**audit_detail, "joins_claim_of": held.id}
         detail = {"appeal_id": appeal.id, **audit_detail, "reason_chars": len(appeal.reason)}
         audit(session, now, APPELLANT_ACTOR, "appeal_file", appeal.item_id, detail)
         self._events(session, "appeal.created", {"appeal_id": appeal.id, **event_data})
@@ -350,42 +403,26 @@ class AppealsService:
         now = self._clock()
         with self._sessions.begin() as session:
             if appeal_id is None:
-                q = (
-                    select(AppealRow)
-                    .where(
-                        AppealRow.decider != actor.name,
-                        or_(
-                            AppealRow.status == "open",
-                            (AppealRow.status == "claimed") & (AppealRow.lease_until <= now),
-                        ),
-                    )
-                    .order_by(AppealRow.id)
-                    .limit(1)
-                    .with_for_update(skip_locked=True)
-                )
-                if not allows(actor.role, Permission.CHILD_SAFETY):
-                    q = q.where(AppealRow.child_safety.is_(False))
-                appeal = session.scalars(q).first()
-                if appeal is None:
-                    raise QueueEmpty("no appeal to claim")
+                appeal, group = self._next_claimable(session, actor, now)
             else:
-                appeal = self._visible(session, actor, appeal_id, lock=True)
+                appeal = self._visible(session, actor, appeal_id, lock=False)
+                group = _lock_group(session, appeal.decision_id)
                 if appeal.decider == actor.name:
                     raise DeciderExcluded(
                         "you made the decision under appeal; another moderator must review it"
                     )
-                if appeal.status == "decided":
+                if appeal not in group:
                     raise InvalidState("the appeal is already decided")
-                if (
-                    appeal.status == "claimed"
-                    and appeal.claimed_by != actor.name
-                    and (appeal.lease_until or 0) > now
-                ):
+                if _held_by_another(appeal, actor, now):
                     raise InvalidState("another moderator holds this appeal")
+            joint = [o for o in group if o.id != appeal.id]
+            if any(_held_by_another(o, actor, now) for o in joint):
+                raise InvalidState("another moderator holds an appeal about the same decision")
             taken = appeal.claimed_by if appeal.status == "claimed" else None
-            appeal.status = "claimed"
-            appeal.claimed_by = actor.name
-            appeal.lease_until = now + duration
+            for claimed in (appeal, *joint):  # one reviewer answers both parties
+                claimed.status = "claimed"
+                claimed.claimed_by = actor.name
+                claimed.lease_until = now + duration
             session.flush()
             audit(
                 session,
@@ -397,9 +434,57 @@ class AppealsService:
                     "appeal_id": appeal.id,
                     "expires_at": appeal.lease_until,
                     "taken_over_from": taken,
+                    "joint_with": [o.id for o in joint],
                 },
             )
             return _review_out(session, appeal)
+
+    def _next_claimable(
+        self, session: Session, actor: Actor, now: int
+    ) -> tuple[AppealRow, list[AppealRow]]:
+        """The oldest appeal ``actor`` may claim now, and its decision's undecided
+        appeals, row-locked in id order (every path locks a decision's appeals in that
+        order, so two reviewers never wait on each other in a circle).
+
+        Raises:
+            QueueEmpty: none.
+        """
+        other = aliased(AppealRow)
+        held_by_another = (
+            select(other.id)
+            .where(
+                other.decision_id == AppealRow.decision_id,
+                other.status == "claimed",
+                other.lease_until > now,
+                other.claimed_by != actor.name,
+            )
+            .exists()
+        )
+        q = (
+            select(AppealRow.id, AppealRow.decision_id)
+            .where(
+                AppealRow.decider != actor.name,
+                or_(
+                    AppealRow.status == "open",
+                    (AppealRow.status == "claimed") & (AppealRow.lease_until <= now),
+                ),
+                ~held_by_another,
+            )
+            .order_by(AppealRow.id)
+            .limit(3)
+        )
+        if not allows(actor.role, Permission.CHILD_SAFETY):
+            q = q.where(AppealRow.child_safety.is_(False))
+        for appeal_id, decision_id in session.execute(q).all():
+            group = _lock_group(session, decision_id)
+            mine = next((a for a in group if a.id == appeal_id), None)
+            if (
+                mine is not None
+                and not (mine.status == "claimed" and (mine.lease_until or 0) > now)
+                and not any(_held_by_another(a, actor, now) for a in group)
+            ):
+                return mine, group
+        raise QueueEmpty("no appeal to claim")
 
     def item_view(self, actor: Actor, appeal_id: int) -> ItemDetailOut:
         """The item under appeal, as the item view shows it (verified facts, transcript,
@@ -445,7 +530,8 @@ class AppealsService:
         text = check_reason(reason)
         now = self._clock()
         with self._sessions.begin() as session:
-            appeal = self._visible(session, actor, appeal_id, lock=True)
+            appeal = self._visible(session, actor, appeal_id, lock=False)
+            _lock_group(session, appeal.decision_id)  # re-reads it, if still undecided
             if appeal.decider == actor.name:
                 raise DeciderExcluded(
                     "you made the decision under appeal; another moderator must decide the appeal"
@@ -491,7 +577,44 @@ class AppealsService:
                 "appeal.decided",
                 {"appeal_id": appeal.id, "statement_id": appeal.statement_id, "outcome": outcome},
             )
+            if outcome == "reverse":
+                self._supersede(session, actor, appeal, now)
             return _review_out(session, appeal)
+
+    def _supersede(self, session: Session, actor: Actor, reversed_: AppealRow, now: int) -> None:
+        """Close the appeals reviewed jointly with ``reversed_``: the decision they contest
+        no longer stands (the other party's appeal changed it). Each is audited
+        (``appeal_decide``, outcome ``superseded``) and announced."""
+        for other in _siblings(session, reversed_, lock=True):
+            other.status = "decided"
+            other.open_key = None
+            other.complaint_key = None
+            other.outcome = SUPERSEDED
+            other.outcome_reason = SUPERSEDED_REASON
+            other.decided_by = actor.name
+            other.decided_at = now
+            other.claimed_by = None
+            other.lease_until = None
+            session.flush()
+            audit(
+                session,
+                now,
+                actor,
+                "appeal_decide",
+                other.item_id,
+                {
+                    "appeal_id": other.id,
+                    "outcome": SUPERSEDED,
+                    "superseded_by": reversed_.id,
+                    "statement_id": other.statement_id,
+                    "decision_id": other.decision_id,
+                },
+            )
+            self._events(
+                session,
+                "appeal.decided",
+                {"appeal_id": other.id, "statement_id": other.statement_id, "outcome": SUPERSEDED},
+            )
 
     def _reopen(
         self, session: Session, actor: Actor, appeal: AppealRow, text: str, now: int
@@ -512,13 +635,21 @@ class AppealsService:
         item.outcome = None
         item.updated_at = now
         session.flush()
+        correction = end_statement(
+            session, current, item, now, self._mapping, self._random, ended_by="complaint"
+        )
         audit(
             session,
             now,
             actor,
             "reopen",
             item.id,
-            {"reason": text, "decision_id": current.id, "appeal_id": appeal.id},
+            {
+                "reason": text,
+                "decision_id": current.id,
+                "appeal_id": appeal.id,
+                "correction_statement_id": None if correction is None else correction.id,
+            },
         )
 
     def _reverse(
@@ -540,38 +671,11 @@ class AppealsService:
         )
         item.outcome = "no_violation"
         item.updated_at = now
-        original = (
-            None
-            if appeal.statement_id is None
-            else session.get(StatementRow, appeal.statement_id, with_for_update=True)
+        correction = end_statement(
+            session, current, item, now, self._mapping, self._random, ended_by="appeal"
         )
-        if original is None:  # pragma: no cover - statements are never deleted
-            raise InvalidState("the statement under appeal is gone")
-        if original.state == "pending" and original.lease_owner is None:
-            original.state = "withdrawn"  # never sent: the correction alone says it all
-        facts = dataclasses.replace(
-            facts_of(session, current, item), ended_at_ms=now, corrects=original.puid
-        )
-        puid = new_puid(self._random)
-        correction = StatementRow(
-            puid=puid,
-            kind="correction",
-            decision_id=current.id,
-            item_id=item.id,
-            subject_id=original.subject_id,
-            message_id=original.message_id,
-            message_at=original.message_at,
-            decision=current.decision,
-            policy=current.policy,
-            payload=json.dumps(build_statement(facts, self._mapping, puid), sort_keys=True),
-            state="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-            corrects_id=original.id,
-        )
-        session.add(correction)
-        session.flush()
+        if correction is None:  # pragma: no cover - a sender's appeal names a statement
+            raise InvalidState("the statement under appeal no longer stands")
         audit(
             session,
             now,
@@ -642,7 +746,47 @@ def _review_out(session: Session, a: AppealRow) -> schemas.AppealReviewOut:
         lease_until=a.lease_until,
         outcome=a.outcome,
         outcome_reason=a.outcome_reason,
+        joint_with=[] if a.status == "decided" else [o.id for o in _siblings(session, a)],
     )
+
+
+def _held_by_another(appeal: AppealRow, actor: Actor, now: int) -> bool:
+    """Whether someone other than ``actor`` holds a live claim on ``appeal``."""
+    return (
+        appeal.status == "claimed"
+        and appeal.claimed_by != actor.name
+        and (appeal.lease_until or 0) > now
+    )
+
+
+def _lock_group(session: Session, decision_id: int) -> list[AppealRow]:
+    """The undecided appeals about one decision, row-locked in id order and re-read."""
+    return list(
+        session.scalars(
+            select(AppealRow)
+            .where(AppealRow.decision_id == decision_id, AppealRow.status != "decided")
+            .order_by(AppealRow.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def _siblings(session: Session, appeal: AppealRow, *, lock: bool = False) -> list[AppealRow]:
+    """The other undecided appeals and complaints about ``appeal``'s decision (the other
+    party's), oldest first: they are reviewed jointly with it."""
+    q = (
+        select(AppealRow)
+        .where(
+            AppealRow.decision_id == appeal.decision_id,
+            AppealRow.id != appeal.id,
+            AppealRow.status != "decided",
+        )
+        .order_by(AppealRow.id)
+    )
+    if lock:
+        q = q.with_for_update()
+    return list(session.scalars(q))
 
 
 def _refuse_repeat(earlier: Sequence[str], open_message: str, reviewed_message: str) -> None:

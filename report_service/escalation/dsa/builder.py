@@ -23,6 +23,17 @@ from report_service.escalation.dsa.mapping import DsaMapping
 
 _PUID = re.compile(v.PUID_PATTERN)
 
+ENDINGS = {
+    "appeal": "On the user's internal complaint (DSA Article 20), another moderator "
+    "reversed the decision{corrected}",
+    "complaint": "On a notifier's internal complaint (DSA Article 20), another moderator "
+    "re-opened the decision{corrected} for a fresh review",
+    "reopened": "On the platform's own review, the decision{corrected} was re-opened "
+    "for a fresh review",
+}
+"""The sentence of a correction's facts for each way a restriction ends (no personal
+data); a fresh violation decision gets its own statement."""
+
 
 @dataclass(frozen=True, slots=True)
 class StatementFacts:
@@ -30,8 +41,10 @@ class StatementFacts:
 
     ``media_types``: MIME types of the message's attachments (the service's own record).
     ``hash_matched``: an attachment matched a hash bank (automated detection).
-    ``ended_at_ms``: for a corrected statement after a reversal on appeal, when the
-    restriction ended; ``corrects``: the PUID of the statement it corrects.
+    ``ended_at_ms``: for a corrected statement, when the restriction ended;
+    ``corrects``: the PUID of the statement it corrects; ``ended_by``: why it ended
+    (:data:`ENDINGS`: reversed on the user's appeal, re-opened on a notifier's complaint,
+    or re-opened by the platform's own review).
     """
 
     decision: str
@@ -44,6 +57,7 @@ class StatementFacts:
     hash_matched: bool = False
     ended_at_ms: int | None = None
     corrects: str | None = None
+    ended_by: str = "appeal"
 
 
 def _day(ms: int) -> str:
@@ -141,10 +155,8 @@ def _facts_text(facts: StatementFacts, label: str, summary: str) -> str:
     )
     if facts.ended_at_ms is not None:
         corrected = f" (statement {facts.corrects})" if facts.corrects else ""
-        parts.append(
-            f"On the user's internal complaint (DSA Article 20), another moderator reversed "
-            f"the decision{corrected}; the restriction ended on {_day(facts.ended_at_ms)}."
-        )
+        how = ENDINGS[facts.ended_by].format(corrected=corrected)
+        parts.append(f"{how}; the restriction ended on {_day(facts.ended_at_ms)}.")
     return " ".join(parts)[: v.MAX_FACTS_CHARS]
 
 

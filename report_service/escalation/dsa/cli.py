@@ -35,7 +35,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="send every due statement to the configured Transparency Database, once",
         description="One pass: claim due statements in batches of up to 100, post them, "
         "record each outcome; failures are retried on a later pass with backoff. Safe to "
-        "run from several machines at once. Needs FRANKLY_DSA_ENDPOINT and a token.",
+        "run from several machines at once, and beside `frankly serve`, which does the "
+        "same in the background every FRANKLY_DSA_SUBMIT_INTERVAL_S. Needs "
+        "FRANKLY_DSA_ENDPOINT and a token.",
     )
     add_data_option(submit)
     submit.set_defaults(func=_submit)

@@ -31,8 +31,8 @@ def deliverer_from_settings(
     clock: Callable[[], int],
     reads: sessionmaker[Session] | None = None,
 ) -> Deliverer:
-    """A deliverer with the settings' schedule, timeout and http policy (``reads``:
-    read-only sessions for the idle polls)."""
+    """A deliverer with the settings' schedule, timeout, http policy and retention of
+    delivered rows (``reads``: read-only sessions for the idle polls)."""
     return Deliverer(
         sessions,
         keys,
@@ -41,6 +41,7 @@ def deliverer_from_settings(
         schedule_s=settings.webhook_retry_schedule_s,
         timeout_s=settings.webhook_timeout_s,
         allow_http=settings.webhook_allow_http,
+        retention_days=settings.webhook_retention_days,
     )
 
 

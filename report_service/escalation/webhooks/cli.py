@@ -1,4 +1,4 @@
-"""``frankly webhooks add|list|remove|enable|disable|test|deliveries|replay|deliver``.
+"""``frankly webhooks add|list|remove|enable|disable|test|deliveries|replay|prune|deliver``.
 
 Every command acts on the data folder (``--data DIR``, default ``./frankly-data`` or the
 settings). ``add``, ``test`` and ``deliver`` need the key file too: endpoint secrets are
@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from report_service._cli_common import add_data_option, now_ms, run_reporting_errors, utc_text
+from report_service._cli_common import (
+    add_data_option,
+    fail,
+    now_ms,
+    run_reporting_errors,
+    utc_text,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -100,6 +106,23 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     add_data_option(rp)
     rp.set_defaults(func=_replay)
+
+    pr = sub.add_parser(
+        "prune",
+        help="delete delivered rows older than the retention (never pending or dead ones)",
+        description="Delete deliveries that were delivered more than N days ago "
+        "(default FRANKLY_WEBHOOK_RETENTION_DAYS, 30). Pending deliveries and the "
+        "dead-letter list are never pruned. The serve task does this on its own.",
+    )
+    pr.add_argument(
+        "--older-than-days",
+        type=int,
+        default=None,
+        metavar="N",
+        help="retention in days, at least 1 (default: the webhook_retention_days setting)",
+    )
+    add_data_option(pr)
+    pr.set_defaults(func=_prune)
 
     dv = sub.add_parser(
         "deliver",
@@ -305,6 +328,26 @@ def _replay(args: argparse.Namespace) -> int:
         print(
             f"{len(ids)} deliveries queued again: {' '.join(map(str, ids)) or '-'}", file=sys.stderr
         )
+        return 0
+
+    return run_reporting_errors(go)
+
+
+def _prune(args: argparse.Namespace) -> int:
+    from report_service.escalation.webhooks.background import deliverer_from_settings
+
+    if args.older_than_days is not None and args.older_than_days < 1:
+        return fail("--older-than-days must be at least 1")
+
+    def go() -> int:
+        with _context(args, need_keys=False) as ctx:
+            days = args.older_than_days or ctx.settings.webhook_retention_days
+            if days <= 0:
+                print("retention is off (webhook_retention_days = 0): nothing pruned")
+                return 0
+            deliverer = deliverer_from_settings(ctx.settings, ctx.sessions, ctx.keys, ctx.now)
+            count = deliverer.prune(days)
+        print(f"pruned {count} deliveries delivered more than {days} days ago")
         return 0
 
     return run_reporting_errors(go)

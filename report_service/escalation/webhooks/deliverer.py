@@ -37,7 +37,7 @@ import httpx
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from report_service.escalation.webhooks import schedule
+from report_service.escalation.webhooks import retention, schedule
 from report_service.escalation.webhooks.errors import InvalidWebhook, SecretUnavailable
 from report_service.escalation.webhooks.models import (
     DEAD,
@@ -118,8 +118,10 @@ class Deliverer:
         transport: httpx.BaseTransport | None = None,
         owner: str | None = None,
         read_session_factory: sessionmaker[Session] | None = None,
+        retention_days: int = 0,
     ) -> None:
         self._sessions = session_factory
+        self._retention_days = retention_days
         # An idle poll only reads (on SQLite: no write lock every few seconds per process).
         self._reads = read_session_factory or session_factory
         self._keys = keys
@@ -308,6 +310,7 @@ class Deliverer:
         if stale:
             with self._sessions() as session:
                 rewrap_secrets(session, keys, self._random)
+        self.prune()
         results: list[Result] = []
         if not self._anything_due():
             return results
@@ -320,6 +323,25 @@ class Deliverer:
                     break
                 results.append(self._attempt(client, claim))
         return results
+
+    def prune(self, retention_days: int | None = None) -> int:
+        """Delete delivered rows older than ``retention_days`` (default: the deliverer's
+        own; 0 keeps everything), a batch at a time, after a read-only look; how many
+        (:mod:`.retention`)."""
+        days = self._retention_days if retention_days is None else retention_days
+        if days <= 0:
+            return 0
+        before = retention.cutoff_ms(self._clock(), days)
+        with self._reads() as session:
+            if not retention.anything_to_prune(session, before):
+                return 0
+        total = 0
+        while True:
+            with self._sessions.begin() as session:
+                n = retention.prune_delivered(session, before)
+            total += n
+            if n < retention.PRUNE_BATCH:
+                return total
 
     def send_test(self, endpoint_id: int) -> Result:
         """POST a ``webhook.test`` event to one endpoint now (enabled or not), outside the

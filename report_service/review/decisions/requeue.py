@@ -40,7 +40,7 @@ moderators' calls use.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy.orm import Session
 
@@ -48,6 +48,7 @@ from report_service.priority import queue_for
 from report_service.review.audit import store as audit_store
 from report_service.review.decisions import store as decision_store
 from report_service.review.decisions.taxonomy import Decision, requeue_reason
+from report_service.review.models import DecisionRow
 from report_service.storage.models import ReviewItem
 from report_service.storage.reports import Requeue
 
@@ -116,7 +117,14 @@ def audit_requeues(
 
 class ReviewRequeue:
     """This module's policy as the hook intake hands to storage
-    (:class:`report_service.storage.reports.RequeuePolicy`)."""
+    (:class:`report_service.storage.reports.RequeuePolicy`). ``on_reopened`` (a
+    :data:`report_service.review.decisions.service.ReopenHook`, passed in by the app) is
+    called with each decision it marks reopened, in the report's transaction."""
+
+    def __init__(
+        self, on_reopened: Callable[[Session, DecisionRow, ReviewItem, int], None] | None = None
+    ) -> None:
+        self._on_reopened = on_reopened
 
     def requeue_if_due(
         self,
@@ -128,13 +136,18 @@ class ReviewRequeue:
         became_child_safety: bool,
     ) -> Requeue | None:
         """See :func:`requeue_if_due`."""
-        return requeue_if_due(
+        requeued = requeue_if_due(
             session,
             item,
             now_ms,
             new_reporter=new_reporter,
             became_child_safety=became_child_safety,
         )
+        if requeued is not None and self._on_reopened is not None:
+            decision = session.get(DecisionRow, requeued.decision_id)
+            if decision is not None:
+                self._on_reopened(session, decision, item, now_ms)
+        return requeued
 
     def audit_requeues(
         self, session: Session, requeues: Iterable[Requeue], report_id: str, now_ms: int

@@ -42,11 +42,20 @@ A hook that raises has its savepoint rolled back and its failure audited
 (``decision_hook_failed``); the decision stands."""
 
 
+ReopenHook = Callable[[Session, DecisionRow, ReviewItem, int], None]
+"""Called with a decision just marked reopened (the item back in its queue) and the time,
+inside the reopen's transaction, before its audit entry (for example the DSA statement
+ender of :mod:`report_service.escalation.dsa.correction`, which withdraws or corrects the
+decision's statement of reasons): what it writes commits with the reopen, and a hook that
+raises undoes the reopen."""
+
+
 class DecisionService(BankingService):
     """Decisions (a part of :class:`~report_service.review.service.ReviewService`)."""
 
     _decision_hooks: tuple[DecisionHook, ...]
     _on_decided: GuardedDecisionHook | None
+    _on_reopened: ReopenHook | None
 
     def decide(
         self,
@@ -176,6 +185,8 @@ class DecisionService(BankingService):
             item.outcome = None
             item.updated_at = now
             session.flush()
+            if current is not None and self._on_reopened is not None:
+                self._on_reopened(session, current, item, now)
             audit(
                 session,
                 now,

@@ -22,8 +22,8 @@ from report_service.escalation.ncmec.client import CyberTiplineClient
 from report_service.escalation.ncmec.flow import RetryPolicy, Submitter
 from report_service.escalation.ncmec.local_server import PASSWORD, USER, CyberTipServer
 from report_service.escalation.ncmec.schemas import ApproveIn
-from report_service.review.evidence_access import MasterKeyEvidence
-from report_service.review.store import AuditFilter
+from report_service.review.audit.store import AuditFilter
+from report_service.review.media.evidence_access import MasterKeyEvidence
 from report_service.server import BackgroundServer
 from tests.report_service.console.conftest import Live, axe_violations, csrf_of, sign_in
 from tests.report_service.escalation.ncmec.ncmec_support import PROFILE
