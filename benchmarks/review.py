@@ -39,14 +39,24 @@ time / measured time. Ratios, not absolute numbers, because machines are shared 
         [--moderators 8] [--postgres-only] [--workers 1]
 
 N open items are loaded straight into the database (one ``INSERT ... SELECT``), then each
-round times ``--per-round`` trivial POSTs one at a time, as many claims one at a time,
-``--per-round`` POSTs from each of ``--moderators`` threads, and as many claims from each
-of ``--moderators`` moderators at once (each claim followed, untimed, by a release, so the
-depth stays N), and ``store.claim_next`` with its audit entry in process, counting its SQL
-statements. ``--workers`` runs the service and the baseline on that many processes. It
-prints the claim query's plan, the database-side cost of the old claim query against the
-new probes on the same rows (PostgreSQL: ``EXPLAIN (ANALYZE, BUFFERS)`` time and pages),
-and last ``claim p99 ms at depth N: X``.
+round times, interleaved: ``--per-round`` trivial POSTs one at a time, as many claims over
+HTTP one at a time, ``--per-round`` POSTs from each of ``--moderators`` threads, as many
+claims over HTTP from each of ``--moderators`` moderators at once (each claim followed,
+untimed, by a release, so the depth stays N); then the database layer without HTTP
+(``benchmarks/_claim_workers.py``): ``ReviewService.authenticate`` + ``ReviewService.claim``
+(each released after) from 1 worker process and from ``--moderators`` processes at once,
+each beside the commit floor at the same concurrency (a one-row update and commit from as
+many processes: every claim moves the one audit-chain head row and commits, so no claim
+can beat it), with each claim split at the statement that takes the lock claims queue on;
+and ``store.claim_next`` with its audit entry in process, counting its SQL statements.
+``--workers`` runs the service and the baseline on that many processes. It prints the
+claim query's plan, the database-side cost of the old claim query against the new probes
+on the same rows (PostgreSQL: ``EXPLAIN (ANALYZE, BUFFERS)`` time and pages), the
+``EXPLAIN (ANALYZE, BUFFERS)`` of every statement a claim request sends (PostgreSQL),
+p50 / p99 per layer with min / median / max of the per-round p99 over rounds, checks that
+no item was held by two moderators at once, then
+``claim p99 ms at depth N (database layer, ...): X`` and last, over HTTP,
+``claim p99 ms at depth N: X``.
 """
 
 from __future__ import annotations
