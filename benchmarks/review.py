@@ -39,14 +39,24 @@ time / measured time. Ratios, not absolute numbers, because machines are shared 
         [--moderators 8] [--postgres-only] [--workers 1]
 
 N open items are loaded straight into the database (one ``INSERT ... SELECT``), then each
-round times ``--per-round`` trivial POSTs one at a time, as many claims one at a time,
-``--per-round`` POSTs from each of ``--moderators`` threads, and as many claims from each
-of ``--moderators`` moderators at once (each claim followed, untimed, by a release, so the
-depth stays N), and ``queue.store.claim_next`` with its audit entry in process, counting its
-SQL statements. ``--workers`` runs the service and the baseline on that many processes. It
-prints the claim query's plan, the database-side cost of the old claim query against the
-new probes on the same rows (PostgreSQL: ``EXPLAIN (ANALYZE, BUFFERS)`` time and pages),
-and last ``claim p99 ms at depth N: X``.
+round times, interleaved: ``--per-round`` trivial POSTs one at a time, as many claims over
+HTTP one at a time, ``--per-round`` POSTs from each of ``--moderators`` threads, as many
+claims over HTTP from each of ``--moderators`` moderators at once (each claim followed,
+untimed, by a release, so the depth stays N); then the database layer without HTTP
+(``benchmarks/_claim_workers.py``): ``ReviewService.authenticate`` + ``ReviewService.claim``
+(each released after) from 1 worker process and from ``--moderators`` processes at once,
+each beside the commit floor at the same concurrency (a one-row update and commit from as
+many processes: every claim moves the one audit-chain head row and commits, so no claim
+can beat it), with each claim split at the statement that takes the lock claims queue on;
+and ``queue.store.claim_next`` with its audit entry in process, counting its SQL statements.
+``--workers`` runs the service and the baseline on that many processes. It prints the
+claim query's plan, the database-side cost of the old claim query against the new probes
+on the same rows (PostgreSQL: ``EXPLAIN (ANALYZE, BUFFERS)`` time and pages), the
+``EXPLAIN (ANALYZE, BUFFERS)`` of every statement a claim request sends (PostgreSQL),
+p50 / p99 per layer with min / median / max of the per-round p99 over rounds, checks that
+no item was held by two moderators at once, then
+``claim p99 ms at depth N (database layer, ...): X`` and last, over HTTP,
+``claim p99 ms at depth N: X``.
 """
 
 from __future__ import annotations
@@ -55,6 +65,7 @@ import argparse
 import functools
 import itertools
 import json
+import multiprocessing
 import os
 import statistics
 import sys
@@ -63,6 +74,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +83,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks._claim_workers import (
+    Claims,
+    claim_and_release,
+    commit_floor,
+    create_floor,
+    start,
+)
 from benchmarks._support import baseline_server
 from benchmarks.intake import ServiceProcess, build_reports, load, pct, postgres_database
 
@@ -369,6 +388,22 @@ class DepthResult:
     in_process: list[float]  # claim_next alone, seconds
     statements: list[int]  # SQL statements per in-process claim
     probes: dict[str, tuple[float, str]]  # database-side cost, old query vs new probes
+    #: (phase, claim alone, token check + claim, trivial POST of the same phase), seconds,
+    #: measured per round so that min / median / max over rounds can be printed.
+    db_layer: list[tuple[str, list[list[float]], list[list[float]], list[list[float]]]] = field(
+        default_factory=list
+    )
+    http_rounds: list[tuple[str, list[list[float]], list[list[float]]]] = field(
+        default_factory=list
+    )
+    pids: int = 0  # distinct worker processes seen at the database layer
+    #: database layer, per phase: the claim split at the lock statement (seconds): before
+    #: it, the statement (waiting for the lock included), from it to the commit's end
+    split: dict[str, tuple[list[float], list[float], list[float]]] = field(default_factory=dict)
+    #: database layer, per phase and round: one-row update + commit (``commit_floor``)
+    floor: dict[str, list[list[float]]] = field(default_factory=dict)
+    analyze: list[str] = field(default_factory=list)  # EXPLAIN (ANALYZE, BUFFERS), PostgreSQL
+    checks: list[str] = field(default_factory=list)
 
 
 def claims(base: str, token: str, count: int, lat: list[float], lock: threading.Lock) -> None:
@@ -513,6 +548,11 @@ def claim_next_in_process(db_url: str, count: int) -> tuple[list[float], list[in
     return out, statements
 
 
+def spread(values: list[float]) -> str:
+    """``min / median / max``, one decimal."""
+    return f"{min(values):.1f} / {statistics.median(values):.1f} / {max(values):.1f}"
+
+
 def posts(url: str, count: int, lat: list[float], lock: threading.Lock) -> None:
     """``count`` trivial POSTs one after another on one connection."""
     with httpx.Client(timeout=60.0) as client:
@@ -542,6 +582,122 @@ def in_threads(jobs: list[Callable[[], None]]) -> None:
         raise errors[0]
 
 
+def db_round(pool: Executor, tokens: Sequence[str], count: int) -> list[Claims]:
+    """One round at the database layer: ``count`` claims (each released) from each of
+    ``len(tokens)`` worker processes, all starting at the same moment."""
+    start_at = time.time() + 0.5  # every job is handed to its process before this
+    jobs = [pool.submit(claim_and_release, t, count, start_at) for t in tokens]
+    return [j.result() for j in jobs]
+
+
+def floor_round(pool: Executor, processes: int, count: int) -> list[tuple[int, tuple[float, ...]]]:
+    """The commit floor at the same concurrency: ``count`` one-row updates, each committed,
+    from each of ``processes`` worker processes at once (all on the same row)."""
+    start_at = time.time() + 0.5
+    jobs = [pool.submit(commit_floor, count, start_at) for _ in range(processes)]
+    return [j.result() for j in jobs]
+
+
+def analyze_claim(db_url: str, moderator: str, token: str) -> list[str]:
+    """PostgreSQL: ``EXPLAIN (ANALYZE, BUFFERS)`` of every statement a claim request sends
+    (the token lookup, the claim statement, the audit append, the webhook outbox's
+    endpoint read), run for real in one transaction that is rolled back."""
+    from sqlalchemy import text
+
+    from report_service import tokens as token_hashing
+    from report_service.review.queue import store
+    from report_service.storage.engine import make_engine
+
+    engine = make_engine(db_url)
+    now = time.time_ns() // 1_000_000
+    lines: list[str] = []
+
+    def explain(label: str, sql: str, params: dict[str, Any]) -> None:
+        # Once in a savepoint rolled back, untimed: a new connection's backend spends
+        # milliseconds loading catalog caches on its first statements, which the service's
+        # pooled connections have long done.
+        with conn.begin_nested() as warm:
+            conn.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql), params).all()
+            warm.rollback()
+        lines.append(f"-- {label}")
+        rows = conn.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql), params)
+        lines.extend(str(r[0]) for r in rows)
+
+    try:
+        with engine.connect() as conn:
+            explain(
+                "token check (ReviewService.authenticate)",
+                "SELECT name, role FROM review_moderators"
+                " WHERE token_hash = :h AND revoked_at IS NULL",
+                {"h": token_hashing.hash_token(token)},
+            )
+            explain(
+                "claim statement (queue.store.claim_next, statement 1)",
+                store._CLAIM_PG,  # the very statement the service sends
+                {"queue": "general", "now": now, "moderator": moderator, "expires": now + 1},
+            )
+            seq = int(conn.execute(text("SELECT seq FROM audit_head WHERE id = 1")).scalar_one())
+            explain(
+                "audit entry and new head (queue.store.claim_next, statement 2)",
+                store._AUDIT_APPEND_PG,
+                {
+                    "seq": seq + 1,
+                    "at_ms": now,
+                    "actor": moderator,
+                    "action": "claim",
+                    "item_id": None,
+                    "detail": "{}",
+                    "prev_hash": "0" * 64,
+                    "entry_hash": "f" * 64,
+                },
+            )
+            explain(
+                "webhook outbox: enabled endpoints (the item.claimed event)",
+                "SELECT * FROM webhook_endpoints WHERE enabled IS true ORDER BY id",
+                {},
+            )
+            conn.rollback()
+    finally:
+        engine.dispose()
+    return lines
+
+
+def check_claims(db_url: str) -> list[str]:
+    """After the rounds: every claim in the audit log was followed by a release by the same
+    moderator before the item's next claim (no item held by two at once), and no lease is
+    left."""
+    from sqlalchemy import func, select
+
+    from report_service.review.audit import store
+    from report_service.review.models import LeaseRow
+    from report_service.storage.engine import make_engine, make_session_factory
+
+    engine = make_engine(db_url)
+    try:
+        with make_session_factory(engine)() as session:
+            holder: dict[int | None, str | None] = {}
+            claims, overlaps = 0, 0
+            for e in store.iter_audit(session):
+                if e.action == "claim":
+                    claims += 1
+                    overlaps += holder.get(e.item_id) is not None
+                    holder[e.item_id] = e.actor
+                elif e.action == "release":
+                    overlaps += holder.get(e.item_id) != e.actor
+                    holder[e.item_id] = None
+            left = session.execute(select(func.count()).select_from(LeaseRow)).scalar_one()
+    finally:
+        engine.dispose()
+    return [
+        check(
+            overlaps == 0,
+            f"audit log: {claims} claims, each released by its holder before the item's "
+            "next claim (never handed to two)",
+        ),
+        check(left == 0, "no lease left after the rounds"),
+    ]
+
+
 def run_depth(
     name: str,
     data: Path,
@@ -556,7 +712,11 @@ def run_depth(
     """Load ``depth`` items, then ``rounds`` interleaved rounds of: ``per_round`` trivial
     POSTs one at a time, ``per_round`` claims one at a time, ``per_round`` POSTs from each of
     ``moderators`` threads at once, ``per_round`` claims from each of ``moderators``
-    moderators at once. The service and the baseline each run ``workers`` processes."""
+    moderators at once (over HTTP), then the same claims at the database layer from one
+    worker process and from ``moderators`` worker processes at once. The service and the
+    baseline each run ``workers`` processes."""
+    from report_service.storage.engine import make_engine
+
     service = ServiceProcess(data, db_url, workers=workers)
     try:
         base = service.start()
@@ -572,28 +732,80 @@ def run_depth(
         url = db_url or f"sqlite:///{(data / 'frankly.sqlite').resolve()}"
         load_s, plan = bulk_load(url, depth)
         probes = probe_costs(url)
+        floor_engine = make_engine(url)
+        try:
+            create_floor(floor_engine)
+        finally:
+            floor_engine.dispose()
         lock = threading.Lock()
+        one_name, many_name = "1 moderator", f"{moderators} moderators"
         phases: dict[str, tuple[list[float], list[float]]] = {
-            "1 moderator": ([], []),
-            f"{moderators} moderators": ([], []),
+            one_name: ([], []),
+            many_name: ([], []),
         }
-        one, many = phases["1 moderator"], phases[f"{moderators} moderators"]
-        post_jobs: list[Callable[[], None]] = [
-            functools.partial(posts, baseline_url, per_round, many[1], lock)
-        ] * moderators
-        claim_jobs: list[Callable[[], None]] = [
-            functools.partial(claims, base, t, per_round, many[0], lock) for t in tokens
-        ]
+        http: dict[str, tuple[list[list[float]], list[list[float]]]] = {
+            one_name: ([], []),
+            many_name: ([], []),
+        }
+        db: dict[str, tuple[list[list[float]], list[list[float]], list[list[float]]]] = {
+            "1 process": ([], [], []),
+            f"{moderators} processes": ([], [], []),
+        }
         in_process: list[float] = []
         statements: list[int] = []
-        for _ in range(rounds):
-            posts(baseline_url, per_round, one[1], lock)
-            claims(base, tokens[0], per_round, one[0], lock)
-            in_threads(post_jobs)
-            in_threads(claim_jobs)
-            took, sent = claim_next_in_process(url, per_round)
-            in_process += took
-            statements += sent
+        pids: set[int] = set()
+        floor: dict[str, list[list[float]]] = {k: [] for k in db}
+        split: dict[str, tuple[list[float], list[float], list[float]]] = {
+            k: ([], [], []) for k in db
+        }
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(moderators, spawn, initializer=start, initargs=(url,)) as pool:
+            db_round(pool, tokens, 1)  # warm every process (imports, connections): untimed
+            for _ in range(rounds):
+                lat: dict[str, list[float]] = {k: [] for k in ("p1", "c1", "p8", "c8")}
+                posts(baseline_url, per_round, lat["p1"], lock)
+                claims(base, tokens[0], per_round, lat["c1"], lock)
+                in_threads(
+                    [functools.partial(posts, baseline_url, per_round, lat["p8"], lock)]
+                    * moderators
+                )
+                in_threads(
+                    [functools.partial(claims, base, t, per_round, lat["c8"], lock) for t in tokens]
+                )
+                for phase, claim_key, post_key in (
+                    (one_name, "c1", "p1"),
+                    (many_name, "c8", "p8"),
+                ):
+                    phases[phase][0].extend(lat[claim_key])
+                    phases[phase][1].extend(lat[post_key])
+                    http[phase][0].append(lat[claim_key])
+                    http[phase][1].append(lat[post_key])
+                for (phase, (alone, whole, posts_of)), subset, post_key in zip(
+                    db.items(), (tokens[:1], tokens), ("p1", "p8"), strict=True
+                ):
+                    done = db_round(pool, subset, per_round)
+                    pids.update(c.pid for c in done if phase != "1 process")
+                    alone.append([x for c in done for x in c.claim_s])
+                    whole.append([x for c in done for x in c.request_s])
+                    posts_of.append(lat[post_key])
+                    floor[phase].append(
+                        [x for _, took in floor_round(pool, len(subset), per_round) for x in took]
+                    )
+                    for c in done:
+                        split[phase][0].extend(c.before_lock_s)
+                        split[phase][1].extend(c.lock_statement_s)
+                        split[phase][2].extend(c.lock_held_s)
+                took, sent = claim_next_in_process(url, per_round)
+                in_process += took
+                statements += sent
+        analyze = analyze_claim(url, "mod-00", tokens[0]) if db_url else []
+        checks = check_claims(url)
+        checks.append(
+            check(
+                len(pids) == moderators,
+                f"database layer: {len(pids)} distinct worker processes claimed at once",
+            )
+        )
         return DepthResult(
             name,
             depth,
@@ -603,6 +815,13 @@ def run_depth(
             in_process,
             statements,
             probes,
+            [(k, *v) for k, v in db.items()],
+            [(k, *v) for k, v in http.items()],
+            len(pids),
+            split,
+            floor,
+            analyze,
+            checks,
         )
     finally:
         service.stop()
@@ -673,7 +892,76 @@ def main_depth(args: argparse.Namespace) -> int:
     for r in results:
         for label, (ms, pages) in r.probes.items():
             print(f"| {r.db} | {r.depth} | {label} | {ms:.3f} ms | {pages} |")
+    print(
+        "\n| database | depth | layer | claimers | claims | p50 / p99 (all rounds) "
+        "| p99 per round: min / median / max | trivial POST p99 per round, same rounds |"
+    )
+    print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: |")
+    for r in results:
+        rows: list[tuple[str, str, list[list[float]], list[list[float]]]] = [
+            ("HTTP claim", phase, lats, floor) for phase, lats, floor in r.http_rounds
+        ]
+        for phase, alone, whole, floor in r.db_layer:
+            rows.append(("database layer: claim", phase, alone, floor))
+            rows.append(("database layer: token check + claim", phase, whole, floor))
+            rows.append(("database layer: one-row update + commit", phase, r.floor[phase], floor))
+        for layer, phase, per_round, floor in rows:
+            flat = [x for one in per_round for x in one]
+            print(
+                f"| {r.db} | {r.depth} | {layer} | {phase} | {len(flat)} "
+                f"| {pct(flat, 0.5):.2f} / {pct(flat, 0.99):.2f} ms "
+                f"| {spread([pct(x, 0.99) for x in per_round])} ms "
+                f"| {spread([pct(x, 0.99) for x in floor])} ms |"
+            )
+    print(
+        "\n| database | depth | database layer | p99 ratio per round, claim / one-row commit: "
+        "min / median / max | token check + claim / one-row commit |"
+    )
+    print("| --- | ---: | --- | ---: | ---: |")
+    for r in results:
+        for phase, alone, whole, _ in r.db_layer:
+            floors = [pct(x, 0.99) for x in r.floor[phase]]
+            ratios = [
+                spread([pct(x, 0.99) / f for x, f in zip(lat, floors, strict=True)])
+                for lat in (alone, whole)
+            ]
+            print(f"| {r.db} | {r.depth} | {phase} | {ratios[0]} | {ratios[1]} |")
+    print(
+        "(database layer: ReviewService.authenticate + ReviewService.claim called in worker "
+        "processes, as the claim route calls them, without HTTP; each claim released after, "
+        "untimed. The trivial POST column is the HTTP floor of the same round at the same "
+        "concurrency: it bounds what any HTTP claim can show on this machine)"
+    )
+    print(
+        "\n| database | depth | database layer | claims | before the lock statement "
+        "| lock statement (waiting included) | lock held to commit's end |"
+    )
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
+    for r in results:
+        for phase, parts in r.split.items():
+            cells = " | ".join(f"{pct(x, 0.5):.2f} / {pct(x, 0.99):.2f} ms" for x in parts)
+            print(f"| {r.db} | {r.depth} | {phase} | {len(parts[0])} | {cells} |")
+    print(
+        "(each cell p50 / p99; the lock claims queue on: PostgreSQL's audit-chain head, "
+        "taken in the claim statement; SQLite's write lock, taken by BEGIN IMMEDIATE; "
+        "held until the commit)"
+    )
+    for r in results:
+        if r.analyze:
+            print(f"\n{r.db} at depth {r.depth}: EXPLAIN (ANALYZE, BUFFERS) of a claim request")
+            for line in r.analyze:
+                print(f"    {line}")
+    for r in results:
+        print(f"\n{r.db} at depth {r.depth}:")
+        for line in r.checks:
+            print(f"  {line}")
     last = results[-1]
+    whole = last.db_layer[-1][2]
+    db_p99 = pct([x for one in whole for x in one], 0.99)
+    print(
+        f"claim p99 ms at depth {last.depth} (database layer, {last.db}, {last.pids} processes "
+        f"at once, token check + claim, no HTTP): {db_p99:.1f}"
+    )
     worst = max(pct(lat, 0.99) for _, lat, _ in last.rounds)
     print(f"(last line: {last.db}, over HTTP, the worse p99 of 1 and {args.moderators} claimers)")
     print(f"claim p99 ms at depth {last.depth}: {worst:.1f}")

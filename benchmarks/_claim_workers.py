@@ -1,0 +1,156 @@
+"""Claim-next at the database layer, from several worker processes (issue 11).
+
+Each worker process builds, once, what ``create_app`` gives the review API: an engine
+on the database URL, the session factories (one for writes, one read-only for token
+checks), the webhook outbox hook as ``events``, and a :class:`ReviewService` over them.
+A job then makes ``count`` claims as the claim route does, without HTTP:
+``ReviewService.authenticate(token)`` (the token lookup every request makes) then
+``ReviewService.claim(actor, "general")`` (one transaction: probes, lease, audit entry,
+outbox), each followed, untimed, by ``ReviewService.release`` so that the queue keeps its
+depth (what the HTTP mode does too). Processes, not threads, so the claimers do not
+share a GIL; all the jobs of a round wait for one start time so they really overlap.
+
+Where a claim's time goes: claims queue on one lock, the audit chain's head (every entry
+hashes the previous one). On PostgreSQL it is taken by the claim statement (``SELECT ...
+FOR UPDATE`` of ``audit_head`` inside it) and held until the commit; on SQLite the
+database write lock is taken by ``BEGIN IMMEDIATE`` and held until the commit. Each claim
+is split, with SQLAlchemy cursor events, into the time before that statement, the
+statement itself (waiting for the lock included) and the time from it to the commit's
+end (the lock held).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from report_service.escalation.webhooks.outbox import event_hook
+from report_service.review.service import ReviewService
+from report_service.storage.engine import make_engine, make_session_factory
+
+_SERVICE: list[ReviewService] = []  # this worker process's service, built by ``start``
+_ENGINE: list[Engine] = []
+_LOCK_MARKS: dict[str, float] = {}  # perf_counter at the lock statement's start and end
+
+
+def takes_the_lock(statement: str) -> bool:
+    """Whether ``statement`` is the one that takes the lock claims queue on: PostgreSQL's
+    claim statement (it locks the audit head) or SQLite's ``BEGIN IMMEDIATE``."""
+    return statement == "BEGIN IMMEDIATE" or "FROM audit_head WHERE id = 1 AND EXISTS" in statement
+
+
+def _before(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+    if takes_the_lock(statement):
+        _LOCK_MARKS["start"] = time.perf_counter()
+
+
+def _after(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+    if takes_the_lock(statement):
+        _LOCK_MARKS["end"] = time.perf_counter()
+
+
+def wall_clock_ms() -> int:
+    """Milliseconds since the epoch (the service's clock)."""
+    return time.time_ns() // 1_000_000
+
+
+class NoEvidence:
+    """Claims read no evidence; an :class:`EvidenceReader` that is never called."""
+
+    def read(self, session: Session, report_id: str, kind: str, ref: str) -> bytes | None:
+        raise RuntimeError("a claim does not read evidence")
+
+
+def start(db_url: str) -> None:
+    """Pool initializer: build this process's engine and service (not timed)."""
+    engine = make_engine(db_url)
+    event.listen(engine, "before_cursor_execute", _before)
+    event.listen(engine, "after_cursor_execute", _after)
+    _ENGINE.append(engine)
+    _SERVICE.append(
+        ReviewService(
+            make_session_factory(engine),
+            wall_clock_ms,
+            NoEvidence(),
+            read_session_factory=make_session_factory(engine, read_only=True),
+            events=event_hook(wall_clock_ms),
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    """What one job measured: its process, and per claim the seconds of the claim alone
+    and of the token check plus the claim (what the route does after parsing), and the
+    claim split at the lock statement (see the module's docstring)."""
+
+    pid: int
+    items: tuple[int, ...]
+    claim_s: tuple[float, ...]
+    request_s: tuple[float, ...]
+    before_lock_s: tuple[float, ...]
+    lock_statement_s: tuple[float, ...]
+    lock_held_s: tuple[float, ...]
+
+
+def claim_and_release(token: str, count: int, start_at: float) -> Claims:
+    """``count`` timed (token check + claim), each followed by an untimed release, from
+    ``start_at`` (``time.time()``) on."""
+    service = _SERVICE[0]
+    time.sleep(max(0.0, start_at - time.time()))
+    items: list[int] = []
+    claim_s: list[float] = []
+    request_s: list[float] = []
+    split: tuple[list[float], list[float], list[float]] = ([], [], [])
+    for _ in range(count):
+        t0 = time.perf_counter()
+        actor = service.authenticate(token)
+        t1 = time.perf_counter()
+        out = service.claim(actor, "general")
+        t2 = time.perf_counter()
+        items.append(out.item.id)
+        claim_s.append(t2 - t1)
+        request_s.append(t2 - t0)
+        start, end = _LOCK_MARKS["start"], _LOCK_MARKS["end"]  # the last try's, on a retry
+        split[0].append(start - t1)
+        split[1].append(end - start)
+        split[2].append(t2 - end)
+        service.release(actor, out.item.id)
+    return Claims(
+        os.getpid(),
+        tuple(items),
+        tuple(claim_s),
+        tuple(request_s),
+        *(tuple(x) for x in split),
+    )
+
+
+def create_floor(engine: Engine) -> None:
+    """Create ``bench_commit_floor`` (in the benchmark's scratch database only): one row
+    that every floor transaction updates, as every claim updates the audit head."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE bench_commit_floor (id INTEGER PRIMARY KEY, v INTEGER)")
+        conn.exec_driver_sql("INSERT INTO bench_commit_floor VALUES (1, 0)")
+
+
+def commit_floor(count: int, start_at: float) -> tuple[int, tuple[float, ...]]:
+    """``count`` timed transactions that each update the one floor row and commit, from
+    ``start_at`` on: what any claim must at least cost while every claim moves one shared
+    row (the audit head) and commits durably, since the row stays locked until the
+    commit is flushed (PostgreSQL's WAL flush, SQLite's journal write)."""
+    engine = _ENGINE[0]
+    time.sleep(max(0.0, start_at - time.time()))
+    took: list[float] = []
+    bump = text("UPDATE bench_commit_floor SET v = v + 1 WHERE id = 1")
+    with engine.connect() as conn:
+        for _ in range(count):
+            t0 = time.perf_counter()
+            with conn.begin():
+                conn.execute(bump)
+            took.append(time.perf_counter() - t0)
+    return os.getpid(), tuple(took)
