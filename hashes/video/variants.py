@@ -74,10 +74,12 @@ from hashes.video.vpdq import (
 )
 
 __all__ = [
+    "ALL_VIDEO_VARIANTS",
     "DEVICE_VIDEO_VARIANTS",
     "NO_VIDEO_VARIANTS",
     "ORIGINAL",
     "SERVICE_VIDEO_VARIANTS",
+    "VIDEO_VARIANT_PRESETS",
     "BorderBox",
     "BorderPolicy",
     "VideoVariantMatch",
@@ -159,6 +161,20 @@ DEVICE_VIDEO_VARIANTS: Final = VideoVariantPolicy(dihedral=True, mirror=True, tr
 SERVICE_VIDEO_VARIANTS: Final = VideoVariantPolicy(dihedral=True, mirror=True, trim=True, phases=2)
 """The service's default: the device's, and the half-step grid for clips cut off vpdq's
 one-second grid (about twice the PDQ work)."""
+
+
+ALL_VIDEO_VARIANTS: Final = VideoVariantPolicy(dihedral=True, mirror=True, trim=True, phases=4)
+"""Every variant, with the quarter-step grids (about twice vPDQ's CPU)."""
+
+VIDEO_VARIANT_PRESETS: Final[Mapping[str, VideoVariantPolicy | None]] = MappingProxyType(
+    {
+        "none": None,
+        "device": DEVICE_VIDEO_VARIANTS,
+        "service": SERVICE_VIDEO_VARIANTS,
+        "all": ALL_VIDEO_VARIANTS,
+    }
+)
+"""Named settings (``FRANKLY_VIDEO_QUERY_VARIANTS``): ``none`` is vPDQ alone."""
 
 
 @dataclass(frozen=True, slots=True)
