@@ -508,6 +508,7 @@ class HashBanks:
                         distance=0,
                         entry_id=m.entry_id,
                         match_percent=round(m.query_match_percent, 2),
+                        variant=m.variant,
                     )
                 )
         return hits
