@@ -375,7 +375,7 @@ def recall() -> None:
     print()
     print(
         "with query variants (hashes.video.variants; found / false matches in "
-        f"{count * (count - 1)} comparisons; the variant that found most)"
+        f"{count * (count - 1)} comparisons per edit)"
     )
     columns = ["base vPDQ", *POLICIES]
     print(f"{'edit':30} " + " ".join(f"{c:>16}" for c in columns))
