@@ -54,6 +54,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._photos import photograph_paths
 from hashes.video import VideoHash, VideoLimits, hash_video, match_video
 from hashes.video._decode import decode_frames, open_video
+from hashes.video.variants import (
+    DEVICE_VIDEO_VARIANTS,
+    SERVICE_VIDEO_VARIANTS,
+    VideoVariantPolicy,
+    VideoVariants,
+    hash_video_variants,
+    match_video_variants,
+)
+
+POLICIES: dict[str, VideoVariantPolicy] = {
+    "+dihedral": VideoVariantPolicy(dihedral=True),
+    "+mirror": VideoVariantPolicy(dihedral=False, mirror=True),
+    "+trim": VideoVariantPolicy(dihedral=False, trim=True),
+    "+phases 2": VideoVariantPolicy(dihedral=False, phases=2),
+    "+phases 4": VideoVariantPolicy(dihedral=False, phases=4),
+    "device default": DEVICE_VIDEO_VARIANTS,
+    "service default": SERVICE_VIDEO_VARIANTS,
+    "all (phases 4)": VideoVariantPolicy(dihedral=True, mirror=True, trim=True, phases=4),
+}
+"""The query-variant settings measured (:mod:`hashes.video.variants`)."""
 
 Frames = list[np.ndarray[Any, np.dtype[np.uint8]]]
 
@@ -149,9 +169,30 @@ def cpu_seconds(work: Callable[[], object]) -> float:
     return time.process_time() - start
 
 
+def _letterbox(frames: Frames) -> Frames:
+    h, w = frames[0].shape[:2]
+    out: Frames = []
+    for f in frames:
+        canvas = np.zeros((h + h // 2, w, 3), np.uint8)
+        canvas[h // 4 : h // 4 + h] = f
+        out.append(canvas)
+    return out
+
+
+def _table(seconds: float, timings: dict[str, list[float]], base: str, label: str) -> None:
+    reference = statistics.median(timings[base])
+    print(f"{label:32} video s / CPU s: min / median / max   ratio to {base} (median)")
+    for name, rates in timings.items():
+        print(
+            f"{name:32} {min(rates):8.1f} / {statistics.median(rates):8.1f} / "
+            f"{max(rates):8.1f}   {statistics.median(rates) / reference:6.2f}x"
+        )
+
+
 def cost(seconds: float, rounds: int) -> None:
     photos = _photos()
-    data = encode(slideshow(photos[:6], (640, 360), 30, seconds), fps=30)
+    frames = slideshow(photos[:6], (640, 360), 30, seconds)
+    data = encode(frames, fps=30)
     print(f"(a) cost: {seconds:g} s of 640x360 H.264 at 30 fps, {len(data) / 1e6:.2f} MB")
     vpdq = reference_vpdq()
     with tempfile.TemporaryDirectory() as tmp:
@@ -163,21 +204,33 @@ def cost(seconds: float, rounds: int) -> None:
         }
         if vpdq is not None:
             methods["reference vpdq.computeHash"] = lambda: vpdq.computeHash(str(path))
+        for name, policy in POLICIES.items():
+            methods[f"variants {name}"] = lambda p=policy: hash_video_variants(data, p)  # type: ignore[misc]
         timings: dict[str, list[float]] = {name: [] for name in methods}
         for _ in range(rounds):
             for name, work in methods.items():  # interleaved: a burst of load hits all
                 timings[name].append(seconds / max(cpu_seconds(work), 1e-9))
-        base = statistics.median(timings["decode (PyAV, every frame)"])
-        print(f"{'':32} video s / CPU s: min / median / max   ratio to decode (median)")
-        for name, rates in timings.items():
-            print(
-                f"{name:32} {min(rates):8.1f} / {statistics.median(rates):8.1f} / "
-                f"{max(rates):8.1f}   {statistics.median(rates) / base:6.2f}x"
-            )
+        _table(seconds, timings, "decode (PyAV, every frame)", "")
+        print("the same, as ratios to frankly hash_video (base vPDQ; below 1 = slower):")
+        _table(seconds, timings, "frankly hash_video", "")
         if vpdq is not None:
             ours = hash_video(data)
             theirs = vpdq_hash(vpdq, path)
             compare(ours, theirs)
+    # Trimming costs a second PDQ per hashed frame only when there is a border to trim.
+    boxed = encode(_letterbox(frames), fps=30)
+    print(f"\nthe same video letterboxed (640x540, 25 % bars), {len(boxed) / 1e6:.2f} MB")
+    boxed_methods: dict[str, Callable[[], object]] = {
+        "frankly hash_video": lambda: hash_video(boxed),
+        "variants +trim": lambda: hash_video_variants(boxed, POLICIES["+trim"]),
+        "variants device default": lambda: hash_video_variants(boxed, DEVICE_VIDEO_VARIANTS),
+        "variants service default": lambda: hash_video_variants(boxed, SERVICE_VIDEO_VARIANTS),
+    }
+    boxed_timings: dict[str, list[float]] = {name: [] for name in boxed_methods}
+    for _ in range(rounds):
+        for name, work in boxed_methods.items():
+            boxed_timings[name].append(seconds / max(cpu_seconds(work), 1e-9))
+    _table(seconds, boxed_timings, "frankly hash_video", "")
 
 
 def compare(ours: VideoHash, theirs: VideoHash) -> None:
@@ -212,6 +265,11 @@ def edits(frames: Frames) -> dict[str, bytes]:
         canvas[h // 4 : h // 4 + h] = f
         return canvas
 
+    def pillarboxed(f: np.ndarray[Any, np.dtype[np.uint8]]) -> Any:
+        canvas = np.zeros((h, w + w // 2, 3), np.uint8)
+        canvas[:, w // 4 : w // 4 + w] = f
+        return canvas
+
     def logo(f: np.ndarray[Any, np.dtype[np.uint8]]) -> Any:
         g = f.copy()
         g[8:40, 8:72] = (255, 255, 255)
@@ -233,8 +291,13 @@ def edits(frames: Frames) -> dict[str, bytes]:
         "grayscale": encode(each(lambda f: np.repeat(f.mean(axis=2, keepdims=True), 3, 2)), fps=10),
         "logo in a corner": encode(each(logo), fps=10),
         "letterbox (25 % bars)": encode(each(letterboxed), fps=10),
+        "pillarbox (25 % bars)": encode(each(pillarboxed), fps=10),
         "crop 10 % each side": encode(each(cropped), fps=10),
         "mirror (flip left-right)": encode(each(lambda f: f[:, ::-1]), fps=10),
+        "mirror + letterbox": encode(each(lambda f: letterboxed(f[:, ::-1])), fps=10),
+        "clip 0.5 s off grid, mirrored": encode(
+            [np.ascontiguousarray(f[:, ::-1]) for f in frames[45 : 45 + n * 4 // 10]], fps=10
+        ),
     }
 
 
@@ -242,6 +305,8 @@ def recall() -> None:
     shots = _shots()
     originals: list[VideoHash] = []
     edited: dict[str, list[VideoHash]] = {}
+    queries: dict[str, list[VideoVariants]] = {}
+    widest = POLICIES["all (phases 4)"]
     count = 12
     vpdq = reference_vpdq()
     agree = total = identical = frames_total = 0
@@ -254,6 +319,9 @@ def recall() -> None:
             for name, data in edits(frames).items():
                 ours = hash_video(data)
                 edited.setdefault(name, []).append(ours)
+                variants = hash_video_variants(data, widest)
+                assert variants.hash == ours, "the variants' vPDQ must be hash_video's"
+                queries.setdefault(name, []).append(variants)
                 if vpdq is None:
                     continue
                 paths = [Path(tmp) / "a.mp4", Path(tmp) / "b.mp4"]
@@ -289,7 +357,7 @@ def recall() -> None:
             f"reference vpdq on the same files: identical frame features {identical}/"
             f"{frames_total}; same match decision {agree}/{total}"
         )
-    print(f"{'edit':28} found   query-match % (median)   false matches")
+    print(f"{'edit':30} found   query-match % (median)   false matches")
     for name, videos in edited.items():
         found = [match_video(v, originals[i]) for i, v in enumerate(videos)]
         hits = sum(m.matched for m in found)
@@ -301,9 +369,63 @@ def recall() -> None:
         )
         median = statistics.median(m.query_match_percent for m in found)
         print(
-            f"{name:28} {hits:2d}/{count}   {median:6.1f}                  "
+            f"{name:30} {hits:2d}/{count}   {median:6.1f}                  "
             f"{false}/{count * (count - 1)}"
         )
+    print()
+    print(
+        "with query variants (hashes.video.variants; found / false matches in "
+        f"{count * (count - 1)} comparisons per edit)"
+    )
+    columns = ["base vPDQ", *POLICIES]
+    print(f"{'edit':30} " + " ".join(f"{c:>16}" for c in columns))
+    totals = {c: [0, 0] for c in columns}
+    for name, hashed in queries.items():
+        cells = []
+        for label in columns:
+            policy = POLICIES.get(label) or VideoVariantPolicy(dihedral=False)
+            narrowed = [restrict(v, policy) for v in hashed]
+            results = [match_video_variants(v, originals[i]) for i, v in enumerate(narrowed)]
+            hits = sum(r.match.matched for r in results)
+            false = sum(
+                match_video_variants(v, o).match.matched
+                for i, v in enumerate(narrowed)
+                for j, o in enumerate(originals)
+                if i != j
+            )
+            totals[label][0] += hits
+            totals[label][1] += false
+            cells.append(f"{hits:2d}/{count} {false:3d}F")
+        print(f"{name:30} " + " ".join(f"{c:>16}" for c in cells))
+    per_edit = count * (count - 1)
+    print(
+        f"{'total':30} "
+        + " ".join(f"{f'{h}/{count * len(queries)} {f}F':>16}" for h, f in totals.values())
+        + f"   (false matches in {per_edit * len(queries)} comparisons)"
+    )
+
+
+def restrict(variants: VideoVariants, policy: VideoVariantPolicy) -> VideoVariants:
+    """The variants that ``policy`` would have made, out of a wider policy's (the phase
+    grids of ``phases=2`` are among those of ``phases=4``)."""
+    phases = {
+        f"phase{k // np.gcd(k, policy.phases)}/{policy.phases // np.gcd(k, policy.phases)}"
+        for k in range(1, policy.phases)
+    }
+
+    def keep(name: str) -> bool:
+        parts = name.split("+")
+        if "trimmed" in parts and not policy.trim:
+            return False
+        if "mirrored" in parts and not policy.mirror:
+            return False
+        if any(p.startswith("phase") and p not in phases for p in parts):
+            return False
+        shape = [p for p in parts if p not in ("trimmed", "mirrored") and "phase" not in p]
+        return not shape or shape == ["original"] or policy.dihedral
+
+    kept = {n: f for n, f in variants.variants.items() if keep(n)}
+    return VideoVariants(variants.hash, kept, variants.border)
 
 
 def main() -> None:

@@ -51,7 +51,8 @@ from hashes.transparency.verify import TrustedCheckpoint
 from hashes.values import Algorithm, HashValue
 from hashes.video import looks_like_video
 from hashes.video.listmatch import VideoListMatcher
-from hashes.video.vpdq import VideoHash
+from hashes.video.variants import VideoVariants
+from hashes.video.vpdq import VideoHash, VpdqFrame
 
 __all__ = [
     "HashOutcome",
@@ -113,20 +114,26 @@ class ListMatcher(Protocol):
 
 MatcherFactory = Callable[[HashList], ListMatcher]
 
-VideoHasher = Callable[[bytes], VideoHash]
-"""Hash video bytes to vPDQ (``hashes.video.hash_video``); raises ``DecodeError``."""
+VideoHasher = Callable[[bytes], VideoHash | VideoVariants]
+"""Hash video bytes to vPDQ (``hashes.video.hash_video``), or to vPDQ and its query
+variants (``hashes.video.variants.hash_video_variants``: mirrored, letterboxed, off-grid
+copies match too); raises ``DecodeError``."""
 
 
-def default_video_hasher(data: bytes) -> VideoHash:
-    """:func:`hashes.video.hash_video` in process, default :class:`~hashes.video.VideoLimits`
-    (a desktop app can pass ``lambda d: HashSandbox(...).hash_video(d).hash`` instead).
+def default_video_hasher(data: bytes) -> VideoVariants:
+    """:func:`hashes.video.variants.hash_video_variants` in process with the device's
+    variants (:data:`~hashes.video.variants.DEVICE_VIDEO_VARIANTS`: mirrors, rotations and
+    a dark border trimmed, about 1.25x the CPU of vPDQ alone; ``benchmarks/video.py``),
+    default :class:`~hashes.video.VideoLimits` (a desktop app can pass
+    ``lambda d: HashSandbox(...).hash_video(d).hash`` instead, or
+    ``functools.partial(hash_video_variants, policy=...)`` for other variants).
 
     Raises:
         DecodeError: the bytes are not a video that can be decoded safely.
     """
-    from hashes.video.compute import hash_video
+    from hashes.video.variants import DEVICE_VIDEO_VARIANTS, hash_video_variants
 
-    return hash_video(data)
+    return hash_video_variants(data, DEVICE_VIDEO_VARIANTS)
 
 
 def default_hasher(data: bytes, algorithms: Sequence[Algorithm]) -> HashOutcome:
@@ -505,10 +512,19 @@ def _match_variants(
     return found
 
 
-def _match_video(matchers: Sequence[VideoListMatcher], video: VideoHash) -> list[ScanMatch]:
+def _match_video(
+    matchers: Sequence[VideoListMatcher], video: VideoHash | VideoVariants
+) -> list[ScanMatch]:
+    """Matches of ``video`` (through every query variant, when it has them; each listed
+    video once, ``variant`` naming the one that matched)."""
     found: list[ScanMatch] = []
+    variants: Mapping[str, Sequence[VpdqFrame]]
+    if isinstance(video, VideoHash):
+        query, variants = video, {"original": video.frames}
+    else:
+        query, variants = video.hash, video.variants
     for matcher in matchers:
-        for m in matcher.match(video):
+        for m in matcher.match_variants(query, variants):
             found.append(
                 ScanMatch(
                     list_id=m.list_id,
@@ -519,6 +535,7 @@ def _match_video(matchers: Sequence[VideoListMatcher], video: VideoHash) -> list
                     entry_id=m.entry_id,
                     media="video",
                     query_match_percent=m.query_match_percent,
+                    variant=m.variant,
                 )
             )
     return found

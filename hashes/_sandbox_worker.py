@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from hashes.compute import HashResult
     from hashes.video.limits import VideoLimits
-    from hashes.video.vpdq import VideoHash
+    from hashes.video.variants import VideoVariantPolicy
+    from hashes.video.vpdq import VideoHash, VpdqFrame
 
 PackedResult = tuple[Any, ...]
 
@@ -63,8 +64,10 @@ def serve(conn: Connection, memory_bytes: int, cpu_seconds: int) -> None:
         reply: tuple[Any, ...]
         try:
             if video:
-                _kind, video_limits, seconds_per_hash, keyframe_count, _cpu = request
-                packed = hash_video_packed(data, video_limits, seconds_per_hash, keyframe_count)
+                _kind, video_limits, seconds_per_hash, keyframe_count, _cpu, policy = request
+                packed = hash_video_packed(
+                    data, video_limits, seconds_per_hash, keyframe_count, policy
+                )
                 reply = ("ok", packed)
             else:
                 algorithms, limits, fast, dihedral, variants = request
@@ -181,30 +184,54 @@ def unpack_result(packed: PackedResult) -> HashResult:
 
 
 def hash_video_packed(
-    data: bytes, limits: VideoLimits, seconds_per_hash: float, keyframe_count: int
+    data: bytes,
+    limits: VideoLimits,
+    seconds_per_hash: float,
+    keyframe_count: int,
+    policy: VideoVariantPolicy | None = None,
 ) -> PackedResult:
-    """Hash a video (and pick its keyframes, as PNG bytes) for the pipe: the hash as its
-    JSON-ready dict (plain values), the keyframes as a tuple of bytes."""
+    """Hash a video (and pick its keyframes, as PNG bytes; and with ``policy``, its query
+    variants) for the pipe: the hash as its JSON-ready dict (plain values), the keyframes
+    as a tuple of bytes, the variants as ``(name, vpdq text)`` pairs (or None)."""
     import io
 
     from hashes.video.compute import hash_video, keyframes
+    from hashes.video.variants import hash_video_variants
+    from hashes.video.vpdq import VideoHash
 
-    video = hash_video(data, limits=limits, seconds_per_hash=seconds_per_hash)
+    variants: tuple[tuple[str, str], ...] | None = None
+    if policy is None:
+        video = hash_video(data, limits=limits, seconds_per_hash=seconds_per_hash)
+    else:
+        result = hash_video_variants(data, policy, limits=limits, seconds_per_hash=seconds_per_hash)
+        video = result.hash
+        variants = tuple(
+            (name, VideoHash(frames).to_vpdq()) for name, frames in result.variants.items()
+        )
     pictures: list[bytes] = []
     if keyframe_count:
         for picture in keyframes(data, count=keyframe_count, limits=limits):
             out = io.BytesIO()
             picture.save(out, "PNG")
             pictures.append(out.getvalue())
-    return (video.to_dict(), tuple(pictures))
+    return (video.to_dict(), tuple(pictures), variants)
 
 
-def unpack_video(packed: PackedResult) -> tuple[VideoHash, tuple[bytes, ...]]:
+def unpack_video(
+    packed: PackedResult,
+) -> tuple[VideoHash, tuple[bytes, ...], Mapping[str, tuple[VpdqFrame, ...]] | None]:
     """The inverse of :func:`hash_video_packed`."""
+    from types import MappingProxyType
+
     from hashes.video.vpdq import VideoHash
 
-    fields, pictures = packed
-    return VideoHash.from_dict(fields), tuple(pictures)
+    fields, pictures, variants = packed
+    named = (
+        None
+        if variants is None
+        else MappingProxyType({name: VideoHash.from_vpdq(text).frames for name, text in variants})
+    )
+    return VideoHash.from_dict(fields), tuple(pictures), named
 
 
 def _limit_address_space(memory_bytes: int) -> None:

@@ -37,7 +37,7 @@ import signal
 import threading
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
@@ -53,7 +53,8 @@ from hashes.values import Algorithm
 
 if TYPE_CHECKING:
     from hashes.video.limits import VideoLimits
-    from hashes.video.vpdq import VideoHash
+    from hashes.video.variants import VideoVariantPolicy
+    from hashes.video.vpdq import VideoHash, VpdqFrame
 
 __all__ = [
     "DEFAULT_MEMORY_BYTES",
@@ -84,11 +85,14 @@ _ERRORS: Final = {
 
 @dataclass(frozen=True, slots=True)
 class VideoResult:
-    """What :meth:`HashSandbox.hash_video` returns: the video's hash and its keyframes as
-    PNG bytes (evenly spaced, at the video's size; none unless asked for)."""
+    """What :meth:`HashSandbox.hash_video` returns: the video's hash, its keyframes as
+    PNG bytes (evenly spaced, at the video's size; none unless asked for) and its query
+    variants (name -> frames; None unless asked for)."""
 
     hash: VideoHash
     keyframes: tuple[bytes, ...] = ()
+    variants: Mapping[str, tuple[VpdqFrame, ...]] | None = None
+    """The query variants asked for (:mod:`hashes.video.variants`), else None."""
 
 
 class _StaleWorker(Exception):
@@ -210,9 +214,12 @@ class HashSandbox:
         seconds_per_hash: float = 1.0,
         keyframes: int = 0,
         timeout_s: float = DEFAULT_VIDEO_TIMEOUT_S,
+        variants: VideoVariantPolicy | None = None,
     ) -> VideoResult:
         """:func:`hashes.video.hash_video` in a worker (and, with ``keyframes`` > 0,
-        :func:`hashes.video.keyframes` as PNG bytes), under the worker's memory limit and
+        :func:`hashes.video.keyframes` as PNG bytes; with ``variants``, the query variants
+        of :func:`hashes.video.variants.hash_video_variants` in the same decoding pass, whose
+        vPDQ is the same), under the worker's memory limit and
         ``timeout_s`` of wall-clock (also its CPU limit for this task). ``limits``
         defaults to :data:`hashes.video.DEFAULT_VIDEO_LIMITS` with ``max_wall_s`` no
         longer than ``timeout_s``.
@@ -249,12 +256,12 @@ class HashSandbox:
                 max_wall_s=min(DEFAULT_VIDEO_LIMITS.max_wall_s, float(timeout_s)),
             )
         cpu_seconds = math.ceil(timeout_s) + 1
-        request = ("video", limits, float(seconds_per_hash), keyframes, cpu_seconds)
+        request = ("video", limits, float(seconds_per_hash), keyframes, cpu_seconds, variants)
         packed = self._run(request, data, float(timeout_s))
         from hashes._sandbox_worker import unpack_video
 
-        video, pictures = unpack_video(packed)
-        return VideoResult(video, pictures)
+        video, pictures, named = unpack_video(packed)
+        return VideoResult(video, pictures, named)
 
     def _run(self, request: tuple[Any, ...], data: bytes, timeout_s: float) -> Any:
         """Send one task to a worker and return its packed answer, or raise its error."""

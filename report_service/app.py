@@ -114,9 +114,10 @@ def media_sandbox(settings: Settings) -> tuple[HashSandbox, DecodeLimits]:
 
 
 def video_hasher(sandbox: HashSandbox, settings: Settings) -> VideoHasher:
-    """Video re-hashing in ``sandbox`` under the settings' limits: vPDQ, MD5, SHA-256 and
-    ``video_keyframes`` keyframes; the caller gives each call its ``timeout_s`` (at most
-    ``video_timeout_s``), after which the worker is killed."""
+    """Video re-hashing in ``sandbox`` under the settings' limits: vPDQ, MD5, SHA-256,
+    ``video_keyframes`` keyframes and the ``video_query_variants``; the caller gives each
+    call its ``timeout_s`` (at most ``video_timeout_s``), after which the worker is
+    killed."""
     from hashes.video import DEFAULT_VIDEO_LIMITS
 
     limits = dataclasses.replace(
@@ -124,10 +125,13 @@ def video_hasher(sandbox: HashSandbox, settings: Settings) -> VideoHasher:
         max_duration_s=settings.video_max_duration_s,
         max_wall_s=min(DEFAULT_VIDEO_LIMITS.max_wall_s, settings.video_timeout_s),
     )
+    from hashes.video.variants import VIDEO_VARIANT_PRESETS
+
     return functools.partial(
         sandbox.hash_video,
         limits=limits,
         keyframes=settings.video_keyframes,
+        variants=VIDEO_VARIANT_PRESETS[settings.video_query_variants],
     )
 
 

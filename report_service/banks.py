@@ -28,7 +28,7 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -68,6 +68,8 @@ if TYPE_CHECKING:
     from hashes.sandbox import VideoResult
     from hashes.video import VideoHash
     from hashes.video.listmatch import VideoListMatcher
+    from hashes.video.variants import VideoVariantPolicy
+    from hashes.video.vpdq import VpdqFrame
 
 SERVICE_LIST_ID = "frankly-service-bank"
 SERVICE_VIDEO_LIST_ID = "frankly-service-video-bank"
@@ -162,11 +164,16 @@ class VideoHasher(Protocol):
 
 
 def hash_video_in_process(
-    data: bytes, *, timeout_s: float = 60.0, keyframes: int = DEFAULT_VIDEO_KEYFRAMES
+    data: bytes,
+    *,
+    timeout_s: float = 60.0,
+    keyframes: int = DEFAULT_VIDEO_KEYFRAMES,
+    variants: VideoVariantPolicy | None = None,
 ) -> VideoResult:
-    """:func:`hashes.video.hash_video` and :func:`hashes.video.keyframes` in this process
-    (tests and tools; the service hashes in the sandbox, which also bounds memory), each
-    under a wall-clock limit of ``timeout_s``."""
+    """:func:`hashes.video.hash_video` (with ``variants``, :func:`hashes.video.variants.
+    hash_video_variants`) and :func:`hashes.video.keyframes` in this process (tests and
+    tools; the service hashes in the sandbox, which also bounds memory), each under a
+    wall-clock limit of ``timeout_s``."""
     import dataclasses
     import io
 
@@ -180,7 +187,12 @@ def hash_video_in_process(
         out = io.BytesIO()
         image.save(out, format="PNG")
         pngs.append(out.getvalue())
-    return VideoResult(hash_video(data, limits=limits), tuple(pngs))
+    if variants is None:
+        return VideoResult(hash_video(data, limits=limits), tuple(pngs))
+    from hashes.video.variants import hash_video_variants
+
+    result = hash_video_variants(data, variants, limits=limits)
+    return VideoResult(result.hash, tuple(pngs), result.variants)
 
 
 class MediaHasher(Protocol):
@@ -452,6 +464,7 @@ class HashBanks:
             self._video_timeout_s if budget_s is None else min(self._video_timeout_s, budget_s)
         )
         result = None
+        variants: Mapping[str, Sequence[VpdqFrame]] | None = None
         error: str | None = VIDEO_BUDGET_EXHAUSTED
         if timeout_s > 0:
             try:
@@ -468,17 +481,23 @@ class HashBanks:
             video = VideoFacts(None, (), error)
         else:
             query = result.hash
+            variants = result.variants
             video = VideoFacts(result.hash, tuple(result.keyframes))
         facts = MediaFacts(digest, len(data), mime, decode_error=error)
-        return facts, video, self.match([sha_value]) + self.match_video(query)
+        return facts, video, self.match([sha_value]) + self.match_video(query, variants)
 
-    def match_video(self, query: VideoHash) -> list[BankHit]:
+    def match_video(
+        self, query: VideoHash, variants: Mapping[str, Sequence[VpdqFrame]] | None = None
+    ) -> list[BankHit]:
         """Every banked video that ``query`` matches (vPDQ under the list's policy, or the
-        same file by SHA-256/MD5: ``algorithm`` ``vpdq`` or ``sha256``)."""
+        same file by SHA-256/MD5: ``algorithm`` ``vpdq`` or ``sha256``), through its query
+        ``variants`` too when given (:mod:`hashes.video.variants`; ``variant`` names the
+        one that matched)."""
         self._fresh()
         hits = []
+        named = variants if variants is not None else {"original": query.frames}
         for matcher in self._video_matchers:
-            for m in matcher.match(query):
+            for m in matcher.match_variants(query, named):
                 hits.append(
                     BankHit(
                         list_id=m.list_id,
@@ -489,6 +508,7 @@ class HashBanks:
                         distance=0,
                         entry_id=m.entry_id,
                         match_percent=round(m.query_match_percent, 2),
+                        variant=m.variant,
                     )
                 )
         return hits

@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     video_report_budget_s: float = Field(default=120.0, gt=0, le=3600)
     video_max_duration_s: float = Field(default=1800.0, gt=0, le=7200)
     video_keyframes: int = Field(default=4, ge=1, le=16)
+    # Query variants of a reported video (hashes.video.variants.VIDEO_VARIANT_PRESETS):
+    # "service" finds mirrored, letterboxed and off-grid copies at about 1.5x vPDQ's CPU.
+    video_query_variants: Literal["none", "device", "service", "all"] = "service"
 
     # The address ``frankly serve`` binds (``--host`` overrides it). The app reads it to
     # decide whether /metrics may answer without FRANKLY_METRICS_TOKEN: only on loopback.

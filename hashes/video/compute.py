@@ -22,7 +22,7 @@ from PIL import Image
 
 from hashes.pdq import pdq_hash
 from hashes.values import Algorithm, HashValue
-from hashes.video._decode import decode_frames, open_video
+from hashes.video._decode import VideoInfo, decode_frames, open_video
 from hashes.video.limits import DEFAULT_VIDEO_LIMITS, VideoLimits
 from hashes.video.vpdq import VideoHash, VpdqFrame
 
@@ -37,9 +37,17 @@ def frame_interval(fps: float, seconds_per_hash: float) -> int:
     return max(1, int(seconds_per_hash * fps))
 
 
-def _timestamp(number: int, fps: float) -> float:
+def timestamp(number: int, fps: float) -> float:
     # vpdq: static_cast<float>(frameNumber) / (float) framerate, in single precision.
     return float(np.float32(number) / np.float32(fps))
+
+
+def check_seconds_per_hash(seconds_per_hash: float) -> None:
+    """Raises ValueError unless ``seconds_per_hash`` is a finite, non-negative number."""
+    if not (isinstance(seconds_per_hash, int | float) and math.isfinite(seconds_per_hash)):
+        raise ValueError("seconds_per_hash must be a finite number")
+    if seconds_per_hash < 0:
+        raise ValueError("seconds_per_hash cannot be negative")
 
 
 def hash_video(
@@ -57,10 +65,7 @@ def hash_video(
         VideoTooLong, TooManyFrames, TooManyDecodedPixels, DecodeTimeout, CorruptVideo:
             as :mod:`hashes.video._decode` (each a :class:`~hashes.errors.DecodeError`).
     """
-    if not (isinstance(seconds_per_hash, int | float) and math.isfinite(seconds_per_hash)):
-        raise ValueError("seconds_per_hash must be a finite number")
-    if seconds_per_hash < 0:
-        raise ValueError("seconds_per_hash cannot be negative")
+    check_seconds_per_hash(seconds_per_hash)
     opened = open_video(data, limits)
     try:
         info = opened.info
@@ -74,13 +79,21 @@ def hash_video(
                 continue
             value, quality = pdq_hash(decoded.rgb(info.width, info.height))
             frames.append(
-                VpdqFrame(decoded.number, quality, value, _timestamp(decoded.number, info.fps))
+                VpdqFrame(decoded.number, quality, value, timestamp(decoded.number, info.fps))
             )
-        duration = info.duration_s
-        if duration is None and last_time is not None:
-            duration = last_time + 1.0 / info.fps
     finally:
         opened.close()
+    return assemble(data, info, frames, last_time)
+
+
+def assemble(
+    data: bytes, info: VideoInfo, frames: list[VpdqFrame], last_time: float | None
+) -> VideoHash:
+    """The :class:`VideoHash` of hashed ``frames``: the file's digests, and its duration
+    (declared, else the last frame's time plus one frame)."""
+    duration = info.duration_s
+    if duration is None and last_time is not None:
+        duration = last_time + 1.0 / info.fps
     raw = data if isinstance(data, bytes) else bytes(data)
     return VideoHash(
         tuple(frames),

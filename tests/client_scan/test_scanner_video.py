@@ -113,3 +113,32 @@ def test_video_is_not_hashed_without_a_video_list() -> None:
     result = s.scan(listed_video())
     assert not result.matched
     assert calls == []
+
+
+def test_a_mirrored_copy_of_a_listed_video_warns_through_a_query_variant() -> None:
+    from hashes.video.variants import NO_VIDEO_VARIANTS, hash_video_variants
+
+    big = vs.scene_frames(size=(320, 240), seconds_each=3.0)
+    listed = hash_video(vs.encode(big))
+    hash_list = build_list(
+        list_id="videos",
+        version=1,
+        issued_at_ms=0,
+        algorithm=Algorithm.PDQ,
+        threshold=31,
+        categories=["csam"],
+        hashes=[HashValue(Algorithm.PDQ, bytes(range(32)))],
+        entry_categories=[0],
+        videos=build_video_entries([listed], [0], ["mirror-me"]),
+    )
+    copy = vs.encode([np.ascontiguousarray(f[:, ::-1]) for f in big])
+    s = Scanner(POLICY)  # the device's default variants
+    s.load_list(sign_list(hash_list, CURATOR))
+    (match,) = s.scan(copy).matches
+    assert (match.entry_id, match.media) == ("mirror-me", "video")
+    assert match.variant in ("flipy", "mirrored")
+    (hint,) = s.scan(copy).hints()
+    assert hint["variant"] == match.variant
+    plain = Scanner(POLICY, video_hasher=lambda d: hash_video_variants(d, NO_VIDEO_VARIANTS))
+    plain.load_list(sign_list(hash_list, CURATOR))
+    assert not plain.scan(copy).matched

@@ -72,3 +72,21 @@ def test_a_slow_video_is_killed_at_the_deadline_and_the_pool_recovers() -> None:
 def test_bad_arguments_fail_before_a_worker(sandbox: HashSandbox, kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match=r"timeout_s|keyframes|seconds_per_hash"):
         sandbox.hash_video(b"x", **kwargs)  # type: ignore[arg-type]
+
+
+def test_query_variants_cross_the_pipe_and_leave_the_hash_alone(sandbox: HashSandbox) -> None:
+    from hashes.video.variants import SERVICE_VIDEO_VARIANTS, hash_video_variants
+
+    data = vs.encode(vs.letterbox(vs.scene_frames(), 30))
+    result = sandbox.hash_video(data, timeout_s=60.0, variants=SERVICE_VIDEO_VARIANTS)
+    assert result.hash == hash_video(data)
+    local = hash_video_variants(data, SERVICE_VIDEO_VARIANTS)
+    assert result.variants is not None
+    assert list(result.variants) == list(local.variants)
+    assert "trimmed" in result.variants
+    for name, frames in local.variants.items():
+        got = result.variants[name]
+        assert [(f.frame_number, f.quality, f.pdq) for f in got] == [
+            (f.frame_number, f.quality, f.pdq) for f in frames
+        ]
+    assert sandbox.hash_video(data, timeout_s=60.0).variants is None

@@ -327,3 +327,31 @@ def test_a_reports_videos_share_one_time_budget_and_the_rest_match_by_digest(
     assert sorted((m.sha256, m.algorithm) for m in matches) == sorted(
         (sha, "sha256") for sha in shas
     )
+
+
+@pytest.mark.parametrize(("variants", "found"), [("service", True), ("none", False)])
+def test_a_mirrored_letterboxed_copy_of_a_banked_video_matches_through_a_query_variant(
+    sqlite_url: str,
+    tmp_path: Path,
+    keys: KeyMaterial,
+    clock: FakeClock,
+    variants: str,
+    found: bool,
+) -> None:
+    big = vs.scene_frames(size=(320, 240), seconds_each=3.0)
+    copy = vs.encode(vs.letterbox([np.ascontiguousarray(f[:, ::-1]) for f in big], 60))
+    for service in make_service(sqlite_url, tmp_path, keys, clock, video_query_variants=variants):
+        service.add_user("bob")
+        service.app.state.banks.add_video(hash_video(vs.encode(big)), "ncii", "known-2", 1)
+        assert service.submit("bob", _report(service, "bob", copy)).status_code == 201
+        with service.app.state.session_factory() as session:
+            matches = session.scalars(select(BankMatch)).all()
+            [row] = session.scalars(select(MediaVideo)).all()
+        # What is stored is the copy's own vPDQ, as vpdq would make it, whatever matched.
+        assert json.loads(row.hash_json or "")["vpdq"] == hash_video(copy).to_vpdq()
+        if not found:
+            assert matches == []
+            continue
+        [match] = matches
+        assert (match.algorithm, match.entry_id) == ("vpdq", "known-2")
+        assert match.variant in ("trimmed+flipy", "trimmed+mirrored")
