@@ -49,6 +49,7 @@ from report_service.evidence import seal_blob, wrap_data_key
 from report_service.keys import KeyMaterial
 from report_service.observability import Metrics
 from report_service.storage.reports import (
+    Admit,
     ItemFacts,
     ReportRecord,
     RequeuePolicy,
@@ -319,17 +320,19 @@ class Intake:
         self.metrics.reports_duplicate.inc()
         return Answer(200, stored)
 
-    def _store(self, record: ReportRecord, now_ms: int) -> bool:
+    def _store(self, record: ReportRecord, now_ms: int, admit: Admit | None) -> bool:
         """Store ``record``; ``False`` when its id was taken meanwhile (nothing written)."""
         with self.sessions() as session:
             try:
-                store_report(session, record, now_ms, self.requeue, self.events)
+                store_report(session, record, now_ms, self.requeue, self.events, admit)
             except DuplicateReport:
                 return False
         return True
 
-    def submit(self, user_id: str, sealed: bytes) -> Answer:
-        """Verify and store a sealed report from ``user_id``.
+    def submit(self, user_id: str, sealed: bytes, admit: Admit | None = None) -> Answer:
+        """Verify and store a sealed report from ``user_id``. ``admit`` runs in the
+        storing transaction, last before its commit (the router passes the rate limiter's
+        exact count); whatever it raises propagates and nothing is stored.
 
         Raises:
             SealError, ReportFormatError, ReportLimitExceeded, ReporterMismatch,
@@ -382,7 +385,7 @@ class Intake:
                 stored_id=stored_id,
                 videos=videos,
             )
-            if self._store(record, now_ms):
+            if self._store(record, now_ms, admit):
                 self.metrics.reports_accepted.inc()
                 return Answer(201, received_answer(report.report_id))
             with self.sessions() as session:
