@@ -270,6 +270,7 @@ def create_app(
         requeue=ReviewRequeue(),
         events=events,
         video_budget_s=settings.video_report_budget_s,
+        one_store_at_a_time=engine.dialect.name == "sqlite",
     )
     app.state.relay = Relay(
         keyring=lambda: material.franking,
