@@ -6,7 +6,9 @@ report insert with the other tables' inserts as data-modifying CTEs); a new revi
 one ``INSERT .. ON CONFLICT DO NOTHING RETURNING`` (no lookup first). On SQLite, where a
 statement costs no round trip, one Core ``INSERT`` per table. Before issue 11 the same
 request sent 24 statements on SQLite and 14 on PostgreSQL; before the single-statement
-insert, 19 and 14 (with the webhook outbox's endpoint lookup)."""
+insert, 19 and 14 (with the webhook outbox's endpoint lookup); before the rate limiter
+counted inside the report's transaction (its state read with the token), 18 and 8 in two
+write transactions."""
 
 from __future__ import annotations
 
