@@ -73,7 +73,11 @@ async def submit_report(request: Request, reporter: CurrentReporter) -> JSONResp
     # A caller already over its limit (read with its token) costs no more than that;
     # the exact count is taken later, in one write transaction per request.
     limiter.refuse_if_over(reporter.tat_us, now_ms)
-    sealed = await request.body()  # BodyLimitMiddleware cuts it off at the limit
+    try:
+        sealed = await request.body()  # BodyLimitMiddleware cuts it off at the limit
+    except Exception:  # a body over the limit (413) counts like any other refusal
+        await run_in_threadpool(limiter.check, user, now_ms)
+        raise
     intake: Intake = state.intake
     answer = await run_in_threadpool(_submit_counted, intake, limiter, user, sealed, now_ms)
     return JSONResponse(dict(answer.body), status_code=answer.status)
