@@ -12,7 +12,9 @@ generator does not share their GIL.
 Reports are franked, stamped (with the service's own key file, as an embedding platform
 would) and sealed before the clock starts; the timed part is the HTTP round trip: open
 the seal, parse, verify every message, re-hash media, match banks, encrypt evidence,
-store in one transaction. The runs are interleaved: each round times the baseline, the
+store in one transaction (which also takes the reporter's rate-limit count: one write
+transaction per accepted report; the token lookup reads the limiter's state for the
+pre-check). The runs are interleaved: each round times the baseline, the
 hashing bound (the intake's own ``hash_media`` of the same picture on every core, in a
 process pool), then text-only and image reports on each database. Printed: requests/s
 (min / median / max over the rounds), p50 and p99 latency pooled over the rounds (several
@@ -24,6 +26,12 @@ Then the cost of durable commits on SQLite: two services on the same inputs, one
 default), loaded in interleaved rounds (the order alternates every round); printed:
 reports/s per round as min/median/max for each, and the ratio FULL/NORMAL of the medians
 (and of each round); and the time of a bare one-row commit in each mode.
+
+To compare two versions of the code, run this file from a copy of each tree (the
+services run the code of the tree the file is in), alternating the order, e.g.
+``git archive main | tar -x -C /tmp/main`` then ``cd /tmp/main && PYTHONPATH=/tmp/main
+python benchmarks/intake.py ...`` and the same here, twice each, old-new-new-old: each
+run has its own same-run baseline and bound, so its ratios compare across runs.
 """
 
 from __future__ import annotations

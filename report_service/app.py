@@ -290,6 +290,7 @@ def create_app(
         requeue=ReviewRequeue(on_reopened=statement_ender),
         events=events,
         video_budget_s=settings.video_report_budget_s,
+        one_store_at_a_time=engine.dialect.name == "sqlite",
     )
     app.state.relay = Relay(
         keyring=lambda: material.franking,

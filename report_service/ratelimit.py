@@ -12,6 +12,14 @@ PostgreSQL in autocommit, without waiting for the WAL flush); the
 returned ``last_grant`` nonce says whether this very request was the one let through.
 :func:`gcra` is the same rule in pure Python.
 
+A report that is stored pays for its token inside its own write transaction, so an
+accepted report costs one write transaction, not two: :meth:`SharedRateLimiter.stored_tat`
+is a read-only lookup (folded into the caller's token lookup) and
+:meth:`SharedRateLimiter.refuse_if_over` refuses a caller already over its limit before
+anything is verified or hashed; :meth:`SharedRateLimiter.take` then runs the same upsert,
+the exact check, in the report's transaction (under SQLite's write lock, or holding the
+row lock on PostgreSQL until the commit), and a refusal there rolls the report back.
+
 :class:`RateLimiter` (token buckets in one process's memory) and :func:`take` remain
 for single-process uses and tests.
 """
@@ -23,7 +31,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, column, func, literal, select, table, text
 from sqlalchemy.orm import Session
 
 from report_service.errors import RateLimited
@@ -126,6 +134,26 @@ RETURNING tat_us, last_grant
 """
 
 
+# PostgreSQL inside the report's own transaction: the same rule, committed with the report
+# (durably: no synchronous_commit change there).
+POSTGRES_UPSERT_IN_TRANSACTION = """
+INSERT INTO rate_limits (key, tat_us, last_grant)
+VALUES (:key, CAST(:now AS BIGINT) + CAST(:interval AS BIGINT), :nonce)
+ON CONFLICT (key) DO UPDATE SET
+  tat_us = CASE
+    WHEN GREATEST(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval - :now <= :cap
+    THEN GREATEST(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval
+    ELSE rate_limits.tat_us END,
+  last_grant = CASE
+    WHEN GREATEST(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval - :now <= :cap
+    THEN :nonce
+    ELSE rate_limits.last_grant END
+RETURNING tat_us, last_grant
+"""
+
+_RATE_LIMITS = table("rate_limits", column("key"), column("tat_us"))
+
+
 class SharedRateLimiter:
     """GCRA limits kept in the database: exact across processes and hosts."""
 
@@ -142,6 +170,60 @@ class SharedRateLimiter:
         self._burst = burst
         self._prefix = prefix
 
+    def _params(self, key: str, now_ms: int) -> dict[str, object]:
+        return {
+            "key": f"{self._prefix}:{key}"[:200],
+            "now": now_ms * 1000,
+            "interval": self._interval_us,
+            "cap": self._burst * self._interval_us,
+            "nonce": secrets.token_hex(8),
+        }
+
+    def _refuse(self, tat_us: int, now_ms: int) -> RateLimited:
+        wait_us = tat_us + self._interval_us - self._burst * self._interval_us - now_ms * 1000
+        return RateLimited(max(wait_us, 1) / 1e6)
+
+    def stored_tat(self, key: ColumnElement[str]) -> ColumnElement[int]:
+        """A scalar subquery: the stored ``tat_us`` of the caller whose id is the SQL
+        expression ``key`` (NULL for a caller never seen), to read in the same statement
+        as the caller's token lookup."""
+        limiter_key = func.substr(literal(f"{self._prefix}:") + key, 1, 200)
+        return (
+            select(_RATE_LIMITS.c.tat_us)
+            .where(_RATE_LIMITS.c.key == limiter_key)
+            .scalar_subquery()
+        )
+
+    def refuse_if_over(self, tat_us: int | None, now_ms: int) -> None:
+        """The cheap pre-check: refuse a caller whose stored ``tat_us`` (read without any
+        lock) already puts a request at ``now_ms`` over the limit. Passing it promises
+        nothing; :meth:`take` decides exactly.
+
+        Raises:
+            RateLimited: over the limit; ``retry_after_s`` says when the next one passes.
+        """
+        _tat, wait = gcra(tat_us, now_ms * 1000, self._interval_us, self._burst)
+        if wait is not None:
+            raise RateLimited(max(wait, 1e-6))
+
+    def take(self, session: Session, key: str, now_ms: int) -> None:
+        """Count one request by ``key`` inside ``session``'s open write transaction (the
+        report's own): exact, since the upsert holds the row (SQLite's write lock, or
+        PostgreSQL's row lock) until that transaction ends; a rollback forgets it.
+
+        Raises:
+            RateLimited: over the limit (the caller rolls its transaction back).
+        """
+        params = self._params(key, now_ms)
+        sql = (
+            POSTGRES_UPSERT_IN_TRANSACTION
+            if session.get_bind().dialect.name == "postgresql"
+            else SQLITE_UPSERT
+        )
+        tat_us, grant = session.execute(text(sql), params).one()
+        if grant != params["nonce"]:
+            raise self._refuse(int(tat_us), now_ms)
+
     def check(self, key: str, now_ms: int) -> None:
         """Count one request by ``key`` (blocking: one short write transaction).
 
@@ -149,15 +231,7 @@ class SharedRateLimiter:
             RateLimited: over the limit; ``retry_after_s`` says when the next one passes.
             OperationalError: the database is unreachable (the caller answers 503).
         """
-        now_us = now_ms * 1000
-        nonce = secrets.token_hex(8)
-        params = {
-            "key": f"{self._prefix}:{key}"[:200],
-            "now": now_us,
-            "interval": self._interval_us,
-            "cap": self._burst * self._interval_us,
-            "nonce": nonce,
-        }
+        params = self._params(key, now_ms)
         with self._sessions() as session:
             if session.get_bind().dialect.name == "postgresql":
                 conn = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
@@ -165,6 +239,5 @@ class SharedRateLimiter:
             else:
                 with session.begin():
                     tat_us, grant = session.execute(text(SQLITE_UPSERT), params).one()
-        if grant != nonce:
-            wait_us = int(tat_us) + self._interval_us - self._burst * self._interval_us - now_us
-            raise RateLimited(max(wait_us, 1) / 1e6)
+        if grant != params["nonce"]:
+            raise self._refuse(int(tat_us), now_ms)

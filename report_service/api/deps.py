@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from report_service.errors import AuthError
-from report_service.storage.users import user_by_token_hash
+from report_service.ratelimit import SharedRateLimiter
+from report_service.storage.users import user_by_token_hash, user_id_by_token_hash_with
 from report_service.tokens import hash_token
 
 _bearer = HTTPBearer(auto_error=False, description="The user's bearer token")
@@ -36,3 +38,39 @@ def current_user(
 
 
 CurrentUser = Annotated[str, Depends(current_user)]
+
+
+@dataclass(frozen=True, slots=True)
+class Reporter:
+    """The authenticated caller of ``POST /v1/reports`` and its rate limiter's stored
+    state (``tat_us``, ``None`` for a caller never counted), read with the token."""
+
+    user_id: str
+    tat_us: int | None
+
+
+def current_reporter(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Reporter:
+    """Like :func:`current_user`, reading the caller's rate-limit state in the same
+    statement (a read, no SQLite write lock), for the router's cheap pre-check.
+
+    Raises:
+        AuthError: no bearer token, or an unknown one.
+    """
+    if credentials is None or not credentials.credentials:
+        raise AuthError("missing bearer token")
+    token_hash = hash_token(credentials.credentials)
+    state = request.app.state
+    limiter: SharedRateLimiter = state.rate_limiter
+    sessions = getattr(state, "read_session_factory", None) or state.session_factory
+    with sessions() as session:
+        found = user_id_by_token_hash_with(session, token_hash, limiter.stored_tat)
+    if found is None:
+        raise AuthError("unknown bearer token")
+    user_id, tat_us = found
+    return Reporter(user_id, None if tat_us is None else int(tat_us))
+
+
+CurrentReporter = Annotated[Reporter, Depends(current_reporter)]

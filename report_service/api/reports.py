@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
@@ -11,15 +12,16 @@ from starlette.concurrency import run_in_threadpool
 
 from client_scan.errors import ReportFormatError
 from client_scan.report_format import normalise_report_id
-from report_service.api.deps import CurrentUser
+from report_service.api.deps import CurrentReporter, CurrentUser
 from report_service.api.schemas import (
     ReportAccepted,
     ReportKeyResponse,
     ReportStatus,
     error_responses,
 )
-from report_service.errors import NotFound, UnsupportedMediaType
-from report_service.intake import Intake
+from report_service.errors import NotFound, RateLimited, UnsupportedMediaType
+from report_service.intake import Answer, Intake
+from report_service.ratelimit import SharedRateLimiter
 from report_service.storage.reports import report_status
 
 router = APIRouter(tags=["reports"])
@@ -61,16 +63,44 @@ async def report_key(request: Request) -> ReportKeyResponse:
         }
     },
 )
-async def submit_report(request: Request, user: CurrentUser) -> JSONResponse:
+async def submit_report(request: Request, reporter: CurrentReporter) -> JSONResponse:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != SEALED_CONTENT_TYPE:
         raise UnsupportedMediaType(f"send the sealed report as {SEALED_CONTENT_TYPE}")
     state = request.app.state
-    await run_in_threadpool(state.rate_limiter.check, user, state.clock())
-    sealed = await request.body()  # BodyLimitMiddleware cuts it off at the limit
+    limiter: SharedRateLimiter = state.rate_limiter
+    user, now_ms = reporter.user_id, state.clock()
+    # A caller already over its limit (read with its token) costs no more than that;
+    # the exact count is taken later, in one write transaction per request.
+    limiter.refuse_if_over(reporter.tat_us, now_ms)
+    try:
+        sealed = await request.body()  # BodyLimitMiddleware cuts it off at the limit
+    except Exception:  # a body over the limit (413) counts like any other refusal
+        await run_in_threadpool(limiter.check, user, now_ms)
+        raise
     intake: Intake = state.intake
-    answer = await run_in_threadpool(intake.submit, user, sealed)
+    answer = await run_in_threadpool(_submit_counted, intake, limiter, user, sealed, now_ms)
     return JSONResponse(dict(answer.body), status_code=answer.status)
+
+
+def _submit_counted(
+    intake: Intake, limiter: SharedRateLimiter, user: str, sealed: bytes, now_ms: int
+) -> Answer:
+    """Submit, counting the request against ``user``'s limit exactly once: a stored report
+    (201) in its own storing transaction (one write transaction per accepted report; a
+    refusal there rolls it back and answers 429); any other answer (a repeat's 200, a 4xx)
+    in a short transaction of its own, which may turn it into the 429 of a caller over its
+    limit, as if the limiter had run first."""
+    try:
+        answer = intake.submit(user, sealed, admit=partial(limiter.take, key=user, now_ms=now_ms))
+    except RateLimited:
+        raise  # refused by the exact count: nothing stored, nothing more to count
+    except Exception:
+        limiter.check(user, now_ms)
+        raise
+    if answer.status != 201:
+        limiter.check(user, now_ms)
+    return answer
 
 
 @router.get(

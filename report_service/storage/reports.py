@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -261,15 +261,22 @@ def _insert(session: Session, model: type[Any], rows: Sequence[Mapping[str, Any]
         session.connection().execute(insert(model), [dict(r) for r in rows])
 
 
+Admit = Callable[[Session], None]
+"""Called in the storing transaction, last before the commit (the shared rate limiter's
+exact count); an exception from it rolls the report back."""
+
+
 def _store_once(
     session: Session,
     record: ReportRecord,
     now_ms: int,
     requeue: RequeuePolicy,
     events: EventHook | None = None,
+    admit: Admit | None = None,
 ) -> None:
     """One transaction, SQLAlchemy Core for the new rows (one ``INSERT`` per table, each
-    an ``executemany``), the requeue hook called inside it before the commit."""
+    an ``executemany``), the requeue hook called inside it before the commit, then
+    ``admit``."""
     report = record.report
     # The report_id primary key is the idempotency check: the first statement.
     if not _insert_rows_at_once(session, record):
@@ -312,6 +319,8 @@ def _store_once(
     if events is not None:  # in this transaction: the event exists iff the report does
         data = {"report_id": report["report_id"], "reason": report["reason"]}
         events(session, "report.created", {**data, "item_ids": sorted(item_ids)})
+    if admit is not None:  # last: a row it locks is held only until the commit just after
+        admit(session)
     session.commit()
 
 
@@ -385,10 +394,13 @@ def store_report(
     now_ms: int,
     requeue: RequeuePolicy,
     events: EventHook | None = None,
+    admit: Admit | None = None,
 ) -> None:
     """Store a verified report, its evidence and facts, and merge it into review items,
     all in one transaction; ``requeue`` decides what a report does to a decided item;
-    ``events`` (optional) is told ``report.created`` in the same transaction.
+    ``events`` (optional) is told ``report.created`` in the same transaction; ``admit``
+    (optional) runs last in it and may refuse the report (its exception propagates,
+    nothing is stored).
 
     Raises:
         DuplicateReport: a report with this id is already stored (nothing was written).
@@ -397,7 +409,7 @@ def store_report(
     report_id = record.report["report_id"]
     for attempt in range(_RETRIES):
         try:
-            _store_once(session, record, now_ms, requeue, events)
+            _store_once(session, record, now_ms, requeue, events, admit)
             return
         except IntegrityError:
             session.rollback()

@@ -7,7 +7,10 @@ token.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -49,6 +52,22 @@ def user_by_token_hash(session: Session, token_hash: bytes) -> User | None:
     return session.scalars(
         select(User).where(User.token_hash == token_hash, User.revoked_at.is_(None))
     ).first()
+
+
+def user_id_by_token_hash_with(
+    session: Session,
+    token_hash: bytes,
+    extra: Callable[[ColumnElement[str]], ColumnElement[Any]],
+) -> tuple[str, Any] | None:
+    """The id of the active user whose token hashes to ``token_hash`` and the value of
+    ``extra(users.id)`` (a scalar subquery, such as the rate limiter's stored state), read
+    in one statement; ``None`` for an unknown or revoked token."""
+    row = session.execute(
+        select(User.id, extra(User.id.expression)).where(
+            User.token_hash == token_hash, User.revoked_at.is_(None)
+        )
+    ).first()
+    return None if row is None else (str(row[0]), row[1])
 
 
 def active_user_exists(session: Session, user_id: str) -> bool:

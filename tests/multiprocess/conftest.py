@@ -72,7 +72,7 @@ def _setup(database_url: str, data_dir: Path) -> tuple[KeyMaterial, dict[str, st
         sessions = make_session_factory(engine)
         reporters: dict[str, str] = {}
         with sessions() as session:
-            for n in [*range(REPORTERS), "flood"]:
+            for n in [*range(REPORTERS), "flood", "vflood"]:
                 token = new_token()
                 add_user(session, f"r{n}", hash_token(token), wall_clock_ms())
                 reporters[f"r{n}"] = token

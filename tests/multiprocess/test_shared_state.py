@@ -265,6 +265,33 @@ def test_rate_limits_are_exact_across_processes(cluster: Cluster) -> None:
         assert re.search(rf"retry after {seconds} s\b", message), (message, seconds)
 
 
+def test_valid_reports_are_limited_exactly_inside_their_own_transactions(
+    cluster: Cluster,
+) -> None:
+    """Valid reports pay for their token in the transaction that stores them (one write
+    transaction each): racing on two processes, exactly the burst is stored and answered
+    201, every other one is a 429 and stored nothing."""
+    token = cluster.reporters["rvflood"]
+    servers = [cluster.urls["a"], cluster.urls["c"]]
+    reports = [sealed_report(cluster, "rvflood", text=f"flood {n}") for n in range(3 * BURST)]
+    answers = together(
+        [partial(post_report, servers[n % 2], token, body) for n, (_, body) in enumerate(reports)]
+    )
+    codes = [r.status_code for r in answers]
+    assert codes.count(201) == BURST, codes
+    assert codes.count(429) == 2 * BURST, codes
+    accepted = {r.json()["report_id"] for r in answers if r.status_code == 201}
+    stored = db_scalar(
+        cluster,
+        select(func.count()).select_from(ReportRow).where(ReportRow.reporter_id == "rvflood"),
+    )
+    assert stored == BURST
+    assert accepted <= {rid for rid, _ in reports}
+    for r in answers:
+        if r.status_code == 429:
+            assert int(r.headers["Retry-After"]) >= 1
+
+
 def _metric(text: str, name: str, labels: str = "") -> float:
     pattern = rf"^{re.escape(name)}{re.escape(labels)} ([0-9.e+]+)$"
     found = re.search(pattern, text, re.MULTILINE)

@@ -224,3 +224,22 @@ def test_oversize_report_is_counted_once(strict_service: Service) -> None:
     assert response.json()["error"]["code"] == "body_too_large"
     metrics = s.client.get("/metrics").text
     assert 'frankly_reports_rejected_total{code="body_too_large"} 1.0' in metrics
+
+
+def test_a_streamed_oversize_report_counts_against_the_rate_limit(
+    strict_service: Service,
+) -> None:
+    """A body cut off at the limit (413) costs a token like any other refused request:
+    after the burst of 3 the next request is a 429, whatever it carries."""
+    s = strict_service
+    headers = {**s.auth("bob"), "Content-Type": "application/octet-stream"}
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(5):
+            yield b"z" * 16 * 1024
+
+    answers = [s.client.post("/v1/reports", content=chunks(), headers=headers) for _ in range(3)]
+    assert [r.status_code for r in answers] == [413, 413, 413]
+    limited = s.client.post("/v1/reports", content=b"junk", headers=headers)
+    assert limited.status_code == 429
+    assert limited.json()["error"]["code"] == "rate_limited"

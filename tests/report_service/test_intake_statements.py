@@ -6,7 +6,9 @@ report insert with the other tables' inserts as data-modifying CTEs); a new revi
 one ``INSERT .. ON CONFLICT DO NOTHING RETURNING`` (no lookup first). On SQLite, where a
 statement costs no round trip, one Core ``INSERT`` per table. Before issue 11 the same
 request sent 24 statements on SQLite and 14 on PostgreSQL; before the single-statement
-insert, 19 and 14 (with the webhook outbox's endpoint lookup)."""
+insert, 19 and 14 (with the webhook outbox's endpoint lookup); before the rate limiter
+counted inside the report's transaction (its state read with the token), 18 and 8 in two
+write transactions."""
 
 from __future__ import annotations
 
@@ -27,7 +29,38 @@ from .conftest import Service
 #: Statements of one POST /v1/reports with two messages and one image (SQLite counts its
 #: ``BEGIN`` statements; PostgreSQL's ``BEGIN`` and every ``COMMIT`` are not cursor
 #: statements).
-REPORT_STATEMENTS = {"postgresql": 8, "sqlite": 18}
+REPORT_STATEMENTS = {"postgresql": 8, "sqlite": 17}
+
+
+@contextmanager
+def write_transactions(service: Service) -> Iterator[list[list[str]]]:
+    """The statements of every transaction that wrote (INSERT, UPDATE or DELETE), one list
+    per transaction, whatever the connection or session that ran it."""
+    transactions: list[list[str]] = []
+
+    def begin(conn: Any) -> None:
+        transactions.append([])
+        conn.info["frankly_test_txn"] = transactions[-1]
+
+    def listener(conn: Any, *args: Any) -> None:
+        current = conn.info.get("frankly_test_txn")
+        if any(current is t for t in transactions):  # not one left from an earlier test
+            current.append(str(args[1]).strip().split("\n")[0][:80])
+
+    engine = service.app.state.engine
+    event.listen(engine, "begin", begin)
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield transactions
+    finally:
+        event.remove(engine, "begin", begin)
+        event.remove(engine, "before_cursor_execute", listener)
+
+
+def writing(transactions: list[list[str]]) -> list[list[str]]:
+    """The transactions among ``transactions`` that wrote something."""
+    verbs = {"INSERT", "UPDATE", "DELETE", "WITH"}  # WITH: PostgreSQL's data-modifying CTEs
+    return [t for t in transactions if any(s.split()[0].upper() in verbs for s in t if s)]
 
 
 @contextmanager
@@ -68,6 +101,30 @@ def test_an_image_report_is_stored_in_few_statements(service: Service) -> None:
         again = service.submit("bob", report)
     assert again.status_code == 200
     assert again.json() == answer.json()
+
+
+def test_an_accepted_report_is_one_write_transaction(service: Service) -> None:
+    """The shared rate limiter counts an accepted report inside the report's own
+    transaction (before issue 11's intake work, a transaction of its own: two fsync'd
+    commits per report on SQLite); its token lookup reads the limiter's state."""
+    picture = png_bytes(5)
+    abusive = service.frank("alice", "bob", "look", attachments=[(picture, "image/png")])
+    digest = hashlib.sha256(picture).hexdigest()
+    report = service.report("bob", [abusive], attachments={digest: picture})
+    with write_transactions(service) as transactions:
+        answer = service.submit("bob", report)
+    assert answer.status_code == 201, answer.text
+    wrote = writing(transactions)
+    assert len(wrote) == 1, wrote
+    assert any("rate_limits" in s for s in wrote[0]), wrote[0]
+    assert any(s.startswith(("INSERT INTO reports", "WITH")) for s in wrote[0]), wrote[0]
+    # A repeat stores nothing, and is counted in a short transaction of its own.
+    with write_transactions(service) as transactions:
+        again = service.submit("bob", report)
+    assert again.status_code == 200
+    wrote = writing(transactions)
+    assert len(wrote) == 1, wrote
+    assert all("reports " not in s for s in wrote[0]), wrote
 
 
 def test_a_report_too_large_for_one_statement_is_stored_table_by_table(
