@@ -7,13 +7,13 @@ from typing import Any
 
 from report_service.console.sessions import Preferences
 from report_service.review.store import AuditFilter
-from tests.report_service.console.conftest import Live, axe_violations, sign_in
+from tests.report_service.console.conftest import PAGE_TIMEOUT_MS, Live, axe_violations, sign_in
 
 
 def test_a_keyboard_only_shift(browser: Any, live: Live) -> None:
     context = browser.new_context()
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
     page.goto(f"{live.url}/console/signin")
     # the token field has focus; type, Enter
     page.keyboard.type(live.shift.tokens["mia"])
@@ -85,7 +85,7 @@ def test_a_keyboard_only_shift(browser: Any, live: Live) -> None:
 def test_no_serious_accessibility_violation_on_any_page(browser: Any, live: Live) -> None:
     context = browser.new_context()
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
     checked: dict[str, list[dict[str, Any]]] = {}
     problems: list[str] = []  # script errors, CSP violations, failed loads on any page
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
