@@ -54,6 +54,21 @@ def wait_until_busy(pid: int) -> None:
         time.sleep(0.005)
 
 
+def wait_until_exited(pid: int) -> None:
+    """Return once process ``pid`` has exited (gone, or a zombie: its pipes are closed)."""
+    deadline = time.monotonic() + 60.0
+    while True:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+                state = handle.read().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return
+        if state in ("Z", "X"):
+            return
+        assert time.monotonic() < deadline, f"process {pid} never exited"
+        time.sleep(0.005)
+
+
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[HashSandbox]:
     # A generous deadline: these workers hash honest pictures, which must never time out
@@ -182,7 +197,7 @@ def test_a_worker_dying_mid_task_gives_a_typed_error(
 def test_an_idle_worker_killed_from_outside_is_replaced(sandbox: HashSandbox) -> None:
     for pid in sandbox.worker_pids():
         os.kill(pid, signal.SIGKILL)
-    time.sleep(0.2)
+        wait_until_exited(pid)  # not a fixed 0.2 s: under load dying takes a while
     picture = encode(photo(32, 32), "PNG")
     results = [sandbox.hash_image(picture) for _ in range(3)]
     assert all(r == hash_image(picture) for r in results)
