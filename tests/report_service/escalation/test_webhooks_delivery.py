@@ -70,7 +70,7 @@ def _deliverer(
         lambda: keys,
         clock=clock,
         schedule_s=schedule,
-        timeout_s=5,
+        timeout_s=30,  # healthy deliveries to the local receiver, on a loaded machine
         uniform=lambda: 0.5,
         **kw,
     )

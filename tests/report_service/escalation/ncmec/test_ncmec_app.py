@@ -70,7 +70,7 @@ def test_a_confirmed_case_reaches_the_cybertipline(
         )
         assert ok.status_code == 200, ok.text
     keys = service.keys
-    client = CyberTiplineClient(url + "/ispws", USER, PASSWORD, timeout_s=5)
+    client = CyberTiplineClient(url + "/ispws", USER, PASSWORD, timeout_s=30)
     try:
         submitter = Submitter(
             service.app.state.session_factory,
