@@ -292,7 +292,7 @@ def test_metrics_add_up_across_worker_processes(cluster: Cluster) -> None:
     not_found = ("frankly_http_requests_total", '{method="GET",status="404"}')
     sent = 40
     for _ in range(sent):  # a new connection each time: the kernel spreads them
-        assert httpx.get(f"{url}/nowhere-{sent}").status_code == 404
+        assert httpx.get(f"{url}/nowhere-{sent}", timeout=30).status_code == 404
     scrapes = [_scrape(url) for _ in range(6)]
     for text in scrapes:  # whichever worker answers, it counts every worker's requests
         assert _metric(text, *not_found) == sent
@@ -345,6 +345,6 @@ def test_a_list_imported_by_the_command_line_is_served_and_matched_by_every_proc
         )
         assert matched == "ngo-list", f"no match through {server}"
         auth = {"Authorization": f"Bearer {token}"}
-        served = httpx.get(f"{cluster.urls[server]}/v1/banks/ngo-list", headers=auth)
+        served = httpx.get(f"{cluster.urls[server]}/v1/banks/ngo-list", headers=auth, timeout=30)
         assert served.status_code == 200
         assert served.content == ngo_list

@@ -46,7 +46,7 @@ def api(world: World) -> Iterator[httpx.Client]:
     install_error_handlers(app)
     install_review(app, world.review)
     install_ncmec(app, world.ncmec)
-    with BackgroundServer(app) as url, httpx.Client(base_url=url) as client:
+    with BackgroundServer(app) as url, httpx.Client(base_url=url, timeout=30) as client:
         yield client
 
 
