@@ -252,12 +252,17 @@ def test_rate_limits_are_exact_across_processes(cluster: Cluster) -> None:
         partial(post_report, servers[n % 2], token, b"not a sealed report")
         for n in range(3 * BURST)
     ]
+    started = time.monotonic()
     answers = together(calls)
+    # One token comes back a minute: on a machine so loaded that the flood took over a
+    # minute, each whole minute adds exactly one more pass (normally none).
+    refills = int((time.monotonic() - started) // 60)
     limited = [r for r in answers if r.status_code == 429]
     passed = [r for r in answers if r.status_code != 429]
-    assert len(passed) == BURST  # the whole burst, once, whichever process counted it
+    # the whole burst, once, whichever process counted it
+    assert BURST <= len(passed) <= BURST + refills, (len(passed), refills)
     assert {r.status_code for r in passed} == {400}
-    assert len(limited) == 2 * BURST
+    assert len(limited) == 3 * BURST - len(passed)
     for r in limited:
         seconds = int(r.headers["Retry-After"])
         assert seconds >= 1
