@@ -182,7 +182,12 @@ def test_a_worker_dying_mid_task_gives_a_typed_error(
         # The signal arrives once the worker is decoding (not after a fixed delay: on a
         # loaded machine it could land before the task was sent, on an idle worker whose
         # replacement then hashes the picture without error).
-        killer = threading.Thread(target=lambda: (wait_until_busy(pid), os.kill(pid, sig)))
+
+        def kill_once_busy() -> None:
+            wait_until_busy(pid)
+            os.kill(pid, sig)
+
+        killer = threading.Thread(target=kill_once_busy)
         killer.start()
         start = time.perf_counter()
         with pytest.raises(error):
