@@ -223,6 +223,11 @@ def test_claims_are_never_handed_to_two_moderators(cluster: Cluster) -> None:
         assert post_report(cluster.urls[server], token, body).status_code == 201
     servers = [cluster.urls["a"], cluster.urls["c"]]
 
+    moderators = ["m0", "m1", "m2", "m3"]
+    # Everyone's first claim is in before anyone's second: however the threads are
+    # scheduled on a loaded machine, one moderator cannot empty the queue alone.
+    first_round = threading.Barrier(len(moderators), timeout=120)
+
     def claim_all(moderator: str, first: int) -> list[int]:
         got: list[int] = []
         headers = mod(cluster, moderator)
@@ -231,12 +236,13 @@ def test_claims_are_never_handed_to_two_moderators(cluster: Cluster) -> None:
             url = servers[turn % len(servers)]
             turn += 1
             r = httpx.post(f"{url}/v1/review/queues/general/claim", headers=headers, timeout=30)
+            if turn == first + 1:
+                first_round.wait()
             if r.status_code == 404:
                 return got
             assert r.status_code == 200, r.text
             got.append(r.json()["item"]["id"])
 
-    moderators = ["m0", "m1", "m2", "m3"]
     results = together([partial(claim_all, m, i) for i, m in enumerate(moderators)])
     claimed = dict(zip(moderators, results, strict=True))
     every = [item for items in claimed.values() for item in items]
