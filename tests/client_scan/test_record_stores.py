@@ -108,7 +108,9 @@ _COPIES = st.lists(
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(adds=_COPIES)
 def test_any_sequence_of_deliveries_keeps_one_record_per_stamped_message(

@@ -176,7 +176,9 @@ def test_a_failed_upgrade_rolls_back_and_leaves_the_old_file(tmp_path: Path) -> 
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
     specs=st.lists(

@@ -35,9 +35,45 @@ def slow_jpeg() -> bytes:
     return progressive_jpeg_with_scans(4000, side=2048)
 
 
+def cpu_ticks(pid: int) -> int:
+    """The CPU time (user + system, in clock ticks) process ``pid`` has used (Linux)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat
+
+
+def wait_until_busy(pid: int) -> None:
+    """Return once worker ``pid`` has burnt 50 ms of CPU since the call, i.e. is decoding
+    a task (an idle worker sits in a blocking read and uses none; a slow picture takes
+    seconds). A condition, not a guess at how long handing the task over takes."""
+    idle = cpu_ticks(pid)
+    enough = max(1, os.sysconf("SC_CLK_TCK") // 20)  # 50 ms in clock ticks
+    deadline = time.monotonic() + 60.0
+    while cpu_ticks(pid) < idle + enough:
+        assert time.monotonic() < deadline, f"worker {pid} never started the task"
+        time.sleep(0.005)
+
+
+def wait_until_exited(pid: int) -> None:
+    """Return once process ``pid`` has exited (gone, or a zombie: its pipes are closed)."""
+    deadline = time.monotonic() + 60.0
+    while True:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+                state = handle.read().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return
+        if state in ("Z", "X"):
+            return
+        assert time.monotonic() < deadline, f"process {pid} never exited"
+        time.sleep(0.005)
+
+
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[HashSandbox]:
-    with HashSandbox(workers=2, timeout_s=1.5, memory_bytes=384 << 20) as pool:
+    # A generous deadline: these workers hash honest pictures, which must never time out
+    # on a loaded machine. The deadline itself is tested with its own, short one below.
+    with HashSandbox(workers=2, timeout_s=60.0, memory_bytes=384 << 20) as pool:
         yield pool.start()
 
 
@@ -85,22 +121,24 @@ def test_typed_errors_cross_the_process_boundary(sandbox: HashSandbox) -> None:
     assert sandbox.worker_pids() == pids
 
 
-def test_a_slow_picture_is_killed_at_the_deadline_and_the_pool_recovers(
-    sandbox: HashSandbox,
-) -> None:
-    before = set(sandbox.worker_pids())
-    start = time.perf_counter()
-    with pytest.raises(DecodeTimeout, match=r"longer than 1\.5 s"):
-        sandbox.hash_image(slow_jpeg(), limits=UNBUDGETED)
-    assert time.perf_counter() - start < 1.5 + 10.0  # killed at the deadline, not minutes
-    after = set(sandbox.worker_pids())
-    assert len(after) == 2
-    assert after != before  # the stuck worker was replaced
-    for pid in before - after:
-        with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)
-    picture = encode(photo(32, 32), "PNG")
-    assert sandbox.hash_image(picture) == hash_image(picture)
+def test_a_slow_picture_is_killed_at_the_deadline_and_the_pool_recovers() -> None:
+    # The picture takes several seconds (more under load); the deadline is 1.5 s.
+    with HashSandbox(workers=2, timeout_s=1.5, memory_bytes=384 << 20) as pool:
+        before = set(pool.start().worker_pids())
+        start = time.perf_counter()
+        with pytest.raises(DecodeTimeout, match=r"longer than 1\.5 s"):
+            pool.hash_image(slow_jpeg(), limits=UNBUDGETED)
+        assert time.perf_counter() - start < 1.5 + 10.0  # killed at the deadline, not minutes
+        after = set(pool.worker_pids())
+        assert len(after) == 2
+        assert after != before  # the stuck worker was replaced
+        for pid in before - after:
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+        # The replacement hashes an honest picture (a few milliseconds: far under 1.5 s
+        # even on a busy machine).
+        picture = encode(photo(32, 32), "PNG")
+        assert pool.hash_image(picture) == hash_image(picture)
 
 
 def test_an_allocation_past_the_memory_limit_fails_in_the_worker() -> None:
@@ -140,12 +178,21 @@ def test_a_worker_dying_mid_task_gives_a_typed_error(
     with HashSandbox(workers=1, timeout_s=30.0) as pool:
         (pid,) = pool.start().worker_pids()
         pool.hash_image(encode(photo(8, 8), "PNG"))  # the worker is ready
-        killer = threading.Timer(0.3, os.kill, (pid, sig))
+        slow = slow_jpeg()  # several seconds of decoding
+        # The signal arrives once the worker is decoding (not after a fixed delay: on a
+        # loaded machine it could land before the task was sent, on an idle worker whose
+        # replacement then hashes the picture without error).
+
+        def kill_once_busy() -> None:
+            wait_until_busy(pid)
+            os.kill(pid, sig)
+
+        killer = threading.Thread(target=kill_once_busy)
         killer.start()
         start = time.perf_counter()
         with pytest.raises(error):
-            pool.hash_image(slow_jpeg(), limits=UNBUDGETED)
-        assert time.perf_counter() - start < 10.0
+            pool.hash_image(slow, limits=UNBUDGETED)
+        assert time.perf_counter() - start < 20.0  # the death is seen, not the 30 s deadline
         killer.join()
         picture = encode(photo(32, 32), "PNG")
         assert pool.hash_image(picture) == hash_image(picture)
@@ -155,7 +202,7 @@ def test_a_worker_dying_mid_task_gives_a_typed_error(
 def test_an_idle_worker_killed_from_outside_is_replaced(sandbox: HashSandbox) -> None:
     for pid in sandbox.worker_pids():
         os.kill(pid, signal.SIGKILL)
-    time.sleep(0.2)
+        wait_until_exited(pid)  # not a fixed 0.2 s: under load dying takes a while
     picture = encode(photo(32, 32), "PNG")
     results = [sandbox.hash_image(picture) for _ in range(3)]
     assert all(r == hash_image(picture) for r in results)
@@ -181,25 +228,27 @@ def test_concurrent_callers_share_the_pool() -> None:
 
 
 def test_waiting_for_a_busy_pool_is_bounded() -> None:
-    with HashSandbox(workers=1, timeout_s=1.0, wait_s=0.3) as pool:
-        pool.start()
-        outcome: list[BaseException] = []
+    # The only worker is held by a picture that takes many seconds (minutes on a loaded
+    # machine) until its 10 s deadline; once it is being decoded, a second caller gives
+    # up after wait_s = 0.3 s instead of queueing behind it.
+    with HashSandbox(workers=1, timeout_s=10.0, wait_s=0.3) as pool:
+        (pid,) = pool.start().worker_pids()
+        slow = slow_jpeg()
+        outcome: list[object] = []
 
         def occupy() -> None:
             try:
-                pool.hash_image(slow_jpeg(), limits=UNBUDGETED)
-            except DecodeTimeout as exc:
+                outcome.append(pool.hash_image(slow, limits=UNBUDGETED))
+            except DecodeTimeout as exc:  # its own deadline: either end is fine here
                 outcome.append(exc)
 
         busy = threading.Thread(target=occupy)
         busy.start()
-        # The worker is now busy for at least a second (its deadline); give the thread
-        # time to take it even on a loaded machine.
-        time.sleep(0.5)
+        wait_until_busy(pid)  # the first caller's picture is being decoded
         start = time.perf_counter()
-        with pytest.raises(DecodeTimeout, match="no hashing worker was free"):
+        with pytest.raises(DecodeTimeout, match=r"no hashing worker was free within 0\.3 s"):
             pool.hash_image(encode(photo(8, 8), "PNG"))
-        assert time.perf_counter() - start < 1.0
+        assert time.perf_counter() - start < 5.0  # bounded by wait_s, not by the picture
         busy.join()
         assert len(outcome) == 1
 

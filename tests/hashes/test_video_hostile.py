@@ -131,7 +131,9 @@ def test_random_damage_gives_a_hash_or_a_typed_error(seed: int) -> None:
     started = time.monotonic()
     with contextlib.suppress(DecodeError):
         hash_video(bytes(data))
-    assert time.monotonic() - started < 10
+    # Damage never stalls the decoder until its 600 s wall-clock limit (a bound, not a
+    # measurement: a healthy decode takes well under a second, several on a loaded box).
+    assert time.monotonic() - started < 60
 
 
 def test_wall_clock_limit_is_checked_between_frames() -> None:

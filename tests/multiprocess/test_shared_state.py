@@ -32,7 +32,7 @@ from frankly.cli import main
 from hashes.lists import TrustPolicy, build_list, load_list, sign_list, trusted_state
 from hashes.values import Algorithm, HashValue
 from report_service.app import wall_clock_ms
-from report_service.banks import SERVICE_LIST_ID, hash_media
+from report_service.banks import LISTENING_CHECK_INTERVAL_S, SERVICE_LIST_ID, hash_media
 from report_service.storage.engine import make_engine, make_session_factory
 from report_service.storage.models import BankMatch, HashListVersion, ReportItem
 from report_service.storage.models import Report as ReportRow
@@ -198,9 +198,9 @@ def test_banking_from_two_processes_never_forks_and_matches_everywhere(cluster: 
         held = load_list(bytes(data), policy, trusted_state(held))  # a single chain
     assert len(held) == 4
 
-    # Banked through ``a`` (item 0) and ``c`` (item 3): a second later, the same
-    # pictures reported through the other server match the bank there.
-    time.sleep(1.0)
+    # Banked through ``a`` (item 0) and ``c`` (item 3): the same pictures reported
+    # through the other server match the bank there.
+    wait_until_every_process_must_see_the_change()
     checks = [("c", images[0], 30), ("a", images[3], 31)]
     for server, image, n in checks:
         name, token = cluster.reporter(n)
@@ -223,6 +223,11 @@ def test_claims_are_never_handed_to_two_moderators(cluster: Cluster) -> None:
         assert post_report(cluster.urls[server], token, body).status_code == 201
     servers = [cluster.urls["a"], cluster.urls["c"]]
 
+    moderators = ["m0", "m1", "m2", "m3"]
+    # Everyone's first claim is in before anyone's second: however the threads are
+    # scheduled on a loaded machine, one moderator cannot empty the queue alone.
+    first_round = threading.Barrier(len(moderators), timeout=120)
+
     def claim_all(moderator: str, first: int) -> list[int]:
         got: list[int] = []
         headers = mod(cluster, moderator)
@@ -231,12 +236,13 @@ def test_claims_are_never_handed_to_two_moderators(cluster: Cluster) -> None:
             url = servers[turn % len(servers)]
             turn += 1
             r = httpx.post(f"{url}/v1/review/queues/general/claim", headers=headers, timeout=30)
+            if turn == first + 1:
+                first_round.wait()
             if r.status_code == 404:
                 return got
             assert r.status_code == 200, r.text
             got.append(r.json()["item"]["id"])
 
-    moderators = ["m0", "m1", "m2", "m3"]
     results = together([partial(claim_all, m, i) for i, m in enumerate(moderators)])
     claimed = dict(zip(moderators, results, strict=True))
     every = [item for items in claimed.values() for item in items]
@@ -252,12 +258,17 @@ def test_rate_limits_are_exact_across_processes(cluster: Cluster) -> None:
         partial(post_report, servers[n % 2], token, b"not a sealed report")
         for n in range(3 * BURST)
     ]
+    started = time.monotonic()
     answers = together(calls)
+    # One token comes back a minute: on a machine so loaded that the flood took over a
+    # minute, each whole minute adds exactly one more pass (normally none).
+    refills = int((time.monotonic() - started) // 60)
     limited = [r for r in answers if r.status_code == 429]
     passed = [r for r in answers if r.status_code != 429]
-    assert len(passed) == BURST  # the whole burst, once, whichever process counted it
+    # the whole burst, once, whichever process counted it
+    assert BURST <= len(passed) <= BURST + refills, (len(passed), refills)
     assert {r.status_code for r in passed} == {400}
-    assert len(limited) == 2 * BURST
+    assert len(limited) == 3 * BURST - len(passed)
     for r in limited:
         seconds = int(r.headers["Retry-After"])
         assert seconds >= 1
@@ -274,22 +285,33 @@ def test_valid_reports_are_limited_exactly_inside_their_own_transactions(
     token = cluster.reporters["rvflood"]
     servers = [cluster.urls["a"], cluster.urls["c"]]
     reports = [sealed_report(cluster, "rvflood", text=f"flood {n}") for n in range(3 * BURST)]
+    started = time.monotonic()
     answers = together(
         [partial(post_report, servers[n % 2], token, body) for n, (_, body) in enumerate(reports)]
     )
+    # the bucket refills one token a minute: a flood slowed past a minute by a loaded
+    # machine may fairly get one more in per whole minute, never more
+    refills = int((time.monotonic() - started) // 60)
     codes = [r.status_code for r in answers]
-    assert codes.count(201) == BURST, codes
-    assert codes.count(429) == 2 * BURST, codes
+    assert BURST <= codes.count(201) <= BURST + refills, (codes, refills)
+    assert codes.count(429) == 3 * BURST - codes.count(201), codes
     accepted = {r.json()["report_id"] for r in answers if r.status_code == 201}
     stored = db_scalar(
         cluster,
         select(func.count()).select_from(ReportRow).where(ReportRow.reporter_id == "rvflood"),
     )
-    assert stored == BURST
+    assert stored == codes.count(201)
     assert accepted <= {rid for rid, _ in reports}
     for r in answers:
         if r.status_code == 429:
             assert int(r.headers["Retry-After"]) >= 1
+def wait_until_every_process_must_see_the_change() -> None:
+    """Wait past the banks' safety-net re-check (5 s): from then on every server process
+    matches against the committed change however late its LISTEN thread is scheduled,
+    since a process notified re-reads at once and any other re-reads the counter when its
+    last read is older than that. (A fixed 1 s sleep assumed the notification arrived in
+    time, which a loaded machine does not promise; the speed is for benchmarks.)"""
+    time.sleep(LISTENING_CHECK_INTERVAL_S + 0.5)
 
 
 def _metric(text: str, name: str, labels: str = "") -> float:
@@ -310,7 +332,7 @@ def test_metrics_add_up_across_worker_processes(cluster: Cluster) -> None:
     not_found = ("frankly_http_requests_total", '{method="GET",status="404"}')
     sent = 40
     for _ in range(sent):  # a new connection each time: the kernel spreads them
-        assert httpx.get(f"{url}/nowhere-{sent}").status_code == 404
+        assert httpx.get(f"{url}/nowhere-{sent}", timeout=30).status_code == 404
     scrapes = [_scrape(url) for _ in range(6)]
     for text in scrapes:  # whichever worker answers, it counts every worker's requests
         assert _metric(text, *not_found) == sent
@@ -350,7 +372,7 @@ def test_a_list_imported_by_the_command_line_is_served_and_matched_by_every_proc
     public = base64.b64encode(bytes(ngo.verify_key)).decode()
     assert main(["banks", "trust", "ngo", public, *data]) == 0
     assert main(["banks", "import", str(file), *data]) == 0
-    time.sleep(1.0)
+    wait_until_every_process_must_see_the_change()
     for n, server in enumerate(("a", "c")):
         name, token = cluster.reporter(32 + n)
         report_id, body = sealed_report(cluster, name, image=image, text=f"ngo {n}")
@@ -363,6 +385,6 @@ def test_a_list_imported_by_the_command_line_is_served_and_matched_by_every_proc
         )
         assert matched == "ngo-list", f"no match through {server}"
         auth = {"Authorization": f"Bearer {token}"}
-        served = httpx.get(f"{cluster.urls[server]}/v1/banks/ngo-list", headers=auth)
+        served = httpx.get(f"{cluster.urls[server]}/v1/banks/ngo-list", headers=auth, timeout=30)
         assert served.status_code == 200
         assert served.content == ngo_list

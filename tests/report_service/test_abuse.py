@@ -135,7 +135,9 @@ def test_rate_limit_answers_429_with_retry_after(strict_service: Service) -> Non
     assert s.submit("bob", s.report("bob", [s.frank("alice", "bob")])).status_code == 201
 
 
-FUZZ = settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+FUZZ = settings(
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], deadline=None
+)
 
 
 @FUZZ

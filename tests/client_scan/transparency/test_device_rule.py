@@ -375,7 +375,9 @@ def second_update(tmp_path_factory: pytest.TempPathFactory) -> tuple[TrustedChec
 
 
 @settings(
-    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=400,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=st.data())
 def test_any_tampered_byte_is_refused(

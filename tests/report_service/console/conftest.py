@@ -73,13 +73,19 @@ def live(tmp_path: Path) -> Iterator[Live]:
         shift.app.state.engine.dispose()
 
 
+# Playwright's own default: a bound for a loaded machine (only a failing test waits it).
+PAGE_TIMEOUT_MS = 30_000
+
+
 def sign_in(page: Any, live: Live, name: str) -> None:
     """Sign in through the form, as a person would."""
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
     page.goto(f"{live.url}/console/signin")
     page.get_by_label("Moderator token").fill(live.shift.tokens[name])
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    # Wait for the redirect to the signed-in page to land and load (a load state alone
+    # can be the sign-in page's own, when the navigation is slow to start under load).
+    page.wait_for_url(lambda url: "/console/signin" not in url, wait_until="load")
 
 
 def csrf_of(page: Any) -> str:

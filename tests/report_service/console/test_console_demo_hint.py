@@ -40,7 +40,7 @@ def test_the_demo_hint_opens_the_console_on_the_demo_data(
     try:
         with (
             BackgroundServer(app) as url,
-            httpx.Client(base_url=url, follow_redirects=True) as http,
+            httpx.Client(base_url=url, follow_redirects=True, timeout=30) as http,
         ):
             form = http.get("/console/signin").text
             csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', form)

@@ -30,7 +30,7 @@ def served(tmp_path: Path, database_url: str) -> Iterator[tuple[Shift, str]]:
     try:
         with BackgroundServer(shift.app) as url:
             msg = shift.frank("alice", "bob", HOSTILE, "c-x")
-            with httpx.Client(base_url=url) as http:
+            with httpx.Client(base_url=url, timeout=30) as http:
                 shift.submit(http, "bob", [msg], Reason.HARASSMENT, HOSTILE, {})
             yield shift, url
     finally:
@@ -38,7 +38,7 @@ def served(tmp_path: Path, database_url: str) -> Iterator[tuple[Shift, str]]:
 
 
 def signed_in(url: str, token: str) -> tuple[httpx.Client, str]:
-    http = httpx.Client(base_url=url, follow_redirects=True)
+    http = httpx.Client(base_url=url, follow_redirects=True, timeout=30)
     form = http.get("/console/signin").text
     login = re.search(r'name="csrf" value="([0-9a-f]{64})"', form)
     assert login is not None
@@ -141,7 +141,7 @@ def test_the_cookie_is_secure_over_https(served: tuple[Shift, str]) -> None:
 
     # behind a TLS proxy on the same host: uvicorn trusts X-Forwarded-Proto from loopback
     proxied = {"X-Forwarded-Proto": "https"}
-    with httpx.Client(base_url=url, headers=proxied) as http:
+    with httpx.Client(base_url=url, headers=proxied, timeout=30) as http:
         page = http.get("/console/signin")
         assert "secure" in page.headers["set-cookie"].lower()
         login = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text)
@@ -170,7 +170,7 @@ def test_a_session_opened_on_one_server_process_works_on_another(
             http, csrf = signed_in(url_a, shift.tokens["mia"])
             try:
                 cookie = http.cookies["frankly_console"]
-                with httpx.Client(base_url=url_b, follow_redirects=True) as other:
+                with httpx.Client(base_url=url_b, follow_redirects=True, timeout=30) as other:
                     other.cookies.set("frankly_console", cookie, path="/console")
                     page = other.post("/console/claim-next", data={"csrf": csrf})
                     assert page.status_code == 200
@@ -248,7 +248,7 @@ def test_signing_in_again_ends_the_session_the_browser_held(served: tuple[Shift,
         assert "lee" in http.get("/console/queues").text
     finally:
         http.close()
-    with httpx.Client(base_url=url) as other:
+    with httpx.Client(base_url=url, timeout=30) as other:
         other.cookies.set("frankly_console", first, path="/console")
         r = other.get("/console/queues")
         assert r.status_code == 303
@@ -256,7 +256,7 @@ def test_signing_in_again_ends_the_session_the_browser_held(served: tuple[Shift,
 
 
 def link_signin(url: str, code: str) -> httpx.Response:
-    with httpx.Client(base_url=url) as browser:
+    with httpx.Client(base_url=url, timeout=30) as browser:
         page = browser.get("/console/link", params={"code": code})
         assert page.status_code == 200
         login = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text)
@@ -360,7 +360,7 @@ def test_the_admin_rotates_a_token_and_its_sessions_end(served: tuple[Shift, str
         assert lee.get("/console/queues").url.path == "/console/signin"  # its session ended
         fresh, _ = signed_in(url, token[1])  # the new token signs in
         fresh.close()
-        with httpx.Client(base_url=url) as old:
+        with httpx.Client(base_url=url, timeout=30) as old:
             form = old.get("/console/signin").text
             login = re.search(r'name="csrf" value="([0-9a-f]{64})"', form)
             assert login is not None

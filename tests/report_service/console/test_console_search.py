@@ -30,7 +30,7 @@ def served(tmp_path: Path, database_url: str) -> Iterator[tuple[Shift, str]]:
 
 
 def signed_in(url: str, token: str) -> httpx.Client:
-    http = httpx.Client(base_url=url, follow_redirects=True)
+    http = httpx.Client(base_url=url, follow_redirects=True, timeout=30)
     form = http.get("/console/signin").text
     login = re.search(r'name="csrf" value="([0-9a-f]{64})"', form)
     assert login is not None

@@ -150,8 +150,9 @@ def test_cookie_flags_expiry_heartbeat_signout_and_revocation(browser: Any, live
     page.clock.install()
     page.get_by_role("button", name="Claim next item").click()
     # the countdown script (deferred) must have run before the fake clock moves, or no
-    # heartbeat is scheduled yet: on a loaded machine the click returns first
-    page.wait_for_load_state("load")
+    # heartbeat is scheduled yet: on a loaded machine the click returns first (and a bare
+    # load-state wait can still answer for the queues page: wait for the item's URL)
+    page.wait_for_url("**/console/items/*", wait_until="load")
     lease = page.locator("#lease-left")
     assert lease.get_attribute("data-beats") is None
     review = live.shift.app.state.review

@@ -94,7 +94,9 @@ def test_wellness_settings_change_the_preview_and_the_break_reminder(
     assert page.locator('tr[data-queue="child_safety"] td').nth(0).inner_text() == "1"
     page.clock.install()
     page.get_by_role("button", name="Claim from Child safety").click()
-    page.wait_for_load_state("load")  # its reminder timer is set by the (deferred) script
+    # its reminder timer is set by the (deferred) script: wait for the item page to load
+    # (a bare load-state wait can still answer for the queues page under load)
+    page.wait_for_url("**/console/items/3", wait_until="load")
     assert page.url.endswith("/console/items/3")
     assert "blur-4" in (page.locator("img.thumb").get_attribute("class") or "")
     reminder = page.locator("#break-reminder")

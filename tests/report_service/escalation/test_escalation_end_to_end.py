@@ -64,7 +64,7 @@ def _submitter(
     service: Service, url: str, owner: str, clients: list[CyberTiplineClient], **kw: object
 ) -> Submitter:
     keys = service.keys
-    clients.append(CyberTiplineClient(url + "/ispws", USER, PASSWORD, timeout_s=5))
+    clients.append(CyberTiplineClient(url + "/ispws", USER, PASSWORD, timeout_s=30))
     events, on_submitted = wiring.hooks(service.app.state.settings, service.clock)
     return Submitter(
         service.app.state.session_factory,

@@ -18,7 +18,7 @@ def test_the_verifying_receiver() -> None:
     receiver = VerifyingReceiver(key, lambda: NOW)
     body = encode_body("item.claimed", {"item_id": 3}, NOW * 1000)
     signed = headers(key, "msg_a", NOW, body)
-    with BackgroundServer(receiver.app()) as url, httpx.Client(base_url=url) as client:
+    with BackgroundServer(receiver.app()) as url, httpx.Client(base_url=url, timeout=30) as client:
         assert client.post("/x", content=body, headers=signed).status_code == 204
         assert client.post("/x", content=body, headers=signed).status_code == 204  # repeat
         assert client.post("/x", content=body).status_code == 400

@@ -129,13 +129,13 @@ def test_a_lease_renewed_while_being_taken_over_stays_with_its_holder(postgres_u
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                 "AND wait_event_type = 'Lock'"
             )
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 120
             while watcher.execute(waiting).scalar_one() == 0:
                 assert time.monotonic() < deadline, "the claim never waited for the lease row"
                 watcher.rollback()
                 time.sleep(0.01)
             renewer.commit()
-            thread.join(30)
+            thread.join(120)
         assert len(outcome) == 1
         assert isinstance(outcome[0], QueueEmpty)
         with env.sf() as s:

@@ -97,7 +97,10 @@ citation = st.tuples(
 )
 
 
-@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(reports=st.lists(st.lists(citation, min_size=1, max_size=3), min_size=1, max_size=8))
 def test_one_item_per_stamped_message(
     sessions: sessionmaker[Session], reports: list[list[Citation]]

@@ -166,7 +166,7 @@ def test_concurrent_appenders_get_distinct_indices(log_service: Service) -> None
 def test_http_routes_over_a_socket(log_service: Service) -> None:
     keys = log_service.keys
     assert keys.log is not None
-    with BackgroundServer(log_service.app) as url, httpx.Client(base_url=url) as http:
+    with BackgroundServer(log_service.app) as url, httpx.Client(base_url=url, timeout=30) as http:
         assert http.get("/log/checkpoint").status_code == 404
         log = _log(log_service)
         log.init()
@@ -239,7 +239,7 @@ def test_a_device_checks_list_updates_with_proofs_over_http(log_service: Service
     log.init()
     v1, v2, v3 = chain(keys.curator.signing_key, "ncmec", 3)
     log.append_many([v1, *chain(keys.curator.signing_key, "other", 40)], _policy(keys))
-    with BackgroundServer(log_service.app) as url, httpx.Client(base_url=url) as http:
+    with BackgroundServer(log_service.app) as url, httpx.Client(base_url=url, timeout=30) as http:
         first = ListProof.from_json(http.get("/log/proof/ncmec/1").content)
         trusted, leaf, _ = verify_list_proof(first, parse_list(v1)[0], vkey, NO_WITNESSES, None)
         assert leaf.version == 1

@@ -135,7 +135,7 @@ def test_add_checkpoint_endpoint(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     save_state(state, {ORIGIN: WitnessedLog(LOG.verifier)})
     app = create_witness_app(state, WITNESS, lambda: 1_800_000_000)
-    with BackgroundServer(app) as url, httpx.Client(base_url=url) as http:
+    with BackgroundServer(app) as url, httpx.Client(base_url=url, timeout=30) as http:
         ok = _post(http, 0, [], _note(10))
         assert ok.status_code == 200, ok.text
         note = _note(10).decode() + ok.text

@@ -45,7 +45,7 @@ def test_a_confirmed_case_reaches_the_cybertipline(
     review = service.app.state.review
     cs = review.add_moderator("cli", "casey", "child_safety").token
     lead = review.add_moderator("cli", "dana", "safety_lead").token
-    with httpx.Client(base_url=live_url) as http:
+    with httpx.Client(base_url=live_url, timeout=30) as http:
         h = {"Authorization": f"Bearer {cs}"}
         claimed = http.post("/v1/review/queues/child_safety/claim", headers=h).json()
         item = claimed["item"]["id"]
@@ -70,7 +70,7 @@ def test_a_confirmed_case_reaches_the_cybertipline(
         )
         assert ok.status_code == 200, ok.text
     keys = service.keys
-    client = CyberTiplineClient(url + "/ispws", USER, PASSWORD, timeout_s=5)
+    client = CyberTiplineClient(url + "/ispws", USER, PASSWORD, timeout_s=30)
     try:
         submitter = Submitter(
             service.app.state.session_factory,
