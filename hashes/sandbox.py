@@ -266,7 +266,7 @@ class HashSandbox:
     def _run(self, request: tuple[Any, ...], data: bytes, timeout_s: float) -> Any:
         """Send one task to a worker and return its packed answer, or raise its error."""
         for attempt in (1, 2):
-            worker = self._acquire()
+            worker = self._acquire_live()
             reusable = False
             try:
                 reply = self._ask(worker, request, data, timeout_s)
@@ -351,6 +351,17 @@ class HashSandbox:
         self._live.add(worker)
         return worker
 
+    def _acquire_live(self) -> _Worker:
+        """A worker that has said it is ready. An idle worker that died before it ever
+        did (killed from outside, or by the OOM killer) frees its slot and the next is
+        tried: at most one try per worker, and one for a fresh spawn."""
+        for _ in range(self.workers + 1):
+            try:
+                return self._acquire()
+            except _StaleWorker:
+                continue
+        raise DecodeCrashed("the hashing worker did not start")
+
     def _acquire(self) -> _Worker:
         deadline = time.monotonic() + self.wait_s
         worker: _Worker | None
@@ -394,6 +405,8 @@ class HashSandbox:
                     return
         except (EOFError, OSError):
             pass
+        if not worker.process.is_alive():
+            raise _StaleWorker  # it died before it was ready: the caller may try another
         raise DecodeCrashed("the hashing worker did not start")
 
     def _ask(
