@@ -61,7 +61,7 @@ def wait_until_exited(pid: int) -> None:
         try:
             with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
                 state = handle.read().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):  # gone, even mid-read
             return
         if state in ("Z", "X"):
             return
