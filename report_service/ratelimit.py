@@ -97,59 +97,47 @@ def gcra(
     return None, (base + interval_us - burst * interval_us - now_us) / 1e6
 
 
-# SQLite: inside the engine's BEGIN IMMEDIATE transaction.
-SQLITE_UPSERT = """
-INSERT INTO rate_limits (key, tat_us, last_grant)
-VALUES (:key, CAST(:now AS BIGINT) + CAST(:interval AS BIGINT), :nonce)
+def _upsert(head: str, greatest: str) -> str:
+    """The GCRA rule as one upsert: ``head`` inserts the first grant, ``greatest`` is the
+    engine's two-argument maximum (SQLite ``MAX``, PostgreSQL ``GREATEST``)."""
+    tat = f"{greatest}(rate_limits.tat_us, CAST(:now AS BIGINT))"
+    return f"""{head}
 ON CONFLICT (key) DO UPDATE SET
   tat_us = CASE
-    WHEN MAX(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval - :now <= :cap
-    THEN MAX(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval
+    WHEN {tat} + :interval - :now <= :cap
+    THEN {tat} + :interval
     ELSE rate_limits.tat_us END,
   last_grant = CASE
-    WHEN MAX(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval - :now <= :cap
+    WHEN {tat} + :interval - :now <= :cap
     THEN :nonce
     ELSE rate_limits.last_grant END
 RETURNING tat_us, last_grant
 """
+
+
+_FIRST_GRANT = """
+INSERT INTO rate_limits (key, tat_us, last_grant)
+VALUES (:key, CAST(:now AS BIGINT) + CAST(:interval AS BIGINT), :nonce)"""
+
+# SQLite: inside the engine's BEGIN IMMEDIATE transaction.
+SQLITE_UPSERT = _upsert(_FIRST_GRANT, "MAX")
 
 # PostgreSQL: one autocommit statement (one round trip) that also turns off the WAL flush
 # wait for its own commit (``set_config(.., true)``: this transaction only). A limiter row
 # is not worth an fsync: a database crash forgets the last few ms of counts, which only
 # forgives a few callers. The CTE is read by the SELECT, so it always runs.
-POSTGRES_UPSERT = """
+POSTGRES_UPSERT = _upsert(
+    """
 WITH quick AS (SELECT set_config('synchronous_commit', 'off', true) AS setting)
 INSERT INTO rate_limits (key, tat_us, last_grant)
-SELECT :key, CAST(:now AS BIGINT) + CAST(:interval AS BIGINT), :nonce FROM quick
-ON CONFLICT (key) DO UPDATE SET
-  tat_us = CASE
-    WHEN GREATEST(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval - :now <= :cap
-    THEN GREATEST(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval
-    ELSE rate_limits.tat_us END,
-  last_grant = CASE
-    WHEN GREATEST(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval - :now <= :cap
-    THEN :nonce
-    ELSE rate_limits.last_grant END
-RETURNING tat_us, last_grant
-"""
-
+SELECT :key, CAST(:now AS BIGINT) + CAST(:interval AS BIGINT), :nonce FROM quick""",
+    "GREATEST",
+)
 
 # PostgreSQL inside the report's own transaction: the same rule, committed with the report
 # (durably: no synchronous_commit change there).
-POSTGRES_UPSERT_IN_TRANSACTION = """
-INSERT INTO rate_limits (key, tat_us, last_grant)
-VALUES (:key, CAST(:now AS BIGINT) + CAST(:interval AS BIGINT), :nonce)
-ON CONFLICT (key) DO UPDATE SET
-  tat_us = CASE
-    WHEN GREATEST(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval - :now <= :cap
-    THEN GREATEST(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval
-    ELSE rate_limits.tat_us END,
-  last_grant = CASE
-    WHEN GREATEST(rate_limits.tat_us, CAST(:now AS BIGINT)) + :interval - :now <= :cap
-    THEN :nonce
-    ELSE rate_limits.last_grant END
-RETURNING tat_us, last_grant
-"""
+POSTGRES_UPSERT_IN_TRANSACTION = _upsert(_FIRST_GRANT, "GREATEST")
+
 
 _RATE_LIMITS = table("rate_limits", column("key"), column("tat_us"))
 
