@@ -546,15 +546,7 @@ class AppealsService:
             elif outcome == "reverse":
                 new_decision, correction_id = self._reverse(session, actor, appeal, text, now)
                 appeal.new_decision_id = new_decision
-            appeal.status = "decided"
-            appeal.open_key = None
-            appeal.complaint_key = None
-            appeal.outcome = outcome
-            appeal.outcome_reason = text
-            appeal.decided_by = actor.name
-            appeal.decided_at = now
-            appeal.claimed_by = None
-            appeal.lease_until = None
+            _close(appeal, outcome, text, actor, now)
             session.flush()
             audit(
                 session,
@@ -586,15 +578,7 @@ class AppealsService:
         no longer stands (the other party's appeal changed it). Each is audited
         (``appeal_decide``, outcome ``superseded``) and announced."""
         for other in _siblings(session, reversed_, lock=True):
-            other.status = "decided"
-            other.open_key = None
-            other.complaint_key = None
-            other.outcome = SUPERSEDED
-            other.outcome_reason = SUPERSEDED_REASON
-            other.decided_by = actor.name
-            other.decided_at = now
-            other.claimed_by = None
-            other.lease_until = None
+            _close(other, SUPERSEDED, SUPERSEDED_REASON, actor, now)
             session.flush()
             audit(
                 session,
@@ -800,3 +784,16 @@ def _refuse_repeat(earlier: Sequence[str], open_message: str, reviewed_message: 
         raise AppealExists(open_message)
     if earlier:
         raise NotAppealable(reviewed_message)
+
+
+def _close(appeal: AppealRow, outcome: str, reason: str, actor: Actor, now: int) -> None:
+    """Mark ``appeal`` decided with ``outcome``: no longer open or claimed."""
+    appeal.status = "decided"
+    appeal.open_key = None
+    appeal.complaint_key = None
+    appeal.outcome = outcome
+    appeal.outcome_reason = reason
+    appeal.decided_by = actor.name
+    appeal.decided_at = now
+    appeal.claimed_by = None
+    appeal.lease_until = None
