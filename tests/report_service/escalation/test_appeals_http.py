@@ -17,14 +17,8 @@ from client_scan.report_format import Reason
 from report_service.escalation.dsa.builder import validate_statement
 from report_service.escalation.dsa.models import StatementRow
 from tests.report_service.conftest import loopback_client
-
-SENDER = "alice"
-REPORTER = "bob"
-
-
-def _mod(service: Any, name: str, role: str = "moderator") -> dict[str, str]:
-    token = service.app.state.review.add_moderator("test", name, role).token
-    return {"Authorization": f"Bearer {token}"}
+from tests.report_service.escalation.appeal_support import REPORTER, SENDER
+from tests.report_service.escalation.appeal_support import mod as _mod
 
 
 def _decide(

@@ -9,11 +9,7 @@ from typing import Any
 from client_scan.report_format import Reason
 from report_service.escalation.appeals.service import APPEAL_WINDOW_MS
 from report_service.review.queue.leases import DEFAULT_LEASE_MS
-
-
-def _mod(service: Any, name: str, role: str = "moderator") -> dict[str, str]:
-    token = service.app.state.review.add_moderator("test", name, role).token
-    return {"Authorization": f"Bearer {token}"}
+from tests.report_service.escalation.appeal_support import mod as _mod
 
 
 def _decided(

@@ -16,15 +16,10 @@ import httpx
 from client_scan.report_format import Reason
 from report_service.review.audit.store import AuditFilter
 from tests.report_service.conftest import loopback_client
+from tests.report_service.escalation.appeal_support import REPORTER, SENDER
+from tests.report_service.escalation.appeal_support import mod as _mod
 
-SENDER = "alice"
-REPORTER = "bob"
 LEASE_MS = 10 * 60 * 1000
-
-
-def _mod(service: Any, name: str) -> dict[str, str]:
-    token = service.app.state.review.add_moderator("test", name, "moderator").token
-    return {"Authorization": f"Bearer {token}"}
 
 
 def _decided(service: Any, http: httpx.Client, mod: dict[str, str]) -> tuple[str, int, int]:

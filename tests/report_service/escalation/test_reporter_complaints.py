@@ -11,39 +11,15 @@ from typing import Any
 
 import httpx
 
-from client_scan.report_format import Reason
 from report_service.escalation.appeals.service import APPEAL_WINDOW_MS
 from report_service.review.audit.store import AuditFilter
 from tests.report_service.conftest import loopback_client
+from tests.report_service.escalation.appeal_support import REPORTER, SENDER
+from tests.report_service.escalation.appeal_support import claim_and_decide as _claim_and_decide
+from tests.report_service.escalation.appeal_support import mod as _mod
+from tests.report_service.escalation.appeal_support import reported as _reported
 
-SENDER = "alice"
-REPORTER = "bob"
 OTHER = "carol"
-
-
-def _mod(service: Any, name: str) -> dict[str, str]:
-    token = service.app.state.review.add_moderator("test", name, "moderator").token
-    return {"Authorization": f"Bearer {token}"}
-
-
-def _reported(service: Any) -> str:
-    msg = service.frank(SENDER, REPORTER, "a very distinctive abusive sentence")
-    report = service.report(REPORTER, [msg], reason=Reason.HARASSMENT, comment="she hurt me")
-    assert service.submit(REPORTER, report).status_code == 201
-    return str(report.report_id)
-
-
-def _claim_and_decide(http: httpx.Client, mod: dict[str, str], decision: str) -> int:
-    claimed = http.post("/v1/review/queues/general/claim", headers=mod)
-    assert claimed.status_code == 200, claimed.text
-    item = int(claimed.json()["item"]["id"])
-    r = http.post(
-        f"/v1/review/items/{item}/decision",
-        headers=mod,
-        json={"decision": decision, "policy": "harassment/1.2", "note": "alice again"},
-    )
-    assert r.status_code == 200, r.text
-    return item
 
 
 def _complain(

@@ -18,34 +18,10 @@ from client_scan.report_format import Reason
 from report_service.escalation.dsa.builder import validate_statement
 from report_service.escalation.dsa.models import StatementRow
 from tests.report_service.conftest import loopback_client
-
-SENDER = "alice"
-REPORTER = "bob"
-
-
-def _mod(service: Any, name: str, role: str = "moderator") -> dict[str, str]:
-    token = service.app.state.review.add_moderator("test", name, role).token
-    return {"Authorization": f"Bearer {token}"}
-
-
-def _reported(service: Any) -> str:
-    msg = service.frank(SENDER, REPORTER, "a very distinctive abusive sentence")
-    report = service.report(REPORTER, [msg], reason=Reason.HARASSMENT, comment="she hurt me")
-    assert service.submit(REPORTER, report).status_code == 201
-    return str(report.report_id)
-
-
-def _claim_and_decide(http: httpx.Client, mod: dict[str, str], decision: str) -> int:
-    claimed = http.post("/v1/review/queues/general/claim", headers=mod)
-    assert claimed.status_code == 200, claimed.text
-    item = int(claimed.json()["item"]["id"])
-    r = http.post(
-        f"/v1/review/items/{item}/decision",
-        headers=mod,
-        json={"decision": decision, "policy": "harassment/1.2", "note": "alice again"},
-    )
-    assert r.status_code == 200, r.text
-    return item
+from tests.report_service.escalation.appeal_support import REPORTER, SENDER
+from tests.report_service.escalation.appeal_support import claim_and_decide as _claim_and_decide
+from tests.report_service.escalation.appeal_support import mod as _mod
+from tests.report_service.escalation.appeal_support import reported as _reported
 
 
 def _rows(service: Any) -> list[StatementRow]:
