@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session, sessionmaker
 
 from report_service.errors import AuthError
 from report_service.ratelimit import SharedRateLimiter
@@ -25,12 +26,8 @@ def current_user(
     Raises:
         AuthError: no bearer token, or an unknown one.
     """
-    if credentials is None or not credentials.credentials:
-        raise AuthError("missing bearer token")
-    token_hash = hash_token(credentials.credentials)
-    state = request.app.state
-    sessions = getattr(state, "read_session_factory", None) or state.session_factory
-    with sessions() as session:  # a lookup: no SQLite write lock
+    token_hash = _token_hash(credentials)
+    with _read_sessions(request)() as session:  # a lookup: no SQLite write lock
         user = user_by_token_hash(session, token_hash)
         if user is None:
             raise AuthError("unknown bearer token")
@@ -38,6 +35,26 @@ def current_user(
 
 
 CurrentUser = Annotated[str, Depends(current_user)]
+
+
+def _token_hash(credentials: HTTPAuthorizationCredentials | None) -> bytes:
+    """The stored hash of the bearer token.
+
+    Raises:
+        AuthError: no bearer token.
+    """
+    if credentials is None or not credentials.credentials:
+        raise AuthError("missing bearer token")
+    return hash_token(credentials.credentials)
+
+
+def _read_sessions(request: Request) -> sessionmaker[Session]:
+    """The app's read-only session factory (the read-write one where none is set)."""
+    state = request.app.state
+    factory: sessionmaker[Session] = (
+        getattr(state, "read_session_factory", None) or state.session_factory
+    )
+    return factory
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +76,9 @@ def current_reporter(
     Raises:
         AuthError: no bearer token, or an unknown one.
     """
-    if credentials is None or not credentials.credentials:
-        raise AuthError("missing bearer token")
-    token_hash = hash_token(credentials.credentials)
-    state = request.app.state
-    limiter: SharedRateLimiter = state.rate_limiter
-    sessions = getattr(state, "read_session_factory", None) or state.session_factory
-    with sessions() as session:
+    token_hash = _token_hash(credentials)
+    limiter: SharedRateLimiter = request.app.state.rate_limiter
+    with _read_sessions(request)() as session:
         found = user_id_by_token_hash_with(session, token_hash, limiter.stored_tat)
     if found is None:
         raise AuthError("unknown bearer token")
