@@ -11,8 +11,8 @@ there" (:mod:`report_service.escalation.dsa.submitter`).
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from report_service.escalation.dsa.models import StatementRow
 
@@ -20,7 +20,15 @@ from report_service.escalation.dsa.models import StatementRow
 def claim_batch(
     session: Session, owner: str, now_ms: int, lease_ms: int, limit: int
 ) -> list[StatementRow]:
-    """Lease up to ``limit`` due pending statements to ``owner``, oldest first."""
+    """Lease up to ``limit`` due pending statements to ``owner``, oldest first.
+
+    A correction waits while the statement it corrects is still pending (say, in its
+    retry backoff): the Transparency Database must hold a statement before it is told
+    that the statement ended, so a correction never overtakes its original."""
+    original = aliased(StatementRow)
+    original_pending = exists().where(
+        original.id == StatementRow.corrects_id, original.state == "pending"
+    )
     ids = list(
         session.scalars(
             select(StatementRow.id)
@@ -28,6 +36,7 @@ def claim_batch(
                 StatementRow.state == "pending",
                 StatementRow.next_attempt_at <= now_ms,
                 or_(StatementRow.lease_until.is_(None), StatementRow.lease_until <= now_ms),
+                or_(StatementRow.corrects_id.is_(None), ~original_pending),
             )
             .order_by(StatementRow.id)
             .limit(limit)

@@ -156,6 +156,28 @@ def test_failures_are_retried_with_backoff(
     assert attempts == [0, 1, 1, 1, 1]
 
 
+def test_a_correction_never_overtakes_its_original(
+    sessions: sessionmaker[Session], db: tuple[Database, str]
+) -> None:
+    database, url = db
+    original_puid, correction_puid = _add(sessions, 2)
+    with sessions.begin() as session:
+        rows = {r.puid: r for r in session.scalars(select(StatementRow))}
+        original = rows[original_puid]
+        original.attempts = 1  # its first try failed: it waits out its backoff
+        original.next_attempt_at = T0 + BASE_BACKOFF_MS
+        correction = rows[correction_puid]
+        correction.kind = "correction"
+        correction.corrects_id = original.id  # due now
+    clock = Clock()
+    assert _run(sessions, url, clock).submitted == 0
+    assert database.calls == []
+    assert set(_states(sessions).values()) == {"pending"}
+    clock.now += BASE_BACKOFF_MS
+    assert _run(sessions, url, clock).submitted == 2
+    assert list(database.created) == [original_puid, correction_puid]
+
+
 def test_a_lost_answer_never_duplicates(
     sessions: sessionmaker[Session], db: tuple[Database, str]
 ) -> None:
