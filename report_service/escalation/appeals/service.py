@@ -605,16 +605,7 @@ class AppealsService:
     ) -> None:
         """A reporter's complaint reversed: the decision is marked reopened by the appeal
         and the item goes back to its queue for a fresh decision (as a lead's reopen)."""
-        item = item_store.get_item(session, appeal.item_id, lock=True)
-        current = decision_store.current_decision(session, appeal.item_id)
-        if current is None or current.id != appeal.decision_id or item.status != "decided":
-            raise InvalidState(
-                "the decision under appeal no longer stands (reopened or "
-                "replaced); uphold the appeal or ask a lead"
-            )
-        current.reopened_at = now
-        current.reopened_by = actor.name
-        current.reopen_reason = f"reversed on appeal {appeal.id}: {text}"[:1000]
+        item, current = _mark_reversed(session, actor, appeal, text, now)
         item.status = "open"
         item.outcome = None
         item.updated_at = now
@@ -639,16 +630,7 @@ class AppealsService:
     def _reverse(
         self, session: Session, actor: Actor, appeal: AppealRow, text: str, now: int
     ) -> tuple[int, int]:
-        item = item_store.get_item(session, appeal.item_id, lock=True)
-        current = decision_store.current_decision(session, appeal.item_id)
-        if current is None or current.id != appeal.decision_id or item.status != "decided":
-            raise InvalidState(
-                "the decision under appeal no longer stands (reopened or "
-                "replaced); uphold the appeal or ask a lead"
-            )
-        current.reopened_at = now
-        current.reopened_by = actor.name
-        current.reopen_reason = f"reversed on appeal {appeal.id}: {text}"[:1000]
+        item, current = _mark_reversed(session, actor, appeal, text, now)
         note = f"appeal {appeal.id} reversed: {text}"[:4000]
         new = decision_store.add_decision(
             session, new_decision(item, actor.name, "no_violation", current.policy, note, now)
@@ -797,3 +779,24 @@ def _close(appeal: AppealRow, outcome: str, reason: str, actor: Actor, now: int)
     appeal.decided_at = now
     appeal.claimed_by = None
     appeal.lease_until = None
+
+
+def _mark_reversed(
+    session: Session, actor: Actor, appeal: AppealRow, text: str, now: int
+) -> tuple[ReviewItem, DecisionRow]:
+    """Lock the appealed item and mark the decision under appeal reopened by ``actor``.
+
+    Raises:
+        InvalidState: that decision no longer stands (reopened or replaced).
+    """
+    item = item_store.get_item(session, appeal.item_id, lock=True)
+    current = decision_store.current_decision(session, appeal.item_id)
+    if current is None or current.id != appeal.decision_id or item.status != "decided":
+        raise InvalidState(
+            "the decision under appeal no longer stands (reopened or "
+            "replaced); uphold the appeal or ask a lead"
+        )
+    current.reopened_at = now
+    current.reopened_by = actor.name
+    current.reopen_reason = f"reversed on appeal {appeal.id}: {text}"[:1000]
+    return item, current
