@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import threading
 import time
@@ -25,9 +24,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from client_scan.report_format import Reason
 from report_service.errors import ConfigError
 from report_service.escalation.dsa.background import start_dsa_submitter, submitter_configured
-from report_service.escalation.dsa.builder import StatementFacts, build_statement
-from report_service.escalation.dsa.config import STATEMENT_DECISIONS
-from report_service.escalation.dsa.mapping import load_mapping
 from report_service.escalation.dsa.models import StatementRow
 from report_service.keys import KeyMaterial
 from report_service.server import BackgroundServer
@@ -35,9 +31,8 @@ from report_service.settings import Settings
 from report_service.storage.engine import make_engine, make_session_factory
 from report_service.storage.migrate import upgrade_database
 from tests.report_service.conftest import FakeClock, loopback_client, make_service
+from tests.report_service.escalation.dsa_support import add_statements
 from tests.report_service.escalation.dsa_test_server import TOKEN, Database
-
-MAPPING = load_mapping(None, STATEMENT_DECISIONS)
 
 
 @pytest.fixture
@@ -149,36 +144,6 @@ def test_serve_submits_statements_in_the_background(
         assert sum(database.calls) == 2  # each sent once
 
 
-def _add(sessions: sessionmaker[Session], n: int, now: int) -> None:
-    with sessions.begin() as session:
-        for i in range(n):
-            facts = StatementFacts(
-                decision="warn_sender",
-                policy="harassment/1.2",
-                reason="harassment",
-                child_safety=False,
-                content_at_ms=now - 10_000,
-                decided_at_ms=now,
-            )
-            puid = f"frankly-sor-bg{i:05d}"
-            session.add(
-                StatementRow(
-                    puid=puid,
-                    kind="decision",
-                    decision_id=i + 1,
-                    item_id=i + 1,
-                    subject_id=f"user{i}",
-                    decision=facts.decision,
-                    policy=facts.policy,
-                    payload=json.dumps(build_statement(facts, MAPPING, puid)),
-                    state="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-            )
-
-
 def test_two_serve_processes_send_each_statement_once(
     database_url: str, tmp_path: Path, clock: FakeClock, db: tuple[Database, str]
 ) -> None:
@@ -196,7 +161,7 @@ def test_two_serve_processes_send_each_statement_once(
     engines = [make_engine(database_url) for _ in range(2)]  # one per "process"
     try:
         first = make_session_factory(engines[0])
-        _add(first, 90, clock())
+        add_statements(first, 90, now=clock())
         stops = []
         for engine in engines:
             stop = start_dsa_submitter(

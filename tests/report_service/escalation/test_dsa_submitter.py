@@ -21,9 +21,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from frankly.cli import main
 from report_service.escalation.dsa import store
-from report_service.escalation.dsa.builder import StatementFacts, build_statement
-from report_service.escalation.dsa.config import STATEMENT_DECISIONS
-from report_service.escalation.dsa.mapping import load_mapping
 from report_service.escalation.dsa.models import StatementRow
 from report_service.escalation.dsa.submitter import (
     BASE_BACKOFF_MS,
@@ -35,10 +32,9 @@ from report_service.escalation.dsa.submitter import (
 from report_service.server import BackgroundServer
 from report_service.storage.engine import make_engine, make_session_factory
 from report_service.storage.migrate import upgrade_database
+from tests.report_service.escalation.dsa_support import T0
+from tests.report_service.escalation.dsa_support import add_statements as _add
 from tests.report_service.escalation.dsa_test_server import TOKEN, Database
-
-T0 = 1_767_225_600_000
-MAPPING = load_mapping(None, STATEMENT_DECISIONS)
 
 
 @dataclass
@@ -64,42 +60,6 @@ def db() -> Iterator[tuple[Database, str]]:
     database = Database()
     with BackgroundServer(database.app()) as url:
         yield database, url + "/api/v1"
-
-
-def _add(sessions: sessionmaker[Session], n: int, start: int = 0) -> list[str]:
-    puids = []
-    with sessions.begin() as session:
-        for i in range(start, start + n):
-            facts = StatementFacts(
-                decision=("warn_sender", "restrict_sender", "suspend_sender", "escalate_legal")[
-                    i % 4
-                ],
-                policy="harassment/1.2",
-                reason=("harassment", "child_safety", "scam", "ncii")[i % 4],
-                child_safety=i % 7 == 0,
-                content_at_ms=T0 - 10_000,
-                decided_at_ms=T0,
-                media_types=("image/png",) if i % 2 else (),
-            )
-            puid = f"frankly-sor-test{i:05d}"
-            session.add(
-                StatementRow(
-                    puid=puid,
-                    kind="decision",
-                    decision_id=i + 1,
-                    item_id=i + 1,
-                    subject_id=f"user{i}",
-                    decision=facts.decision,
-                    policy=facts.policy,
-                    payload=json.dumps(build_statement(facts, MAPPING, puid)),
-                    state="pending",
-                    attempts=0,
-                    next_attempt_at=T0,
-                    created_at=T0,
-                )
-            )
-            puids.append(puid)
-    return puids
 
 
 def _states(sessions: sessionmaker[Session]) -> dict[str, str]:
