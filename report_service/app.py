@@ -175,6 +175,7 @@ def create_app(
     from report_service.ratelimit import SharedRateLimiter
     from report_service.relay import Relay, RelayQuotas
     from report_service.review.api import install as install_review
+    from report_service.review.audit.sequencer import start_audit_sequencer
     from report_service.review.decisions.requeue import ReviewRequeue
     from report_service.review.media.evidence_access import MasterKeyEvidence
     from report_service.review.moderators import token_routes
@@ -218,16 +219,24 @@ def create_app(
     ncmec = NcmecService(sessions, now)
     evidence_reader = MasterKeyEvidence(lambda kid: material.master_key(kid).key)
 
+    audit_deferred = settings.audit_deferred(engine.dialect.name)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         sandbox.start()  # warm the workers before the first report, off the request path
         stop = start_ncmec_submitter(settings, sessions, now, evidence_reader)
         stop_dsa = None
+        stop_audit = None
+        if audit_deferred:
+            interval_s = settings.audit_sequence_interval_ms / 1000
+            stop_audit = start_audit_sequencer(sessions, interval_s, reads)
         try:
             stop_dsa = start_dsa_submitter(settings, sessions, now, reads)
             async with webhook_task(settings, sessions, lambda: material, now, reads):
                 yield
         finally:
+            if stop_audit is not None:
+                stop_audit()
             if stop_dsa is not None:
                 stop_dsa()
             if stop is not None:
@@ -319,6 +328,7 @@ def create_app(
         events=events,
         decision_hooks=[StatementRecorder(mapping, rand)],
         on_reopened=statement_ender,
+        audit_deferred=audit_deferred,
     )
     install_review(app, review)
     install_ncmec(app, ncmec)

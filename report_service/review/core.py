@@ -41,6 +41,9 @@ class ServiceCore:
     _reads: sessionmaker[Session]
     _clock: Callable[[], int]
     _events: EventHook
+    # High-volume actions (claim, release, item view) record their audit entry for the
+    # sequencer instead of locking the chain head through their commit (audit.store).
+    _audit_deferred: bool
 
     def _item(
         self, session: Session, actor: Actor, item_id: int, *, lock: bool = False
@@ -84,10 +87,15 @@ def audit(
     action: str,
     item_id: int | None,
     detail: dict[str, object],
+    *,
+    deferred: bool = False,
 ) -> None:
     """Append ``actor``'s ``action`` (an :class:`Actor` or a name) to the audit chain, in
-    ``session``'s transaction, so that it commits with the change it records."""
+    ``session``'s transaction, so that it commits with the change it records.
+
+    ``deferred``: record it for the sequencer instead (same transaction, no chain-head
+    lock; chained within the sequencing interval, see
+    :mod:`report_service.review.audit.store`)."""
     name = actor.name if isinstance(actor, Actor) else actor
-    audit_store.append_audit(
-        session, at_ms=now, actor=name, action=action, item_id=item_id, detail=detail
-    )
+    write = audit_store.record_pending if deferred else audit_store.append_audit
+    write(session, at_ms=now, actor=name, action=action, item_id=item_id, detail=detail)

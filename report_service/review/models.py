@@ -77,6 +77,23 @@ class AuditRow(Base):
     entry_hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditPendingRow(Base):
+    """An audit entry recorded but not yet chained (migration ``0018``): written in its
+    action's transaction without the chain-head lock, moved into ``audit_log`` in ``id``
+    order by the sequencer (:func:`report_service.review.audit.store.sequence_pending`)."""
+
+    __tablename__ = "audit_pending"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    at_ms: Mapped[int] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(NAME)
+    action: Mapped[str] = mapped_column(String(32))
+    item_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    detail: Mapped[str] = mapped_column(Text)
+
+
 class AuditHeadRow(Base):
     """The chain head (one row, ``id`` 1): locked by every append, so appends serialise."""
 

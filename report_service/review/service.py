@@ -58,8 +58,12 @@ class ReviewService(
         events: EventHook | None = None,
         decision_hooks: Sequence[DecisionHook] = (),
         on_reopened: ReopenHook | None = None,
+        audit_deferred: bool = False,
     ) -> None:
         self._sessions = session_factory
+        # Claims, releases and item views record their audit entries for the sequencer
+        # (audit.store.record_pending) instead of holding the chain head to their commit.
+        self._audit_deferred = audit_deferred
         self._decision_hooks = tuple(decision_hooks)
         self._on_reopened = on_reopened
         # Token lookups and queue depths only read: no SQLite write lock for them.

@@ -1,5 +1,7 @@
 """Reading the audit log: filtered pages, verifying the whole chain against its head, and
-finding a published entry hash.
+finding a published entry hash. Each read first chains the entries still waiting for the
+sequencer (:func:`~report_service.review.audit.store.sequence_pending`), so that it sees
+every action committed before it.
 """
 
 from __future__ import annotations
@@ -25,8 +27,14 @@ class AuditService(ServiceCore):
         require(actor, Permission.READ_AUDIT)
         return self.audit_entries(f)
 
+    def sequence_audit(self) -> int:
+        """Chain every audit entry waiting for the sequencer; how many were chained."""
+        with self._sessions.begin() as session:
+            return audit_store.sequence_pending(session)
+
     def audit_entries(self, f: audit_store.AuditFilter) -> AuditPageOut:
         """A filtered page of the audit log, without an actor (the command line)."""
+        self.sequence_audit()
         with self._sessions() as session:
             entries = audit_store.query_audit(session, f)
         nxt = entries[-1].seq if len(entries) == f.limit else None
@@ -40,6 +48,7 @@ class AuditService(ServiceCore):
         """
         if actor is not None:
             require(actor, Permission.READ_AUDIT)
+        self.sequence_audit()
         with self._sessions() as session:
             head = audit_store.audit_head(session)
             count = audit_store.audit_count(session)
@@ -70,5 +79,6 @@ class AuditService(ServiceCore):
         that were published; entries after N were appended since. ``None``: it is no longer
         in the log, which was rewritten or truncated.
         """
+        self.sequence_audit()
         with self._sessions() as session:
             return audit_store.audit_seq_of(session, entry_hash.strip().lower())

@@ -34,7 +34,10 @@ class ItemService(ServiceCore):
             item = self._item(session, actor, item_id)
             lease = self._need_lease(session, actor, item, now, lead_may=True)
             held = lease is not None and lease.held_by(actor.name, now)
-            return view_item(session, self._evidence, actor, item, lease, now, {"with_lease": held})
+            seen: dict[str, object] = {"with_lease": held}
+            return view_item(
+                session, self._evidence, actor, item, lease, now, seen, self._audit_deferred
+            )
 
     def flagged(self, actor: Actor) -> FlaggedOut:
         """Items flagged for a lead (``lead_flag``, set by migration ``0004`` on items it
@@ -61,9 +64,10 @@ def view_item(
     lease: Lease | None,
     now: int,
     detail: dict[str, object],
+    deferred: bool = False,
 ) -> ItemDetailOut:
     """The item view ``actor``'s role may see, audited as ``item_view`` (with
-    ``detail``) in ``session``'s transaction."""
+    ``detail``) in ``session``'s transaction (``deferred``: for the sequencer)."""
     out = build_detail(session, evidence, actor.role, item, lease, now)
-    audit(session, now, actor, "item_view", item.id, detail)
+    audit(session, now, actor, "item_view", item.id, detail, deferred=deferred)
     return out

@@ -1,8 +1,9 @@
 """Review gauges computed from the database at scrape time.
 
-Queue depth, the age of the oldest waiting item and decisions by type are read from the
-database when Prometheus scrapes, so every process (and every host) answers the same
-figures: with several processes, aggregate them with ``max`` (not ``sum``).
+Queue depth, the age of the oldest waiting item, decisions by type and the audit entries
+waiting for the chain are read from the database when Prometheus scrapes, so every process
+(and every host) answers the same figures: with several processes, aggregate them with
+``max`` (not ``sum``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from report_service.review.audit import store as audit_store
 from report_service.review.models import DecisionRow
 from report_service.review.queue import store as queue_store
 from report_service.review.queue.priority import QUEUES
@@ -45,6 +47,14 @@ class ReviewGauges(Collector):
             "Decisions recorded, by decision (superseded ones included; from the database).",
             labels=["decision"],
         )
+        pending = GaugeMetricFamily(
+            "frankly_audit_pending",
+            "Audit entries recorded but not yet chained (deferred audit sequencing).",
+        )
+        pending_age = GaugeMetricFamily(
+            "frankly_audit_pending_oldest_seconds",
+            "Age of the oldest audit entry waiting for the chain (0 when none waits).",
+        )
         now = self._clock()
         with self._sessions() as session:
             for queue in sorted(QUEUES):
@@ -57,6 +67,12 @@ class ReviewGauges(Collector):
             ).all()
             for decision, count in sorted(rows):
                 decisions.add_metric([decision], count)
+            waiting = audit_store.pending_stats(session)
+        pending.add_metric([], waiting.count)
+        since_ms = waiting.oldest_at_ms
+        pending_age.add_metric([], 0.0 if since_ms is None else max(0, now - since_ms) / 1000)
+        yield pending
+        yield pending_age
         yield depth
         yield oldest
         yield decisions

@@ -81,7 +81,13 @@ class QueueService(ServiceCore):
         # One transaction, SQLAlchemy Core: pick, mark, lease and audit (queue_store.claim_next).
         with self._sessions.begin() as session:
             item, lease, taken = queue_store.claim_next(
-                session, queue, actor.name, now, duration, audit_detail=detail
+                session,
+                queue,
+                actor.name,
+                now,
+                duration,
+                audit_detail=detail,
+                audit_deferred=self._audit_deferred,
             )
             claimed = {"item_id": item.id, "queue": queue, "moderator": actor.name}
             self._events(session, "item.claimed", {**claimed, "lease_expires_at": lease.expires_at})
@@ -135,5 +141,5 @@ class QueueService(ServiceCore):
             if lease is None or not lease.held_by(actor.name, now) or item.status != "claimed":
                 raise LeaseLost("you hold no live lease on this item")
             queue_store.drop_lease(session, item, status="open", now_ms=now)
-            audit(session, now, actor, "release", item_id, {})
+            audit(session, now, actor, "release", item_id, {}, deferred=self._audit_deferred)
             return ReleasedOut(item=summary(item, now))

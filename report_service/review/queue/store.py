@@ -25,7 +25,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from report_service.review.audit.chain import ChainHead, canonical_json, next_entry
-from report_service.review.audit.store import append_audit
+from report_service.review.audit.store import append_audit, record_pending
 from report_service.review.errors import QueueEmpty
 from report_service.review.models import LeaseRow
 from report_service.review.queue.leases import Lease
@@ -108,7 +108,7 @@ def explain_claim(session: Session, queue: str, now_ms: int) -> list[str]:
 #: wins, and the statement answers without ``leased``); ``head`` locks the audit-chain
 #: head (id 1, ``HEAD_ID``), only once something was leased, so that the caller hashes
 #: the next entry on it.
-_CLAIM_PG = """
+_CLAIM_PG_CTES = """
 WITH fresh AS (
     SELECT id, claim_key, CAST(NULL AS VARCHAR) AS holder FROM review_items
     WHERE queue = :queue AND status = 'open'
@@ -138,13 +138,28 @@ WITH fresh AS (
         claimed_at = excluded.claimed_at, expires_at = excluded.expires_at
     WHERE review_leases.expires_at <= :now
     RETURNING item_id
-), head AS (
+)"""
+
+_CLAIM_PG = (  # constants only, nothing from input
+    _CLAIM_PG_CTES  # noqa: S608
+    + """, head AS (
     SELECT seq, hash FROM audit_head WHERE id = 1 AND EXISTS (SELECT 1 FROM lease)
     FOR UPDATE
 )
 SELECT item.*, lease.item_id AS leased, head.seq AS head_seq, head.hash AS head_hash
 FROM pick LEFT JOIN item ON true LEFT JOIN lease ON true LEFT JOIN head ON true
 """
+)
+
+#: PostgreSQL with the audit entry deferred (``audit.store.record_pending``): the same
+#: claim without the chain-head lock, so concurrent claims wait for nothing shared.
+_CLAIM_PG_DEFERRED = (  # constants only, nothing from input
+    _CLAIM_PG_CTES
+    + """
+SELECT item.*, lease.item_id AS leased, NULL AS head_seq, NULL AS head_hash
+FROM pick LEFT JOIN item ON true LEFT JOIN lease ON true
+"""
+)
 
 #: SQLite (inside ``BEGIN IMMEDIATE``, so no other writer runs meanwhile): pick and mark
 #: the item in one statement, answering with its previous lease holder and the audit head.
@@ -224,6 +239,7 @@ def claim_next(
     now_ms: int,
     duration_ms: int,
     audit_detail: Callable[[Lease, str | None], dict[str, Any]] | None = None,
+    audit_deferred: bool = False,
 ) -> tuple[ClaimedItem, Lease, str | None]:
     """Claim the first claimable item of ``queue``; return it, its new lease and the name
     of the moderator whose expired lease was taken over (if any).
@@ -239,6 +255,11 @@ def claim_next(
     one, then the entry with the new head; SQLite 4 (pick-and-mark with the head, lease,
     entry, head) after its ``BEGIN IMMEDIATE``.
 
+    ``audit_deferred``: the entry is recorded for the sequencer
+    (:func:`~report_service.review.audit.store.record_pending`) and the chain head is
+    neither locked nor read: PostgreSQL 2 statements (the claim, the waiting entry),
+    SQLite 4.
+
     Raises:
         QueueEmpty: nothing is claimable.
         ClaimRaced: the picked expired lease was renewed meanwhile (roll back, retry).
@@ -251,7 +272,8 @@ def claim_next(
         "expires": now_ms + duration_ms,
     }
     pg = conn.dialect.name == "postgresql"
-    row = conn.execute(text(_CLAIM_PG if pg else _CLAIM_SQLITE), params).first()
+    claim_sql = (_CLAIM_PG_DEFERRED if audit_deferred else _CLAIM_PG) if pg else _CLAIM_SQLITE
+    row = conn.execute(text(claim_sql), params).first()
     if row is None:
         raise QueueEmpty(f"the {queue} queue has nothing to claim")
     if row.id is None or (pg and row.leased is None):
@@ -275,7 +297,16 @@ def claim_next(
     previous = None if row.holder is None else str(row.holder)
     if audit_detail is not None:
         detail = audit_detail(lease, previous)
-        if row.head_seq is None:  # a database created without the migration's seed row
+        if audit_deferred:
+            record_pending(
+                session,
+                at_ms=now_ms,
+                actor=moderator,
+                action="claim",
+                item_id=item.id,
+                detail=detail,
+            )
+        elif row.head_seq is None:  # a database created without the migration's seed row
             append_audit(
                 session,
                 at_ms=now_ms,

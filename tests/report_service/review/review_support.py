@@ -274,13 +274,17 @@ class Env:
         return seed_item(self.sf, **kwargs)  # type: ignore[arg-type]
 
 
-def make_env(url: str, banker: Banker | None = None) -> Env:
+def make_env(url: str, banker: Banker | None = None, *, audit_deferred: bool | None = None) -> Env:
+    """``audit_deferred`` None: as ``frankly serve`` defaults (``FRANKLY_AUDIT_SEQUENCING``
+    auto): claims, releases and item views defer their audit entries on PostgreSQL."""
     upgrade_database(url)
     engine = make_engine(url)
     sf = make_session_factory(engine)
     clock = Clock()
     reader = MasterKeyEvidence(lambda kid: MASTER_KEY)
-    service = ReviewService(sf, clock, reader, banker)
+    if audit_deferred is None:
+        audit_deferred = engine.dialect.name == "postgresql"
+    service = ReviewService(sf, clock, reader, banker, audit_deferred=audit_deferred)
     tokens = {role: service.add_moderator("cli", f"{role}-1", role).token for role in ROLES}
     return Env(url, engine, sf, clock, service, tokens)
 

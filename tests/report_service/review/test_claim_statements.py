@@ -79,6 +79,8 @@ def test_a_claim_sends_at_most_its_statements_and_writes_its_audit_entry(env: En
         assert leases == {first: OTHER.name, second: MOD.name}
         statuses = set(s.scalars(select(ReviewItem.status)))
         assert statuses == {"claimed"}
+    env.service.sequence_audit()  # on PostgreSQL the claims' entries wait for the sequencer
+    with env.sf() as s:
         entries = list(audit_store.iter_audit(s))
         head = audit_store.audit_head(s)
     verify_chain(entries, head)
@@ -89,6 +91,39 @@ def test_a_claim_sends_at_most_its_statements_and_writes_its_audit_entry(env: En
         (MOD.name, second, None),
     ]
     assert claims[1].detail["expires_at"] == again.lease.expires_at
+
+
+@pytest.mark.parametrize("deferred", [True, False], ids=["deferred", "inline"])
+def test_a_deferred_claim_never_touches_the_chain_head(database_url: str, deferred: bool) -> None:
+    """Deferred audit sequencing: the claim records its entry in ``audit_pending`` and
+    neither reads nor locks ``audit_head`` (so concurrent claims share no lock); the entry
+    reaches the chain when it is sequenced. Inline: the head is locked and the entry is in
+    the chain at commit."""
+    env = make_env(database_url, audit_deferred=deferred)
+    try:
+        item = env.seed(priority=50).item_id
+        with counted(env) as seen:
+            env.service.claim(MOD, "general")
+        pg = env.engine.dialect.name == "postgresql"
+        touches_head = any("audit_head" in sql for sql in seen)
+        # SQLite's claim reads the head in its pick-and-mark statement either way (its
+        # writers are serialised by BEGIN IMMEDIATE, not by the head row).
+        assert touches_head is (not deferred or not pg), seen
+        assert any("audit_pending" in sql for sql in seen) is deferred, seen
+        with env.sf() as s:
+            waiting = audit_store.pending_stats(s)
+            chained = [e.action for e in audit_store.iter_audit(s)]
+        assert (waiting.count, waiting.oldest_at_ms) == ((1, env.clock()) if deferred else (0, None))
+        assert ("claim" in chained) is not deferred
+        assert env.service.sequence_audit() == (1 if deferred else 0)
+        with env.sf() as s:
+            entries = list(audit_store.iter_audit(s))
+            verify_chain(entries, audit_store.audit_head(s))
+            assert audit_store.pending_stats(s).count == 0
+        claims = [(e.actor, e.item_id) for e in entries if e.action == "claim"]
+        assert claims == [(MOD.name, item)]
+    finally:
+        env.engine.dispose()
 
 
 def test_a_token_check_is_one_statement(env: Env) -> None:
@@ -145,6 +180,8 @@ def test_a_lease_renewed_while_being_taken_over_stays_with_its_holder(postgres_u
             row = s.get(ReviewItem, item)
             assert row is not None
             assert row.status == "claimed"
+        env.service.sequence_audit()
+        with env.sf() as s:
             entries = list(audit_store.iter_audit(s))
             verify_chain(entries, audit_store.audit_head(s))
         assert [e.actor for e in entries if e.action == "claim"] == [MOD.name]
