@@ -10,13 +10,17 @@ outbox), each followed, untimed, by ``ReviewService.release`` so that the queue 
 depth (what the HTTP mode does too). Processes, not threads, so the claimers do not
 share a GIL; all the jobs of a round wait for one start time so they really overlap.
 
-Where a claim's time goes: claims queue on one lock, the audit chain's head (every entry
-hashes the previous one). On PostgreSQL it is taken by the claim statement (``SELECT ...
-FOR UPDATE`` of ``audit_head`` inside it) and held until the commit; on SQLite the
-database write lock is taken by ``BEGIN IMMEDIATE`` and held until the commit. Each claim
-is split, with SQLAlchemy cursor events, into the time before that statement, the
-statement itself (waiting for the lock included) and the time from it to the commit's
-end (the lock held).
+Each worker builds two services: one as ``frankly serve`` builds it by default
+(``FRANKLY_AUDIT_SEQUENCING=auto``: on PostgreSQL the claim's audit entry is recorded for
+the sequencer and no shared lock is taken; on SQLite the database write lock serialises
+writers anyway), and one with the audit entry chained inline, the design before, where
+every claim locks the audit chain's head (``SELECT ... FOR UPDATE`` of ``audit_head``
+inside the claim statement) and holds it until its commit.
+
+Where a claim's time goes: each claim is split, with SQLAlchemy cursor events, at its
+claim statement (PostgreSQL) or ``BEGIN IMMEDIATE`` (SQLite, where the write lock is
+taken): the time before it, the statement itself (waiting for any lock included) and the
+time from it to the commit's end.
 """
 
 from __future__ import annotations
@@ -31,17 +35,20 @@ from sqlalchemy.orm import Session
 
 from report_service.escalation.webhooks.outbox import event_hook
 from report_service.review.service import ReviewService
+from report_service.settings import Settings
 from report_service.storage.engine import make_engine, make_session_factory
 
-_SERVICE: list[ReviewService] = []  # this worker process's service, built by ``start``
+#: This worker process's services, built by ``start``: keyed by ``inline`` (the audit
+#: entry chained in the claim's transaction under the head lock) or not (the default).
+_SERVICES: dict[bool, ReviewService] = {}
 _ENGINE: list[Engine] = []
-_LOCK_MARKS: dict[str, float] = {}  # perf_counter at the lock statement's start and end
+_LOCK_MARKS: dict[str, float] = {}  # perf_counter at the marked statement's start and end
 
 
 def takes_the_lock(statement: str) -> bool:
-    """Whether ``statement`` is the one that takes the lock claims queue on: PostgreSQL's
-    claim statement (it locks the audit head) or SQLite's ``BEGIN IMMEDIATE``."""
-    return statement == "BEGIN IMMEDIATE" or "FROM audit_head WHERE id = 1 AND EXISTS" in statement
+    """Whether ``statement`` is the one a claim is split at: PostgreSQL's claim statement
+    (with the inline audit chain it locks the head) or SQLite's ``BEGIN IMMEDIATE``."""
+    return statement == "BEGIN IMMEDIATE" or statement.lstrip().startswith("WITH fresh AS")
 
 
 def _before(_conn: object, _cursor: object, statement: str, *_: object) -> None:
@@ -72,15 +79,16 @@ def start(db_url: str) -> None:
     event.listen(engine, "before_cursor_execute", _before)
     event.listen(engine, "after_cursor_execute", _after)
     _ENGINE.append(engine)
-    _SERVICE.append(
-        ReviewService(
+    default = Settings().audit_deferred(engine.dialect.name)
+    for inline in (False, True):
+        _SERVICES[inline] = ReviewService(
             make_session_factory(engine),
             wall_clock_ms,
             NoEvidence(),
             read_session_factory=make_session_factory(engine, read_only=True),
             events=event_hook(wall_clock_ms),
+            audit_deferred=default and not inline,
         )
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,16 +106,17 @@ class Claims:
     lock_held_s: tuple[float, ...]
 
 
-def claim_and_release(token: str, count: int, start_at: float) -> Claims:
+def claim_and_release(token: str, count: int, start_at: float, inline: bool = False) -> Claims:
     """``count`` timed (token check + claim), each followed by an untimed release, from
-    ``start_at`` (``time.time()``) on."""
-    service = _SERVICE[0]
+    ``start_at`` (``time.time()``) on; ``inline``: with the audit entry chained inline."""
+    service = _SERVICES[inline]
     time.sleep(max(0.0, start_at - time.time()))
     items: list[int] = []
     claim_s: list[float] = []
     request_s: list[float] = []
     split: tuple[list[float], list[float], list[float]] = ([], [], [])
     for _ in range(count):
+        _LOCK_MARKS.clear()
         t0 = time.perf_counter()
         actor = service.authenticate(token)
         t1 = time.perf_counter()
@@ -132,21 +141,29 @@ def claim_and_release(token: str, count: int, start_at: float) -> Claims:
 
 def create_floor(engine: Engine) -> None:
     """Create ``bench_commit_floor`` (in the benchmark's scratch database only): one row
-    that every floor transaction updates, as every claim updates the audit head."""
+    that every shared-floor transaction updates, as every inline claim updates the audit
+    head; and ``bench_commit_rows``, where every own-row transaction inserts its own row."""
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE bench_commit_floor (id INTEGER PRIMARY KEY, v INTEGER)")
         conn.exec_driver_sql("INSERT INTO bench_commit_floor VALUES (1, 0)")
+        conn.exec_driver_sql("CREATE TABLE bench_commit_rows (w INTEGER, v INTEGER)")
 
 
-def commit_floor(count: int, start_at: float) -> tuple[int, tuple[float, ...]]:
-    """``count`` timed transactions that each update the one floor row and commit, from
-    ``start_at`` on: what any claim must at least cost while every claim moves one shared
-    row (the audit head) and commits durably, since the row stays locked until the
-    commit is flushed (PostgreSQL's WAL flush, SQLite's journal write)."""
+def commit_floor(count: int, start_at: float, shared: bool = True) -> tuple[int, tuple[float, ...]]:
+    """``count`` timed transactions that each write one row and commit durably, from
+    ``start_at`` on. ``shared``: all update the same row, so each waits for the previous
+    one's commit flush (what any claim costs while every claim moves one shared row, the
+    audit head, which stays locked until its commit is flushed); otherwise each inserts
+    its own row, and concurrent commits share nothing but the log (PostgreSQL flushes
+    concurrent commits together): the floor of a claim that takes no shared lock."""
     engine = _ENGINE[0]
     time.sleep(max(0.0, start_at - time.time()))
     took: list[float] = []
-    bump = text("UPDATE bench_commit_floor SET v = v + 1 WHERE id = 1")
+    bump = text(
+        "UPDATE bench_commit_floor SET v = v + 1 WHERE id = 1"
+        if shared
+        else "INSERT INTO bench_commit_rows VALUES (1, 0)"
+    )
     with engine.connect() as conn:
         for _ in range(count):
             t0 = time.perf_counter()

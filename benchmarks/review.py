@@ -400,8 +400,12 @@ class DepthResult:
     #: database layer, per phase: the claim split at the lock statement (seconds): before
     #: it, the statement (waiting for the lock included), from it to the commit's end
     split: dict[str, tuple[list[float], list[float], list[float]]] = field(default_factory=dict)
-    #: database layer, per phase and round: one-row update + commit (``commit_floor``)
+    #: database layer, per phase and round: one shared row updated + commit
+    #: (``commit_floor``, the floor of claims that all lock one row)
     floor: dict[str, list[list[float]]] = field(default_factory=dict)
+    #: the same, each transaction inserting its own row (the floor of claims that share no
+    #: lock: only the commit flush)
+    own_floor: dict[str, list[list[float]]] = field(default_factory=dict)
     analyze: list[str] = field(default_factory=list)  # EXPLAIN (ANALYZE, BUFFERS), PostgreSQL
     checks: list[str] = field(default_factory=list)
 
@@ -582,26 +586,33 @@ def in_threads(jobs: list[Callable[[], None]]) -> None:
         raise errors[0]
 
 
-def db_round(pool: Executor, tokens: Sequence[str], count: int) -> list[Claims]:
+def db_round(
+    pool: Executor, tokens: Sequence[str], count: int, inline: bool = False
+) -> list[Claims]:
     """One round at the database layer: ``count`` claims (each released) from each of
-    ``len(tokens)`` worker processes, all starting at the same moment."""
+    ``len(tokens)`` worker processes, all starting at the same moment (``inline``: with
+    the audit entry chained in the claim's transaction, the design before deferral)."""
     start_at = time.time() + 0.5  # every job is handed to its process before this
-    jobs = [pool.submit(claim_and_release, t, count, start_at) for t in tokens]
+    jobs = [pool.submit(claim_and_release, t, count, start_at, inline) for t in tokens]
     return [j.result() for j in jobs]
 
 
-def floor_round(pool: Executor, processes: int, count: int) -> list[tuple[int, tuple[float, ...]]]:
-    """The commit floor at the same concurrency: ``count`` one-row updates, each committed,
-    from each of ``processes`` worker processes at once (all on the same row)."""
+def floor_round(
+    pool: Executor, processes: int, count: int, shared: bool = True
+) -> list[tuple[int, tuple[float, ...]]]:
+    """The commit floor at the same concurrency: ``count`` one-row writes, each committed,
+    from each of ``processes`` worker processes at once (``shared``: all on the same row;
+    otherwise each inserting its own)."""
     start_at = time.time() + 0.5
-    jobs = [pool.submit(commit_floor, count, start_at) for _ in range(processes)]
+    jobs = [pool.submit(commit_floor, count, start_at, shared) for _ in range(processes)]
     return [j.result() for j in jobs]
 
 
 def analyze_claim(db_url: str, moderator: str, token: str) -> list[str]:
     """PostgreSQL: ``EXPLAIN (ANALYZE, BUFFERS)`` of every statement a claim request sends
-    (the token lookup, the claim statement, the audit append, the webhook outbox's
-    endpoint read), run for real in one transaction that is rolled back."""
+    (the token lookup, the claim statement, the waiting audit entry, the webhook outbox's
+    endpoint read), run for real in one transaction that is rolled back; then the claim
+    statement and audit append of the inline chain, for comparison."""
     from sqlalchemy import text
 
     from report_service import tokens as token_hashing
@@ -631,14 +642,31 @@ def analyze_claim(db_url: str, moderator: str, token: str) -> list[str]:
                 " WHERE token_hash = :h AND revoked_at IS NULL",
                 {"h": token_hashing.hash_token(token)},
             )
+            claim_params = {"queue": "general", "now": now, "moderator": moderator}
             explain(
                 "claim statement (queue.store.claim_next, statement 1)",
-                store._CLAIM_PG,  # the very statement the service sends
-                {"queue": "general", "now": now, "moderator": moderator, "expires": now + 1},
+                store._CLAIM_PG_DEFERRED,  # the very statement the service sends
+                {**claim_params, "expires": now + 1},
+            )
+            explain(
+                "waiting audit entry (audit.store.record_pending, statement 2)",
+                "INSERT INTO audit_pending (at_ms, actor, action, item_id, detail)"
+                " VALUES (:at_ms, :actor, 'claim', NULL, '{}')",
+                {"at_ms": now, "actor": moderator},
+            )
+            explain(
+                "webhook outbox: enabled endpoints (the item.claimed event)",
+                "SELECT * FROM webhook_endpoints WHERE enabled IS true ORDER BY id",
+                {},
+            )
+            explain(
+                "inline audit chain, for comparison: claim statement with the head lock",
+                store._CLAIM_PG,
+                {**claim_params, "expires": now + 2},
             )
             seq = int(conn.execute(text("SELECT seq FROM audit_head WHERE id = 1")).scalar_one())
             explain(
-                "audit entry and new head (queue.store.claim_next, statement 2)",
+                "inline audit chain: audit entry and new head",
                 store._AUDIT_APPEND_PG,
                 {
                     "seq": seq + 1,
@@ -651,11 +679,6 @@ def analyze_claim(db_url: str, moderator: str, token: str) -> list[str]:
                     "entry_hash": "f" * 64,
                 },
             )
-            explain(
-                "webhook outbox: enabled endpoints (the item.claimed event)",
-                "SELECT * FROM webhook_endpoints WHERE enabled IS true ORDER BY id",
-                {},
-            )
             conn.rollback()
     finally:
         engine.dispose()
@@ -663,18 +686,29 @@ def analyze_claim(db_url: str, moderator: str, token: str) -> list[str]:
 
 
 def check_claims(db_url: str) -> list[str]:
-    """After the rounds: every claim in the audit log was followed by a release by the same
-    moderator before the item's next claim (no item held by two at once), and no lease is
-    left."""
+    """After the rounds (and the chaining of every entry still waiting for the
+    sequencer): the chain verifies, every claim in the audit log was followed by a release
+    by the same moderator before the item's next claim (no item held by two at once), and
+    no lease is left."""
     from sqlalchemy import func, select
 
     from report_service.review.audit import store
+    from report_service.review.audit.chain import verify_chain
+    from report_service.review.errors import AuditChainBroken
     from report_service.review.models import LeaseRow
     from report_service.storage.engine import make_engine, make_session_factory
 
     engine = make_engine(db_url)
     try:
-        with make_session_factory(engine)() as session:
+        sessions = make_session_factory(engine)
+        with sessions.begin() as session:
+            waited = store.sequence_pending(session)
+        with sessions() as session:
+            try:
+                verify_chain(store.iter_audit(session), store.audit_head(session))
+                broken = None
+            except AuditChainBroken as exc:
+                broken = str(exc)
             holder: dict[int | None, str | None] = {}
             claims, overlaps = 0, 0
             for e in store.iter_audit(session):
@@ -689,6 +723,11 @@ def check_claims(db_url: str) -> list[str]:
     finally:
         engine.dispose()
     return [
+        check(
+            broken is None,
+            f"audit chain verifies against its head ({waited} entries were still waiting "
+            f"for the sequencer at the end){'' if broken is None else ': ' + broken}",
+        ),
         check(
             overlaps == 0,
             f"audit log: {claims} claims, each released by its holder before the item's "
@@ -747,14 +786,21 @@ def run_depth(
             one_name: ([], []),
             many_name: ([], []),
         }
+        many_processes = f"{moderators} processes"
+        # On PostgreSQL also the inline audit chain (the design before deferral), in the
+        # same rounds: on SQLite the two are the same (its writers share one lock anyway).
+        inline_phase = f"{moderators} processes, inline audit chain"
         db: dict[str, tuple[list[list[float]], list[list[float]], list[list[float]]]] = {
             "1 process": ([], [], []),
-            f"{moderators} processes": ([], [], []),
+            many_processes: ([], [], []),
         }
+        if db_url:
+            db[inline_phase] = ([], [], [])
         in_process: list[float] = []
         statements: list[int] = []
         pids: set[int] = set()
         floor: dict[str, list[list[float]]] = {k: [] for k in db}
+        own_floor: dict[str, list[list[float]]] = {k: [] for k in db}
         split: dict[str, tuple[list[float], list[float], list[float]]] = {
             k: ([], [], []) for k in db
         }
@@ -780,17 +826,17 @@ def run_depth(
                     phases[phase][1].extend(lat[post_key])
                     http[phase][0].append(lat[claim_key])
                     http[phase][1].append(lat[post_key])
-                for (phase, (alone, whole, posts_of)), subset, post_key in zip(
-                    db.items(), (tokens[:1], tokens), ("p1", "p8"), strict=True
-                ):
-                    done = db_round(pool, subset, per_round)
+                for phase, (alone, whole, posts_of) in db.items():
+                    subset = tokens[:1] if phase == "1 process" else tokens
+                    inline = phase == inline_phase
+                    done = db_round(pool, subset, per_round, inline)
                     pids.update(c.pid for c in done if phase != "1 process")
                     alone.append([x for c in done for x in c.claim_s])
                     whole.append([x for c in done for x in c.request_s])
-                    posts_of.append(lat[post_key])
-                    floor[phase].append(
-                        [x for _, took in floor_round(pool, len(subset), per_round) for x in took]
-                    )
+                    posts_of.append(lat["p1" if phase == "1 process" else "p8"])
+                    for into, shared in ((floor, True), (own_floor, False)):
+                        measured = floor_round(pool, len(subset), per_round, shared)
+                        into[phase].append([x for _, took in measured for x in took])
                     for c in done:
                         split[phase][0].extend(c.before_lock_s)
                         split[phase][1].extend(c.lock_statement_s)
@@ -820,6 +866,7 @@ def run_depth(
             len(pids),
             split,
             floor,
+            own_floor,
             analyze,
             checks,
         )
@@ -904,7 +951,9 @@ def main_depth(args: argparse.Namespace) -> int:
         for phase, alone, whole, floor in r.db_layer:
             rows.append(("database layer: claim", phase, alone, floor))
             rows.append(("database layer: token check + claim", phase, whole, floor))
-            rows.append(("database layer: one-row update + commit", phase, r.floor[phase], floor))
+            shared, own = r.floor[phase], r.own_floor[phase]
+            rows.append(("database layer: shared-row update + commit", phase, shared, floor))
+            rows.append(("database layer: own-row insert + commit", phase, own, floor))
         for layer, phase, per_round, floor in rows:
             flat = [x for one in per_round for x in one]
             print(
@@ -914,18 +963,19 @@ def main_depth(args: argparse.Namespace) -> int:
                 f"| {spread([pct(x, 0.99) for x in floor])} ms |"
             )
     print(
-        "\n| database | depth | database layer | p99 ratio per round, claim / one-row commit: "
-        "min / median / max | token check + claim / one-row commit |"
+        "\n| database | depth | database layer | p99 ratio per round, claim / shared-row "
+        "commit: min / median / max | token check + claim / shared-row commit "
+        "| claim / own-row commit | token check + claim / own-row commit |"
     )
-    print("| --- | ---: | --- | ---: | ---: |")
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
     for r in results:
         for phase, alone, whole, _ in r.db_layer:
-            floors = [pct(x, 0.99) for x in r.floor[phase]]
             ratios = [
-                spread([pct(x, 0.99) / f for x, f in zip(lat, floors, strict=True)])
+                spread([pct(x, 0.99) / pct(f, 0.99) for x, f in zip(lat, floors, strict=True)])
+                for floors in (r.floor[phase], r.own_floor[phase])
                 for lat in (alone, whole)
             ]
-            print(f"| {r.db} | {r.depth} | {phase} | {ratios[0]} | {ratios[1]} |")
+            print(f"| {r.db} | {r.depth} | {phase} | {' | '.join(ratios)} |")
     print(
         "(database layer: ReviewService.authenticate + ReviewService.claim called in worker "
         "processes, as the claim route calls them, without HTTP; each claim released after, "
@@ -933,8 +983,8 @@ def main_depth(args: argparse.Namespace) -> int:
         "concurrency: it bounds what any HTTP claim can show on this machine)"
     )
     print(
-        "\n| database | depth | database layer | claims | before the lock statement "
-        "| lock statement (waiting included) | lock held to commit's end |"
+        "\n| database | depth | database layer | claims | before the claim statement "
+        "| claim statement (waiting included) | from it to the commit's end |"
     )
     print("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
     for r in results:
@@ -942,9 +992,10 @@ def main_depth(args: argparse.Namespace) -> int:
             cells = " | ".join(f"{pct(x, 0.5):.2f} / {pct(x, 0.99):.2f} ms" for x in parts)
             print(f"| {r.db} | {r.depth} | {phase} | {len(parts[0])} | {cells} |")
     print(
-        "(each cell p50 / p99; the lock claims queue on: PostgreSQL's audit-chain head, "
-        "taken in the claim statement; SQLite's write lock, taken by BEGIN IMMEDIATE; "
-        "held until the commit)"
+        "(each cell p50 / p99; the split is at PostgreSQL's claim statement, which with the "
+        "inline audit chain locks the chain's head until the commit (deferred: it locks "
+        "only its own item, SKIP LOCKED), and at SQLite's BEGIN IMMEDIATE, which takes the "
+        "database write lock until the commit)"
     )
     for r in results:
         if r.analyze:
@@ -956,8 +1007,11 @@ def main_depth(args: argparse.Namespace) -> int:
         for line in r.checks:
             print(f"  {line}")
     last = results[-1]
-    whole = last.db_layer[-1][2]
+    many = f"{args.moderators} processes"
+    whole = next(w for phase, _, w, _ in last.db_layer if phase == many)
     db_p99 = pct([x for one in whole for x in one], 0.99)
+    own_p99 = pct([x for one in last.own_floor[many] for x in one], 0.99)
+    print(f"own-row commit floor p99 ms, same rounds, {last.pids} processes at once: {own_p99:.1f}")
     print(
         f"claim p99 ms at depth {last.depth} (database layer, {last.db}, {last.pids} processes "
         f"at once, token check + claim, no HTTP): {db_p99:.1f}"

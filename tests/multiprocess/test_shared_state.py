@@ -33,6 +33,9 @@ from hashes.lists import TrustPolicy, build_list, load_list, sign_list, trusted_
 from hashes.values import Algorithm, HashValue
 from report_service.app import wall_clock_ms
 from report_service.banks import LISTENING_CHECK_INTERVAL_S, SERVICE_LIST_ID, hash_media
+from report_service.review.audit import store as audit_store
+from report_service.review.audit.chain import verify_chain
+from report_service.review.models import AuditPendingRow
 from report_service.storage.engine import make_engine, make_session_factory
 from report_service.storage.models import BankMatch, HashListVersion, ReportItem
 from report_service.storage.models import Report as ReportRow
@@ -250,6 +253,23 @@ def test_claims_are_never_handed_to_two_moderators(cluster: Cluster) -> None:
     assert len(every) >= 24
     assert sum(1 for items in claimed.values() if items) >= 2  # they really raced
 
+    # On PostgreSQL the claims' audit entries wait for the sequencer, which runs in every
+    # server process: with no reader of the log asking, the waiting table empties by itself
+    # and the chain then holds exactly one claim entry per claim.
+    deadline = time.monotonic() + 120
+    while db_scalar(cluster, select(func.count()).select_from(AuditPendingRow)):
+        assert time.monotonic() < deadline, "no server process chained the waiting entries"
+        time.sleep(0.05)
+    engine = make_engine(cluster.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            entries = list(audit_store.iter_audit(session))
+            verify_chain(entries, audit_store.audit_head(session))
+    finally:
+        engine.dispose()
+    chained = [e.item_id for e in entries if e.action == "claim" and e.item_id in set(every)]
+    assert sorted(chained) == sorted(every)
+
 
 def test_rate_limits_are_exact_across_processes(cluster: Cluster) -> None:
     token = cluster.reporters["rflood"]
@@ -340,6 +360,8 @@ def test_metrics_add_up_across_worker_processes(cluster: Cluster) -> None:
     for text in scrapes:
         assert _metric(text, "frankly_review_queue_depth", '{queue="general"}') == depth_a
         assert _metric(text, "frankly_review_oldest_waiting_seconds", '{queue="general"}') >= 0
+        assert _metric(text, "frankly_audit_pending") >= 0
+        assert _metric(text, "frankly_audit_pending_oldest_seconds") >= 0
     assert _metric(scrapes[0], "frankly_review_decisions", '{decision="suspend_sender"}') >= 4
 
 

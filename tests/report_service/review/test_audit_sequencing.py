@@ -1,0 +1,348 @@
+"""Deferred audit sequencing (issue 11): entries recorded in ``audit_pending`` in their
+action's transaction, chained later by the sequencer, on SQLite and PostgreSQL.
+
+What must hold whatever the interleaving: every committed entry reaches the chain exactly
+once, waiting entries keep their recorded order, an inline append comes after every entry
+that was waiting when it ran, the chain verifies against its head, and an entry whose
+transaction rolled back never appears."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from report_service.review.audit import store as audit_store
+from report_service.review.audit.chain import GENESIS, AuditEntry, verify_chain
+from report_service.review.audit.sequencer import sequence_once, start_audit_sequencer
+from report_service.review.core import Actor
+from report_service.review.errors import InvalidInput, QueueEmpty
+from report_service.review.models import AuditHeadRow, AuditPendingRow, AuditRow, LeaseRow
+from report_service.review.moderators.roles import Role
+from report_service.review.queue.gauges import ReviewGauges
+from report_service.settings import Settings
+from report_service.storage.engine import make_engine, make_session_factory
+from report_service.storage.migrate import upgrade_database
+from tests.report_service.review.review_support import T0, make_env
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    upgrade_database(database_url)
+    engine = make_engine(database_url)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+def _record(session: Session, n: int, action: str = "claim") -> None:
+    audit_store.record_pending(
+        session, at_ms=T0 + n, actor=f"mod-{n}", action=action, item_id=n, detail={"n": n}
+    )
+
+
+def _chain(sf: sessionmaker[Session]) -> list[AuditEntry]:
+    with sf() as s:
+        entries = list(audit_store.iter_audit(s))
+        verify_chain(entries, audit_store.audit_head(s))
+        return entries
+
+
+def test_waiting_entries_are_chained_in_order_by_the_sequencer(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as s:
+        for n in range(3):
+            _record(s, n)
+    assert _chain(sessions) == []
+    with sessions() as s:
+        assert audit_store.pending_stats(s) == audit_store.PendingStats(3, T0)
+    with sessions.begin() as s:
+        assert audit_store.sequence_pending(s, limit=2) == 2
+    with sessions.begin() as s:
+        assert audit_store.sequence_pending(s) == 1
+        assert audit_store.sequence_pending(s) == 0
+    entries = _chain(sessions)
+    assert [(e.seq, e.actor, e.detail) for e in entries] == [
+        (n + 1, f"mod-{n}", {"n": n}) for n in range(3)
+    ]
+    with sessions() as s:
+        assert audit_store.pending_stats(s) == audit_store.PendingStats(0, None)
+
+
+def test_an_inline_append_chains_the_waiting_entries_first(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as s:
+        _record(s, 1)
+    with sessions.begin() as s:
+        entry = audit_store.append_audit(
+            s, at_ms=T0 + 2, actor="lead-1", action="decide", item_id=1, detail={}
+        )
+    assert entry.seq == 2
+    assert [e.action for e in _chain(sessions)] == ["claim", "decide"]
+
+
+def test_an_entry_rolled_back_with_its_action_never_reaches_the_chain(
+    sessions: sessionmaker[Session],
+) -> None:
+    def failing_action() -> None:
+        with sessions.begin() as s:
+            _record(s, 1)
+            raise RuntimeError("the action failed after recording its entry")
+
+    with pytest.raises(RuntimeError):
+        failing_action()
+    with sessions.begin() as s:
+        assert audit_store.sequence_pending(s) == 0
+    assert _chain(sessions) == []
+
+
+@pytest.mark.parametrize(
+    ("actor", "detail"),
+    [("mod-1", {"ratio": 0.5}), ("", {}), ("mod-1", {"nested": [1, {"x": 1.5}]})],
+    ids=["float", "no-actor", "nested-float"],
+)
+def test_an_entry_that_could_not_chain_is_refused_when_recorded(
+    sessions: sessionmaker[Session], actor: str, detail: dict[str, object]
+) -> None:
+    with pytest.raises(InvalidInput), sessions.begin() as s:
+        audit_store.record_pending(
+            s, at_ms=T0, actor=actor, action="claim", item_id=None, detail=detail
+        )
+    with sessions() as s:
+        assert audit_store.pending_stats(s).count == 0
+
+
+OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("record"), st.integers(1, 4)),
+        st.tuples(st.just("append"), st.just(1)),
+        st.tuples(st.just("sequence"), st.integers(1, 5)),
+        st.tuples(st.just("rollback"), st.integers(1, 3)),
+    ),
+    max_size=14,
+)
+
+
+def test_any_interleaving_chains_every_committed_entry_once_in_order(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'audit.sqlite'}"
+    upgrade_database(url)
+    engine = make_engine(url)
+    sf = make_session_factory(engine)
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(OPS)
+    def run(ops: list[tuple[str, int]]) -> None:
+        with sf.begin() as s:
+            s.execute(delete(AuditRow))
+            s.execute(delete(AuditPendingRow))
+            s.execute(update(AuditHeadRow).values(seq=0, hash=GENESIS))
+        committed: list[str] = []  # every entry's tag, in the order it was committed
+        waiting: list[str] = []
+        chained_before: dict[str, set[str]] = {}  # an append: the tags waiting when it ran
+        counter = 0
+        for op, n in ops:
+            if op == "record":
+                with sf.begin() as s:
+                    for _ in range(n):
+                        counter += 1
+                        tag = f"p{counter}"
+                        audit_store.record_pending(
+                            s,
+                            at_ms=T0,
+                            actor="m",
+                            action="claim",
+                            item_id=None,
+                            detail={"tag": tag},
+                        )
+                        committed.append(tag)
+                        waiting.append(tag)
+            elif op == "rollback":
+                try:
+                    with sf.begin() as s:
+                        for _ in range(n):
+                            audit_store.record_pending(
+                                s,
+                                at_ms=T0,
+                                actor="m",
+                                action="claim",
+                                item_id=None,
+                                detail={"tag": "never"},
+                            )
+                        raise LookupError
+                except LookupError:
+                    pass
+            elif op == "append":
+                counter += 1
+                tag = f"a{counter}"
+                with sf.begin() as s:
+                    audit_store.append_audit(
+                        s,
+                        at_ms=T0,
+                        actor="m",
+                        action="decide",
+                        item_id=None,
+                        detail={"tag": tag},
+                    )
+                committed.append(tag)
+                chained_before[tag] = set(waiting)
+                waiting.clear()
+            else:
+                with sf.begin() as s:
+                    done = audit_store.sequence_pending(s, limit=n)
+                assert done == min(n, len(waiting))
+                del waiting[:done]
+        with sf.begin() as s:
+            assert audit_store.sequence_pending(s) == len(waiting)
+        tags = [str(e.detail["tag"]) for e in _chain(sf)]
+        assert sorted(tags) == sorted(committed)  # each committed entry once, nothing else
+        recorded = [t for t in committed if t.startswith("p")]
+        assert [t for t in tags if t.startswith("p")] == recorded  # waiting ones keep order
+        for tag, before in chained_before.items():
+            assert before <= set(tags[: tags.index(tag)])
+
+    try:
+        run()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_sequencer_that_cannot_have_the_head_gives_up_at_once(postgres_url: str) -> None:
+    """PostgreSQL: while another transaction holds the chain head (an inline append, or
+    another process's sequencer), a background pass returns 0 instead of queueing."""
+    upgrade_database(postgres_url)
+    engine = make_engine(postgres_url)
+    sf = make_session_factory(engine)
+    try:
+        with sf.begin() as s:
+            _record(s, 1)
+        with engine.connect() as holder:
+            holder.execute(text("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE"))
+            started = time.monotonic()
+            assert sequence_once(sf) == 0
+            assert time.monotonic() - started < 30  # it did not wait for the lock
+            holder.rollback()
+        assert sequence_once(sf) == 1
+        assert [e.actor for e in _chain(sf)] == ["mod-1"]
+    finally:
+        engine.dispose()
+
+
+def test_the_background_sequencer_chains_within_its_interval_and_at_shutdown(
+    sessions: sessionmaker[Session],
+) -> None:
+    halt = start_audit_sequencer(sessions, 0.02)
+    try:
+        with sessions.begin() as s:
+            _record(s, 1)
+        deadline = time.monotonic() + 60
+        while not _chain(sessions):
+            assert time.monotonic() < deadline, "the sequencer never chained the entry"
+            time.sleep(0.01)
+    finally:
+        halt()
+    slow = start_audit_sequencer(sessions, 3600)  # its first pass would come in an hour
+    with sessions.begin() as s:
+        _record(s, 2)
+    slow()  # stopping it chains what is left
+    assert [e.actor for e in _chain(sessions)] == ["mod-1", "mod-2"]
+
+
+MODS = [Actor(f"claimer-{n}", Role.MODERATOR) for n in range(8)]
+
+
+def test_concurrent_deferred_claims_with_a_running_sequencer_leave_one_clean_chain(
+    database_url: str,
+) -> None:
+    """Eight moderators claim and release at once while the sequencer runs: every claim
+    and release is chained exactly once, no item is held by two, and the chain verifies."""
+    env = make_env(database_url, audit_deferred=True)
+    for mod in MODS:
+        env.service.add_moderator("cli", mod.name, "moderator")
+    for n in range(24):
+        env.seed(priority=50, created_at=T0 - n)
+    halt = start_audit_sequencer(env.sf, 0.01)
+    claims: dict[str, list[int]] = {m.name: [] for m in MODS}
+    errors: list[BaseException] = []
+
+    def work(mod: Actor) -> None:
+        try:
+            for _ in range(6):
+                try:
+                    got = env.service.claim(mod, "general")
+                except QueueEmpty:
+                    return
+                claims[mod.name].append(got.item.id)
+                env.service.release(mod, got.item.id)
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(m,)) for m in MODS]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(300)
+    finally:
+        halt()
+        entries = _chain(env.sf)
+        with env.sf() as s:
+            left = s.scalar(select(func.count()).select_from(AuditPendingRow))
+            leases = s.scalar(select(func.count()).select_from(LeaseRow))
+        env.engine.dispose()
+    assert errors == []
+    assert left == 0
+    assert leases == 0
+    made = sorted((m, i) for m, items in claims.items() for i in items)
+    assert sorted((e.actor, e.item_id) for e in entries if e.action == "claim") == made
+    assert sorted((e.actor, e.item_id) for e in entries if e.action == "release") == made
+    holder: dict[int | None, str] = {}
+    for e in entries:  # in chain order, a claim is always followed by its own release
+        if e.action == "claim":
+            assert e.item_id not in holder
+            holder[e.item_id] = e.actor
+        elif e.action == "release":
+            assert holder.pop(e.item_id) == e.actor
+
+
+@pytest.mark.parametrize(
+    ("mode", "dialect", "deferred"),
+    [
+        ("auto", "postgresql", True),
+        ("auto", "sqlite", False),
+        ("inline", "postgresql", False),
+        ("deferred", "sqlite", True),
+    ],
+)
+def test_the_setting_chooses_where_entries_are_deferred(
+    mode: str, dialect: str, deferred: bool
+) -> None:
+    assert Settings(audit_sequencing=mode).audit_deferred(dialect) is deferred
+
+
+def test_the_gauges_show_how_many_entries_wait_and_for_how_long(
+    sessions: sessionmaker[Session],
+) -> None:
+    def scrape() -> dict[str, float]:
+        gauges = ReviewGauges(sessions, lambda: T0 + 4_500)
+        return {
+            m.name: m.samples[0].value
+            for m in gauges.collect()
+            if m.name.startswith("frankly_audit")
+        }
+
+    assert scrape() == {"frankly_audit_pending": 0, "frankly_audit_pending_oldest_seconds": 0}
+    with sessions.begin() as s:
+        _record(s, 0)
+        _record(s, 2)
+    assert scrape() == {"frankly_audit_pending": 2, "frankly_audit_pending_oldest_seconds": 4.5}
