@@ -510,18 +510,21 @@ def _buffers(plan: list[str]) -> int:
 
 def claim_next_in_process(db_url: str, count: int) -> tuple[list[float], list[int]]:
     """Seconds and SQL statements of ``count`` calls of
-    :func:`report_service.review.queue.store.claim_next` with its audit entry, in this
-    process, each in a transaction rolled back afterwards: the database's share of a claim (the one
+    :func:`report_service.review.queue.store.claim_next` with its audit entry (deferred or
+    inline as ``frankly serve`` defaults for the database), in this process, each in a
+    transaction rolled back afterwards: the database's share of a claim (the one
     transaction the service runs) without HTTP or the server's Python. Statements are
     counted with a ``before_cursor_execute`` listener (SQLite's ``BEGIN IMMEDIATE``
     included; PostgreSQL's ``BEGIN`` and the commit are not cursor statements)."""
     from sqlalchemy import event
 
     from report_service.review.queue import store as queue_store
+    from report_service.settings import Settings
     from report_service.storage.engine import make_engine, make_session_factory
 
     engine = make_engine(db_url)
     sessions = make_session_factory(engine)
+    deferred = Settings().audit_deferred(engine.dialect.name)  # as `frankly serve` does
     out: list[float] = []
     statements: list[int] = []
     seen = [0]
@@ -542,6 +545,7 @@ def claim_next_in_process(db_url: str, count: int) -> tuple[list[float], list[in
                     time.time_ns() // 1_000_000,
                     60_000,
                     audit_detail=lambda lease, taken: {"expires_at": lease.expires_at},
+                    audit_deferred=deferred,
                 )
                 out.append(time.perf_counter() - start)
                 statements.append(seen[0])

@@ -9,10 +9,12 @@ lock. On PostgreSQL a claim is one statement whose two probes select their candi
 with ``FOR UPDATE OF review_items SKIP LOCKED``, so concurrent claimers pass over each
 other's rows; the lease it writes over an expired one is re-checked in the write (a
 concurrent renewal wins and the claim is retried), and the key of ``review_leases`` (one
-lease per item) is the last line of defence. Audit appends lock the single ``audit_head``
-row (``FOR UPDATE``), so the chain never forks: the head lock is the one point where
-claims queue behind each other, held from the claim statement to the commit (two round
-trips), never across a client's think time.
+lease per item) is the last line of defence. An inline audit append locks the single
+``audit_head`` row (``FOR UPDATE``), so the chain never forks: then the head lock is the
+one point where claims queue behind each other, held from the claim statement to the
+commit (two round trips), never across a client's think time. A deferred claim
+(``audit_deferred``, the default on PostgreSQL) records its entry for the sequencer
+instead and shares no lock with other claims.
 """
 
 from __future__ import annotations
