@@ -113,7 +113,8 @@ def test_a_deferred_claim_never_touches_the_chain_head(database_url: str, deferr
         with env.sf() as s:
             waiting = audit_store.pending_stats(s)
             chained = [e.action for e in audit_store.iter_audit(s)]
-        assert (waiting.count, waiting.oldest_at_ms) == ((1, env.clock()) if deferred else (0, None))
+        expected = (1, env.clock()) if deferred else (0, None)
+        assert (waiting.count, waiting.oldest_at_ms) == expected
         assert ("claim" in chained) is not deferred
         assert env.service.sequence_audit() == (1 if deferred else 0)
         with env.sf() as s:
