@@ -708,6 +708,7 @@ def check_claims(db_url: str) -> list[str]:
         with sessions.begin() as session:
             waited = store.sequence_pending(session)
         with sessions() as session:
+            store.read_one_snapshot(session)
             try:
                 verify_chain(store.iter_audit(session), store.audit_head(session))
                 broken = None

@@ -50,6 +50,7 @@ class AuditService(ServiceCore):
             require(actor, Permission.READ_AUDIT)
         self.sequence_audit()
         with self._sessions() as session:
+            audit_store.read_one_snapshot(session)  # appends go on while it reads
             head = audit_store.audit_head(session)
             count = audit_store.audit_count(session)
             try:

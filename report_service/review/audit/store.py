@@ -245,6 +245,16 @@ def pending_stats(session: Session) -> PendingStats:
     return PendingStats(int(count), None if oldest is None else int(oldest))
 
 
+def read_one_snapshot(session: Session) -> None:
+    """Make ``session``'s transaction, which must not have run a statement yet, read one
+    snapshot of the database: on PostgreSQL ``REPEATABLE READ`` (under the default ``READ
+    COMMITTED`` each statement sees the commits made before it, so a head read after the
+    entries could include an append the entries missed); SQLite's transactions already
+    read one snapshot. For reads that compare the chain with its head."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 def audit_head(session: Session) -> ChainHead:
     """The recorded chain head (seq 0 and GENESIS when the log is empty)."""
     row = session.get(AuditHeadRow, HEAD_ID)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from report_service.review.audit import store as audit_store
 from report_service.review.audit.chain import GENESIS, AuditEntry, verify_chain
+from report_service.review.audit.schemas import AuditVerifyOut
 from report_service.review.audit.sequencer import sequence_once, start_audit_sequencer
 from report_service.review.core import Actor
 from report_service.review.errors import InvalidInput, QueueEmpty
@@ -51,6 +52,7 @@ def _record(session: Session, n: int, action: str = "claim") -> None:
 
 def _chain(sf: sessionmaker[Session]) -> list[AuditEntry]:
     with sf() as s:
+        audit_store.read_one_snapshot(s)  # a sequencer may be committing meanwhile
         entries = list(audit_store.iter_audit(s))
         verify_chain(entries, audit_store.audit_head(s))
         return entries
@@ -346,3 +348,37 @@ def test_the_gauges_show_how_many_entries_wait_and_for_how_long(
         _record(s, 0)
         _record(s, 2)
     assert scrape() == {"frankly_audit_pending": 2, "frankly_audit_pending_oldest_seconds": 4.5}
+
+
+def test_verifying_while_entries_are_appended_never_sees_a_broken_chain(
+    database_url: str,
+) -> None:
+    """``audit_verify`` reads the head, the count and every entry in one snapshot: under
+    PostgreSQL's READ COMMITTED an append committed between its reads would otherwise look
+    like entries beyond (or missing before) the recorded head."""
+    env = make_env(database_url)
+    stop = threading.Event()
+    appended = [0]
+
+    def append() -> None:
+        while not stop.is_set():
+            with env.sf.begin() as s:
+                audit_store.append_audit(
+                    s, at_ms=T0, actor="cli", action="append", item_id=None, detail={}
+                )
+            appended[0] += 1
+
+    writer = threading.Thread(target=append)
+    writer.start()
+    try:
+        results: list[AuditVerifyOut] = []
+        deadline = time.monotonic() + 120
+        while len(results) < 40 or appended[0] < 40:
+            assert time.monotonic() < deadline, "the writer or the verifier starved"
+            results.append(env.service.audit_verify())
+    finally:
+        stop.set()
+        writer.join(120)
+        env.engine.dispose()
+    assert [r.problem for r in results if not r.ok] == []
+    assert all(r.entries == r.head_seq for r in results)
