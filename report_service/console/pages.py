@@ -288,28 +288,28 @@ def error_page(request: Request, exc: ServiceError) -> HTMLResponse:
     )
 
 
-def _see_other(path: str, **query: str | int) -> RedirectResponse:
+def see_other(path: str, **query: str | int) -> RedirectResponse:
     q = "&".join(f"{k}={v}" for k, v in query.items())
     return RedirectResponse(f"{PREFIX}{path}{'?' + q if q else ''}", status_code=303)
 
 
-def _digits(text: str, most: int) -> bool:
+def is_digits(text: str, most: int) -> bool:
     """Whether ``text`` is 1 to ``most`` ASCII digits (``str.isdigit`` also takes "²")."""
     return re.fullmatch(f"[0-9]{{1,{most}}}", text) is not None
 
 
-def _item_id(text: str) -> int:
+def parse_item_id(text: str) -> int:
     """An item id from a path or form.
 
     Raises:
         RequestRejected: not a positive 32-bit integer (422).
     """
-    if not _digits(text, 10) or not 1 <= int(text) <= MAX_ITEM_ID:
+    if not is_digits(text, 10) or not 1 <= int(text) <= MAX_ITEM_ID:
         raise RequestRejected("an item id is a positive number", code="invalid_input", status=422)
     return int(text)
 
 
-def _plain(text: str, limit: int) -> str | None:
+def plain_filter(text: str, limit: int) -> str | None:
     """A filter value: stripped, at most ``limit`` characters, no control characters
     (PostgreSQL text holds no NUL); ``None`` when empty.
 
@@ -368,8 +368,8 @@ def index(request: Request, sessions: Sessions) -> Response:
     try:
         who = sessions.resume(request.cookies.get(COOKIE))
     except SessionExpired:
-        return _see_other("/signin")
-    return _see_other(_home(who.actor))
+        return see_other("/signin")
+    return see_other(_home(who.actor))
 
 
 @router.get("/signin")
@@ -394,7 +394,7 @@ def signin(request: Request, review: Review, sessions: Sessions, form: Form) -> 
     expected = request.cookies.get(LOGIN_COOKIE, "")
     given = form.get("csrf", "")
     if not expected or not secrets.compare_digest(expected.encode(), given.encode()):
-        return _see_other("/signin", msg="expired")
+        return see_other("/signin", msg="expired")
     try:
         actor = review.authenticate(form.get("token", "").strip())
     except AuthError:
@@ -445,11 +445,11 @@ def link_signin(request: Request, sessions: Sessions, form: Form) -> Response:
     expected = request.cookies.get(LOGIN_COOKIE, "")
     given = form.get("csrf", "")
     if not expected or not secrets.compare_digest(expected.encode(), given.encode()):
-        return _see_other("/signin", msg="expired")
+        return see_other("/signin", msg="expired")
     try:
         actor = sessions.redeem_link(form.get("code", ""))
     except SessionExpired:
-        return _see_other("/signin", msg="link")
+        return see_other("/signin", msg="link")
     return _start_session(request, sessions, actor, f"{PREFIX}/link")
 
 
@@ -457,7 +457,7 @@ def link_signin(request: Request, sessions: Sessions, form: Form) -> Response:
 def signout(request: Request, sessions: Sessions, who: Checked) -> Response:
     """End the session and forget the cookie."""
     sessions.close(request.cookies.get(COOKIE))
-    response = _see_other("/signin", msg="signed_out")
+    response = see_other("/signin", msg="signed_out")
     response.delete_cookie(COOKIE, path=PREFIX)
     return response
 
@@ -478,7 +478,7 @@ def queues_page(request: Request, review: Review, who: Who) -> Response:
         who,
         queues=queues.queues,
         claims=claims.claims,
-        done_item=int(done) if _digits(done, 10) else None,
+        done_item=int(done) if is_digits(done, 10) else None,
         can_view_any=allows(who.actor.role, Permission.VIEW_ANY),
     )
 
@@ -489,8 +489,8 @@ def claim(queue: str, review: Review, who: Checked) -> Response:
     try:
         out = review.claim(who.actor, queue)
     except QueueEmpty:
-        return _see_other("/queues", msg="empty")
-    return _see_other(f"/items/{out.item.id}")
+        return see_other("/queues", msg="empty")
+    return see_other(f"/items/{out.item.id}")
 
 
 @router.post("/claim-next")
@@ -502,14 +502,14 @@ def claim_next(review: Review, who: Checked) -> Response:
                 out = review.claim(who.actor, q.queue)
             except QueueEmpty:
                 continue
-            return _see_other(f"/items/{out.item.id}")
-    return _see_other("/queues", msg="empty")
+            return see_other(f"/items/{out.item.id}")
+    return see_other("/queues", msg="empty")
 
 
 @router.get("/open")
 def open_item(request: Request, who: Who) -> Response:
     """Go to an item by its number (leads view any general item)."""
-    return _see_other(f"/items/{_item_id(request.query_params.get('item', '').strip())}")
+    return see_other(f"/items/{parse_item_id(request.query_params.get('item', '').strip())}")
 
 
 # ---------------------------------------------------------------------------- items
@@ -574,13 +574,13 @@ def item_page(
 ) -> Response:
     """The item: verified facts apart from reporters' words, transcript, bank matches,
     blurred media, the sender's history, and the decision form while the lease is held."""
-    return _item_page(request, review, sessions, who, _item_id(item_id))
+    return _item_page(request, review, sessions, who, parse_item_id(item_id))
 
 
 @router.get("/items/{item_id}/media/{sha256}")
 def thumbnail(item_id: str, sha256: str, review: Review, who: Who) -> Response:
     """The blurred grayscale thumbnail the review API serves (audited ``media_view``)."""
-    medium = review.thumbnail(who.actor, _item_id(item_id), _sha(sha256))
+    medium = review.thumbnail(who.actor, parse_item_id(item_id), _sha(sha256))
     return Response(medium.data, media_type=medium.mime, headers={"Cache-Control": "no-store"})
 
 
@@ -589,7 +589,7 @@ def keyframe(item_id: str, sha256: str, index: str, review: Review, who: Who) ->
     """One blurred grayscale keyframe of a video (audited ``media_view``)."""
     if not index.isdigit() or len(index) > 2:
         raise NotFound("no such keyframe")
-    medium = review.keyframe(who.actor, _item_id(item_id), _sha(sha256), int(index))
+    medium = review.keyframe(who.actor, parse_item_id(item_id), _sha(sha256), int(index))
     return Response(medium.data, media_type=medium.mime, headers={"Cache-Control": "no-store"})
 
 
@@ -597,7 +597,7 @@ def keyframe(item_id: str, sha256: str, index: str, review: Review, who: Who) ->
 def play(item_id: str, sha256: str, review: Review, who: Who) -> Response:
     """A revealed video's original for the page's ``<video muted>`` player (403 until the
     moderator revealed it; audited ``media_play``)."""
-    medium = review.play(who.actor, _item_id(item_id), _sha(sha256))
+    medium = review.play(who.actor, parse_item_id(item_id), _sha(sha256))
     return Response(medium.data, media_type=medium.mime, headers={"Cache-Control": "no-store"})
 
 
@@ -613,7 +613,7 @@ def reveal(
 ) -> Response:
     """Reveal one original with a stated reason (audited ``media_reveal``); the item page
     comes back with that one image shown."""
-    iid, sha = _item_id(item_id), _sha(sha256)
+    iid, sha = parse_item_id(item_id), _sha(sha256)
     medium = review.reveal(who.actor, iid, sha, form.get("reason", ""))
     shown: dict[str, str] = {}
     if medium.mime in INLINE_IMAGE_TYPES:
@@ -627,7 +627,7 @@ def reveal(
 def heartbeat(item_id: str, review: Review, sessions: Sessions, who: HeartbeatCaller) -> Response:
     """Extend the lease (the item page's script calls this while it is open; it does not
     keep the session itself alive)."""
-    lease = review.heartbeat(who.actor, _item_id(item_id))
+    lease = review.heartbeat(who.actor, parse_item_id(item_id))
     return JSONResponse(
         {"remaining_ms": lease.expires_at - sessions.now()},
         headers={"Cache-Control": "no-store"},
@@ -637,8 +637,8 @@ def heartbeat(item_id: str, review: Review, sessions: Sessions, who: HeartbeatCa
 @router.post("/items/{item_id}/release")
 def release(item_id: str, review: Review, who: Checked) -> Response:
     """Hand the item back to its queue undecided."""
-    out = review.release(who.actor, _item_id(item_id))
-    return _see_other("/queues", msg="released", item=out.item.id)
+    out = review.release(who.actor, parse_item_id(item_id))
+    return see_other("/queues", msg="released", item=out.item.id)
 
 
 @router.post("/items/{item_id}/decision")
@@ -646,27 +646,27 @@ def decide(item_id: str, review: Review, who: Checked, form: Form) -> Response:
     """Decide from the fixed taxonomy, with policy, note and optional banking."""
     out = review.decide(
         who.actor,
-        _item_id(item_id),
+        parse_item_id(item_id),
         form.get("decision", ""),
         form.get("policy", "").strip(),
         form.get("note", ""),
         bank_media=form.get("bank_media") == "on",
     )
-    return _see_other("/queues", msg="decided", item=out.item.id)
+    return see_other("/queues", msg="decided", item=out.item.id)
 
 
 @router.post("/items/{item_id}/reopen")
 def reopen(item_id: str, review: Review, who: Checked, form: Form) -> Response:
     """Reopen a decided item with a stated reason (a lead)."""
-    out = review.reopen(who.actor, _item_id(item_id), form.get("reason", ""))
-    return _see_other(f"/items/{out.item.id}", msg="reopened")
+    out = review.reopen(who.actor, parse_item_id(item_id), form.get("reason", ""))
+    return see_other(f"/items/{out.item.id}", msg="reopened")
 
 
 @router.post("/break")
 def take_break(request: Request, sessions: Sessions, who: Checked) -> Response:
     """The moderator took a break: the child-safety timer starts again."""
     sessions.end_break_timer(request.cookies.get(COOKIE, ""))
-    return _see_other("/queues", msg="break")
+    return see_other("/queues", msg="break")
 
 
 # ---------------------------------------------------------------------------- search
@@ -693,12 +693,12 @@ def search_page(request: Request, who: Who) -> Response:
     if decision:
         taxonomy.Decision.parse(decision)
     query = ItemQuery(
-        sender=_plain(q.get("sender", ""), 128),
-        reporter=_plain(q.get("reporter", ""), 128),
+        sender=plain_filter(q.get("sender", ""), 128),
+        reporter=plain_filter(q.get("reporter", ""), 128),
         report_id=report_id.lower() or None,
         status=status or None,
         decision=decision or None,
-        cursor=_item_id(cursor) if cursor else None,
+        cursor=parse_item_id(cursor) if cursor else None,
         limit=DEFAULT_LIMIT,
     )
     searched = any(
@@ -730,10 +730,10 @@ def audit_page(request: Request, review: Review, who: Who) -> Response:
     q = request.query_params
     after_text = q.get("after", "0")
     item_text = q.get("item", "").strip()
-    actor_name = _plain(q.get("actor", ""), 64)
-    action = _plain(q.get("action", ""), 32)
-    after = int(after_text) if _digits(after_text, 18) else 0
-    item = _item_id(item_text) if item_text else None
+    actor_name = plain_filter(q.get("actor", ""), 64)
+    action = plain_filter(q.get("action", ""), 32)
+    after = int(after_text) if is_digits(after_text, 18) else 0
+    item = parse_item_id(item_text) if item_text else None
     since_text, until_text = q.get("since", "").strip(), q.get("until", "").strip()
     page = review.audit_page(
         who.actor,
@@ -801,7 +801,7 @@ def make_link(
     request: Request, name: str, review: Review, sessions: Sessions, who: Checked
 ) -> Response:
     """A one-time sign-in link for an account (admin), shown once on this answer."""
-    account = _plain(name, 64)
+    account = plain_filter(name, 64)
     if account is None:
         raise RequestRejected("no such account", code="not_found", status=404)
     code, expires = sessions.create_link(who.actor, account)
@@ -827,7 +827,7 @@ def rotate_moderator(request: Request, name: str, review: Review, who: Checked) 
     session opened with it stop working at once. Audited (``moderator_rotate``)."""
     from report_service.review.moderators.tokens import AccountService
 
-    account = _plain(name, 64)
+    account = plain_filter(name, 64)
     if account is None:
         raise RequestRejected("no such account", code="not_found", status=404)
     state = request.app.state
@@ -848,11 +848,11 @@ def rotate_moderator(request: Request, name: str, review: Review, who: Checked) 
 @router.post("/moderators/{name}/revoke")
 def revoke_moderator(name: str, review: Review, who: Checked) -> Response:
     """Revoke an account: its token and console sessions stop working at once."""
-    account = _plain(name, 64)
+    account = plain_filter(name, 64)
     if account is None:
         raise RequestRejected("no such account", code="not_found", status=404)
     review.admin_revoke(who.actor, account)
-    return _see_other("/moderators", msg="revoked")
+    return see_other("/moderators", msg="revoked")
 
 
 # ---------------------------------------------------------------------------- wellness
@@ -876,11 +876,11 @@ def save_settings(sessions: Sessions, who: Checked, form: Form) -> Response:
     """Save blur level, grayscale and the break reminder."""
     blur = form.get("blur_level", "")
     minutes = form.get("break_minutes", "")
-    if not _digits(blur, 1) or not _digits(minutes, 4):
+    if not is_digits(blur, 1) or not is_digits(minutes, 4):
         raise RequestRejected("settings must be numbers", code="invalid_input", status=422)
     prefs = Preferences.checked(int(blur), form.get("grayscale") == "on", int(minutes))
     sessions.save_preferences(who.actor.name, prefs)
-    return _see_other("/settings", msg="saved")
+    return see_other("/settings", msg="saved")
 
 
 NavEntry = tuple[str, str, str, Permission]
@@ -917,7 +917,7 @@ def _start_session(
     forget the sign-in form's cookie (at ``login_path``) and go to the actor's home page."""
     sessions.close(request.cookies.get(COOKIE))
     cookie, _csrf = sessions.open(actor)
-    home = _see_other(_home(actor))
+    home = see_other(_home(actor))
     home.set_cookie(
         COOKIE,
         cookie,

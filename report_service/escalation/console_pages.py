@@ -28,11 +28,11 @@ from report_service.console.pages import (
     Form,
     NavEntry,
     Who,
-    _digits,
-    _item_id,
-    _plain,
-    _see_other,
+    is_digits,
+    parse_item_id,
+    plain_filter,
     render,
+    see_other,
 )
 from report_service.console.sessions import SignedIn
 from report_service.errors import RequestRejected, ServiceError
@@ -146,7 +146,7 @@ def cybertipline_report(request: Request, report_id: str, ncmec: Ncmec, who: Who
     """What will be (or was) sent: incident, person reported, files as hashes and
     classifications (never the media), NCMEC's ids, the last error; the approval form
     for a safety lead while the report is prepared or failed."""
-    return _report_page(request, ncmec, who, _item_id(report_id))
+    return _report_page(request, ncmec, who, parse_item_id(report_id))
 
 
 def _approve_body(form: dict[str, str]) -> ApproveIn:
@@ -182,13 +182,13 @@ def cybertipline_approve(
     """Approve a prepared report, or a failed one again (a retry), with the fields of the
     API's ``ApproveIn`` (safety_lead, not the moderator who decided; audited
     ``ncmec_approve``). A refusal shows the report again with the typed error."""
-    rid = _item_id(report_id)
+    rid = parse_item_id(report_id)
     try:
         ncmec.approve(who.actor, rid, _approve_body(form))
     except ServiceError as exc:
         status, failure = _failure(exc)
         return _report_page(request, ncmec, who, rid, status=status, failure=failure, typed=form)
-    return _see_other(f"/cybertipline/{rid}", msg="approved")
+    return see_other(f"/cybertipline/{rid}", msg="approved")
 
 
 # ---------------------------------------------------------------------------- holds
@@ -207,7 +207,7 @@ def _holds_page(
 ) -> Response:
     q = request.query_params
     show_all = q.get("all") == "1"
-    report_id = _plain(q.get("report_id", ""), 64)
+    report_id = plain_filter(q.get("report_id", ""), 64)
     found = holds.holds(who.actor, include_inactive=show_all, report_id=report_id)
     return render(
         request,
@@ -248,7 +248,7 @@ def _hold_body(form: dict[str, str]) -> ReportHoldIn | ItemHoldIn:
         days = "indefinite"
     elif not days_text:
         days = None
-    elif _digits(days_text, 6):
+    elif is_digits(days_text, 6):
         days = int(days_text)
     else:
         raise RequestRejected("days is a whole number", code="invalid_input", status=422)
@@ -258,7 +258,7 @@ def _hold_body(form: dict[str, str]) -> ReportHoldIn | ItemHoldIn:
     target = form.get("target", "").strip()
     try:
         if form.get("kind") == "item":
-            return ItemHoldIn.model_validate({**fields, "item_id": _item_id(target)})
+            return ItemHoldIn.model_validate({**fields, "item_id": parse_item_id(target)})
         if form.get("kind") == "report":
             return ReportHoldIn.model_validate({**fields, "report_id": target})
     except ValidationError as exc:
@@ -293,7 +293,7 @@ def holds_release(
 ) -> Response:
     """Release a hold with a reason (lead, admin; audited ``preservation_release``); an
     NCMEC hold in its statutory year needs the override box."""
-    hid = _item_id(hold_id)
+    hid = parse_item_id(hold_id)
     try:
         try:
             body = ReleaseIn(
@@ -307,7 +307,7 @@ def holds_release(
         return _holds_page(
             request, holds, who, status=status, failure=failure, typed=form, failed_release=hid
         )
-    return _see_other("/holds", msg="hold_released")
+    return see_other("/holds", msg="hold_released")
 
 
 __all__ = ["NAV", "router"]
