@@ -54,6 +54,20 @@ def _entry(row: AuditRow) -> AuditEntry:
     )
 
 
+def row_values(entry: AuditEntry) -> dict[str, Any]:
+    """The ``audit_log`` column values of ``entry`` (``detail`` as canonical JSON text)."""
+    return {
+        "seq": entry.seq,
+        "at_ms": entry.at_ms,
+        "actor": entry.actor,
+        "action": entry.action,
+        "item_id": entry.item_id,
+        "detail": canonical_json(dict(entry.detail)).decode(),
+        "prev_hash": entry.prev_hash,
+        "entry_hash": entry.entry_hash,
+    }
+
+
 def append_audit(
     session: Session,
     *,
@@ -80,18 +94,7 @@ def append_audit(
         item_id=item_id,
         detail=detail,
     )
-    session.add(
-        AuditRow(
-            seq=entry.seq,
-            at_ms=entry.at_ms,
-            actor=entry.actor,
-            action=entry.action,
-            item_id=entry.item_id,
-            detail=canonical_json(dict(entry.detail)).decode(),
-            prev_hash=entry.prev_hash,
-            entry_hash=entry.entry_hash,
-        )
-    )
+    session.add(AuditRow(**row_values(entry)))
     head.seq = entry.seq
     head.hash = entry.entry_hash
     session.flush()
@@ -202,18 +205,7 @@ def _chain_waiting(session: Session, head: AuditHeadRow, *, limit: int | None) -
                 item_id=row.item_id,
                 detail=json.loads(row.detail),
             )
-            values.append(
-                {
-                    "seq": entry.seq,
-                    "at_ms": entry.at_ms,
-                    "actor": entry.actor,
-                    "action": entry.action,
-                    "item_id": entry.item_id,
-                    "detail": canonical_json(dict(entry.detail)).decode(),
-                    "prev_hash": entry.prev_hash,
-                    "entry_hash": entry.entry_hash,
-                }
-            )
+            values.append(row_values(entry))
             at = ChainHead(entry.seq, entry.entry_hash)
         session.execute(insert(AuditRow), values)
         session.execute(

@@ -26,8 +26,8 @@ from typing import Any
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from report_service.review.audit.chain import ChainHead, canonical_json, next_entry
-from report_service.review.audit.store import append_audit, record_pending
+from report_service.review.audit.chain import ChainHead, next_entry
+from report_service.review.audit.store import append_audit, record_pending, row_values
 from report_service.review.errors import QueueEmpty
 from report_service.review.models import LeaseRow
 from report_service.review.queue.leases import Lease
@@ -102,6 +102,7 @@ def explain_claim(session: Session, queue: str, now_ms: int) -> list[str]:
         for row in session.execute(text(prefix + sql)):
             lines.append(str(row[-1]))
     return lines
+
 
 #: PostgreSQL: the whole claim in one statement. ``fresh`` and ``stale`` are the two index
 #: probes of :func:`claim_probe_sql` (each locks its row, ``SKIP LOCKED``); ``pick`` is the
@@ -299,17 +300,11 @@ def claim_next(
     previous = None if row.holder is None else str(row.holder)
     if audit_detail is not None:
         detail = audit_detail(lease, previous)
-        if audit_deferred:
-            record_pending(
-                session,
-                at_ms=now_ms,
-                actor=moderator,
-                action="claim",
-                item_id=item.id,
-                detail=detail,
-            )
-        elif row.head_seq is None:  # a database created without the migration's seed row
-            append_audit(
+        # Deferred: for the sequencer. A database created without the migration's seed
+        # row of audit_head: the append seeds it.
+        if audit_deferred or row.head_seq is None:
+            write = record_pending if audit_deferred else append_audit
+            write(
                 session,
                 at_ms=now_ms,
                 actor=moderator,
@@ -326,16 +321,7 @@ def claim_next(
                 item_id=item.id,
                 detail=detail,
             )
-            values = {
-                "seq": entry.seq,
-                "at_ms": entry.at_ms,
-                "actor": entry.actor,
-                "action": entry.action,
-                "item_id": entry.item_id,
-                "detail": canonical_json(dict(entry.detail)).decode(),
-                "prev_hash": entry.prev_hash,
-                "entry_hash": entry.entry_hash,
-            }
+            values = row_values(entry)
             if pg:
                 conn.execute(text(_AUDIT_APPEND_PG), values)
             else:
