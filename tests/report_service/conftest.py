@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
 
 from client_scan.franking.commitment import commit, new_franking_key
 from client_scan.franking.keyring import Keyring
@@ -30,6 +31,7 @@ from report_service.keys import KeyMaterial, generate_key_material
 from report_service.server import BackgroundServer
 from report_service.settings import Settings
 from report_service.storage.engine import make_engine, make_session_factory
+from report_service.storage.migrate import upgrade_database
 from report_service.storage.users import add_user
 from report_service.tokens import hash_token, new_token
 
@@ -250,3 +252,15 @@ __all__ = [
     "make_engine",
     "make_session_factory",
 ]
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a freshly migrated SQLite or PostgreSQL database (``database_url``:
+    each test runs on both)."""
+    upgrade_database(database_url)
+    engine = make_engine(database_url)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()

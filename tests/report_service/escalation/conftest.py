@@ -9,11 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.orm import Session, sessionmaker
 
 from frankly.cli import main
-from report_service.storage.engine import make_engine, make_session_factory
-from report_service.storage.migrate import upgrade_database
 from tests.report_service.escalation.webhook_receiver import Receiver, running_receiver
 from tests.report_service.review.review_support import Env, make_env
 
@@ -54,12 +51,3 @@ def receiver() -> Iterator[Receiver]:
         yield r
 
 
-@pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    """Sessions on a freshly migrated SQLite or PostgreSQL database."""
-    upgrade_database(database_url)
-    engine = make_engine(database_url)
-    try:
-        yield make_session_factory(engine)
-    finally:
-        engine.dispose()

@@ -30,8 +30,6 @@ from report_service.escalation.dsa.submitter import (
     Submitter,
 )
 from report_service.server import BackgroundServer
-from report_service.storage.engine import make_engine, make_session_factory
-from report_service.storage.migrate import upgrade_database
 from tests.report_service.escalation.dsa_support import T0
 from tests.report_service.escalation.dsa_support import add_statements as _add
 from tests.report_service.escalation.dsa_test_server import TOKEN, Database
@@ -43,16 +41,6 @@ class Clock:
 
     def __call__(self) -> int:
         return self.now
-
-
-@pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    upgrade_database(database_url)
-    engine = make_engine(database_url)
-    try:
-        yield make_session_factory(engine)
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import json
 import os
 import threading
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,9 +19,7 @@ from report_service.errors import Conflict, DuplicateReport, EvidenceDestroyed, 
 from report_service.intake import build_record
 from report_service.keys import KeyMaterial
 from report_service.review.decisions.requeue import ReviewRequeue
-from report_service.storage.engine import make_engine, make_session_factory
 from report_service.storage.evidence import destroy_evidence, list_evidence, read_evidence
-from report_service.storage.migrate import upgrade_database
 from report_service.storage.models import (
     EvidenceBlob,
     RelayMessage,
@@ -36,15 +33,6 @@ from report_service.storage.reports import (
     store_report,
 )
 from report_service.storage.users import add_user, list_users, user_by_token_hash
-
-
-@pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    upgrade_database(database_url)
-    engine = make_engine(database_url)
-    yield make_session_factory(engine)
-    engine.dispose()
-
 
 NOW = 1_767_225_660_000  # the conftest clock's start
 REQUEUE = ReviewRequeue()
