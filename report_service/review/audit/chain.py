@@ -124,6 +124,16 @@ class ChainHead:
 EMPTY_HEAD = ChainHead(0, GENESIS)
 
 
+def check_names(actor: str, action: str) -> None:
+    """Refuse an entry without an actor or an action.
+
+    Raises:
+        InvalidInput: ``actor`` or ``action`` is empty.
+    """
+    if not actor or not action:
+        raise InvalidInput("audit entries need an actor and an action")
+
+
 def next_entry(
     head: ChainHead,
     *,
@@ -139,8 +149,7 @@ def next_entry(
         InvalidInput: ``detail`` is not canonical-JSON encodable, or ``actor``/``action``
             is empty.
     """
-    if not actor or not action:
-        raise InvalidInput("audit entries need an actor and an action")
+    check_names(actor, action)
     seq = head.seq + 1
     h = entry_hash(_fields(seq, at_ms, actor, action, item_id, detail, head.hash))
     return AuditEntry(seq, at_ms, actor, action, item_id, dict(detail), head.hash, h)

@@ -14,7 +14,7 @@ durable and atomic with its action, without touching the head; :func:`sequence_p
 the log, and every :func:`append_audit`) later moves waiting entries into the chain in
 ``id`` order. An entry is therefore chained within the sequencing interval of its commit;
 until then it is stored but not covered by the chain, which is the one thing deferral
-gives up (see docs/operations.md, "Audit sequencing").
+gives up (see docs/review.md, "Audit sequencing: inline or deferred").
 """
 
 from __future__ import annotations
@@ -27,8 +27,13 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from report_service.review.audit.chain import AuditEntry, ChainHead, canonical_json, next_entry
-from report_service.review.errors import InvalidInput
+from report_service.review.audit.chain import (
+    AuditEntry,
+    ChainHead,
+    canonical_json,
+    check_names,
+    next_entry,
+)
 from report_service.review.models import AuditHeadRow, AuditPendingRow, AuditRow
 
 HEAD_ID = 1
@@ -149,8 +154,7 @@ def record_pending(
         InvalidInput: ``detail`` is not canonical-JSON encodable, or ``actor`` or
             ``action`` is empty.
     """
-    if not actor or not action:
-        raise InvalidInput("audit entries need an actor and an action")
+    check_names(actor, action)
     session.execute(
         insert(AuditPendingRow).values(
             at_ms=at_ms,
