@@ -9,6 +9,7 @@ from __future__ import annotations
 from report_service.review.audit import store as audit_store
 from report_service.review.audit.chain import verify_chain
 from report_service.review.audit.schemas import AuditPageOut, AuditVerifyOut
+from report_service.review.audit.sequencer import PASS_LIMIT, sequence_once
 from report_service.review.core import Actor, ServiceCore, require
 from report_service.review.errors import AuditChainBroken
 from report_service.review.moderators.roles import Permission
@@ -28,9 +29,15 @@ class AuditService(ServiceCore):
         return self.audit_entries(f)
 
     def sequence_audit(self) -> int:
-        """Chain every audit entry waiting for the sequencer; how many were chained."""
-        with self._sessions.begin() as session:
-            return audit_store.sequence_pending(session)
+        """Chain every audit entry waiting for the sequencer; how many were chained. A
+        read-only look comes first, so that a read of the log takes no write lock (the
+        chain head; SQLite's ``BEGIN IMMEDIATE``) when nothing waits."""
+        done = 0
+        while True:
+            chained = sequence_once(self._sessions, self._reads, wait=True)
+            done += chained
+            if chained < PASS_LIMIT:
+                return done
 
     def audit_entries(self, f: audit_store.AuditFilter) -> AuditPageOut:
         """A filtered page of the audit log, without an actor (the command line)."""

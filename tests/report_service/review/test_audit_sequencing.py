@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, event, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from report_service.review.audit import store as audit_store
@@ -24,13 +24,15 @@ from report_service.review.audit.schemas import AuditVerifyOut
 from report_service.review.audit.sequencer import sequence_once, start_audit_sequencer
 from report_service.review.core import Actor
 from report_service.review.errors import InvalidInput, QueueEmpty
+from report_service.review.media.evidence_access import MasterKeyEvidence
 from report_service.review.models import AuditHeadRow, AuditPendingRow, AuditRow, LeaseRow
 from report_service.review.moderators.roles import Role
 from report_service.review.queue.gauges import ReviewGauges
+from report_service.review.service import ReviewService
 from report_service.settings import Settings
 from report_service.storage.engine import make_engine, make_session_factory
 from report_service.storage.migrate import upgrade_database
-from tests.report_service.review.review_support import T0, make_env
+from tests.report_service.review.review_support import MASTER_KEY, T0, make_env
 
 
 def _record(session: Session, n: int, action: str = "claim") -> None:
@@ -371,3 +373,33 @@ def test_verifying_while_entries_are_appended_never_sees_a_broken_chain(
         env.engine.dispose()
     assert [r.problem for r in results if not r.ok] == []
     assert all(r.entries == r.head_seq for r in results)
+
+
+def test_a_read_of_the_log_takes_no_write_lock_when_nothing_waits(database_url: str) -> None:
+    """``sequence_audit`` (run before every read of the log) looks read-only first: with
+    nothing waiting it neither locks the chain head nor, on SQLite, begins a write."""
+    env = make_env(database_url, audit_deferred=True)
+    service = ReviewService(  # as create_app builds it: with read-only sessions
+        env.sf,
+        env.clock,
+        MasterKeyEvidence(lambda kid: MASTER_KEY),
+        read_session_factory=make_session_factory(env.engine, read_only=True),
+        audit_deferred=True,
+    )
+    seen: list[str] = []
+
+    def listener(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    try:
+        env.seed(priority=50)
+        service.claim(Actor("moderator-1", Role.MODERATOR), "general")
+        event.listen(env.engine, "before_cursor_execute", listener)
+        assert service.sequence_audit() == 1  # the claim's entry
+        assert any("audit_head" in sql for sql in seen)
+        seen.clear()
+        assert service.sequence_audit() == 0
+        assert not any("audit_head" in sql or sql == "BEGIN IMMEDIATE" for sql in seen), seen
+    finally:
+        event.remove(env.engine, "before_cursor_execute", listener)
+        env.engine.dispose()
