@@ -1,14 +1,24 @@
-"""What the HTTP benchmarks share: free ports, waiting for a server, and the baseline.
+"""What the HTTP benchmarks share: free ports, waiting for a server, the baseline, and
+CPU accounting.
 
 The baseline is a one-route FastAPI app (``POST /echo`` reads the body and answers
 ``{"ok": true}``) served by uvicorn in its own process, so the load generator does not
 share its GIL. ``benchmarks/intake.py`` and ``benchmarks/review.py`` drive it with the
 same client threads as the service they measure, and print the service's throughput as a
 ratio to it.
+
+CPU accounting (Linux ``/proc``): :class:`CpuClock` reads, at one moment, the CPU seconds
+used so far by a server's whole process tree (the process, its living descendants, and
+the descendants they have already reaped), by this process (the load generator's
+threads), and by the whole machine, with the wall clock; :meth:`CpuClock.until` turns two
+readings into a :class:`CpuUse` that splits the machine's busy time into server, client
+and the rest (a database server, the kernel's own threads, other tenants).
 """
 
 from __future__ import annotations
 
+import os
+import resource
 import socket
 import subprocess
 import sys
@@ -16,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -51,10 +62,26 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 120.0
     raise RuntimeError("server did not start")
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """A running baseline: its ``POST /echo`` URL and the pid of its uvicorn process (the
+    root of its process tree, for :meth:`CpuClock.read`)."""
+
+    url: str
+    pid: int
+
+
 @contextmanager
 def baseline_server(workers: int = 1) -> Iterator[str]:
     """``with baseline_server() as url:`` the trivial app's ``POST /echo`` URL, served by
     ``uvicorn`` (with ``workers`` processes) in a subprocess until the block ends."""
+    with baseline_process(workers) as baseline:
+        yield baseline.url
+
+
+@contextmanager
+def baseline_process(workers: int = 1) -> Iterator[Baseline]:
+    """:func:`baseline_server`, giving the uvicorn process's pid with the URL."""
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "baseline_app.py").write_text(BASELINE_APP)
         port = free_port()
@@ -77,7 +104,124 @@ def baseline_server(workers: int = 1) -> Iterator[str]:
         )
         try:
             wait_ready(f"http://127.0.0.1:{port}/docs", proc)
-            yield f"http://127.0.0.1:{port}/echo"
+            yield Baseline(f"http://127.0.0.1:{port}/echo", proc.pid)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its living descendants, parents before children (Linux:
+    ``/proc/<pid>/task/<tid>/children``); a process that ends meanwhile is left out."""
+    out = [pid]
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                children = f.read().split()
+        except OSError:
+            continue
+        for child in children:
+            out += process_tree(int(child))
+    return out
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid``, all its threads, the
+    ended ones included, to the nanosecond: its process CPU clock, the clock id that
+    Linux's ``clock_getcpuclockid(pid)`` returns (``make_process_cpuclock(pid,
+    CPUCLOCK_SCHED)`` in the kernel's ``posix-timers.h``: ``(~pid << 3) | 2``), which
+    Python does not wrap. Raises ``OSError`` if the process has ended."""
+    return time.clock_gettime((~pid << 3) | 2)
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds used so far by ``pid``'s process tree: each living process's own
+    (:func:`process_cpu_s`) plus that of the children it has reaped (``cutime`` and
+    ``cstime`` of ``/proc/<pid>/stat``), so a worker that ends and is reaped between two
+    readings (the hashing sandbox's workers are replaced every few hundred pictures) still
+    counts in the difference. The reaped children's time moves in clock ticks (usually
+    10 ms), and only when a child is reaped; the rest is exact."""
+    seconds = 0.0
+    ticks = 0
+    for p in process_tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            own = process_cpu_s(p)
+        except OSError:  # ended meanwhile: its parent's cutime will hold it once reaped
+            continue
+        seconds += own
+        # fields[0] is the state, field 3 of proc(5); cutime and cstime are fields 16, 17
+        ticks += int(fields[13]) + int(fields[14])
+    return seconds + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_s() -> float:
+    """CPU seconds all cores have been busy since boot (first line of ``/proc/stat``:
+    user, nice, system, irq, softirq; not idle, iowait or steal, the time the hypervisor
+    gave to other machines; guest time is already inside user)."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq = values[:7]
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_s() -> float:
+    """CPU seconds used so far by this process, all its threads (not its children)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass(frozen=True)
+class CpuUse:
+    """CPU seconds spent between two :class:`CpuClock` readings, split by who spent them;
+    ``rest`` is the machine's busy time less the server's and the client's."""
+
+    server: float
+    client: float
+    rest: float
+    wall: float
+
+    @property
+    def all(self) -> float:
+        return self.server + self.client + self.rest
+
+    @property
+    def cores_busy(self) -> float:
+        """Average number of the machine's cores busy over the interval."""
+        return self.all / self.wall
+
+    def per_request_ms(self, requests: int) -> dict[str, float]:
+        """ms of CPU per request: ``server``, ``client``, ``rest`` and ``all``."""
+        return {
+            "server": self.server / requests * 1000,
+            "client": self.client / requests * 1000,
+            "rest": self.rest / requests * 1000,
+            "all": self.all / requests * 1000,
+        }
+
+
+@dataclass(frozen=True)
+class CpuClock:
+    """CPU seconds used so far by a server's process tree, by this process and by the
+    machine, and the wall clock (``time.perf_counter``), read together."""
+
+    server: float
+    client: float
+    machine: float
+    wall: float
+
+    @classmethod
+    def read(cls, server_pid: int) -> CpuClock:
+        # (a reading costs well under a millisecond of this process's CPU)
+        return cls(tree_cpu_s(server_pid), own_cpu_s(), machine_cpu_s(), time.perf_counter())
+
+    def until(self, end: CpuClock) -> CpuUse:
+        server = end.server - self.server
+        client = end.client - self.client
+        machine = end.machine - self.machine
+        return CpuUse(server, client, machine - server - client, end.wall - self.wall)

@@ -1,8 +1,9 @@
-"""Verified reports per second over real HTTP, beside a trivial FastAPI endpoint.
+"""Verified reports/s over HTTP beside a trivial FastAPI POST; CPU per request; half-load p99.
 
     .venv/bin/python benchmarks/intake.py [--requests 300] [--image-requests 100]
         [--rounds 3] [--concurrency 8] [--workers 2]
         [--postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+        [--paced-rounds 1] [--paced-requests 200] [--paced-threads 32]
         [--sync-rounds 5] [--sync-requests 100] [--sync-only]
 
 Each server runs as its own processes (``frankly serve --workers N`` for the service;
@@ -20,6 +21,33 @@ process pool), then text-only and image reports on each database. Printed: reque
 (min / median / max over the rounds), p50 and p99 latency pooled over the rounds (several
 hundred requests, so p99 is not the maximum), and the ratios of text reports/s to the
 baseline's requests/s and of image reports/s to the hashing bound.
+
+The client threads run on the same cores as the servers (and, on PostgreSQL, as the
+database server), so those ratios mix the server's cost with everything else's. So every
+timed load also measures CPU (``benchmarks/_support.py``: :class:`CpuClock`): of the
+server's process tree (the ``frankly serve`` or uvicorn process, its workers, the hashing
+sandbox's processes, to the nanosecond from each process's CPU clock, plus the children
+they reaped meanwhile), of this process (the client), and of the whole machine
+(``/proc/stat``); "rest" is the machine less the two (the database server, the kernel,
+other tenants). Printed per request: ms of CPU of server / client / rest / all (median
+over the rounds; the server's also min and max) and the cores busy during the run; for the
+hashing bound, the pool workers' CPU per picture (``time.process_time`` around
+``hash_media`` in the worker). Beside each throughput ratio, a **CPU ratio**: for images,
+hashing CPU per picture / the service's server CPU per image report; for text, the
+baseline server's CPU per request / the service's per text report: what the ratio would be
+if the server had the cores to itself (no client or database on them) and kept them busy.
+It says nothing about what stops the server keeping the cores busy (a lock, a database
+round trip): the throughput ratio and the cores busy show that.
+
+Then a paced phase (``--paced-rounds``, 0 skips it): for each database and kind of report,
+``--paced-requests`` reports offered open loop at half that kind's median requests/s from
+the saturating rounds: request ``i`` is due at ``t0 + i / rate`` and its latency counts
+from then (a request that waits for a free client thread waits in its latency: no
+coordinated omission); printed: the rate, p50 / p99 (issue 11: p99 < 100 ms at half load),
+the p99 of how late requests were sent, and server CPU per report and cores busy.
+
+The JSON line (the last line unless the SQLite comparison below runs) carries the
+medians, ratios, CPU shares (ms per request) and CPU ratios, and the paced latencies.
 
 Then the cost of durable commits on SQLite: two services on the same inputs, one with
 ``FRANKLY_SQLITE_SYNCHRONOUS=NORMAL`` (the old setting) and one with ``FULL`` (the
@@ -49,13 +77,22 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._support import baseline_server, free_port, wait_ready
+from benchmarks._support import (
+    CpuClock,
+    CpuUse,
+    baseline_process,
+    free_port,
+    machine_cpu_s,
+    own_cpu_s,
+    wait_ready,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -116,6 +153,88 @@ def load(
     if errors:
         raise RuntimeError(f"{len(errors)} unexpected answers, e.g. {errors[0]}")
     return len(bodies) / wall, latencies
+
+
+def paced_load(
+    url: str,
+    bodies: Sequence[bytes],
+    headers: dict[str, str],
+    rate: float,
+    threads: int,
+    expect: int,
+) -> tuple[list[float], list[float]]:
+    """Open-loop load: request ``i`` is due at ``t0 + i / rate`` whatever the answers
+    before it did, and its latency is counted from when it was due, so a request that
+    waits (for the server, or for a free client thread when all ``threads`` are busy) is
+    counted with its wait, not left out (no coordinated omission). Returns (latencies,
+    start lags: how late each request was sent after it was due)."""
+    latencies: list[float] = []
+    lags: list[float] = []
+    lock = threading.Lock()
+    index = iter(range(len(bodies)))
+    errors: list[str] = []
+    t0 = time.perf_counter() + 0.05  # after the threads have started
+
+    def worker() -> None:
+        with httpx.Client(timeout=60.0) as client:
+            while True:
+                with lock:
+                    i = next(index, None)
+                if i is None:
+                    return
+                due = t0 + i / rate
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+                sent = time.perf_counter()
+                r = client.post(url, content=bodies[i], headers=headers)
+                done = time.perf_counter()
+                with lock:
+                    latencies.append(done - due)
+                    lags.append(sent - due)
+                    if r.status_code != expect:
+                        errors.append(f"{r.status_code} {r.text[:200]}")
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    if errors:
+        raise RuntimeError(f"{len(errors)} unexpected answers, e.g. {errors[0]}")
+    return latencies, lags
+
+
+@dataclass(frozen=True)
+class Run:
+    """One timed load: requests/s, each request's latency (s), the CPU it took, and the
+    number of requests; for a paced load ``rps`` is the offered rate and ``lags`` the
+    start lags (:func:`paced_load`)."""
+
+    rps: float
+    latencies: list[float]
+    cpu: CpuUse
+    requests: int
+    lags: list[float] = field(default_factory=list)
+
+    def cpu_ms(self) -> dict[str, float]:
+        """ms of CPU per request: server, client, rest, all."""
+        return self.cpu.per_request_ms(self.requests)
+
+
+def timed_load(
+    server_pid: int,
+    url: str,
+    bodies: Sequence[bytes],
+    headers: dict[str, str],
+    concurrency: int,
+    expect: int,
+) -> Run:
+    """:func:`load`, with the CPU over it of the server's process tree (rooted at
+    ``server_pid``), of this process and of the rest of the machine."""
+    start = CpuClock.read(server_pid)
+    rps, latencies = load(url, bodies, headers, concurrency, expect)
+    return Run(rps, latencies, start.until(CpuClock.read(server_pid)), len(bodies))
 
 
 def pct(values: list[float], q: float) -> float:
@@ -181,6 +300,14 @@ class ServiceProcess:
         url = f"http://127.0.0.1:{self.port}"
         wait_ready(url + "/healthz", self.proc)
         return url
+
+    @property
+    def pid(self) -> int:
+        """The ``frankly serve`` process's pid: the root of the service's process tree
+        (its workers and their hashing sandboxes)."""
+        if self.proc is None:
+            raise RuntimeError("the service has not been started")
+        return self.proc.pid
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -248,23 +375,56 @@ def postgres_database(admin_url: str) -> tuple[str, Callable[[], None]] | None:
     return admin_url.rsplit("/", 1)[0] + "/" + name, drop
 
 
-def _hash_one(data: bytes) -> int:
+def _hash_one(data: bytes) -> float:
+    """Hash ``data`` as the intake does; return the CPU seconds this process spent on it."""
     from report_service.banks import hash_media
 
-    facts, _values = hash_media(data, "image/jpeg")
-    return facts.size  # the facts hold a mappingproxy, which does not pickle back
+    start = time.process_time()
+    hash_media(data, "image/jpeg")
+    return time.process_time() - start
 
 
-def hashing_bound(picture: bytes, count: int, workers: int) -> float:
+@dataclass(frozen=True)
+class Bound:
+    """A hashing-bound measurement: pictures/s, and the CPU over it, where ``server`` is
+    the pool workers' own CPU in ``hash_media`` (the pickling and pipes around it fall in
+    ``rest``)."""
+
+    per_s: float
+    cpu: CpuUse
+    pictures: int
+
+    def cpu_ms(self) -> dict[str, float]:
+        return self.cpu.per_request_ms(self.pictures)
+
+
+def hashing_bound(picture: bytes, count: int, workers: int) -> Bound:
     """Pictures per second that the intake's own hashing (``hash_media``: SHA-256, decode,
-    PDQ, pHash) reaches on ``workers`` processes: the ceiling for image-report intake."""
+    PDQ, pHash) reaches on ``workers`` processes: the ceiling for image-report intake; and
+    the CPU each picture takes."""
     import concurrent.futures
 
     with concurrent.futures.ProcessPoolExecutor(workers) as pool:
         list(pool.map(_hash_one, [picture] * workers))  # start and warm the workers
-        start = time.perf_counter()
-        list(pool.map(_hash_one, [picture] * count))
-        return count / (time.perf_counter() - start)
+        client, machine, start = own_cpu_s(), machine_cpu_s(), time.perf_counter()
+        hashing = sum(pool.map(_hash_one, [picture] * count))
+        wall = time.perf_counter() - start
+        client, machine = own_cpu_s() - client, machine_cpu_s() - machine
+    return Bound(count / wall, CpuUse(hashing, client, machine - hashing - client, wall), count)
+
+
+def summary(values: list[float]) -> str:
+    """``min / median / max`` of ``values``, one decimal."""
+    return f"{min(values):.1f} / {statistics.median(values):.1f} / {max(values):.1f}"
+
+
+def median_cpu_ms(runs: Sequence[Run | Bound]) -> dict[str, float]:
+    """Per request (or picture): the median over the rounds of each CPU share, in ms, and
+    ``cores``, the median of the cores busy."""
+    per_round = [r.cpu_ms() for r in runs]
+    out = {k: statistics.median(p[k] for p in per_round) for k in per_round[0]}
+    out["cores"] = statistics.median(r.cpu.cores_busy for r in runs)
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -272,7 +432,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=300, help="text reports per round")
     parser.add_argument("--image-requests", type=int, default=100, help="image reports per round")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--concurrency", type=int, default=8, help="client threads of the saturating rounds"
+    )
     parser.add_argument(
         "--workers",
         type=int,
@@ -284,11 +446,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=os.environ.get(
             "FRANKLY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
         ),
+        help="admin URL of a PostgreSQL server; a fresh database is created there and "
+        "dropped after ('': SQLite only)",
+    )
+    parser.add_argument(
+        "--paced-rounds",
+        type=int,
+        default=1,
+        help="rounds of the paced phase: each database and kind of report at half its "
+        "median req/s, open loop (0: skip)",
+    )
+    parser.add_argument(
+        "--paced-requests",
+        type=int,
+        default=200,
+        help="reports per paced run (at least 200, so that p99 is not the maximum)",
+    )
+    parser.add_argument(
+        "--paced-threads",
+        type=int,
+        default=32,
+        help="client threads of the paced phase (a request due when all are busy waits, "
+        "and its wait counts in its latency)",
     )
     parser.add_argument(
         "--sync-rounds", type=int, default=5, help="SQLite NORMAL vs FULL rounds (0: skip)"
     )
-    parser.add_argument("--sync-requests", type=int, default=100)
+    parser.add_argument(
+        "--sync-requests", type=int, default=100, help="text reports per SQLite sync round"
+    )
     parser.add_argument(
         "--sync-only", action="store_true", help="only the SQLite NORMAL vs FULL comparison"
     )
@@ -300,11 +486,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     picture = jpeg_of_about(150 * 1024)
     label_image = f"{len(picture) // 1024} KB JPEG"
-    # (db, what) -> per-round (reports/s, latencies); baselines and bounds per round
-    runs: dict[tuple[str, str], list[tuple[float, list[float]]]] = {}
-    base_runs: list[tuple[float, list[float]]] = []
-    bounds: list[float] = []
-    with tempfile.TemporaryDirectory() as tmp, baseline_server(args.workers) as url:
+    kinds: tuple[tuple[str, int, bytes | None], ...] = (
+        ("text-only", args.requests, None),
+        (label_image, args.image_requests, picture),
+    )
+    # (db, what) -> one Run per round; the baseline and the bound: one per round
+    runs: dict[tuple[str, str], list[Run]] = {}
+    paced: dict[tuple[str, str], list[Run]] = {}
+    base_runs: list[Run] = []
+    bounds: list[Bound] = []
+    with tempfile.TemporaryDirectory() as tmp, baseline_process(args.workers) as baseline:
         backends: list[tuple[str, str | None, Callable[[], None] | None]] = [("sqlite", None, None)]
         pg = postgres_database(args.postgres_url) if args.postgres_url else None
         if pg is not None:
@@ -323,16 +514,32 @@ def main(argv: Sequence[str] | None = None) -> int:
                     }
                 )
             for _ in range(args.rounds):
-                base_runs.append(load(url, [b"{}"] * args.requests, {}, args.concurrency, 200))
+                echo = [b"{}"] * args.requests
+                base_runs.append(
+                    timed_load(baseline.pid, baseline.url, echo, {}, args.concurrency, 200)
+                )
                 bounds.append(hashing_bound(picture, args.image_requests, cores))
                 for name, service, base, headers in services:
-                    for label, count, pic in (
-                        ("text-only", args.requests, None),
-                        (label_image, args.image_requests, picture),
-                    ):
+                    for label, count, pic in kinds:
                         bodies = build_reports(service.data, count, pic)
+                        url = base + "/v1/reports"
                         runs.setdefault((name, label), []).append(
-                            load(base + "/v1/reports", bodies, headers, args.concurrency, 201)
+                            timed_load(service.pid, url, bodies, headers, args.concurrency, 201)
+                        )
+            # Open loop at half of each kind's median throughput: the latency a service
+            # run at half its capacity would show (issue 11: p99 < 100 ms there).
+            for _ in range(args.paced_rounds):
+                for name, service, base, headers in services:
+                    for label, _count, pic in kinds:
+                        rate = statistics.median(r.rps for r in runs[(name, label)]) / 2
+                        bodies = build_reports(service.data, args.paced_requests, pic)
+                        start = CpuClock.read(service.pid)
+                        latencies, lags = paced_load(
+                            base + "/v1/reports", bodies, headers, rate, args.paced_threads, 201
+                        )
+                        use = start.until(CpuClock.read(service.pid))
+                        paced.setdefault((name, label), []).append(
+                            Run(rate, latencies, use, len(bodies), lags)
                         )
         finally:
             for _name, service, _base, _headers in services:
@@ -341,11 +548,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if drop is not None:
                     drop()
 
-    def summary(values: list[float]) -> str:
-        return f"{min(values):.1f} / {statistics.median(values):.1f} / {max(values):.1f}"
-
-    base_rps = [r for r, _ in base_runs]
-    base_lat = [x for _, lat in base_runs for x in lat]
+    base_rps = [r.rps for r in base_runs]
+    base_lat = [x for r in base_runs for x in r.latencies]
+    bound_rates = [b.per_s for b in bounds]
+    base_cpu = median_cpu_ms(base_runs)
+    bound_cpu = median_cpu_ms(bounds)
     print(
         f"{args.rounds} interleaved rounds (baseline, hashing bound, then each database's text "
         f"and image reports); {args.concurrency} client threads; service and baseline each "
@@ -355,42 +562,115 @@ def main(argv: Sequence[str] | None = None) -> int:
         "read the ratios, not the absolute figures."
     )
     print(
-        f"\n| what | req/s | p50 / p99 ms | ratio |\n| --- | ---: | ---: | ---: |\n"
+        f"\n| what | req/s | p50 / p99 ms | ratio | CPU ratio |\n"
+        f"| --- | ---: | ---: | ---: | ---: |\n"
         f"| baseline: trivial FastAPI POST | {summary(base_rps)} "
-        f"| {pct(base_lat, 0.5):.1f} / {pct(base_lat, 0.99):.1f} | 1 (text) |\n"
+        f"| {pct(base_lat, 0.5):.1f} / {pct(base_lat, 0.99):.1f} | 1 (text) | 1 (text) |\n"
         f"| hashing bound: hash_media of the {label_image} on {cores} processes "
-        f"| {summary(bounds)} | | 1 (images) |"
+        f"| {summary(bound_rates)} | | 1 (images) | 1 (images) |"
     )
     results = []
     for (name, label), values in runs.items():
-        rps = [r for r, _ in values]
-        lat = [x for _, ls in values for x in ls]
-        ref = statistics.median(bounds if label == label_image else base_rps)
-        ratio = statistics.median(rps) / ref
-        results.append((name, label, rps, lat, ratio))
+        rps = [r.rps for r in values]
+        lat = [x for r in values for x in r.latencies]
+        image = label == label_image
+        ratio = statistics.median(rps) / statistics.median(bound_rates if image else base_rps)
+        cpu = median_cpu_ms(values)
+        cpu_ratio = (bound_cpu if image else base_cpu)["server"] / cpu["server"]
+        results.append((name, label, values, lat, ratio, cpu, cpu_ratio))
         print(
             f"| {name} {label} reports | {summary(rps)} "
-            f"| {pct(lat, 0.5):.1f} / {pct(lat, 0.99):.1f} | {ratio:.3f} |"
+            f"| {pct(lat, 0.5):.1f} / {pct(lat, 0.99):.1f} | {ratio:.3f} | {cpu_ratio:.3f} |"
         )
     print(
-        "(text-only ratio: to the trivial POST; image ratio: to the hashing bound, the same "
-        "picture hashed by the same code on every core)"
+        "(ratio: text-only reports/s to the trivial POST's requests/s, image reports/s to "
+        "the hashing bound, the same picture hashed by the same code on every core. CPU "
+        "ratio: the same ratio computed from CPU per request instead, what it would be if "
+        "the server had the cores to itself (no client, no database server on them) and "
+        "could keep them busy: text, the baseline server's CPU per request / the service's "
+        "per text report; images, hash_media's CPU per picture / the service's per image "
+        "report.)"
     )
+    print(
+        "\nCPU per request, ms (medians over the rounds; server also min / median / max): "
+        "server = the server's process tree (workers, hashing sandbox), client = this "
+        "process (the load generator), rest = the rest of the machine (the database "
+        "server, the kernel, other tenants); cores busy = the machine's, during the run."
+    )
+    print(
+        "\n| what | server | client | rest | all | cores busy |\n"
+        "| --- | ---: | ---: | ---: | ---: | ---: |"
+    )
+
+    def cpu_row(what: str, runs_of: Sequence[Run | Bound]) -> None:
+        cpu = median_cpu_ms(runs_of)
+        servers = [r.cpu_ms()["server"] for r in runs_of]
+        print(
+            f"| {what} | {min(servers):.2f} / {cpu['server']:.2f} / {max(servers):.2f} "
+            f"| {cpu['client']:.2f} | {cpu['rest']:.2f} | {cpu['all']:.2f} "
+            f"| {cpu['cores']:.2f} |"
+        )
+
+    cpu_row("baseline: trivial FastAPI POST", base_runs)
+    cpu_row("hashing bound, per picture (server: hash_media in the pool workers)", bounds)
+    for (name, label), values in runs.items():
+        cpu_row(f"{name} {label} reports", values)
+
+    if paced:
+        print(
+            f"\nPaced, open loop: each kind at half its median req/s above, "
+            f"{args.paced_requests} reports per round, {args.paced_rounds} round(s), "
+            f"{args.paced_threads} client threads; latency counted from when each request "
+            "was due (its wait for a free thread included); pooled over the rounds. "
+            "Start lag: how late requests were sent. Issue 11's target: p99 < 100 ms."
+        )
+        print(
+            "\n| what | offered req/s | p50 / p99 ms | start lag p99 ms | server CPU ms "
+            "| cores busy |\n| --- | ---: | ---: | ---: | ---: | ---: |"
+        )
+        for (name, label), values in paced.items():
+            lat = [x for r in values for x in r.latencies]
+            lags = [x for r in values for x in r.lags]
+            cpu = median_cpu_ms(values)
+            print(
+                f"| {name} {label} reports | {values[0].rps:.1f} "
+                f"| {pct(lat, 0.5):.1f} / {pct(lat, 0.99):.1f} | {pct(lags, 0.99):.1f} "
+                f"| {cpu['server']:.2f} | {cpu['cores']:.2f} |"
+            )
+
+    def paced_json(key: tuple[str, str]) -> dict[str, float] | None:
+        if key not in paced:
+            return None
+        lat = [x for r in paced[key] for x in r.latencies]
+        return {
+            "rps": round(paced[key][0].rps, 1),
+            "p50_ms": round(pct(lat, 0.5), 1),
+            "p99_ms": round(pct(lat, 0.99), 1),
+        }
+
+    def cpu_json(cpu: dict[str, float]) -> dict[str, float]:
+        return {k: round(v, 2) for k, v in cpu.items()}
+
     print(
         json.dumps(
             {
                 "baseline_rps": round(statistics.median(base_rps), 1),
-                "hashing_bound_per_s": round(statistics.median(bounds), 1),
+                "hashing_bound_per_s": round(statistics.median(bound_rates), 1),
+                "baseline_cpu_ms": cpu_json(base_cpu),
+                "hashing_cpu_ms_per_picture": cpu_json(bound_cpu),
                 "results": [
                     {
                         "db": n,
                         "report": lbl,
-                        "rps_median": round(statistics.median(r), 1),
+                        "rps_median": round(statistics.median(r.rps for r in v), 1),
                         "p50_ms": round(pct(lt, 0.5), 1),
                         "p99_ms": round(pct(lt, 0.99), 1),
                         "ratio": round(ratio, 3),
+                        "cpu_ms": cpu_json(cpu),
+                        "cpu_ratio": round(cpu_ratio, 3),
+                        "paced": paced_json((n, lbl)),
                     }
-                    for n, lbl, r, lt, ratio in results
+                    for n, lbl, v, lt, ratio, cpu, cpu_ratio in results
                 ],
             }
         )
