@@ -11,8 +11,9 @@ CPU accounting (Linux ``/proc``): :class:`CpuClock` reads, at one moment, the CP
 used so far by a server's whole process tree (the process, its living descendants, and
 the descendants they have already reaped), by this process (the load generator's
 threads), and by the whole machine, with the wall clock; :meth:`CpuClock.until` turns two
-readings into a :class:`CpuUse` that splits the machine's busy time into server, client
-and the rest (a database server, the kernel's own threads, other tenants).
+readings into a :class:`CpuUse` that splits the machine's busy time into server, client,
+database (the database server's processes that serve the server, when the caller names
+them) and the rest (the kernel's own threads, other tenants).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,17 +179,20 @@ def own_cpu_s() -> float:
 
 @dataclass(frozen=True)
 class CpuUse:
-    """CPU seconds spent between two :class:`CpuClock` readings, split by who spent them;
-    ``rest`` is the machine's busy time less the server's and the client's."""
+    """CPU seconds spent between two :class:`CpuClock` readings, split by who spent them:
+    the server's process tree, the client (this process), the database server's processes
+    that serve it (0 when there are none, as on SQLite), and ``rest``: the machine's busy
+    time less those three."""
 
     server: float
     client: float
+    database: float
     rest: float
     wall: float
 
     @property
     def all(self) -> float:
-        return self.server + self.client + self.rest
+        return self.server + self.client + self.database + self.rest
 
     @property
     def cores_busy(self) -> float:
@@ -196,10 +200,11 @@ class CpuUse:
         return self.all / self.wall
 
     def per_request_ms(self, requests: int) -> dict[str, float]:
-        """ms of CPU per request: ``server``, ``client``, ``rest`` and ``all``."""
+        """ms of CPU per request: ``server``, ``client``, ``database``, ``rest``, ``all``."""
         return {
             "server": self.server / requests * 1000,
             "client": self.client / requests * 1000,
+            "database": self.database / requests * 1000,
             "rest": self.rest / requests * 1000,
             "all": self.all / requests * 1000,
         }
@@ -207,21 +212,38 @@ class CpuUse:
 
 @dataclass(frozen=True)
 class CpuClock:
-    """CPU seconds used so far by a server's process tree, by this process and by the
-    machine, and the wall clock (``time.perf_counter``), read together."""
+    """CPU seconds used so far by a server's process tree, by this process, by each of
+    some database server processes (pid -> seconds) and by the machine, and the wall
+    clock (``time.perf_counter``), read together."""
 
     server: float
     client: float
+    database: Mapping[int, float]
     machine: float
     wall: float
 
     @classmethod
-    def read(cls, server_pid: int) -> CpuClock:
+    def read(cls, server_pid: int, database_pids: Iterable[int] = ()) -> CpuClock:
+        """Read now. ``database_pids``: the database server's processes serving the
+        server (on PostgreSQL, the backends connected to its database); pass the ones
+        alive at each reading: a process that appears between two readings counts from
+        its start, one that ends between them loses what it spent since the first."""
         # (a reading costs well under a millisecond of this process's CPU)
-        return cls(tree_cpu_s(server_pid), own_cpu_s(), machine_cpu_s(), time.perf_counter())
+        database = {}
+        for pid in database_pids:
+            try:
+                database[pid] = process_cpu_s(pid)
+            except OSError:
+                continue
+        return cls(
+            tree_cpu_s(server_pid), own_cpu_s(), database, machine_cpu_s(), time.perf_counter()
+        )
 
     def until(self, end: CpuClock) -> CpuUse:
         server = end.server - self.server
         client = end.client - self.client
+        database = sum(s - self.database.get(pid, 0.0) for pid, s in end.database.items())
         machine = end.machine - self.machine
-        return CpuUse(server, client, machine - server - client, end.wall - self.wall)
+        return CpuUse(
+            server, client, database, machine - server - client - database, end.wall - self.wall
+        )

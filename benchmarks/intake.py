@@ -27,24 +27,28 @@ database server), so those ratios mix the server's cost with everything else's. 
 timed load also measures CPU (``benchmarks/_support.py``: :class:`CpuClock`): of the
 server's process tree (the ``frankly serve`` or uvicorn process, its workers, the hashing
 sandbox's processes, to the nanosecond from each process's CPU clock, plus the children
-they reaped meanwhile), of this process (the client), and of the whole machine
-(``/proc/stat``); "rest" is the machine less the two (the database server, the kernel,
-other tenants). Printed per request: ms of CPU of server / client / rest / all (median
-over the rounds; the server's also min and max) and the cores busy during the run; for the
-hashing bound, the pool workers' CPU per picture (``time.process_time`` around
-``hash_media`` in the worker). Beside each throughput ratio, a **CPU ratio**: for images,
-hashing CPU per picture / the service's server CPU per image report; for text, the
-baseline server's CPU per request / the service's per text report: what the ratio would be
-if the server had the cores to itself (no client or database on them) and kept them busy.
-It says nothing about what stops the server keeping the cores busy (a lock, a database
-round trip): the throughput ratio and the cores busy show that.
+they reaped meanwhile), of this process (the client), of the PostgreSQL backends connected
+to the service's database (when the server runs on this machine), and of the whole
+machine (``/proc/stat``); "rest" is the machine less the three (PostgreSQL's shared
+processes, the kernel, other tenants). Printed per request: ms of CPU of server / client /
+database / rest / all (median over the rounds; the server's also min and max) and the
+cores busy during the run; for the hashing bound, the pool workers' CPU per picture
+(``time.process_time`` around ``hash_media`` in the worker). Beside each throughput ratio,
+a **CPU ratio**: for images, hashing CPU per picture / the service's server CPU per image
+report; for text, the baseline server's CPU per request / the service's per text report:
+what the ratio would be if the server had the cores to itself (no client or database on
+them) and kept them busy. It says nothing about what stops the server keeping the cores
+busy (a lock, a database round trip): the throughput ratio and the cores busy show that.
+The HTTP clients (one per thread) are made before the clock starts: each costs about
+15 ms of CPU.
 
 Then a paced phase (``--paced-rounds``, 0 skips it): for each database and kind of report,
 ``--paced-requests`` reports offered open loop at half that kind's median requests/s from
 the saturating rounds: request ``i`` is due at ``t0 + i / rate`` and its latency counts
 from then (a request that waits for a free client thread waits in its latency: no
 coordinated omission); printed: the rate, p50 / p99 (issue 11: p99 < 100 ms at half load),
-the p99 of how late requests were sent, and server CPU per report and cores busy.
+the p99 of how late requests were sent, server and database CPU per report and the cores
+busy.
 
 The JSON line (the last line unless the SQLite comparison below runs) carries the
 medians, ratios, CPU shares (ms per request) and CPU ratios, and the paced latencies.
@@ -115,41 +119,56 @@ def jpeg_of_about(target: int) -> bytes:
         side += 32
 
 
+def make_clients(count: int) -> list[httpx.Client]:
+    """HTTP clients for the client threads, one each. Made before a clock starts: each
+    builds an SSL context, about 15 ms of CPU (under the GIL), which inside the timed
+    part would slow the first requests and be charged to the client."""
+    return [httpx.Client(timeout=60.0) for _ in range(count)]
+
+
 def load(
     url: str,
     bodies: Sequence[bytes],
     headers: dict[str, str],
     concurrency: int,
     expect: int,
+    clients: Sequence[httpx.Client] | None = None,
 ) -> tuple[float, list[float]]:
-    """Post every body once from ``concurrency`` threads; return (requests/s, latencies)."""
+    """Post every body once from ``concurrency`` threads, each with its own client (of
+    ``clients`` if given, else made and closed here, outside the timed part); return
+    (requests/s, latencies)."""
+    own = make_clients(concurrency) if clients is None else []
+    use = clients if clients is not None else own
+    if len(use) != concurrency:
+        raise ValueError(f"{len(use)} clients for {concurrency} threads")
     latencies: list[float] = []
     lock = threading.Lock()
     index = iter(range(len(bodies)))
     errors: list[str] = []
 
-    def worker() -> None:
-        with httpx.Client(timeout=60.0) as client:
-            while True:
-                with lock:
-                    i = next(index, None)
-                if i is None:
-                    return
-                start = time.perf_counter()
-                r = client.post(url, content=bodies[i], headers=headers)
-                elapsed = time.perf_counter() - start
-                with lock:
-                    latencies.append(elapsed)
-                    if r.status_code != expect:
-                        errors.append(f"{r.status_code} {r.text[:200]}")
+    def worker(client: httpx.Client) -> None:
+        while True:
+            with lock:
+                i = next(index, None)
+            if i is None:
+                return
+            start = time.perf_counter()
+            r = client.post(url, content=bodies[i], headers=headers)
+            elapsed = time.perf_counter() - start
+            with lock:
+                latencies.append(elapsed)
+                if r.status_code != expect:
+                    errors.append(f"{r.status_code} {r.text[:200]}")
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    threads = [threading.Thread(target=worker, args=(c,)) for c in use]
     start = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     wall = time.perf_counter() - start
+    for c in own:
+        c.close()
     if errors:
         raise RuntimeError(f"{len(errors)} unexpected answers, e.g. {errors[0]}")
     return len(bodies) / wall, latencies
@@ -160,45 +179,44 @@ def paced_load(
     bodies: Sequence[bytes],
     headers: dict[str, str],
     rate: float,
-    threads: int,
+    clients: Sequence[httpx.Client],
     expect: int,
 ) -> tuple[list[float], list[float]]:
     """Open-loop load: request ``i`` is due at ``t0 + i / rate`` whatever the answers
     before it did, and its latency is counted from when it was due, so a request that
-    waits (for the server, or for a free client thread when all ``threads`` are busy) is
-    counted with its wait, not left out (no coordinated omission). Returns (latencies,
-    start lags: how late each request was sent after it was due)."""
+    waits (for the server, or for a free client thread when all of them, one per client,
+    are busy) is counted with its wait, not left out (no coordinated omission). Returns
+    (latencies, start lags: how late each request was sent after it was due)."""
     latencies: list[float] = []
     lags: list[float] = []
     lock = threading.Lock()
     index = iter(range(len(bodies)))
     errors: list[str] = []
+
+    def worker(client: httpx.Client) -> None:
+        while True:
+            with lock:
+                i = next(index, None)
+            if i is None:
+                return
+            due = t0 + i / rate
+            wait = due - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            sent = time.perf_counter()
+            r = client.post(url, content=bodies[i], headers=headers)
+            done = time.perf_counter()
+            with lock:
+                latencies.append(done - due)
+                lags.append(sent - due)
+                if r.status_code != expect:
+                    errors.append(f"{r.status_code} {r.text[:200]}")
+
+    threads = [threading.Thread(target=worker, args=(c,)) for c in clients]
     t0 = time.perf_counter() + 0.05  # after the threads have started
-
-    def worker() -> None:
-        with httpx.Client(timeout=60.0) as client:
-            while True:
-                with lock:
-                    i = next(index, None)
-                if i is None:
-                    return
-                due = t0 + i / rate
-                wait = due - time.perf_counter()
-                if wait > 0:
-                    time.sleep(wait)
-                sent = time.perf_counter()
-                r = client.post(url, content=bodies[i], headers=headers)
-                done = time.perf_counter()
-                with lock:
-                    latencies.append(done - due)
-                    lags.append(sent - due)
-                    if r.status_code != expect:
-                        errors.append(f"{r.status_code} {r.text[:200]}")
-
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for t in pool:
+    for t in threads:
         t.start()
-    for t in pool:
+    for t in threads:
         t.join()
     if errors:
         raise RuntimeError(f"{len(errors)} unexpected answers, e.g. {errors[0]}")
@@ -224,6 +242,7 @@ class Run:
 
 def timed_load(
     server_pid: int,
+    database_pids: Callable[[], list[int]],
     url: str,
     bodies: Sequence[bytes],
     headers: dict[str, str],
@@ -231,10 +250,46 @@ def timed_load(
     expect: int,
 ) -> Run:
     """:func:`load`, with the CPU over it of the server's process tree (rooted at
-    ``server_pid``), of this process and of the rest of the machine."""
-    start = CpuClock.read(server_pid)
-    rps, latencies = load(url, bodies, headers, concurrency, expect)
-    return Run(rps, latencies, start.until(CpuClock.read(server_pid)), len(bodies))
+    ``server_pid``), of this process, of the database server's processes serving it
+    (``database_pids()``, asked at the start and at the end) and of the rest of the
+    machine."""
+    clients = make_clients(concurrency)
+    try:
+        start = CpuClock.read(server_pid, database_pids())
+        rps, latencies = load(url, bodies, headers, concurrency, expect, clients)
+        end = CpuClock.read(server_pid, database_pids())
+    finally:
+        for c in clients:
+            c.close()
+    return Run(rps, latencies, start.until(end), len(bodies))
+
+
+def timed_paced_load(
+    server_pid: int,
+    database_pids: Callable[[], list[int]],
+    url: str,
+    bodies: Sequence[bytes],
+    headers: dict[str, str],
+    rate: float,
+    threads: int,
+    expect: int,
+) -> Run:
+    """:func:`paced_load` from ``threads`` threads, with the CPU over it (as
+    :func:`timed_load`); the run's ``rps`` is the offered rate."""
+    clients = make_clients(threads)
+    try:
+        start = CpuClock.read(server_pid, database_pids())
+        latencies, lags = paced_load(url, bodies, headers, rate, clients, expect)
+        end = CpuClock.read(server_pid, database_pids())
+    finally:
+        for c in clients:
+            c.close()
+    return Run(rate, latencies, start.until(end), len(bodies), lags)
+
+
+def no_database() -> list[int]:
+    """No database server processes (SQLite, the baseline)."""
+    return []
 
 
 def pct(values: list[float], q: float) -> float:
@@ -315,6 +370,28 @@ class ServiceProcess:
             self.proc.wait(timeout=30)
 
 
+@dataclass(frozen=True)
+class Subject:
+    """A running service under test: its database's name, the service, its URL, and the
+    pids of the database server's processes serving it (:class:`PostgresBackends`)."""
+
+    name: str
+    service: ServiceProcess
+    url: str
+    database_pids: Callable[[], list[int]]
+
+    @property
+    def reports_url(self) -> str:
+        return self.url + "/v1/reports"
+
+    def headers(self) -> dict[str, str]:
+        """Bob's, posting a sealed report."""
+        return {
+            "Authorization": f"Bearer {self.service.tokens['bob']}",
+            "Content-Type": "application/octet-stream",
+        }
+
+
 def build_reports(data: Path, count: int, picture: bytes | None) -> list[bytes]:
     """Sealed, valid reports from bob about messages alice sent him (stamped now)."""
     sys.path.insert(0, str(ROOT))
@@ -375,6 +452,37 @@ def postgres_database(admin_url: str) -> tuple[str, Callable[[], None]] | None:
     return admin_url.rsplit("/", 1)[0] + "/" + name, drop
 
 
+class PostgresBackends:
+    """The pids of the PostgreSQL backends connected to one database (``pg_stat_activity``),
+    asked through one admin connection kept open (asking starts no backend). Only pids of
+    processes of this machine named ``postgres`` are kept: for a server elsewhere (another
+    host, another container) there is nothing to read and the list is empty."""
+
+    def __init__(self, admin_url: str, database: str) -> None:
+        import psycopg
+
+        dsn = admin_url.replace("postgresql+psycopg://", "postgresql://", 1)
+        self.database = database
+        self.conn = psycopg.connect(dsn, connect_timeout=3, autocommit=True)
+
+    def pids(self) -> list[int]:
+        rows = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.database,)
+        ).fetchall()
+        out = []
+        for (pid,) in rows:
+            try:
+                with open(f"/proc/{int(pid)}/comm") as f:
+                    if f.read().strip() == "postgres":
+                        out.append(int(pid))
+            except OSError:
+                continue
+        return out
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 def _hash_one(data: bytes) -> float:
     """Hash ``data`` as the intake does; return the CPU seconds this process spent on it."""
     from report_service.banks import hash_media
@@ -410,7 +518,9 @@ def hashing_bound(picture: bytes, count: int, workers: int) -> Bound:
         hashing = sum(pool.map(_hash_one, [picture] * count))
         wall = time.perf_counter() - start
         client, machine = own_cpu_s() - client, machine_cpu_s() - machine
-    return Bound(count / wall, CpuUse(hashing, client, machine - hashing - client, wall), count)
+    return Bound(
+        count / wall, CpuUse(hashing, client, 0.0, machine - hashing - client, wall), count
+    )
 
 
 def summary(values: list[float]) -> str:
@@ -502,48 +612,62 @@ def main(argv: Sequence[str] | None = None) -> int:
             backends.append(("postgresql", pg[0], pg[1]))
         else:
             print("postgresql: unreachable, skipped")
-        services: list[tuple[str, ServiceProcess, str, dict[str, str]]] = []
+        subjects: list[Subject] = []
+        pg_backends: PostgresBackends | None = None
         try:
             for name, db_url, _drop in backends:
                 service = ServiceProcess(Path(tmp) / f"data-{name}", db_url, workers=args.workers)
-                services.append((name, service, service.start(), {}))
-                services[-1][3].update(
-                    {
-                        "Authorization": f"Bearer {service.tokens['bob']}",
-                        "Content-Type": "application/octet-stream",
-                    }
-                )
+                database_pids = no_database
+                if db_url is not None:
+                    pg_backends = PostgresBackends(args.postgres_url, db_url.rsplit("/", 1)[1])
+                    database_pids = pg_backends.pids
+                subjects.append(Subject(name, service, service.start(), database_pids))
             for _ in range(args.rounds):
                 echo = [b"{}"] * args.requests
                 base_runs.append(
-                    timed_load(baseline.pid, baseline.url, echo, {}, args.concurrency, 200)
+                    timed_load(
+                        baseline.pid, no_database, baseline.url, echo, {}, args.concurrency, 200
+                    )
                 )
                 bounds.append(hashing_bound(picture, args.image_requests, cores))
-                for name, service, base, headers in services:
+                for subject in subjects:
                     for label, count, pic in kinds:
-                        bodies = build_reports(service.data, count, pic)
-                        url = base + "/v1/reports"
-                        runs.setdefault((name, label), []).append(
-                            timed_load(service.pid, url, bodies, headers, args.concurrency, 201)
+                        bodies = build_reports(subject.service.data, count, pic)
+                        runs.setdefault((subject.name, label), []).append(
+                            timed_load(
+                                subject.service.pid,
+                                subject.database_pids,
+                                subject.reports_url,
+                                bodies,
+                                subject.headers(),
+                                args.concurrency,
+                                201,
+                            )
                         )
             # Open loop at half of each kind's median throughput: the latency a service
             # run at half its capacity would show (issue 11: p99 < 100 ms there).
             for _ in range(args.paced_rounds):
-                for name, service, base, headers in services:
+                for subject in subjects:
                     for label, _count, pic in kinds:
-                        rate = statistics.median(r.rps for r in runs[(name, label)]) / 2
-                        bodies = build_reports(service.data, args.paced_requests, pic)
-                        start = CpuClock.read(service.pid)
-                        latencies, lags = paced_load(
-                            base + "/v1/reports", bodies, headers, rate, args.paced_threads, 201
-                        )
-                        use = start.until(CpuClock.read(service.pid))
-                        paced.setdefault((name, label), []).append(
-                            Run(rate, latencies, use, len(bodies), lags)
+                        rate = statistics.median(r.rps for r in runs[(subject.name, label)]) / 2
+                        bodies = build_reports(subject.service.data, args.paced_requests, pic)
+                        paced.setdefault((subject.name, label), []).append(
+                            timed_paced_load(
+                                subject.service.pid,
+                                subject.database_pids,
+                                subject.reports_url,
+                                bodies,
+                                subject.headers(),
+                                rate,
+                                args.paced_threads,
+                                201,
+                            )
                         )
         finally:
-            for _name, service, _base, _headers in services:
-                service.stop()
+            for subject in subjects:
+                subject.service.stop()
+            if pg_backends is not None:
+                pg_backends.close()
             for _name, _db, drop in backends:
                 if drop is not None:
                     drop()
@@ -594,12 +718,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         "\nCPU per request, ms (medians over the rounds; server also min / median / max): "
         "server = the server's process tree (workers, hashing sandbox), client = this "
-        "process (the load generator), rest = the rest of the machine (the database "
-        "server, the kernel, other tenants); cores busy = the machine's, during the run."
+        "process (the load generator), database = the PostgreSQL backends connected to "
+        "the service's database, rest = the rest of the machine (PostgreSQL's shared "
+        "processes, the kernel, other tenants); cores busy = the machine's, during the run."
     )
     print(
-        "\n| what | server | client | rest | all | cores busy |\n"
-        "| --- | ---: | ---: | ---: | ---: | ---: |"
+        "\n| what | server | client | database | rest | all | cores busy |\n"
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
     )
 
     def cpu_row(what: str, runs_of: Sequence[Run | Bound]) -> None:
@@ -607,7 +732,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         servers = [r.cpu_ms()["server"] for r in runs_of]
         print(
             f"| {what} | {min(servers):.2f} / {cpu['server']:.2f} / {max(servers):.2f} "
-            f"| {cpu['client']:.2f} | {cpu['rest']:.2f} | {cpu['all']:.2f} "
+            f"| {cpu['client']:.2f} | {cpu['database']:.2f} | {cpu['rest']:.2f} "
+            f"| {cpu['all']:.2f} "
             f"| {cpu['cores']:.2f} |"
         )
 
@@ -625,8 +751,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "Start lag: how late requests were sent. Issue 11's target: p99 < 100 ms."
         )
         print(
-            "\n| what | offered req/s | p50 / p99 ms | start lag p99 ms | server CPU ms "
-            "| cores busy |\n| --- | ---: | ---: | ---: | ---: | ---: |"
+            "\n| what | offered req/s | p50 / p99 ms | start lag p99 ms "
+            "| server / database CPU ms | cores busy |\n"
+            "| --- | ---: | ---: | ---: | ---: | ---: |"
         )
         for (name, label), values in paced.items():
             lat = [x for r in values for x in r.latencies]
@@ -635,10 +762,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 f"| {name} {label} reports | {values[0].rps:.1f} "
                 f"| {pct(lat, 0.5):.1f} / {pct(lat, 0.99):.1f} | {pct(lags, 0.99):.1f} "
-                f"| {cpu['server']:.2f} | {cpu['cores']:.2f} |"
+                f"| {cpu['server']:.2f} / {cpu['database']:.2f} | {cpu['cores']:.2f} |"
             )
 
-    def paced_json(key: tuple[str, str]) -> dict[str, float] | None:
+    def paced_json(key: tuple[str, str]) -> dict[str, float | dict[str, float]] | None:
         if key not in paced:
             return None
         lat = [x for r in paced[key] for x in r.latencies]
@@ -646,6 +773,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "rps": round(paced[key][0].rps, 1),
             "p50_ms": round(pct(lat, 0.5), 1),
             "p99_ms": round(pct(lat, 0.99), 1),
+            "cpu_ms": cpu_json(median_cpu_ms(paced[key])),
         }
 
     def cpu_json(cpu: dict[str, float]) -> dict[str, float]:
