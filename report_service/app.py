@@ -184,6 +184,7 @@ def create_app(
     from report_service.review.service import ReviewService
     from report_service.storage.engine import make_engine, make_session_factory
     from report_service.storage.migrate import upgrade_engine
+    from report_service.storage.write_turn import write_turn_for
     from report_service.transparency import router as transparency_router
     from report_service.transparency.service import TransparencyLog
 
@@ -198,6 +199,7 @@ def create_app(
         )
     if migrate:
         upgrade_engine(engine)
+    write_turn = write_turn_for(engine)  # intake's stores queue on it (SQLite)
     sessions = make_session_factory(engine)
     reads = make_session_factory(engine, read_only=True)  # lookups that never write
     metrics = Metrics()
@@ -242,6 +244,8 @@ def create_app(
             if stop is not None:
                 stop()
         banks.close()
+        if write_turn is not None:
+            write_turn.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -299,7 +303,7 @@ def create_app(
         requeue=ReviewRequeue(on_reopened=statement_ender),
         events=events,
         video_budget_s=settings.video_report_budget_s,
-        one_store_at_a_time=engine.dialect.name == "sqlite",
+        store_turn=write_turn,
     )
     app.state.relay = Relay(
         keyring=lambda: material.franking,

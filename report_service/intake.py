@@ -30,9 +30,9 @@ depends on someone else's ids, so ids can be neither probed nor squatted.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -292,7 +292,7 @@ class Intake:
         events: EventHook | None = None,
         video_budget_s: float = 120.0,
         monotonic: Callable[[], float] = time.monotonic,
-        one_store_at_a_time: bool = False,
+        store_turn: Callable[[], AbstractContextManager[None]] | None = None,
     ) -> None:
         self.keys = keys
         self.banks = banks
@@ -312,11 +312,11 @@ class Intake:
         # their digests only).
         self.video_budget_s = video_budget_s
         self.monotonic = monotonic
-        # On SQLite (one writer at a time anyway) this process's stores take turns on a
-        # lock: a waiting thread wakes as soon as the previous store commits, instead of
-        # sleeping in SQLite's busy handler (1, 2, 5 .. 100 ms steps) while the database
-        # sits idle. Only a scheduling aid: other processes still queue on SQLite's lock.
-        self._store_turn = threading.Lock() if one_store_at_a_time else None
+        # On SQLite (one writer at a time anyway) stores take turns on a lock that wakes
+        # the next one as soon as the previous store commits, instead of letting it sleep
+        # in SQLite's busy handler (1, 2, 5 .. 100 ms steps) while the database sits idle
+        # (report_service.storage.write_turn). Only a scheduling aid.
+        self._store_turn = store_turn
 
     def _repeat(self, session: Session, report_id: str, user_id: str) -> Answer | None:
         """The first answer to ``user_id``'s own report ``report_id`` (stored under the id
@@ -331,7 +331,7 @@ class Intake:
         """Store ``record``; ``False`` when its id was taken meanwhile (nothing written)."""
         if self._store_turn is None:
             return self._store_now(record, now_ms, admit)
-        with self._store_turn:
+        with self._store_turn():
             return self._store_now(record, now_ms, admit)
 
     def _store_now(self, record: ReportRecord, now_ms: int, admit: Admit | None) -> bool:
