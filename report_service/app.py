@@ -10,6 +10,11 @@ What :mod:`report_service.review` (and any other router) finds on ``app.state``:
 ``settings``   :class:`report_service.settings.Settings`
 ``engine``     the SQLAlchemy :class:`~sqlalchemy.Engine`
 ``session_factory``  ``sessionmaker[Session]`` (``expire_on_commit=False``)
+``read_session_factory``  the same for lookups that never write
+               (:func:`report_service.storage.engine.make_session_factory`)
+``read_engine``  the engine those lookups run on
+               (:func:`report_service.storage.engine.read_engine`); the bearer-token
+               check uses its Core connections
 ``keys``       :class:`report_service.keys.KeyMaterial`: franking keyring, sealing
                keys, evidence master keys (unwrap with
                :func:`report_service.storage.evidence.read_evidence`), curator key
@@ -182,7 +187,7 @@ def create_app(
     from report_service.review.queue.gauges import ReviewGauges
     from report_service.review.search import items as item_search
     from report_service.review.service import ReviewService
-    from report_service.storage.engine import make_engine, make_session_factory
+    from report_service.storage.engine import make_engine, make_session_factory, read_engine
     from report_service.storage.migrate import upgrade_engine
     from report_service.storage.write_turn import write_turn_for
     from report_service.transparency import router as transparency_router
@@ -202,6 +207,7 @@ def create_app(
     write_turn = write_turn_for(engine)  # intake's stores queue on it (SQLite)
     sessions = make_session_factory(engine)
     reads = make_session_factory(engine, read_only=True)  # lookups that never write
+    hot_reads = read_engine(engine)  # the per-request lookups, on Core connections
     metrics = Metrics()
     events = event_hook(now)  # webhooks: storage and review announce changes through it
     sandbox, decode_limits = media_sandbox(settings)
@@ -270,6 +276,7 @@ def create_app(
     app.state.engine = engine
     app.state.session_factory = sessions
     app.state.read_session_factory = reads
+    app.state.read_engine = hot_reads
     app.state.keys = material
     app.state.banks = banks
     # Serving needs no key; appending (the CLI) signs with the key file's log key.
@@ -293,7 +300,7 @@ def create_app(
         keys=material,
         banks=banks,
         session_factory=sessions,
-        read_session_factory=reads,
+        read_engine=hot_reads,
         metrics=metrics,
         clock=now,
         random=rand,

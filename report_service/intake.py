@@ -36,6 +36,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from client_scan.errors import ReportLimitExceeded, SealError
@@ -281,7 +282,7 @@ class Intake:
         keys: KeyMaterial,
         banks: HashBanks,
         session_factory: Callable[[], Session],
-        read_session_factory: Callable[[], Session] | None = None,
+        read_engine: Engine | None = None,
         metrics: Metrics,
         clock: Callable[[], int],
         random: RandomBytes,
@@ -297,8 +298,12 @@ class Intake:
         self.keys = keys
         self.banks = banks
         self.sessions = session_factory
-        # The duplicate check before verification only reads (no SQLite write lock).
-        self.read_sessions = read_session_factory or session_factory
+        # The repeat check before verification only reads: on a Core connection of the
+        # read engine (storage.engine.read_engine: no SQLite write lock, autocommit on
+        # PostgreSQL), in a session where there is none.
+        self.reads: Callable[[], AbstractContextManager[Connection | Session]] = (
+            session_factory if read_engine is None else read_engine.connect
+        )
         self.metrics = metrics
         self.clock = clock
         self.random = random
@@ -318,10 +323,10 @@ class Intake:
         # (report_service.storage.write_turn). Only a scheduling aid.
         self._store_turn = store_turn
 
-    def _repeat(self, session: Session, report_id: str, user_id: str) -> Answer | None:
+    def _repeat(self, conn: Connection | Session, report_id: str, user_id: str) -> Answer | None:
         """The first answer to ``user_id``'s own report ``report_id`` (stored under the id
         or its alias), or ``None``. Another reporter's report is never an answer."""
-        stored = own_first_response(session, user_id, report_id)
+        stored = own_first_response(conn, user_id, report_id)
         if stored is None:
             return None
         self.metrics.reports_duplicate.inc()
@@ -358,8 +363,8 @@ class Intake:
         check_limits(report, self.max_messages, self.max_attachments)
         if report.reporter_id != user_id:
             raise ReporterMismatch("reporter_id is not the authenticated user")
-        with self.read_sessions() as session:
-            repeat = self._repeat(session, report.report_id, user_id)
+        with self.reads() as conn:
+            repeat = self._repeat(conn, report.report_id, user_id)
         if repeat is not None:
             return repeat
         # Verify before anything about the id is answered: an unverified report learns

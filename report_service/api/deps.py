@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine
 
 from report_service.errors import AuthError
 from report_service.ratelimit import SharedRateLimiter
-from report_service.storage.users import user_by_token_hash, user_id_by_token_hash_with
+from report_service.storage.users import user_id_by_token_hash, user_id_by_token_hash_with
 from report_service.tokens import hash_token
 
 _bearer = HTTPBearer(auto_error=False, description="The user's bearer token")
@@ -27,11 +27,11 @@ def current_user(
         AuthError: no bearer token, or an unknown one.
     """
     token_hash = _token_hash(credentials)
-    with _read_sessions(request)() as session:  # a lookup: no SQLite write lock
-        user = user_by_token_hash(session, token_hash)
-        if user is None:
-            raise AuthError("unknown bearer token")
-        return user.id
+    with _read_engine(request).connect() as conn:  # a lookup: no SQLite write lock
+        user_id = user_id_by_token_hash(conn, token_hash)
+    if user_id is None:
+        raise AuthError("unknown bearer token")
+    return user_id
 
 
 CurrentUser = Annotated[str, Depends(current_user)]
@@ -48,13 +48,11 @@ def _token_hash(credentials: HTTPAuthorizationCredentials | None) -> bytes:
     return hash_token(credentials.credentials)
 
 
-def _read_sessions(request: Request) -> sessionmaker[Session]:
-    """The app's read-only session factory (the read-write one where none is set)."""
-    state = request.app.state
-    factory: sessionmaker[Session] = (
-        getattr(state, "read_session_factory", None) or state.session_factory
-    )
-    return factory
+def _read_engine(request: Request) -> Engine:
+    """The app's engine for lookups that never write
+    (:func:`report_service.storage.engine.read_engine`)."""
+    engine: Engine = request.app.state.read_engine
+    return engine
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +76,8 @@ def current_reporter(
     """
     token_hash = _token_hash(credentials)
     limiter: SharedRateLimiter = request.app.state.rate_limiter
-    with _read_sessions(request)() as session:
-        found = user_id_by_token_hash_with(session, token_hash, limiter.stored_tat)
+    with _read_engine(request).connect() as conn:
+        found = user_id_by_token_hash_with(conn, token_hash, limiter.stored_tat)
     if found is None:
         raise AuthError("unknown bearer token")
     user_id, tat_us = found

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import String, column, exists, insert, select, values
+from sqlalchemy import Connection, String, bindparam, column, exists, insert, select, values
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -145,18 +145,25 @@ def own_report_id(session: Session, reporter_id: str, report_id: str) -> str | N
     return None
 
 
-def own_first_response(session: Session, reporter_id: str, report_id: str) -> dict[str, Any] | None:
+_REPORTS = Report.__table__
+# Built once: the repeat check runs on every report (issue 11, section 3).
+_FIRST_RESPONSES = select(
+    _REPORTS.c.report_id, _REPORTS.c.reporter_id, _REPORTS.c.first_response
+).where(_REPORTS.c.report_id.in_([bindparam("report_id"), bindparam("alias_id")]))
+
+
+def own_first_response(
+    conn: Connection | Session, reporter_id: str, report_id: str
+) -> dict[str, Any] | None:
     """The first answer to ``reporter_id``'s own report ``report_id``, stored under the id
     or its alias (:func:`alias_report_id`), or ``None``; another reporter's report is never
-    an answer. One statement (both ids in one primary-key lookup)."""
+    an answer. One statement (both ids in one primary-key lookup), on a Core connection
+    (intake's read engine) or in a session's transaction."""
     candidates = (report_id, alias_report_id(reporter_id, report_id))
+    params = {"report_id": candidates[0], "alias_id": candidates[1]}
     rows = {
         str(rid): (str(owner), str(answer))
-        for rid, owner, answer in session.execute(
-            select(Report.report_id, Report.reporter_id, Report.first_response).where(
-                Report.report_id.in_(candidates)
-            )
-        )
+        for rid, owner, answer in conn.execute(_FIRST_RESPONSES, params)
     }
     for rid in candidates:
         found = rows.get(rid)

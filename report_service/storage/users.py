@@ -7,10 +7,11 @@ token.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -54,20 +55,38 @@ def user_by_token_hash(session: Session, token_hash: bytes) -> User | None:
     ).first()
 
 
+# The bearer-token lookups run on every authenticated request, on a Core connection of
+# the read engine (storage.engine.read_engine) with statements built once: an ORM session
+# and a freshly built statement cost several times the query itself (issue 11, section 3).
+_USERS = User.__table__
+_ACTIVE_TOKEN = and_(_USERS.c.token_hash == bindparam("token_hash"), _USERS.c.revoked_at.is_(None))
+_USER_ID_BY_TOKEN = select(_USERS.c.id).where(_ACTIVE_TOKEN)
+
+ExtraColumn = Callable[[ColumnElement[str]], ColumnElement[Any]]
+
+
+def user_id_by_token_hash(conn: Connection, token_hash: bytes) -> str | None:
+    """The id of the active (not revoked) user whose token hashes to ``token_hash``, or
+    ``None`` for an unknown or revoked token."""
+    user_id = conn.execute(_USER_ID_BY_TOKEN, {"token_hash": token_hash}).scalar()
+    return None if user_id is None else str(user_id)
+
+
 def user_id_by_token_hash_with(
-    session: Session,
-    token_hash: bytes,
-    extra: Callable[[ColumnElement[str]], ColumnElement[Any]],
+    conn: Connection, token_hash: bytes, extra: ExtraColumn
 ) -> tuple[str, Any] | None:
     """The id of the active user whose token hashes to ``token_hash`` and the value of
     ``extra(users.id)`` (a scalar subquery, such as the rate limiter's stored state), read
-    in one statement; ``None`` for an unknown or revoked token."""
-    row = session.execute(
-        select(User.id, extra(User.id.expression)).where(
-            User.token_hash == token_hash, User.revoked_at.is_(None)
-        )
-    ).first()
+    in one statement; ``None`` for an unknown or revoked token. The statement is built
+    once per ``extra`` (a bound method such as ``limiter.stored_tat`` is equal to itself
+    on every access)."""
+    row = conn.execute(_user_id_with(extra), {"token_hash": token_hash}).first()
     return None if row is None else (str(row[0]), row[1])
+
+
+@functools.lru_cache(maxsize=16)  # one per app's limiter; tests build many apps
+def _user_id_with(extra: ExtraColumn) -> Select[tuple[Any, Any]]:
+    return select(_USERS.c.id, extra(_USERS.c.id)).where(_ACTIVE_TOKEN)
 
 
 def active_user_exists(session: Session, user_id: str) -> bool:

@@ -144,8 +144,10 @@ def test_database_outage_is_503_not_500(sqlite_service: Service) -> None:
     from sqlalchemy import create_engine
     from sqlalchemy.orm import sessionmaker
 
-    gone = sessionmaker(create_engine("sqlite:////nonexistent/dir/x.db"))
+    unreachable = create_engine("sqlite:////nonexistent/dir/x.db")
+    gone = sessionmaker(unreachable)
     s.app.state.session_factory = s.app.state.read_session_factory = gone
+    s.app.state.read_engine = unreachable  # the token check's Core connections
     response = s.submit("bob", s.report("bob", [s.frank("alice", "bob")]))
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "unavailable"
