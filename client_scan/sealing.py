@@ -26,15 +26,39 @@ def seal_report(report_json: bytes, service_public_key: bytes) -> bytes:
     return SealedBox(PublicKey(service_public_key)).encrypt(report_json)
 
 
+class ReportOpener:
+    """Opens reports sealed to one private key. Building it derives the key pair's public
+    half (an X25519 scalar multiplication, which ``crypto_box_seal_open`` needs to derive
+    the nonce); a service keeps one per sealing key instead of paying that per report."""
+
+    __slots__ = ("_box",)
+
+    def __init__(self, private_key: bytes) -> None:
+        """Raises:
+        InvalidInput: the private key is not 32 bytes.
+        """
+        if len(private_key) != X25519_KEY_BYTES:
+            raise InvalidInput("service private key must be 32 bytes")
+        self._box = SealedBox(PrivateKey(private_key))
+
+    def open(self, sealed: bytes) -> bytes:
+        """The report JSON inside ``sealed``.
+
+        Raises:
+            SealError: the bytes are not a sealed box for this key, or were altered.
+        """
+        try:
+            return self._box.decrypt(sealed)
+        except (CryptoError, ValueError, TypeError) as exc:
+            raise SealError("report is not sealed to this service key, or was altered") from exc
+
+
 def open_sealed_report(sealed: bytes, private_key: bytes) -> bytes:
-    """Open a sealed report with the service's private key.
+    """Open a sealed report with the service's private key (once: see :class:`ReportOpener`
+    for many).
 
     Raises:
+        InvalidInput: the private key is not 32 bytes.
         SealError: the bytes are not a sealed box for this key, or were altered.
     """
-    if len(private_key) != X25519_KEY_BYTES:
-        raise InvalidInput("service private key must be 32 bytes")
-    try:
-        return SealedBox(PrivateKey(private_key)).decrypt(sealed)
-    except (CryptoError, ValueError, TypeError) as exc:
-        raise SealError("report is not sealed to this service key, or was altered") from exc
+    return ReportOpener(private_key).open(sealed)

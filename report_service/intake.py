@@ -42,7 +42,6 @@ from sqlalchemy.orm import Session
 from client_scan.errors import ReportLimitExceeded, SealError
 from client_scan.franking.verify_report import VerifiedReport, verify_report
 from client_scan.report_format import Report, message_to_json, parse_report
-from client_scan.sealing import open_sealed_report
 from hashes.video import looks_like_video
 from report_service.banks import BankHit, HashBanks, MediaFacts, VideoFacts
 from report_service.errors import Conflict, DuplicateReport, ReporterMismatch
@@ -91,7 +90,7 @@ def open_report(sealed: bytes, keys: KeyMaterial) -> bytes:
     ordered = [keys.active_sealing, *(k for k in keys.sealing if k.kid != keys.sealing_active)]
     for key in ordered:
         try:
-            return open_sealed_report(sealed, key.private_key)
+            return key.opener.open(sealed)
         except SealError:
             continue
     raise SealError("report is not sealed to this service's key, or was altered")

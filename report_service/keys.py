@@ -32,6 +32,7 @@ from nacl.signing import SigningKey
 from client_scan.bounded_json import JsonInputError, parse_json
 from client_scan.errors import KeyringError
 from client_scan.franking.keyring import FrankingKey, Keyring
+from client_scan.sealing import ReportOpener
 from hashes.transparency.note import NoteSigner
 from report_service.errors import KeyFileError
 
@@ -49,6 +50,11 @@ class SealingKey:
     private_key: bytes = field(repr=False)
     created_at_ms: int
     retired_at_ms: int | None = None
+    # Built once with the key: opening a report then costs no key derivation.
+    opener: ReportOpener = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "opener", ReportOpener(self.private_key))
 
     @property
     def public_key(self) -> bytes:

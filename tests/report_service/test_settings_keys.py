@@ -9,7 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from client_scan.errors import SealError
+from client_scan.sealing import seal_report
 from report_service.errors import ConfigError, KeyFileError, PlaceholderSecret
+from report_service.intake import open_report
 from report_service.keys import (
     generate_key_material,
     material_from_json,
@@ -74,6 +77,25 @@ def test_key_material_round_trips_through_json(now: int, which: str) -> None:
     material = generate_key_material(os.urandom, now)
     rotated = rotate_key(material, which, os.urandom, now + 1)
     assert material_from_json(material_to_json(rotated)) == rotated
+
+
+def test_retired_sealing_keys_keep_an_opener_for_their_own_reports() -> None:
+    """Each sealing key opens reports with an opener built once with it; rotation (a
+    ``replace`` of the old key) and a round trip through the key file rebuild it from the
+    key's own bytes."""
+    material = generate_key_material(os.urandom, 0)
+    sealed_to_old = seal_report(b"{}", material.active_sealing.public_key)
+    rotated = rotate_key(material, "sealing", os.urandom, 1)
+    reloaded = material_from_json(material_to_json(rotated))
+    for keys in (rotated, reloaded):
+        old = keys.sealing_key(material.sealing_active)
+        assert old.retired_at_ms == 1
+        assert old.opener.open(sealed_to_old) == b"{}"
+        with pytest.raises(SealError):
+            keys.active_sealing.opener.open(sealed_to_old)
+        sealed_to_new = seal_report(b"[]", keys.active_sealing.public_key)
+        assert open_report(sealed_to_new, keys) == b"[]"
+        assert open_report(sealed_to_old, keys) == b"{}"
 
 
 def test_malformed_key_file_is_refused() -> None:

@@ -78,6 +78,21 @@ def test_admin_revokes_and_reissues_a_user_over_http(service: Service, admin: st
     assert issued["token"] not in audit_text
 
 
+def test_a_revoked_reporter_cannot_submit(service: Service, admin: str) -> None:
+    """``POST /v1/reports`` checks the token (with the rate limiter's state) on a Core
+    connection of the read engine: a revoked user's token is refused there, on both
+    engines, and nothing is stored."""
+    report = service.report("bob", [service.frank("alice", "bob")])
+    r = service.client.request("DELETE", "/v1/review/users/bob", headers=bearer(admin))
+    assert r.status_code == 200, r.text
+    refused = service.submit("bob", report)
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "unauthorized"
+    issued = service.client.post("/v1/review/users/bob/token", headers=bearer(admin)).json()
+    service.tokens["bob"] = issued["token"]
+    assert service.submit("bob", report).status_code == 201  # never stored before
+
+
 def test_rotating_a_user_token_retires_the_old_one(service: Service, admin: str) -> None:
     old = service.tokens["alice"]
     issued = service.client.post("/v1/review/users/alice/token", headers=bearer(admin))

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from nacl.public import PrivateKey
 
 from client_scan.bounded_json import parse_json
-from client_scan.errors import ReportFormatError, ReportLimitExceeded, SealError
+from client_scan.errors import InvalidInput, ReportFormatError, ReportLimitExceeded, SealError
 from client_scan.report_format import (
     MAX_MESSAGES,
     Reason,
@@ -23,7 +23,7 @@ from client_scan.report_format import (
     parse_report,
     report_to_json,
 )
-from client_scan.sealing import open_sealed_report, seal_report
+from client_scan.sealing import ReportOpener, open_sealed_report, seal_report
 
 from .helpers import franked, keyring, report
 
@@ -187,6 +187,19 @@ def test_sealed_report_opens_only_with_the_service_key() -> None:
     with pytest.raises(SealError):
         open_sealed_report(b"short", bytes(service))
     assert uuid.UUID(_base().report_id)
+
+
+def test_a_report_opener_opens_every_report_sealed_to_its_key() -> None:
+    service, other = PrivateKey.generate(), PrivateKey.generate()
+    opener = ReportOpener(bytes(service))
+    for body in (b"{}", b'{"a": 1}', b""):
+        assert opener.open(seal_report(body, bytes(service.public_key))) == body
+    with pytest.raises(SealError):
+        opener.open(seal_report(b"{}", bytes(other.public_key)))
+    with pytest.raises(SealError):
+        opener.open(b"short")
+    with pytest.raises(InvalidInput):
+        ReportOpener(b"\x01" * 31)
 
 
 _BASE = json.loads(_mutated(lambda o: None))

@@ -18,7 +18,9 @@ from client_scan.franking.verify_report import verify_report
 from report_service.errors import Conflict, DuplicateReport, EvidenceDestroyed, NotFound
 from report_service.intake import build_record
 from report_service.keys import KeyMaterial
+from report_service.ratelimit import SharedRateLimiter
 from report_service.review.decisions.requeue import ReviewRequeue
+from report_service.storage.engine import read_engine
 from report_service.storage.evidence import destroy_evidence, list_evidence, read_evidence
 from report_service.storage.models import (
     EvidenceBlob,
@@ -32,7 +34,14 @@ from report_service.storage.reports import (
     report_status,
     store_report,
 )
-from report_service.storage.users import add_user, list_users, user_by_token_hash
+from report_service.storage.users import (
+    add_user,
+    list_users,
+    revoke,
+    user_by_token_hash,
+    user_id_by_token_hash,
+    user_id_by_token_hash_with,
+)
 
 NOW = 1_767_225_660_000  # the conftest clock's start
 REQUEUE = ReviewRequeue()
@@ -74,6 +83,36 @@ def test_users(sessions: sessionmaker[Session]) -> None:
         assert user_by_token_hash(s, b"\xff" * 32) is None
         with pytest.raises(Conflict):
             add_user(s, "bob", b"\xee" * 32, NOW)
+
+
+def test_token_lookups_on_the_read_engine_refuse_revoked_users(
+    sessions: sessionmaker[Session],
+) -> None:
+    """The per-request lookups (Core connections of the read engine, statements built
+    once) answer an active user's id, with the limiter's state in the same statement, and
+    nothing for an unknown or revoked token."""
+    add_users(sessions, "bob", "alice")  # token hashes 00.., 01..
+    bind = sessions.kw["bind"]
+    limiter = SharedRateLimiter(sessions, per_minute=60, burst=1)
+    limiter.check("alice", NOW)
+    reads = read_engine(bind)
+    for _ in range(2):  # the second time from the built statements
+        with reads.connect() as conn:
+            assert user_id_by_token_hash(conn, bytes([1]) * 32) == "alice"
+            assert user_id_by_token_hash_with(conn, bytes([0]) * 32, limiter.stored_tat) == (
+                "bob",
+                None,
+            )
+            found = user_id_by_token_hash_with(conn, bytes([1]) * 32, limiter.stored_tat)
+            assert found == ("alice", (NOW + 1000) * 1000)
+            assert user_id_by_token_hash(conn, b"\xff" * 32) is None
+    with sessions() as s:
+        revoke(s, "alice", NOW)
+        s.commit()
+    with reads.connect() as conn:
+        assert user_id_by_token_hash(conn, bytes([1]) * 32) is None
+        assert user_id_by_token_hash_with(conn, bytes([1]) * 32, limiter.stored_tat) is None
+        assert user_id_by_token_hash(conn, bytes([0]) * 32) == "bob"
 
 
 def test_relay_queue(sessions: sessionmaker[Session]) -> None:
