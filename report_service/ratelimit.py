@@ -119,24 +119,29 @@ _FIRST_GRANT = """
 INSERT INTO rate_limits (key, tat_us, last_grant)
 VALUES (:key, CAST(:now AS BIGINT) + CAST(:interval AS BIGINT), :nonce)"""
 
+# The statements are built once (each report runs one): a TextClause parses its bind
+# names when built.
+
 # SQLite: inside the engine's BEGIN IMMEDIATE transaction.
-SQLITE_UPSERT = _upsert(_FIRST_GRANT, "MAX")
+SQLITE_UPSERT = text(_upsert(_FIRST_GRANT, "MAX"))
 
 # PostgreSQL: one autocommit statement (one round trip) that also turns off the WAL flush
 # wait for its own commit (``set_config(.., true)``: this transaction only). A limiter row
 # is not worth an fsync: a database crash forgets the last few ms of counts, which only
 # forgives a few callers. The CTE is read by the SELECT, so it always runs.
-POSTGRES_UPSERT = _upsert(
-    """
+POSTGRES_UPSERT = text(
+    _upsert(
+        """
 WITH quick AS (SELECT set_config('synchronous_commit', 'off', true) AS setting)
 INSERT INTO rate_limits (key, tat_us, last_grant)
 SELECT :key, CAST(:now AS BIGINT) + CAST(:interval AS BIGINT), :nonce FROM quick""",
-    "GREATEST",
+        "GREATEST",
+    )
 )
 
 # PostgreSQL inside the report's own transaction: the same rule, committed with the report
 # (durably: no synchronous_commit change there).
-POSTGRES_UPSERT_IN_TRANSACTION = _upsert(_FIRST_GRANT, "GREATEST")
+POSTGRES_UPSERT_IN_TRANSACTION = text(_upsert(_FIRST_GRANT, "GREATEST"))
 
 
 _RATE_LIMITS = table("rate_limits", column("key"), column("tat_us"))
@@ -174,12 +179,11 @@ class SharedRateLimiter:
     def stored_tat(self, key: ColumnElement[str]) -> ColumnElement[int]:
         """A scalar subquery: the stored ``tat_us`` of the caller whose id is the SQL
         expression ``key`` (NULL for a caller never seen), to read in the same statement
-        as the caller's token lookup."""
+        as the caller's token lookup (which builds that statement once:
+        :func:`report_service.storage.users.user_id_by_token_hash_with`)."""
         limiter_key = func.substr(literal(f"{self._prefix}:") + key, 1, 200)
         return (
-            select(_RATE_LIMITS.c.tat_us)
-            .where(_RATE_LIMITS.c.key == limiter_key)
-            .scalar_subquery()
+            select(_RATE_LIMITS.c.tat_us).where(_RATE_LIMITS.c.key == limiter_key).scalar_subquery()
         )
 
     def refuse_if_over(self, tat_us: int | None, now_ms: int) -> None:
@@ -203,12 +207,12 @@ class SharedRateLimiter:
             RateLimited: over the limit (the caller rolls its transaction back).
         """
         params = self._params(key, now_ms)
-        sql = (
+        upsert = (
             POSTGRES_UPSERT_IN_TRANSACTION
             if session.get_bind().dialect.name == "postgresql"
             else SQLITE_UPSERT
         )
-        tat_us, grant = session.execute(text(sql), params).one()
+        tat_us, grant = session.execute(upsert, params).one()
         if grant != params["nonce"]:
             raise self._refuse(int(tat_us), now_ms)
 
@@ -223,9 +227,9 @@ class SharedRateLimiter:
         with self._sessions() as session:
             if session.get_bind().dialect.name == "postgresql":
                 conn = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-                tat_us, grant = conn.execute(text(POSTGRES_UPSERT), params).one()
+                tat_us, grant = conn.execute(POSTGRES_UPSERT, params).one()
             else:
                 with session.begin():
-                    tat_us, grant = session.execute(text(SQLITE_UPSERT), params).one()
+                    tat_us, grant = session.execute(SQLITE_UPSERT, params).one()
         if grant != params["nonce"]:
             raise self._refuse(int(tat_us), now_ms)
