@@ -95,6 +95,7 @@ from benchmarks._support import (
     free_port,
     machine_cpu_s,
     own_cpu_s,
+    still_heap,
     wait_ready,
 )
 
@@ -255,9 +256,10 @@ def timed_load(
     machine."""
     clients = make_clients(concurrency)
     try:
-        start = CpuClock.read(server_pid, database_pids())
-        rps, latencies = load(url, bodies, headers, concurrency, expect, clients)
-        end = CpuClock.read(server_pid, database_pids())
+        with still_heap():
+            start = CpuClock.read(server_pid, database_pids())
+            rps, latencies = load(url, bodies, headers, concurrency, expect, clients)
+            end = CpuClock.read(server_pid, database_pids())
     finally:
         for c in clients:
             c.close()
@@ -278,9 +280,10 @@ def timed_paced_load(
     :func:`timed_load`); the run's ``rps`` is the offered rate."""
     clients = make_clients(threads)
     try:
-        start = CpuClock.read(server_pid, database_pids())
-        latencies, lags = paced_load(url, bodies, headers, rate, clients, expect)
-        end = CpuClock.read(server_pid, database_pids())
+        with still_heap():
+            start = CpuClock.read(server_pid, database_pids())
+            latencies, lags = paced_load(url, bodies, headers, rate, clients, expect)
+            end = CpuClock.read(server_pid, database_pids())
     finally:
         for c in clients:
             c.close()
