@@ -127,6 +127,56 @@ def make_clients(count: int) -> list[httpx.Client]:
     return [httpx.Client(timeout=60.0) for _ in range(count)]
 
 
+def _post_all(
+    url: str,
+    bodies: Sequence[bytes],
+    headers: dict[str, str],
+    clients: Sequence[httpx.Client],
+    expect: int,
+    due: Callable[[int], float] | None,
+) -> tuple[float, list[float], list[float]]:
+    """Post every body once, in order, from one thread per client; return (wall seconds,
+    latencies, start lags). Closed loop when ``due`` is ``None`` (a thread sends its next
+    request when its last is answered; latency from the send); else request ``i`` waits
+    until ``due(i)`` (``time.perf_counter`` seconds) and its latency counts from then, with
+    its start lag (how late it was sent)."""
+    latencies: list[float] = []
+    lags: list[float] = []
+    lock = threading.Lock()
+    index = iter(range(len(bodies)))
+    errors: list[str] = []
+
+    def worker(client: httpx.Client) -> None:
+        while True:
+            with lock:
+                i = next(index, None)
+            if i is None:
+                return
+            sent = time.perf_counter()
+            if due is not None:
+                time.sleep(max(0.0, due(i) - sent))
+                sent = time.perf_counter()
+            r = client.post(url, content=bodies[i], headers=headers)
+            done = time.perf_counter()
+            since = sent if due is None else due(i)
+            with lock:
+                latencies.append(done - since)
+                lags.append(sent - since)
+                if r.status_code != expect:
+                    errors.append(f"{r.status_code} {r.text[:200]}")
+
+    threads = [threading.Thread(target=worker, args=(c,)) for c in clients]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+    if errors:
+        raise RuntimeError(f"{len(errors)} unexpected answers, e.g. {errors[0]}")
+    return wall, latencies, lags
+
+
 def load(
     url: str,
     bodies: Sequence[bytes],
@@ -142,36 +192,11 @@ def load(
     use = clients if clients is not None else own
     if len(use) != concurrency:
         raise ValueError(f"{len(use)} clients for {concurrency} threads")
-    latencies: list[float] = []
-    lock = threading.Lock()
-    index = iter(range(len(bodies)))
-    errors: list[str] = []
-
-    def worker(client: httpx.Client) -> None:
-        while True:
-            with lock:
-                i = next(index, None)
-            if i is None:
-                return
-            start = time.perf_counter()
-            r = client.post(url, content=bodies[i], headers=headers)
-            elapsed = time.perf_counter() - start
-            with lock:
-                latencies.append(elapsed)
-                if r.status_code != expect:
-                    errors.append(f"{r.status_code} {r.text[:200]}")
-
-    threads = [threading.Thread(target=worker, args=(c,)) for c in use]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - start
-    for c in own:
-        c.close()
-    if errors:
-        raise RuntimeError(f"{len(errors)} unexpected answers, e.g. {errors[0]}")
+    try:
+        wall, latencies, _lags = _post_all(url, bodies, headers, use, expect, None)
+    finally:
+        for c in own:
+            c.close()
     return len(bodies) / wall, latencies
 
 
@@ -188,39 +213,10 @@ def paced_load(
     waits (for the server, or for a free client thread when all of them, one per client,
     are busy) is counted with its wait, not left out (no coordinated omission). Returns
     (latencies, start lags: how late each request was sent after it was due)."""
-    latencies: list[float] = []
-    lags: list[float] = []
-    lock = threading.Lock()
-    index = iter(range(len(bodies)))
-    errors: list[str] = []
-
-    def worker(client: httpx.Client) -> None:
-        while True:
-            with lock:
-                i = next(index, None)
-            if i is None:
-                return
-            due = t0 + i / rate
-            wait = due - time.perf_counter()
-            if wait > 0:
-                time.sleep(wait)
-            sent = time.perf_counter()
-            r = client.post(url, content=bodies[i], headers=headers)
-            done = time.perf_counter()
-            with lock:
-                latencies.append(done - due)
-                lags.append(sent - due)
-                if r.status_code != expect:
-                    errors.append(f"{r.status_code} {r.text[:200]}")
-
-    threads = [threading.Thread(target=worker, args=(c,)) for c in clients]
     t0 = time.perf_counter() + 0.05  # after the threads have started
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise RuntimeError(f"{len(errors)} unexpected answers, e.g. {errors[0]}")
+    _wall, latencies, lags = _post_all(
+        url, bodies, headers, clients, expect, lambda i: t0 + i / rate
+    )
     return latencies, lags
 
 
