@@ -340,6 +340,7 @@ def create_app(
         decision_hooks=[StatementRecorder(mapping, rand)],
         on_reopened=statement_ender,
         audit_deferred=audit_deferred,
+        write_turn=write_turn,
     )
     install_review(app, review)
     install_ncmec(app, ncmec)

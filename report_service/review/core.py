@@ -10,6 +10,7 @@ if it did not exist.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -44,6 +45,9 @@ class ServiceCore:
     # High-volume actions (claim, release, item view) record their audit entry for the
     # sequencer instead of locking the chain head through their commit (audit.store).
     _audit_deferred: bool
+    # Claims, releases and decisions take the SQLite writers' turn (storage.write_turn):
+    # they queue on a lock that wakes them at once instead of in SQLite's busy handler.
+    _write_turn: Callable[[], AbstractContextManager[None]]
 
     def _item(
         self, session: Session, actor: Actor, item_id: int, *, lock: bool = False

@@ -14,6 +14,7 @@ chain in the same transaction as the change it records.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -59,11 +60,14 @@ class ReviewService(
         decision_hooks: Sequence[DecisionHook] = (),
         on_reopened: ReopenHook | None = None,
         audit_deferred: bool = False,
+        write_turn: Callable[[], AbstractContextManager[None]] | None = None,
     ) -> None:
         self._sessions = session_factory
         # Claims, releases and item views record their audit entries for the sequencer
         # (audit.store.record_pending) instead of holding the chain head to their commit.
         self._audit_deferred = audit_deferred
+        # On SQLite the turn that intake's stores take too (storage.write_turn).
+        self._write_turn = write_turn or nullcontext
         self._decision_hooks = tuple(decision_hooks)
         self._on_reopened = on_reopened
         # Token lookups and queue depths only read: no SQLite write lock for them.

@@ -83,7 +83,7 @@ class DecisionService(BankingService):
         if bank_media and self._banker is None:
             raise BankUnavailable("no hash bank is configured")
         now = self._clock()
-        with self._sessions.begin() as session:
+        with self._write_turn(), self._sessions.begin() as session:
             item = self._item(session, actor, item_id, lock=True)
             lease = queue_store.get_lease(session, item_id)
             if lease is None or not lease.held_by(actor.name, now) or item.status != "claimed":

@@ -79,7 +79,7 @@ class QueueService(ServiceCore):
             return {"queue": queue, "expires_at": lease.expires_at, "taken_over_from": taken}
 
         # One transaction, SQLAlchemy Core: pick, mark, lease and audit (queue_store.claim_next).
-        with self._sessions.begin() as session:
+        with self._write_turn(), self._sessions.begin() as session:
             item, lease, taken = queue_store.claim_next(
                 session,
                 queue,
@@ -135,7 +135,7 @@ class QueueService(ServiceCore):
             LeaseLost: the caller holds no live lease on it.
         """
         now = self._clock()
-        with self._sessions.begin() as session:
+        with self._write_turn(), self._sessions.begin() as session:
             item = self._item(session, actor, item_id, lock=True)
             lease = queue_store.get_lease(session, item_id)
             if lease is None or not lease.held_by(actor.name, now) or item.status != "claimed":

@@ -37,6 +37,7 @@ from report_service.storage.models import (
     ReviewItem,
     User,
 )
+from report_service.storage.write_turn import write_turn_for
 
 MASTER_KID = "mk-test"
 MASTER_KEY = bytes(range(32))
@@ -284,7 +285,10 @@ def make_env(url: str, banker: Banker | None = None, *, audit_deferred: bool | N
     reader = MasterKeyEvidence(lambda kid: MASTER_KEY)
     if audit_deferred is None:
         audit_deferred = engine.dialect.name == "postgresql"
-    service = ReviewService(sf, clock, reader, banker, audit_deferred=audit_deferred)
+    # As frankly serve does: on SQLite, writes take the writers' turn (storage.write_turn).
+    service = ReviewService(
+        sf, clock, reader, banker, audit_deferred=audit_deferred, write_turn=write_turn_for(engine)
+    )
     tokens = {role: service.add_moderator("cli", f"{role}-1", role).token for role in ROLES}
     return Env(url, engine, sf, clock, service, tokens)
 
