@@ -11,8 +11,9 @@ inter-process lock: the kernel drops it when its process dies, ``kill -9`` inclu
 
 It is a scheduling aid only: correctness still rests on SQLite's own lock, which every
 writer takes. The turn is held for one write transaction, which waits for nothing but
-the disk, so a turn is never held for long; writers that do not take it (there are
-some: review, the relay, the CLI) still queue on SQLite's lock as before.
+the disk, so a turn is never held for long. Intake's stores and review's claims,
+releases and decisions take it; other writers (the relay, the rest of review, the CLI)
+still queue on SQLite's lock as before.
 """
 
 from __future__ import annotations
