@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -320,7 +320,7 @@ class Intake:
         # the next one as soon as the previous store commits, instead of letting it sleep
         # in SQLite's busy handler (1, 2, 5 .. 100 ms steps) while the database sits idle
         # (report_service.storage.write_turn). Only a scheduling aid.
-        self._store_turn = store_turn
+        self._store_turn = store_turn or nullcontext
 
     def _repeat(self, conn: Connection | Session, report_id: str, user_id: str) -> Answer | None:
         """The first answer to ``user_id``'s own report ``report_id`` (stored under the id
@@ -333,8 +333,6 @@ class Intake:
 
     def _store(self, record: ReportRecord, now_ms: int, admit: Admit | None) -> bool:
         """Store ``record``; ``False`` when its id was taken meanwhile (nothing written)."""
-        if self._store_turn is None:
-            return self._store_now(record, now_ms, admit)
         with self._store_turn():
             return self._store_now(record, now_ms, admit)
 

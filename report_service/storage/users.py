@@ -48,13 +48,6 @@ def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.id)))
 
 
-def user_by_token_hash(session: Session, token_hash: bytes) -> User | None:
-    """The active (not revoked) user whose token hashes to ``token_hash``, if any."""
-    return session.scalars(
-        select(User).where(User.token_hash == token_hash, User.revoked_at.is_(None))
-    ).first()
-
-
 # The bearer-token lookups run on every authenticated request, on a Core connection of
 # the read engine (storage.engine.read_engine) with statements built once: an ORM session
 # and a freshly built statement cost several times the query itself (issue 11, section 3).
