@@ -63,6 +63,6 @@ def progressive_jpeg_with_scans(scans: int, side: int = 4096) -> bytes:
 def slow_jpeg_under_every_limit() -> bytes:
     """The slowest kind of JPEG the default limits admit: 100 scans (the cap) over
     1638x1638 pixels (2**28 scan-pixels, the budget). Nothing in its header refuses it,
-    yet libjpeg needs about half a second (more on a busy core): the sandbox's deadline and
-    its pool of workers are what bound it."""
+    yet libjpeg needs about 0.09 s on a quiet core (half a second and more on a busy one):
+    the sandbox's deadline and its pool of workers are what bound it."""
     return progressive_jpeg_with_scans(100, side=1638)
