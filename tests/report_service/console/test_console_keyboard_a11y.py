@@ -10,13 +10,21 @@ from report_service.review.audit.store import AuditFilter
 from tests.report_service.console.conftest import PAGE_TIMEOUT_MS, Live, axe_violations, sign_in
 
 
+def type_token(page: Any, token: str) -> None:
+    """Type a token into the sign-in form, once its field has focus, as a keyboard user
+    would. Chromium applies ``autofocus`` at its next rendering update, which can come
+    after the load event: keys pressed before it go to the page, not to the field."""
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'token'")
+    page.keyboard.type(token)
+
+
 def test_a_keyboard_only_shift(browser: Any, live: Live) -> None:
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(PAGE_TIMEOUT_MS)
     page.goto(f"{live.url}/console/signin")
     # the token field has focus; type, Enter
-    page.keyboard.type(live.shift.tokens["mia"])
+    type_token(page, live.shift.tokens["mia"])
     page.keyboard.press("Enter")
     page.wait_for_url("**/console/queues")
     page.keyboard.press("?")
@@ -64,7 +72,7 @@ def test_a_keyboard_only_shift(browser: Any, live: Live) -> None:
     assert decided.detail["policy"] == "harassment/2.0"
 
     # a lead reopens it, keyboard only
-    page.keyboard.type(live.shift.tokens["lee"])
+    type_token(page, live.shift.tokens["lee"])
     page.keyboard.press("Enter")
     page.wait_for_url("**/console/queues")
     page.keyboard.press("g")  # open an item by number
