@@ -46,7 +46,9 @@ demo-franking: $(STAMP)
 screenshots: $(STAMP)
 	$(BIN)/python tools/console_screenshots.py
 
-## make bench: every benchmark, with the reference implementations installed
+## make bench: every benchmark, with the reference implementations installed; the storage
+## benchmarks also measure a scratch database on this PostgreSQL server when it answers
+BENCH_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 bench: $(STAMP)
 	@# vpdq (the reference vPDQ, bench extra) builds against Debian's FFmpeg development
 	@# packages and needs the ffmpeg program when it is imported. The robustness benchmark
@@ -71,10 +73,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/review.py --depth 100000
 	$(BIN)/python benchmarks/review.py --depth 1000000
 	$(BIN)/python benchmarks/lifecycle.py
-	$(BIN)/python benchmarks/shared_state.py
+	$(BIN)/python benchmarks/shared_state.py --postgres-url $(BENCH_POSTGRES_URL)
 	$(BIN)/python benchmarks/transparency.py
 	$(BIN)/python benchmarks/bounded_json.py
-	$(BIN)/python benchmarks/webhooks.py
+	$(BIN)/python benchmarks/webhooks.py --postgres-url $(BENCH_POSTGRES_URL)
 	$(BIN)/python benchmarks/video.py
 	$(BIN)/python benchmarks/transparency_device.py
 

@@ -26,7 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -262,3 +263,40 @@ def still_heap() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+
+
+def postgres_database(admin_url: str) -> tuple[str, Callable[[], None]] | None:
+    """A fresh PostgreSQL database and its dropper, or None if unreachable."""
+    import psycopg
+
+    dsn = admin_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    try:
+        with psycopg.connect(dsn, connect_timeout=3, autocommit=True) as conn:
+            name = f"frankly_bench_{uuid.uuid4().hex[:12]}"
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError:
+        return None
+
+    def drop() -> None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return admin_url.rsplit("/", 1)[0] + "/" + name, drop
+
+
+def databases(
+    tmp: str, database: str | None, postgres_url: str
+) -> list[tuple[str, Callable[[], None] | None]]:
+    """The databases a storage benchmark measures, each with what drops it afterwards:
+    ``database`` (default: a fresh SQLite file in ``tmp``), then, when ``postgres_url`` is
+    given and answers, a scratch database created on that server for the run."""
+    urls: list[tuple[str, Callable[[], None] | None]] = [
+        (database or f"sqlite:///{tmp}/bench.sqlite", None)
+    ]
+    if postgres_url:
+        scratch = postgres_database(postgres_url)
+        if scratch is None:
+            print(f"postgresql: {postgres_url} does not answer, skipped")
+        else:
+            urls.append(scratch)
+    return urls

@@ -95,6 +95,7 @@ from benchmarks._support import (
     free_port,
     machine_cpu_s,
     own_cpu_s,
+    postgres_database,
     still_heap,
     wait_ready,
 )
@@ -430,25 +431,6 @@ def build_reports(data: Path, count: int, picture: bytes | None) -> list[bytes]:
         )
         out.append(seal_report(encode_report(report), public))
     return out
-
-
-def postgres_database(admin_url: str) -> tuple[str, Callable[[], None]] | None:
-    """A fresh PostgreSQL database and its dropper, or None if unreachable."""
-    import psycopg
-
-    dsn = admin_url.replace("postgresql+psycopg://", "postgresql://", 1)
-    try:
-        with psycopg.connect(dsn, connect_timeout=3, autocommit=True) as conn:
-            name = f"frankly_bench_{uuid.uuid4().hex[:12]}"
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError:
-        return None
-
-    def drop() -> None:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return admin_url.rsplit("/", 1)[0] + "/" + name, drop
 
 
 class PostgresBackends:

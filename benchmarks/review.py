@@ -90,8 +90,8 @@ from benchmarks._claim_workers import (
     create_floor,
     start,
 )
-from benchmarks._support import baseline_server
-from benchmarks.intake import ServiceProcess, build_reports, load, pct, postgres_database
+from benchmarks._support import baseline_server, postgres_database
+from benchmarks.intake import ServiceProcess, build_reports, load, pct
 
 DECISIONS = ("no_violation", "warn_sender", "restrict_sender", "suspend_sender", "escalate_legal")
 

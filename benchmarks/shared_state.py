@@ -1,6 +1,7 @@
 """Cost of keeping shared state in the database, as figures a reviewer can rerun.
 
-    .venv/bin/python benchmarks/shared_state.py [--database URL] [--rounds 5] [--calls 300]
+    .venv/bin/python benchmarks/shared_state.py [--database URL] [--postgres-url URL]
+        [--rounds 5] [--calls 300]
 
 1. Rate limiting: one ``SharedRateLimiter.check`` (an atomic upsert in its own
    transaction) against the old in-memory ``RateLimiter.check`` (the baseline), interleaved
@@ -13,7 +14,8 @@
    ``Matcher.match`` calls without it (the baseline), interleaved.
 
 Default database: a fresh SQLite file. Pass a PostgreSQL URL (an empty database) to
-measure LISTEN/NOTIFY.
+measure LISTEN/NOTIFY instead, or ``--postgres-url`` (a server) to measure a scratch
+database created on it after SQLite, as ``make bench`` does.
 """
 
 from __future__ import annotations
@@ -22,13 +24,18 @@ import argparse
 import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 from sqlalchemy import Engine
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._support import databases
 from hashes.values import Algorithm, HashValue
 from report_service.banks import HashBanks
 from report_service.keys import generate_key_material
@@ -56,18 +63,26 @@ def spread(values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database", default=None, help="database URL (default: SQLite)")
+    parser.add_argument(
+        "--postgres-url",
+        default="",
+        help="also measure on a scratch database created on this PostgreSQL server "
+        "(make bench passes the local one)",
+    )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--calls", type=int, default=300)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.database or f"sqlite:///{tmp}/bench.sqlite"
-        upgrade_database(url)
-        engines = [make_engine(url), make_engine(url)]
-        try:
-            run(engines, args.rounds, args.calls, url.split(":")[0])
-        finally:
-            for engine in engines:
-                engine.dispose()
+        for url, drop in databases(tmp, args.database, args.postgres_url):
+            upgrade_database(url)
+            engines = [make_engine(url), make_engine(url)]
+            try:
+                run(engines, args.rounds, args.calls, url.split(":")[0].split("+")[0])
+            finally:
+                for engine in engines:
+                    engine.dispose()
+                if drop is not None:
+                    drop()
 
 
 def check(limiter: RateLimiter | SharedRateLimiter, round_no: int, i: int) -> None:

@@ -1,6 +1,7 @@
 """What webhooks cost, as figures a reviewer can rerun.
 
-    .venv/bin/python benchmarks/webhooks.py [--database URL] [--rounds 5] [--calls 200]
+    .venv/bin/python benchmarks/webhooks.py [--database URL] [--postgres-url URL]
+        [--rounds 5] [--calls 200]
 
 1. The outbox in a write transaction: one transaction that inserts a small row and
    commits (the baseline), against the same transaction plus ``emit_event`` with no
@@ -11,7 +12,9 @@
    127.0.0.1 (claim, sign, POST, record: two short transactions per delivery) against
    the same signed POSTs with one httpx client and no database (the baseline).
 
-Default database: a fresh SQLite file. Pass a PostgreSQL URL (an empty database).
+Default database: a fresh SQLite file. Pass a PostgreSQL URL (an empty database)
+instead, or ``--postgres-url`` (a server) to measure a scratch database created on it
+after SQLite, as ``make bench`` does.
 """
 
 from __future__ import annotations
@@ -19,15 +22,20 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 from fastapi import FastAPI, Response
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._support import databases
 from report_service.escalation.webhooks import emit_event
 from report_service.escalation.webhooks.deliverer import Deliverer
 from report_service.escalation.webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -71,17 +79,25 @@ def receiver() -> FastAPI:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database", default=None, help="database URL (default: SQLite)")
+    parser.add_argument(
+        "--postgres-url",
+        default="",
+        help="also measure on a scratch database created on this PostgreSQL server "
+        "(make bench passes the local one)",
+    )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--calls", type=int, default=200)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.database or f"sqlite:///{tmp}/bench.sqlite"
-        upgrade_database(url)
-        engine = make_engine(url)
-        try:
-            run(make_session_factory(engine), args.rounds, args.calls, engine.dialect.name)
-        finally:
-            engine.dispose()
+        for url, drop in databases(tmp, args.database, args.postgres_url):
+            upgrade_database(url)
+            engine = make_engine(url)
+            try:
+                run(make_session_factory(engine), args.rounds, args.calls, engine.dialect.name)
+            finally:
+                engine.dispose()
+                if drop is not None:
+                    drop()
 
 
 def run(sessions: sessionmaker[Session], rounds: int, calls: int, dialect: str) -> None:
