@@ -3,7 +3,11 @@
 Each worker process builds, once, what ``create_app`` gives the review API: an engine
 on the database URL, the session factories (one for writes, one read-only for token
 checks), the webhook outbox hook as ``events``, and a :class:`ReviewService` over them.
-A job then makes ``count`` claims as the claim route does, without HTTP:
+On SQLite it also takes the writers' turn that ``frankly serve`` takes
+(:func:`~report_service.storage.write_turn.write_turn_for`: a lock file shared by the
+processes, which wakes the next writer at once instead of leaving it in SQLite's busy
+handler), and so do the commit floors below, so that both are measured as the service
+runs. A job then makes ``count`` claims as the claim route does, without HTTP:
 ``ReviewService.authenticate(token)`` (the token lookup every request makes) then
 ``ReviewService.claim(actor, "general")`` (one transaction: probes, lease, audit entry,
 outbox), each followed, untimed, by ``ReviewService.release`` so that the queue keeps its
@@ -19,14 +23,16 @@ inside the claim statement) and holds it until its commit.
 
 Where a claim's time goes: each claim is split, with SQLAlchemy cursor events, at its
 claim statement (PostgreSQL) or ``BEGIN IMMEDIATE`` (SQLite, where the write lock is
-taken): the time before it, the statement itself (waiting for any lock included) and the
-time from it to the commit's end.
+taken): the time before it (on SQLite, the wait for the writers' turn included), the
+statement itself (waiting for any lock included) and the time from it to the commit's end.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy import event, text
@@ -37,11 +43,14 @@ from report_service.escalation.webhooks.outbox import event_hook
 from report_service.review.service import ReviewService
 from report_service.settings import Settings
 from report_service.storage.engine import make_engine, make_session_factory
+from report_service.storage.write_turn import write_turn_for
 
 #: This worker process's services, built by ``start``: keyed by ``inline`` (the audit
 #: entry chained in the claim's transaction under the head lock) or not (the default).
 _SERVICES: dict[bool, ReviewService] = {}
 _ENGINE: list[Engine] = []
+#: The SQLite writers' turn of this process (``nullcontext`` on PostgreSQL).
+_TURN: list[Callable[[], AbstractContextManager[None]]] = []
 _LOCK_MARKS: dict[str, float] = {}  # perf_counter at the marked statement's start and end
 
 
@@ -79,6 +88,8 @@ def start(db_url: str) -> None:
     event.listen(engine, "before_cursor_execute", _before)
     event.listen(engine, "after_cursor_execute", _after)
     _ENGINE.append(engine)
+    turn = write_turn_for(engine)
+    _TURN.append(turn or nullcontext)
     default = Settings().audit_deferred(engine.dialect.name)
     for inline in (False, True):
         _SERVICES[inline] = ReviewService(
@@ -88,6 +99,7 @@ def start(db_url: str) -> None:
             read_session_factory=make_session_factory(engine, read_only=True),
             events=event_hook(wall_clock_ms),
             audit_deferred=default and not inline,
+            write_turn=turn,
         )
 
 
@@ -167,7 +179,7 @@ def commit_floor(count: int, start_at: float, shared: bool = True) -> tuple[int,
     with engine.connect() as conn:
         for _ in range(count):
             t0 = time.perf_counter()
-            with conn.begin():
+            with _TURN[0](), conn.begin():
                 conn.execute(bump)
             took.append(time.perf_counter() - t0)
     return os.getpid(), tuple(took)
