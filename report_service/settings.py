@@ -165,16 +165,17 @@ class Settings(BaseSettings):
     # endpoint and a token are set); 0: never (then run `frankly dsa submit` from cron).
     dsa_submit_interval_s: float = Field(default=60.0, ge=0, le=86400)
 
-    # Audit entries of claims, releases and item views: chained in their own transaction
-    # (inline: every one waits for the chain head through its commit) or recorded and
-    # chained by the sequencer within audit_sequence_interval_ms (deferred). auto: deferred
-    # on PostgreSQL, inline on SQLite (whose writers queue on one lock anyway).
+    # Audit entries of claims, releases, item views and decisions: chained in their own
+    # transaction (inline: every one waits for the chain head through its commit) or
+    # recorded and chained by the sequencer within audit_sequence_interval_ms (deferred).
+    # auto: deferred on PostgreSQL, inline on SQLite (whose writers queue on one lock
+    # anyway).
     audit_sequencing: Literal["auto", "inline", "deferred"] = "auto"
     audit_sequence_interval_ms: int = Field(default=200, ge=10, le=60_000)
 
     def audit_deferred(self, dialect: str) -> bool:
-        """Whether claims, releases and item views defer their audit entries on a database
-        of ``dialect`` (SQLAlchemy's name: ``postgresql``, ``sqlite``)."""
+        """Whether claims, releases, item views and decisions defer their audit entries on
+        a database of ``dialect`` (SQLAlchemy's name: ``postgresql``, ``sqlite``)."""
         mode = self.audit_sequencing
         return mode == "deferred" or (mode == "auto" and dialect == "postgresql")
 

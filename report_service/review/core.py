@@ -42,8 +42,9 @@ class ServiceCore:
     _reads: sessionmaker[Session]
     _clock: Callable[[], int]
     _events: EventHook
-    # High-volume actions (claim, release, item view) record their audit entry for the
-    # sequencer instead of locking the chain head through their commit (audit.store).
+    # High-volume actions (claim, release, item view, decision) record their audit entry
+    # for the sequencer instead of locking the chain head through their commit
+    # (audit.store).
     _audit_deferred: bool
     # Claims, releases and decisions take the SQLite writers' turn (storage.write_turn):
     # they queue on a lock that wakes them at once instead of in SQLite's busy handler.

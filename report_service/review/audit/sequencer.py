@@ -1,9 +1,9 @@
 """The audit sequencer as a background thread of each ``frankly serve`` process.
 
-Started by the app's lifespan when claims, releases and item views defer their audit
-entries (``FRANKLY_AUDIT_SEQUENCING``). Every interval it looks, with a read-only
-session, for an entry waiting in ``audit_pending``; if there is one it chains what is
-waiting under the chain-head lock (:func:`~report_service.review.audit.store.
+Started by the app's lifespan when claims, releases, item views and decisions defer
+their audit entries (``FRANKLY_AUDIT_SEQUENCING``). Every interval it looks, with a
+read-only session, for an entry waiting in ``audit_pending``; if there is one it chains
+what is waiting under the chain-head lock (:func:`~report_service.review.audit.store.
 sequence_pending`), without waiting for the lock: when another process's sequencer or
 an audited action holds it, that transaction chains the waiting entries itself (every
 :func:`~report_service.review.audit.store.append_audit` does), and this one looks again

@@ -225,6 +225,24 @@ def _chain_waiting(session: Session, head: AuditHeadRow, *, limit: int | None) -
     return done
 
 
+def waiting_details(session: Session, *, action: str, item_id: int) -> list[dict[str, Any]]:
+    """The ``detail`` of each entry of ``action`` about ``item_id`` still waiting in
+    ``audit_pending`` (recorded, committed or the caller's own, not yet chained), in
+    recorded order. The table holds what arrived since the last sequencing pass, so it is
+    read without an index.
+
+    A reader that looks for an entry wherever it is reads this **before** the chain
+    (:func:`query_audit`): the sequencer moves entries from here to the chain in one
+    transaction, so under PostgreSQL's READ COMMITTED an entry moved between two
+    statements read in the other order would be missed by both."""
+    rows = session.scalars(
+        select(AuditPendingRow.detail)
+        .where(AuditPendingRow.action == action, AuditPendingRow.item_id == item_id)
+        .order_by(AuditPendingRow.id)
+    )
+    return [json.loads(detail) for detail in rows]
+
+
 @dataclass(frozen=True, slots=True)
 class PendingStats:
     """Entries waiting for the sequencer, and the action time of the oldest."""

@@ -194,9 +194,13 @@ def _may_override(actor: Actor, item: ReviewItem) -> bool:
 
 def _asked_to_bank(session: Session, item_id: int, decision_id: int) -> bool:
     """Whether decision ``decision_id`` asked for its media to be banked (its ``decide``
-    audit entry records ``bank_media``)."""
+    audit entry records ``bank_media``). The entry may still wait for the sequencer (a
+    deferred decision, banked right after it): waiting entries are read first, then the
+    chain (:func:`audit_store.waiting_details` says why in that order)."""
+    waiting = audit_store.waiting_details(session, action="decide", item_id=item_id)
     f = audit_store.AuditFilter(action="decide", item_id=item_id, limit=1000)
+    chained = [e.detail for e in audit_store.query_audit(session, f)]
     return any(
-        e.detail.get("decision_id") == decision_id and e.detail.get("bank_media") is True
-        for e in audit_store.query_audit(session, f)
+        d.get("decision_id") == decision_id and d.get("bank_media") is True
+        for d in (*waiting, *chained)
     )

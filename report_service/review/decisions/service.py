@@ -121,6 +121,9 @@ class DecisionService(BankingService):
                     "queue": item.queue,
                     "bank_media": bank_media,
                 },
+                # Deferred like claims (one decision per claim): concurrent decisions
+                # then share no lock through their commits.
+                deferred=self._audit_deferred,
             )
             if self._on_decided is not None:
                 _run_hook(self._on_decided, session, actor, item, row, now)

@@ -277,7 +277,8 @@ class Env:
 
 def make_env(url: str, banker: Banker | None = None, *, audit_deferred: bool | None = None) -> Env:
     """``audit_deferred`` None: as ``frankly serve`` defaults (``FRANKLY_AUDIT_SEQUENCING``
-    auto): claims, releases and item views defer their audit entries on PostgreSQL."""
+    auto): claims, releases, item views and decisions defer their audit entries on
+    PostgreSQL."""
     upgrade_database(url)
     engine = make_engine(url)
     sf = make_session_factory(engine)

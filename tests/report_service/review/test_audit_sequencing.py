@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,12 +19,15 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, event, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from hashes.values import HashValue
+from hashes.video import VideoHash
+from report_service.errors import BankError
 from report_service.review.audit import store as audit_store
 from report_service.review.audit.chain import GENESIS, AuditEntry, verify_chain
 from report_service.review.audit.schemas import AuditVerifyOut
 from report_service.review.audit.sequencer import sequence_once, start_audit_sequencer
 from report_service.review.core import Actor
-from report_service.review.errors import InvalidInput, QueueEmpty
+from report_service.review.errors import InvalidInput, LeaseRequired, QueueEmpty
 from report_service.review.media.evidence_access import MasterKeyEvidence
 from report_service.review.models import AuditHeadRow, AuditPendingRow, AuditRow, LeaseRow
 from report_service.review.moderators.roles import Role
@@ -32,7 +36,13 @@ from report_service.review.service import ReviewService
 from report_service.settings import Settings
 from report_service.storage.engine import make_engine, make_session_factory
 from report_service.storage.migrate import upgrade_database
-from tests.report_service.review.review_support import MASTER_KEY, T0, make_env
+from tests.report_service.review.review_support import (
+    MASTER_KEY,
+    T0,
+    Attachment,
+    make_env,
+    png_bytes,
+)
 
 
 def _record(session: Session, n: int, action: str = "claim") -> None:
@@ -402,4 +412,146 @@ def test_a_read_of_the_log_takes_no_write_lock_when_nothing_waits(database_url: 
         assert not any("audit_head" in sql or sql == "BEGIN IMMEDIATE" for sql in seen), seen
     finally:
         event.remove(env.engine, "before_cursor_execute", listener)
+        env.engine.dispose()
+
+
+@pytest.mark.parametrize("deferred", [True, False], ids=["deferred", "inline"])
+def test_a_deferred_decision_never_touches_the_chain_head(
+    database_url: str, deferred: bool
+) -> None:
+    """A decision follows its claim: deferred, it records its entry in ``audit_pending``
+    and neither reads nor locks ``audit_head`` (so concurrent decisions share no lock
+    through their commits), and the entry reaches the chain, after its claim's, when it is
+    sequenced; inline, the entry is in the chain at commit."""
+    env = make_env(database_url, audit_deferred=deferred)
+    moderator = Actor("decider", Role.MODERATOR)
+    seen: list[str] = []
+
+    def listener(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    try:
+        item = env.seed(priority=50).item_id
+        env.service.claim(moderator, "general")
+        env.service.sequence_audit()
+        event.listen(env.engine, "before_cursor_execute", listener)
+        try:
+            env.service.decide(moderator, item, "warn_sender", "harassment/1.2", "noted")
+        finally:
+            event.remove(env.engine, "before_cursor_execute", listener)
+        assert any("audit_head" in sql for sql in seen) is not deferred, seen
+        # (an inline append reads audit_pending too: it chains what waits first)
+        assert any("INSERT INTO audit_pending" in sql for sql in seen) is deferred, seen
+        with env.sf() as s:
+            waiting = audit_store.pending_stats(s).count
+            chained = [e.action for e in audit_store.iter_audit(s)]
+        assert waiting == (1 if deferred else 0)
+        assert ("decide" in chained) is not deferred
+        assert env.service.sequence_audit() == (1 if deferred else 0)
+        entries = [e for e in _chain(env.sf) if e.item_id == item]
+        assert [(e.action, e.actor) for e in entries] == [
+            ("claim", "decider"),
+            ("decide", "decider"),
+        ]
+        assert entries[1].detail["decision"] == "warn_sender"
+    finally:
+        env.engine.dispose()
+
+
+def test_a_deferred_decision_does_not_wait_for_a_held_chain_head(postgres_url: str) -> None:
+    """PostgreSQL: while another transaction holds the chain head (an inline append, or a
+    sequencer through its commit), a deferred decision still commits at once; the held
+    head is what every inline decision used to queue on."""
+    env = make_env(postgres_url, audit_deferred=True)
+    moderator = Actor("decider", Role.MODERATOR)
+    try:
+        item = env.seed(priority=50).item_id
+        env.service.claim(moderator, "general")
+        with env.engine.connect() as holder:
+            holder.execute(text("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE"))
+            done = threading.Event()
+            failures: list[BaseException] = []
+
+            def decide() -> None:
+                try:
+                    env.service.decide(moderator, item, "no_violation", "harassment/1.2", "")
+                    done.set()
+                except BaseException as exc:  # reported by the main thread
+                    failures.append(exc)
+
+            worker = threading.Thread(target=decide)
+            worker.start()
+            worker.join(30)
+            decided_while_held = done.is_set()
+            holder.rollback()
+            worker.join(60)
+        assert failures == []
+        assert decided_while_held
+        assert env.service.sequence_audit() == 2  # the claim's entry and the decision's
+        assert [e.action for e in _chain(env.sf) if e.item_id == item] == ["claim", "decide"]
+    finally:
+        env.engine.dispose()
+
+
+@dataclass(frozen=True)
+class _Header:
+    list_id: str
+    version: int
+
+
+class _BankDownOnce:
+    """A hash bank whose first write fails (the decision stands, banking is retried)."""
+
+    def __init__(self) -> None:
+        self.writes = 0
+        self.held: set[tuple[str, str]] = set()
+
+    def add_entry(
+        self, value: HashValue, category: str, entry_id: str | None, now_ms: int
+    ) -> _Header:
+        self.writes += 1
+        if self.writes == 1:
+            raise BankError("the bank is down")
+        self.held.add((value.hex, category))
+        return _Header("review-bank", len(self.held))
+
+    def holds(self, value: HashValue, category: str) -> bool:
+        return (value.hex, category) in self.held
+
+    def add_video(
+        self, video: VideoHash, category: str, entry_id: str | None, now_ms: int
+    ) -> _Header:
+        raise AssertionError("no video here")
+
+    def holds_video(self, video: VideoHash, category: str) -> bool:
+        raise AssertionError("no video here")
+
+
+@pytest.mark.parametrize("deferred", [True, False], ids=["deferred", "inline"])
+def test_banking_is_retried_at_once_after_a_decision_whose_entry_still_waits(
+    database_url: str, deferred: bool
+) -> None:
+    """A decision that asked for banking, whose banking failed, may be retried by its
+    moderator without a lease: the permission is read from the decision's audit entry,
+    which must count while it still waits for the sequencer (deferred), not only once it
+    is chained."""
+    bank = _BankDownOnce()
+    env = make_env(database_url, bank, audit_deferred=deferred)
+    moderator = Actor("decider", Role.MODERATOR)
+    try:
+        picture = Attachment(png_bytes(3), pdq="c" * 64)
+        item = env.seed(attachments=[picture]).item_id
+        env.service.claim(moderator, "general")
+        with pytest.raises(BankError):
+            env.service.decide(
+                moderator, item, "suspend_sender", "harassment/1.2", "", bank_media=True
+            )
+        with env.sf() as s:
+            assert audit_store.pending_stats(s).count == (2 if deferred else 0)
+        banked = env.service.bank(moderator, item)  # no lease: the decider's retry
+        assert banked.hashes == ["c" * 64]
+        assert bank.held == {("c" * 64, "harassment")}
+        with pytest.raises(LeaseRequired):  # anyone else still needs the lease
+            env.service.bank(Actor("someone-else", Role.MODERATOR), item)
+    finally:
         env.engine.dispose()
