@@ -77,7 +77,7 @@ def main() -> None:
             upgrade_database(url)
             engines = [make_engine(url), make_engine(url)]
             try:
-                run(engines, args.rounds, args.calls, url.split(":")[0].split("+")[0])
+                run(engines, args.rounds, args.calls, engines[0].dialect.name)
             finally:
                 for engine in engines:
                     engine.dispose()

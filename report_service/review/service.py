@@ -63,8 +63,9 @@ class ReviewService(
         write_turn: Callable[[], AbstractContextManager[None]] | None = None,
     ) -> None:
         self._sessions = session_factory
-        # Claims, releases and item views record their audit entries for the sequencer
-        # (audit.store.record_pending) instead of holding the chain head to their commit.
+        # Claims, releases, item views and decisions record their audit entries for the
+        # sequencer (audit.store.record_pending) instead of holding the chain head to their
+        # commit.
         self._audit_deferred = audit_deferred
         # On SQLite the turn that intake's stores take too (storage.write_turn).
         self._write_turn = write_turn or nullcontext
